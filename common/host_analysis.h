@@ -1,0 +1,70 @@
+#pragma once
+// Everything the core learns from one host trace: its threads and its vCPUs. The babeltrace2
+// adapter turns each event into one of these calls, with the fields already extracted.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "machine_registry.h"
+#include "thread_table.h"
+#include "types.h"
+#include "vcpu_tracker.h"
+
+namespace vm {
+
+// True when sched_switch's prev_state says the thread stays runnable (it was preempted), false
+// when it blocks or dies. Kernels renumbered the task states (4.14), but in every layout the
+// low byte is 0 for a runnable task and non-zero for a sleeping, stopped or dead one; the
+// "preempted" flag (TASK_STATE_MAX / TASK_REPORT_MAX: 256, 1024, 2048 or 4096) lies above it.
+inline bool prev_state_is_runnable(int64_t prev_state) {
+  return (prev_state & 0xff) == 0;
+}
+
+class HostAnalysis {
+ public:
+  HostAnalysis(MachineRegistry& machines, int64_t machine_id, VcpuListener& listener);
+
+  int64_t machine_id() const { return machine_id_; }
+  const ThreadTable& threads() const { return threads_; }
+  const VcpuTracker& vcpus() const { return vcpus_; }
+  Timestamp first_ts() const { return first_ts_; }
+  Timestamp last_ts() const { return last_ts_; }
+  bool saw_events() const { return saw_events_; }
+
+  // Called for every event before its specific handler.
+  void on_event(const EventContext& ctx) {
+    if (!saw_events_) start(ctx.ts);
+    last_ts_ = ctx.ts;
+    if (ctx.tid >= 0) note_context_thread(ctx);
+  }
+
+  void on_sched_switch(const EventContext& ctx, int64_t prev_tid, int64_t prev_state, int64_t next_tid,
+                       std::string_view prev_comm, std::string_view next_comm);
+  void on_wakeup(const EventContext& ctx, int64_t tid, int64_t target_cpu);
+  void on_fork(const EventContext& ctx, int64_t child_tid, int64_t child_pid, std::string_view child_comm);
+  void on_process_exit(const EventContext& ctx, int64_t tid);
+  void on_statedump_process(const EventContext& ctx, int64_t tid, int64_t pid, std::string_view name);
+  void on_kvm_entry(const EventContext& ctx, int64_t vcpu_id_field);
+  void on_kvm_exit(const EventContext& ctx, int64_t exit_reason, int64_t isa_field, int64_t vcpu_id_field);
+  // Discarded events on `cpu` (kUnknown: unknown CPU) between `begin` and `end`.
+  void on_lost_events(Timestamp begin, Timestamp end, int64_t cpu);
+
+  void finish();
+
+ private:
+  void start(Timestamp ts);
+  void note_context_thread(const EventContext& ctx);
+  // The thread an event happened in: its tid context when recorded, else the CPU's current one.
+  int64_t thread_of(const EventContext& ctx) const { return ctx.tid >= 0 ? ctx.tid : threads_.current(ctx.cpu); }
+
+  int64_t machine_id_;
+  ThreadTable threads_;
+  VcpuTracker vcpus_;
+  Timestamp first_ts_ = 0;
+  Timestamp last_ts_ = 0;
+  bool saw_events_ = false;
+  std::vector<int64_t> last_context_tid_;  // per CPU: skips re-recording an unchanged thread
+};
+
+}  // namespace vm

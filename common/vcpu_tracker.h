@@ -1,0 +1,129 @@
+#pragma once
+// Host-side vCPU state machine (Gebai's states, host-only as in Nemati's analysis): from one
+// host's KVM and scheduler events, the state of every vCPU thread at every instant.
+//
+//   guest      between kvm_x86_entry and the next kvm_x86_exit of the vCPU thread
+//   vmm        in the hypervisor after an exit (KVM in the kernel, or QEMU in user space),
+//              with the reason of the exit being handled
+//   preempted  the thread is runnable but not on a CPU; `preempting_tid` is the host thread
+//              that took (or holds) the CPU
+//   idle       the thread sleeps (typically after a HLT exit)
+//   unknown    before the first event that tells, and after lost events until the next one
+//
+// A vCPU thread is recognised by the KVM events it emits. Its VM is its process (the QEMU pid).
+// Its vCPU index comes, in order of trust, from kvm_x86_exit.vcpu_id, kvm_x86_entry.vcpu_id
+// (garbage with lttng-modules <= 2.13 on kernels >= 5.10: a stale probe prototype records the
+// low bits of a pointer), the QEMU thread name "CPU n/KVM", or the order of first appearance.
+// Intervals wait in a tiny per-vCPU buffer until the index is decided (at the vCPU's first exit).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "exit_reasons.h"
+#include "machine_registry.h"
+#include "thread_table.h"
+#include "types.h"
+
+namespace vm {
+
+enum class VcpuState : uint8_t { unknown, guest, vmm, preempted, idle };
+const char* state_name(VcpuState state);
+
+// The event that began an interval. Lets SQL count exits (`vmm` rows begun by `kvm_exit`) apart
+// from the hypervisor time that resumes after a preemption.
+enum class BeginEvent : uint8_t { trace_start, kvm_entry, kvm_exit, sched_switch, sched_wakeup, lost_events };
+const char* begin_event_name(BeginEvent event);
+
+enum class VcpuIdSource : uint8_t { none, kvm_exit_field, kvm_entry_field, thread_name, first_seen };
+const char* vcpu_id_source_name(VcpuIdSource source);
+
+struct VcpuInterval {
+  Timestamp ts = 0;
+  Timestamp dur = 0;
+  int64_t machine_id = 0;  // the VM
+  int64_t vcpu_id = 0;
+  VcpuState state = VcpuState::unknown;
+  int64_t exit_reason = kUnknown;  // vmm only
+  VirtIsa isa = VirtIsa::unknown;
+  int64_t pcpu = kUnknown;  // guest/vmm: the CPU it runs on; preempted: the CPU it lost or waits for
+  int64_t preempting_tid = kUnknown;
+  BeginEvent begin_event = BeginEvent::trace_start;
+};
+
+struct VcpuRecord {
+  int64_t machine_id = 0;
+  int64_t vcpu_id = kUnknown;
+  int64_t host_tid = kUnknown;
+  int64_t host_pid = kUnknown;
+  VcpuIdSource id_source = VcpuIdSource::none;
+};
+
+class VcpuListener {
+ public:
+  virtual ~VcpuListener() = default;
+  virtual void on_vcpu_interval(const VcpuInterval& interval) = 0;
+  // A problem worth telling the user (once per kind), e.g. an implausible vcpu_id field.
+  virtual void on_diagnostic(const std::string& message) = 0;
+};
+
+class VcpuTracker {
+ public:
+  // `host_machine_id` is the traced host; VMs found are registered in `machines` as its children.
+  VcpuTracker(MachineRegistry& machines, int64_t host_machine_id, const ThreadTable& threads, VcpuListener& listener);
+  ~VcpuTracker();
+  VcpuTracker(const VcpuTracker&) = delete;
+  VcpuTracker& operator=(const VcpuTracker&) = delete;
+
+  // `trace_start` is when the host trace begins: the first `unknown` interval starts there.
+  void set_trace_start(Timestamp ts) { trace_start_ = ts; }
+
+  // `vcpu_id_field` is kUnknown when the event class has no such field.
+  void on_kvm_entry(Timestamp ts, int64_t cpu, int64_t tid, int64_t vcpu_id_field);
+  void on_kvm_exit(Timestamp ts, int64_t cpu, int64_t tid, int64_t exit_reason, VirtIsa isa, int64_t vcpu_id_field);
+  void on_sched_switch(Timestamp ts, int64_t cpu, int64_t prev_tid, bool prev_runnable, int64_t next_tid);
+  // `waker_cpu_tid`: the thread on the CPU the woken thread will run on (kUnknown if unknown).
+  void on_wakeup(Timestamp ts, int64_t tid, int64_t target_cpu, int64_t target_cpu_tid);
+  void on_thread_exit(Timestamp ts, int64_t tid);
+  // Lost events make every vCPU of this host unknown from `begin` (or from its current state's
+  // start, if later) until its next event.
+  void on_lost_events(Timestamp begin);
+  // Closes every open interval at `end` and decides the vCPU indexes still pending.
+  void finish(Timestamp end);
+
+  bool any_vcpu() const { return !vcpus_.empty(); }
+  std::vector<VcpuRecord> vcpus() const;
+  uint64_t exit_count() const { return exit_count_; }
+  uint64_t entry_count() const { return entry_count_; }
+
+ private:
+  struct Vcpu;
+  struct Vm;
+  Vcpu* find(int64_t tid);
+  Vcpu& find_or_create(Timestamp ts, int64_t tid);
+  Vm& vm_for_pid(int64_t pid, int64_t tid);
+  void transition(Vcpu& vcpu, Timestamp ts, VcpuState state, BeginEvent begin);
+  void emit(Vcpu& vcpu, const VcpuInterval& interval);
+  void resolve_id(Vcpu& vcpu, int64_t exit_vcpu_id_field);
+  void diagnose_once(const std::string& key, const std::string& message);
+
+  MachineRegistry& machines_;
+  int64_t host_machine_id_;
+  const ThreadTable& threads_;
+  VcpuListener& listener_;
+  Timestamp trace_start_ = 0;
+  std::unordered_map<int64_t, std::unique_ptr<Vcpu>> vcpus_;  // live vCPU threads, key: host tid
+  std::vector<std::unique_ptr<Vcpu>> retired_;                // vCPU threads that exited
+  std::vector<Vcpu*> vcpu_order_;                             // creation order (weak)
+  std::unordered_map<int64_t, std::unique_ptr<Vm>> vms_;      // key: QEMU pid (or -tid if unknown)
+  std::unordered_map<std::string, bool> diagnosed_;
+  uint64_t exit_count_ = 0;
+  uint64_t entry_count_ = 0;
+};
+
+// Parses QEMU's vCPU thread name "CPU 3/KVM" (QEMU with -name ...,debug-threads=on).
+int64_t vcpu_index_from_thread_name(std::string_view name);
+
+}  // namespace vm

@@ -1,0 +1,190 @@
+#include "bt_util.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace vm::bt {
+
+namespace {
+
+const char* type_word(ParamType type) {
+  switch (type) {
+    case ParamType::string: return "a string";
+    case ParamType::boolean: return "a boolean";
+    case ParamType::integer: return "an integer";
+    case ParamType::string_array: return "an array of strings";
+  }
+  return "?";
+}
+
+bool has_type(const bt_value* value, ParamType type) {
+  switch (type) {
+    case ParamType::string: return bt_value_is_string(value);
+    case ParamType::boolean: return bt_value_is_bool(value);
+    // The CLI writes `3` as signed and `+3` as unsigned: accept both.
+    case ParamType::integer: return bt_value_is_signed_integer(value) || bt_value_is_unsigned_integer(value);
+    case ParamType::string_array: {
+      if (!bt_value_is_array(value)) return false;
+      for (uint64_t i = 0; i < bt_value_array_get_length(value); ++i)
+        if (!bt_value_is_string(bt_value_array_borrow_element_by_index_const(value, i))) return false;
+      return true;
+    }
+  }
+  return false;
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+void append_value(std::string& out, const bt_value* value) {
+  char buffer[64];
+  switch (bt_value_get_type(value)) {
+    case BT_VALUE_TYPE_NULL: out += "null"; break;
+    case BT_VALUE_TYPE_BOOL: out += bt_value_bool_get(value) ? "true" : "false"; break;
+    case BT_VALUE_TYPE_UNSIGNED_INTEGER:
+      std::snprintf(buffer, sizeof buffer, "%llu",
+                    static_cast<unsigned long long>(bt_value_integer_unsigned_get(value)));
+      out += buffer;
+      break;
+    case BT_VALUE_TYPE_SIGNED_INTEGER:
+      std::snprintf(buffer, sizeof buffer, "%lld", static_cast<long long>(bt_value_integer_signed_get(value)));
+      out += buffer;
+      break;
+    case BT_VALUE_TYPE_REAL:
+      std::snprintf(buffer, sizeof buffer, "%g", bt_value_real_get(value));
+      out += buffer;
+      break;
+    case BT_VALUE_TYPE_STRING:
+      out += '"';
+      out += bt_value_string_get(value);
+      out += '"';
+      break;
+    case BT_VALUE_TYPE_ARRAY:
+      out += '[';
+      for (uint64_t i = 0; i < bt_value_array_get_length(value); ++i) {
+        if (i) out += ", ";
+        append_value(out, bt_value_array_borrow_element_by_index_const(value, i));
+      }
+      out += ']';
+      break;
+    case BT_VALUE_TYPE_MAP:
+      out += '{';
+      out += params_to_string(value);
+      out += '}';
+      break;
+    default: out += "?"; break;
+  }
+}
+
+}  // namespace
+
+std::string validate_params(const bt_value* params, const std::vector<ParamSpec>& specs) {
+  if (!params || !bt_value_is_map(params)) return "parameters must be a map";
+  // Walk the keys by hand (no foreach callback): an error cause may only be appended by the
+  // caller, after this returns (babeltrace2 aborts on a cause appended inside a callback that
+  // then returns OK).
+  std::vector<std::string> keys;
+  bt_value_map_foreach_entry_const(
+      params,
+      [](const char* key, const bt_value*, void* data) {
+        static_cast<std::vector<std::string>*>(data)->emplace_back(key);
+        return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
+      },
+      &keys);
+  std::string known;
+  for (const ParamSpec& spec : specs) known += (known.empty() ? "" : ", ") + std::string(spec.name);
+  for (const std::string& key : keys) {
+    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& s) { return key == s.name; });
+    if (spec == specs.end()) {
+      std::string message = "unknown parameter `" + key + "`";
+      const ParamSpec* closest = nullptr;
+      size_t best = 3;  // suggest only close spellings
+      for (const ParamSpec& candidate : specs) {
+        const size_t distance = edit_distance(key, candidate.name);
+        if (distance < best) {
+          best = distance;
+          closest = &candidate;
+        }
+      }
+      if (closest) message += "; did you mean `" + std::string(closest->name) + "`?";
+      return message + " (known parameters: " + known + ")";
+    }
+    const bt_value* value = bt_value_map_borrow_entry_value_const(params, key.c_str());
+    if (!has_type(value, spec->type))
+      return "parameter `" + key + "` must be " + type_word(spec->type) + ", e.g. " + key +
+             (spec->type == ParamType::string    ? "=\"...\""
+              : spec->type == ParamType::boolean ? "=true"
+                                                 : "=1");
+  }
+  for (const ParamSpec& spec : specs)
+    if (spec.mandatory && !bt_value_map_has_entry(params, spec.name))
+      return "missing mandatory parameter `" + std::string(spec.name) + "` (" + type_word(spec.type) + ")";
+  return {};
+}
+
+std::string params_to_string(const bt_value* params) {
+  std::string out;
+  if (!params || !bt_value_is_map(params)) return out;
+  std::vector<std::string> keys;
+  bt_value_map_foreach_entry_const(
+      params,
+      [](const char* key, const bt_value*, void* data) {
+        static_cast<std::vector<std::string>*>(data)->emplace_back(key);
+        return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
+      },
+      &keys);
+  std::sort(keys.begin(), keys.end());
+  for (const std::string& key : keys) {
+    if (!out.empty()) out += ", ";
+    out += key + "=";
+    append_value(out, bt_value_map_borrow_entry_value_const(params, key.c_str()));
+  }
+  return out;
+}
+
+void warn(const bt_component* component, const std::string& message) {
+  if (bt_component_get_logging_level(component) > BT_LOGGING_LEVEL_WARNING) return;
+  std::fprintf(stderr, "WARNING: [%s] %s\n", bt_component_get_name(component), message.c_str());
+}
+
+FieldRef find_member(const bt_field_class* structure, std::string_view name) {
+  FieldRef ref;
+  if (!structure) return ref;
+  const uint64_t count = bt_field_class_structure_get_member_count(structure);
+  for (int pass = 0; pass < 2 && ref.index < 0; ++pass) {
+    const std::string wanted = pass == 0 ? std::string(name) : "_" + std::string(name);
+    for (uint64_t i = 0; i < count; ++i) {
+      const bt_field_class_structure_member* member =
+          bt_field_class_structure_borrow_member_by_index_const(structure, i);
+      if (wanted != bt_field_class_structure_member_get_name(member)) continue;
+      const bt_field_class* type = bt_field_class_structure_member_borrow_field_class_const(member);
+      const bt_field_class_type kind = bt_field_class_get_type(type);
+      if (bt_field_class_type_is(kind, BT_FIELD_CLASS_TYPE_SIGNED_INTEGER)) {
+        ref.is_signed = true;
+      } else if (bt_field_class_type_is(kind, BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER)) {
+        ref.is_signed = false;
+      } else if (kind == BT_FIELD_CLASS_TYPE_STRING) {
+        ref.is_string = true;
+      } else {
+        break;  // a member we cannot read as a scalar: treat as absent
+      }
+      ref.index = static_cast<int64_t>(i);
+      break;
+    }
+  }
+  return ref;
+}
+
+}  // namespace vm::bt

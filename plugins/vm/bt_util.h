@@ -1,0 +1,60 @@
+#pragma once
+// Small helpers over the babeltrace2 C API shared by the component classes: parameter
+// validation, error causes, warnings, and reading fields by a precomputed index.
+
+#include <babeltrace2/babeltrace.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vm::bt {
+
+enum class ParamType { string, boolean, integer, string_array };
+
+struct ParamSpec {
+  const char* name;
+  ParamType type;
+  bool mandatory;
+};
+
+// Checks `params` against `specs`: unknown keys (with a "did you mean" suggestion), wrong types
+// and missing mandatory keys. Returns the problem, or an empty string.
+std::string validate_params(const bt_value* params, const std::vector<ParamSpec>& specs);
+
+// Renders a parameter map as `key=value, ...` (for the run table and messages).
+std::string params_to_string(const bt_value* params);
+
+// Prints a warning on stderr unless the component's log level hides warnings.
+void warn(const bt_component* component, const std::string& message);
+
+// A payload or context member located once per class: its index and how to read it.
+struct FieldRef {
+  int64_t index = -1;
+  bool is_signed = false;
+  bool is_string = false;
+  bool present() const { return index >= 0; }
+};
+
+// Finds member `name` (or `_name`, LTTng's CTF spelling of context fields) in a structure field
+// class; absent when `structure` is null or has no such member.
+FieldRef find_member(const bt_field_class* structure, std::string_view name);
+
+// Reads an integer member (`fallback` when absent or not an integer).
+inline int64_t read_int(const bt_field* structure, const FieldRef& ref, int64_t fallback = -1) {
+  if (ref.index < 0 || ref.is_string) return fallback;
+  const bt_field* field =
+      bt_field_structure_borrow_member_field_by_index_const(structure, static_cast<uint64_t>(ref.index));
+  return ref.is_signed ? bt_field_integer_signed_get_value(field)
+                       : static_cast<int64_t>(bt_field_integer_unsigned_get_value(field));
+}
+
+inline std::string_view read_string(const bt_field* structure, const FieldRef& ref) {
+  if (ref.index < 0 || !ref.is_string) return {};
+  const bt_field* field =
+      bt_field_structure_borrow_member_field_by_index_const(structure, static_cast<uint64_t>(ref.index));
+  return std::string_view(bt_field_string_get_value(field), bt_field_string_get_length(field));
+}
+
+}  // namespace vm::bt

@@ -1,0 +1,497 @@
+// sink.vm.sqlite: the babeltrace2 adapter of the core analyses. It turns each message into one
+// call on the babeltrace-free core (common/), with the fields it needs located once per event
+// class, and hands the results to VmDatabase.
+
+#include "sqlite-sink/sqlite_sink.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <memory>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bt_util.h"
+#include "host_analysis.h"
+#include "machine_registry.h"
+#include "vm_database.h"
+
+namespace vm::sqlite_sink {
+
+namespace {
+
+enum class EventKind : uint8_t {
+  other,
+  sched_switch,
+  sched_wakeup,
+  process_fork,
+  process_exit,
+  statedump_process,
+  kvm_entry,
+  kvm_exit,
+};
+
+// Event names of every lttng-modules era map to one kind (algorithms.md §1.1-1.2): the x86 KVM
+// events lost their `kvm_` spelling for `kvm_x86_` in lttng-modules 2.7.2/2.8.
+EventKind kind_of(std::string_view name) {
+  if (name == "sched_switch") return EventKind::sched_switch;
+  if (name == "sched_wakeup" || name == "sched_waking" || name == "sched_wakeup_new") return EventKind::sched_wakeup;
+  if (name == "sched_process_fork") return EventKind::process_fork;
+  if (name == "sched_process_exit") return EventKind::process_exit;
+  if (name == "lttng_statedump_process_state") return EventKind::statedump_process;
+  if (name == "kvm_x86_entry" || name == "kvm_entry") return EventKind::kvm_entry;
+  if (name == "kvm_x86_exit" || name == "kvm_exit") return EventKind::kvm_exit;
+  return EventKind::other;
+}
+
+struct TraceState;
+
+// Per event class, located once: its kind and its payload members.
+struct EventClassInfo {
+  EventKind kind = EventKind::other;
+  std::string name;
+  TraceState* trace = nullptr;  // weak
+  uint64_t count = 0;
+  bt::FieldRef f[5];  // meaning depends on `kind`, see make_event_class_info()
+};
+
+// Per trace: one machine.
+struct TraceState {
+  std::string name, hostname, clock_uuid;
+  int64_t machine_id = 0;
+  std::unique_ptr<HostAnalysis> analysis;
+  uint64_t events = 0;
+};
+
+// Per stream: its trace, its CPU (packet context `cpu_id`) and where its contexts are.
+struct StreamInfo {
+  TraceState* trace = nullptr;  // weak
+  int64_t cpu = kUnknown;
+  bt::FieldRef packet_cpu;
+  bt::FieldRef ctx_tid, ctx_pid, ctx_procname;
+};
+
+struct Sink {
+  bt_self_component_sink* self = nullptr;   // weak
+  bt_message_iterator* upstream = nullptr;  // owned
+  std::string parameters;
+  std::unique_ptr<VmDatabase> database;
+  MachineRegistry machines;
+  std::unordered_map<const bt_trace*, std::unique_ptr<TraceState>> traces;
+  std::vector<TraceState*> trace_order;
+  std::unordered_map<const bt_stream*, StreamInfo> streams;
+  std::unordered_map<const bt_event_class*, std::unique_ptr<EventClassInfo>> event_classes;
+  const bt_stream* last_stream = nullptr;  // one-entry cache in front of `streams`
+  StreamInfo* last_stream_info = nullptr;
+  RunInfo run;
+
+  const bt_component* component() const {
+    return bt_self_component_as_component(bt_self_component_sink_as_self_component(self));
+  }
+  bt_self_component* self_component() const { return bt_self_component_sink_as_self_component(self); }
+};
+
+void append_cause(Sink& sink, const std::string& message) {
+  BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(sink.self_component(), "%s", message.c_str());
+}
+
+std::string uuid_text(const uint8_t* uuid) {
+  if (!uuid) return {};
+  char text[37];
+  std::snprintf(text, sizeof text, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", uuid[0],
+                uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10], uuid[11],
+                uuid[12], uuid[13], uuid[14], uuid[15]);
+  return text;
+}
+
+std::string env_string(const bt_trace* trace, const char* key) {
+  const bt_value* value = bt_trace_borrow_environment_entry_value_by_name_const(trace, key);
+  return value && bt_value_is_string(value) ? bt_value_string_get(value) : std::string();
+}
+
+TraceState& trace_state(Sink& sink, const bt_stream* stream) {
+  const bt_trace* trace = bt_stream_borrow_trace_const(stream);
+  auto& slot = sink.traces[trace];
+  if (slot) return *slot;
+  slot = std::make_unique<TraceState>();
+  TraceState& state = *slot;
+  const char* name = bt_trace_get_name(trace);
+  state.name = name ? name : "";
+  state.hostname = env_string(trace, "hostname");
+  const bt_clock_class* clock = bt_stream_class_borrow_default_clock_class_const(bt_stream_borrow_class_const(stream));
+  if (clock) state.clock_uuid = uuid_text(bt_clock_class_get_uuid(clock));
+  std::string machine_name = !state.hostname.empty() ? state.hostname : !state.name.empty() ? state.name : "machine";
+  // Cloned machines often share a hostname: keep names unique by qualifying with the trace name.
+  for (const TraceState* other : sink.trace_order)
+    if (other != &state && sink.machines.get(other->machine_id).name == machine_name)
+      machine_name += " (" + (state.name.empty() ? std::to_string(sink.trace_order.size() + 1) : state.name) + ")";
+  state.machine_id = sink.machines.add(machine_name, MachineRole::unknown, kUnknown, 0);
+  state.analysis = std::make_unique<HostAnalysis>(sink.machines, state.machine_id, *sink.database);
+  sink.trace_order.push_back(&state);
+  return state;
+}
+
+void on_stream_beginning(Sink& sink, const bt_message* message) {
+  const bt_stream* stream = bt_message_stream_beginning_borrow_stream_const(message);
+  const bt_stream_class* stream_class = bt_stream_borrow_class_const(stream);
+  if (!bt_stream_class_borrow_default_clock_class_const(stream_class))
+    throw std::runtime_error("stream " + std::to_string(bt_stream_get_id(stream)) +
+                             " has no clock: the vm analyses need timestamped events (an LTTng kernel trace)");
+  StreamInfo info;
+  info.trace = &trace_state(sink, stream);
+  info.packet_cpu = bt::find_member(bt_stream_class_borrow_packet_context_field_class_const(stream_class), "cpu_id");
+  const bt_field_class* common = bt_stream_class_borrow_event_common_context_field_class_const(stream_class);
+  info.ctx_tid = bt::find_member(common, "tid");
+  info.ctx_pid = bt::find_member(common, "pid");
+  info.ctx_procname = bt::find_member(common, "procname");
+  sink.streams[stream] = info;
+  sink.last_stream = nullptr;
+}
+
+StreamInfo& stream_info(Sink& sink, const bt_stream* stream) {
+  if (stream == sink.last_stream) return *sink.last_stream_info;
+  auto it = sink.streams.find(stream);
+  if (it == sink.streams.end()) throw std::runtime_error("message of a stream that never began");
+  sink.last_stream = stream;
+  sink.last_stream_info = &it->second;
+  return it->second;
+}
+
+void on_packet_beginning(Sink& sink, const bt_message* message) {
+  const bt_packet* packet = bt_message_packet_beginning_borrow_packet_const(message);
+  StreamInfo& info = stream_info(sink, bt_packet_borrow_stream_const(packet));
+  if (!info.packet_cpu.present()) return;
+  const bt_field* context = bt_packet_borrow_context_field_const(packet);
+  if (context) info.cpu = bt::read_int(context, info.packet_cpu);
+}
+
+EventClassInfo& event_class_info(Sink& sink, const bt_event_class* event_class, TraceState* trace) {
+  auto& slot = sink.event_classes[event_class];
+  if (slot) return *slot;
+  slot = std::make_unique<EventClassInfo>();
+  EventClassInfo& info = *slot;
+  const char* name = bt_event_class_get_name(event_class);
+  info.name = name ? name : "";
+  info.kind = kind_of(info.name);
+  info.trace = trace;
+  const bt_field_class* payload = bt_event_class_borrow_payload_field_class_const(event_class);
+  auto member = [&](std::string_view field) { return bt::find_member(payload, field); };
+  switch (info.kind) {
+    case EventKind::sched_switch:
+      info.f[0] = member("prev_tid");
+      info.f[1] = member("prev_state");
+      info.f[2] = member("next_tid");
+      info.f[3] = member("prev_comm");
+      info.f[4] = member("next_comm");
+      break;
+    case EventKind::sched_wakeup:
+      info.f[0] = member("tid");
+      info.f[1] = member("target_cpu");
+      break;
+    case EventKind::process_fork:
+      info.f[0] = member("child_tid");
+      info.f[1] = member("child_pid");
+      info.f[2] = member("child_comm");
+      break;
+    case EventKind::process_exit: info.f[0] = member("tid"); break;
+    case EventKind::statedump_process:
+      info.f[0] = member("tid");
+      info.f[1] = member("pid");
+      info.f[2] = member("name");
+      break;
+    case EventKind::kvm_entry: info.f[0] = member("vcpu_id"); break;
+    case EventKind::kvm_exit:
+      info.f[0] = member("exit_reason");
+      info.f[1] = member("isa");
+      info.f[2] = member("vcpu_id");
+      break;
+    case EventKind::other: break;
+  }
+  // A layout we do not know cannot be analysed: better ignore the event than misread it.
+  if (info.kind == EventKind::sched_switch && !(info.f[0].present() && info.f[1].present() && info.f[2].present()))
+    info.kind = EventKind::other;
+  if (info.kind == EventKind::kvm_exit && !info.f[0].present()) info.kind = EventKind::other;
+  return info;
+}
+
+void on_event(Sink& sink, const bt_message* message) {
+  const bt_event* event = bt_message_event_borrow_event_const(message);
+  const bt_stream* stream = bt_event_borrow_stream_const(event);
+  StreamInfo& stream_data = stream_info(sink, stream);
+  EventClassInfo& info = event_class_info(sink, bt_event_borrow_class_const(event), stream_data.trace);
+  ++info.count;
+  TraceState& trace = *stream_data.trace;
+  ++trace.events;
+
+  int64_t ns = 0;
+  if (bt_clock_snapshot_get_ns_from_origin(bt_message_event_borrow_default_clock_snapshot_const(message), &ns) !=
+      BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK)
+    throw std::runtime_error("an event's time overflows 64-bit nanoseconds from the clock origin");
+
+  EventContext ctx;
+  ctx.ts = ns;
+  ctx.cpu = stream_data.cpu;
+  if (stream_data.ctx_tid.present()) {
+    const bt_field* common = bt_event_borrow_common_context_field_const(event);
+    ctx.tid = bt::read_int(common, stream_data.ctx_tid);
+    ctx.pid = bt::read_int(common, stream_data.ctx_pid);
+    ctx.procname = bt::read_string(common, stream_data.ctx_procname);
+  }
+  HostAnalysis& analysis = *trace.analysis;
+  analysis.on_event(ctx);
+  if (info.kind == EventKind::other) return;
+
+  const bt_field* payload = bt_event_borrow_payload_field_const(event);
+  const bt::FieldRef* f = info.f;
+  switch (info.kind) {
+    case EventKind::sched_switch:
+      analysis.on_sched_switch(ctx, bt::read_int(payload, f[0]), bt::read_int(payload, f[1], 0),
+                               bt::read_int(payload, f[2]), bt::read_string(payload, f[3]),
+                               bt::read_string(payload, f[4]));
+      break;
+    case EventKind::sched_wakeup:
+      analysis.on_wakeup(ctx, bt::read_int(payload, f[0]), bt::read_int(payload, f[1]));
+      break;
+    case EventKind::process_fork:
+      analysis.on_fork(ctx, bt::read_int(payload, f[0]), bt::read_int(payload, f[1]), bt::read_string(payload, f[2]));
+      break;
+    case EventKind::process_exit: analysis.on_process_exit(ctx, bt::read_int(payload, f[0])); break;
+    case EventKind::statedump_process:
+      analysis.on_statedump_process(ctx, bt::read_int(payload, f[0]), bt::read_int(payload, f[1]),
+                                    bt::read_string(payload, f[2]));
+      break;
+    case EventKind::kvm_entry: analysis.on_kvm_entry(ctx, bt::read_int(payload, f[0])); break;
+    case EventKind::kvm_exit:
+      analysis.on_kvm_exit(ctx, bt::read_int(payload, f[0]), bt::read_int(payload, f[1]), bt::read_int(payload, f[2]));
+      break;
+    case EventKind::other: break;
+  }
+}
+
+int64_t snapshot_ns(const bt_clock_snapshot* snapshot) {
+  int64_t ns = 0;
+  if (!snapshot ||
+      bt_clock_snapshot_get_ns_from_origin(snapshot, &ns) != BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK)
+    return kUnknown;
+  return ns;
+}
+
+void on_discarded_events(Sink& sink, const bt_message* message) {
+  const bt_stream* stream = bt_message_discarded_events_borrow_stream_const(message);
+  StreamInfo& info = stream_info(sink, stream);
+  uint64_t count = 0;
+  const bool counted = bt_message_discarded_events_get_count(message, &count) == BT_PROPERTY_AVAILABILITY_AVAILABLE;
+  sink.run.discarded_events += counted ? count : 0;
+  int64_t begin = kUnknown, end = kUnknown;
+  if (bt_stream_class_discarded_events_have_default_clock_snapshots(bt_stream_borrow_class_const(stream))) {
+    begin = snapshot_ns(bt_message_discarded_events_borrow_beginning_default_clock_snapshot_const(message));
+    end = snapshot_ns(bt_message_discarded_events_borrow_end_default_clock_snapshot_const(message));
+  }
+  HostAnalysis& analysis = *info.trace->analysis;
+  if (begin == kUnknown) begin = analysis.last_ts();
+  if (end == kUnknown) end = begin;
+  analysis.on_lost_events(begin, end, info.cpu);
+  sink.database->add_data_loss(info.trace->machine_id, info.cpu, begin, end - begin,
+                               counted ? static_cast<int64_t>(count) : kUnknown);
+}
+
+void on_discarded_packets(Sink& sink, const bt_message* message) {
+  const bt_stream* stream = bt_message_discarded_packets_borrow_stream_const(message);
+  StreamInfo& info = stream_info(sink, stream);
+  uint64_t count = 0;
+  if (bt_message_discarded_packets_get_count(message, &count) == BT_PROPERTY_AVAILABILITY_AVAILABLE)
+    sink.run.discarded_packets += count;
+  int64_t begin = kUnknown, end = kUnknown;
+  if (bt_stream_class_discarded_packets_have_default_clock_snapshots(bt_stream_borrow_class_const(stream))) {
+    begin = snapshot_ns(bt_message_discarded_packets_borrow_beginning_default_clock_snapshot_const(message));
+    end = snapshot_ns(bt_message_discarded_packets_borrow_end_default_clock_snapshot_const(message));
+  }
+  HostAnalysis& analysis = *info.trace->analysis;
+  if (begin == kUnknown) begin = analysis.last_ts();
+  if (end == kUnknown) end = begin;
+  analysis.on_lost_events(begin, end, info.cpu);
+  sink.database->add_data_loss(info.trace->machine_id, info.cpu, begin, end - begin, kUnknown);
+}
+
+void handle(Sink& sink, const bt_message* message) {
+  switch (bt_message_get_type(message)) {
+    case BT_MESSAGE_TYPE_EVENT: on_event(sink, message); break;
+    case BT_MESSAGE_TYPE_STREAM_BEGINNING: on_stream_beginning(sink, message); break;
+    case BT_MESSAGE_TYPE_PACKET_BEGINNING: on_packet_beginning(sink, message); break;
+    case BT_MESSAGE_TYPE_DISCARDED_EVENTS: on_discarded_events(sink, message); break;
+    case BT_MESSAGE_TYPE_DISCARDED_PACKETS: on_discarded_packets(sink, message); break;
+    default: break;
+  }
+}
+
+// The run is complete: finish the analyses, tell the user what is missing, write the file.
+void finish(Sink& sink) {
+  for (TraceState* trace : sink.trace_order) {
+    trace->analysis->finish();
+    sink.run.events += trace->events;
+  }
+  int64_t vms = 0;
+  for (const Machine& machine : sink.machines.all())
+    if (machine.role == MachineRole::guest) ++vms;
+  sink.run.vms_found = vms;
+
+  for (TraceState* trace : sink.trace_order) {
+    const HostAnalysis& analysis = *trace->analysis;
+    sink.database->add_trace(
+        {trace->machine_id, trace->name, trace->hostname, trace->clock_uuid, analysis.first_ts(), analysis.last_ts()});
+    sink.database->add_threads(trace->machine_id, analysis.threads());
+    sink.database->add_vcpus(analysis.vcpus().vcpus());
+    bool has_kvm = false, has_sched = false;
+    for (const auto& [event_class, info] : sink.event_classes) {
+      if (info->trace != trace) continue;
+      has_kvm |= info->kind == EventKind::kvm_entry || info->kind == EventKind::kvm_exit;
+      has_sched |= info->kind == EventKind::sched_switch;
+    }
+    const std::string who = "trace `" + trace->name + "` (machine `" + sink.machines.get(trace->machine_id).name + "`)";
+    if (!has_kvm)
+      sink.database->add_diagnostic(
+          "warning", who +
+                         " has no KVM events (kvm_x86_entry and kvm_x86_exit): no VM was found in it. If it is a KVM "
+                         "host, record them with: lttng enable-event --kernel 'kvm_x86_*'  (lttng-modules < 2.8 names "
+                         "them kvm_*: lttng enable-event --kernel 'kvm_*')");
+    if (!has_sched)
+      sink.database->add_diagnostic(
+          "warning", who +
+                         " has no sched_switch events: vCPU preemption and idle time cannot be seen. Record them "
+                         "with: lttng enable-event --kernel sched_switch,sched_waking,sched_wakeup,sched_process_fork,"
+                         "sched_process_exit");
+  }
+  for (const auto& [event_class, info] : sink.event_classes)
+    sink.database->add_event_count(info->trace->machine_id, info->name, info->count);
+  if (vms == 0) sink.database->add_diagnostic("warning", "no VM was found in the input");
+
+  sink.run.plugin_version = VM_VERSION_STRING;
+  sink.run.babeltrace2_version = std::to_string(bt_version_get_major()) + "." + std::to_string(bt_version_get_minor()) +
+                                 "." + std::to_string(bt_version_get_patch());
+  for (TraceState* trace : sink.trace_order)
+    sink.run.inputs += (sink.run.inputs.empty() ? "" : "\n") + trace->name + " (hostname " + trace->hostname +
+                       ", clock " + trace->clock_uuid + ", " + std::to_string(trace->events) + " events)";
+  sink.run.parameters = sink.parameters;
+  for (const std::string& message : sink.database->diagnostics()) bt::warn(sink.component(), message);
+  sink.database->commit(sink.machines, sink.run);
+}
+
+const std::vector<bt::ParamSpec>& param_specs() {
+  static const std::vector<bt::ParamSpec> specs = {{"path", bt::ParamType::string, true}};
+  return specs;
+}
+
+}  // namespace
+
+bt_component_class_initialize_method_status initialize(bt_self_component_sink* self,
+                                                       bt_self_component_sink_configuration*, const bt_value* params,
+                                                       void*) {
+  bt_self_component* self_component = bt_self_component_sink_as_self_component(self);
+  try {
+    const std::string problem = bt::validate_params(params, param_specs());
+    if (!problem.empty()) {
+      BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+          self_component, "%s. Usage: -c sink.vm.sqlite -p 'path=\"out.db\"'", problem.c_str());
+      return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+    }
+    auto sink = std::make_unique<Sink>();
+    sink->self = self;
+    sink->parameters = bt::params_to_string(params);
+    const std::string path = bt_value_string_get(bt_value_map_borrow_entry_value_const(params, "path"));
+    try {
+      sink->database = std::make_unique<VmDatabase>(path);
+    } catch (const std::exception& error) {
+      BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+          self_component, "%s. Give a path in an existing, writable directory: -p 'path=\"DIR/out.db\"'", error.what());
+      return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+    }
+    if (bt_self_component_sink_add_input_port(self, "in", nullptr, nullptr) != BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
+      BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "cannot add the input port");
+      return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+    }
+    bt_self_component_set_data(self_component, sink.release());
+    return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
+  } catch (const std::bad_alloc&) {
+    return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+  } catch (const std::exception& error) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
+    return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+  }
+}
+
+void finalize(bt_self_component_sink* self) {
+  auto* sink = static_cast<Sink*>(bt_self_component_get_data(bt_self_component_sink_as_self_component(self)));
+  if (!sink) return;
+  bt_message_iterator_put_ref(sink->upstream);
+  delete sink;  // an uncommitted database is removed here
+}
+
+bt_component_class_sink_graph_is_configured_method_status graph_is_configured(bt_self_component_sink* self) {
+  auto* sink = static_cast<Sink*>(bt_self_component_get_data(bt_self_component_sink_as_self_component(self)));
+  bt_self_component_port_input* port = bt_self_component_sink_borrow_input_port_by_name(self, "in");
+  if (!bt_port_is_connected(
+          bt_self_component_port_as_port(bt_self_component_port_input_as_self_component_port(port)))) {
+    append_cause(*sink,
+                 "the input port `in` is not connected: connect a muxed message stream, e.g. "
+                 "--connect=mux:vm (after filter.utils.muxer)");
+    return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_ERROR;
+  }
+  switch (bt_message_iterator_create_from_sink_component(self, port, &sink->upstream)) {
+    case BT_MESSAGE_ITERATOR_CREATE_FROM_SINK_COMPONENT_STATUS_OK:
+      return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_OK;
+    case BT_MESSAGE_ITERATOR_CREATE_FROM_SINK_COMPONENT_STATUS_MEMORY_ERROR:
+      return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_MEMORY_ERROR;
+    default:
+      append_cause(*sink, "cannot create the upstream message iterator");
+      return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_ERROR;
+  }
+}
+
+bt_component_class_sink_consume_method_status consume(bt_self_component_sink* self) {
+  auto* sink = static_cast<Sink*>(bt_self_component_get_data(bt_self_component_sink_as_self_component(self)));
+  bt_message_array_const messages;
+  uint64_t count = 0;
+  switch (bt_message_iterator_next(sink->upstream, &messages, &count)) {
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK: break;
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN: return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN;
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
+      try {
+        finish(*sink);
+        return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
+      } catch (const std::bad_alloc&) {
+        sink->database->abandon();
+        return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
+      } catch (const std::exception& error) {
+        sink->database->abandon();
+        append_cause(*sink, error.what());
+        return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+      }
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
+      sink->database->abandon();
+      return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
+    default:
+      sink->database->abandon();
+      append_cause(*sink, "reading the input trace failed, so no database was written at `" + sink->database->path() +
+                              "`. The causes that follow say where; a truncated or corrupted data stream is the usual "
+                              "reason. Copy the trace again from the machine that recorded it, or limit the run to its "
+                              "readable part with babeltrace2's --end option.");
+      return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+  }
+  uint64_t i = 0;
+  try {
+    for (; i < count; ++i) {
+      handle(*sink, messages[i]);
+      bt_message_put_ref(messages[i]);
+    }
+  } catch (const std::exception& error) {
+    for (; i < count; ++i) bt_message_put_ref(messages[i]);
+    sink->database->abandon();
+    if (dynamic_cast<const std::bad_alloc*>(&error)) return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
+    append_cause(*sink, std::string(error.what()) + "; no database was written at `" + sink->database->path() + "`");
+    return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+  }
+  return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK;
+}
+
+}  // namespace vm::sqlite_sink

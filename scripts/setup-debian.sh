@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every dependency of the project from Debian 12's packages. Idempotent, and quiet when
+# nothing is missing. Runs apt-get as root, or through sudo.
+set -euo pipefail
+packages=(
+  cmake g++ make pkg-config          # build
+  libbabeltrace2-dev babeltrace2     # the babeltrace2 2.0 C API and CLI
+  python3-bt2                        # python bindings (trace converters, synthetic test traces)
+  libsqlite3-dev sqlite3             # output database, and the CLI the scripts query it with
+  libgtest-dev googletest            # unit and graph tests
+  xz-utils                           # the shared traces are .tar.xz
+  time                               # /usr/bin/time: peak RSS in the benchmarks
+)
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=()
+[ "$(id -u)" -ne 0 ] && sudo=(sudo)
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq >/dev/null
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

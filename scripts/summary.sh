@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Prints the short summary of a database written by sink.vm.sqlite: for each VM and vCPU, the
+# share of time in each state, the top exit reasons, and the top preempting host threads.
+# usage: scripts/summary.sh OUT.db [TOP]
+set -euo pipefail
+db=${1:?usage: summary.sh OUT.db [TOP]}
+top=${2:-5}
+[ -f "$db" ] || { echo "error: no database at '$db'" >&2; exit 1; }
+q() { sqlite3 -header -column "$db" "$@"; }
+
+echo "== Run"
+sqlite3 "$db" "SELECT 'events: ' || events || ', discarded events: ' || discarded_events || ', VMs found: ' || vms_found FROM run"
+sqlite3 "$db" "SELECT '  ' || message FROM diagnostic" | sed 's/^/warning:/'
+echo
+echo "== Machines"
+q "SELECT id, name, role, parent_id, layer FROM machine ORDER BY id"
+echo
+echo "== Share of each vCPU's time per state (%)"
+q "SELECT m.name AS vm, s.vcpu_id AS vcpu,
+          ROUND(SUM(CASE WHEN state = 'guest' THEN dur END) * 100.0 / SUM(dur), 1) AS guest,
+          ROUND(SUM(CASE WHEN state = 'vmm' THEN dur END) * 100.0 / SUM(dur), 1) AS vmm,
+          ROUND(SUM(CASE WHEN state = 'preempted' THEN dur END) * 100.0 / SUM(dur), 1) AS preempted,
+          ROUND(SUM(CASE WHEN state = 'idle' THEN dur END) * 100.0 / SUM(dur), 1) AS idle,
+          ROUND(SUM(CASE WHEN state = 'unknown' THEN dur END) * 100.0 / SUM(dur), 1) AS unknown,
+          ROUND(SUM(dur) / 1e9, 3) AS traced_s
+   FROM vcpu_state s JOIN machine m ON m.id = s.machine_id
+   GROUP BY s.machine_id, s.vcpu_id ORDER BY m.name, s.vcpu_id"
+echo
+echo "== Top $top exit reasons per vCPU (by hypervisor time)"
+q "SELECT vm, vcpu, exit_reason_name AS reason, exits, vmm_ms, avg_us FROM (
+     SELECT m.name AS vm, e.vcpu_id AS vcpu, e.exit_reason_name, e.exits,
+            ROUND(e.vmm_ns / 1e6, 3) AS vmm_ms, ROUND(e.vmm_ns / 1e3 / MAX(e.exits, 1), 1) AS avg_us,
+            ROW_NUMBER() OVER (PARTITION BY e.machine_id, e.vcpu_id ORDER BY e.vmm_ns DESC) AS rank
+     FROM exit_stats e JOIN machine m ON m.id = e.machine_id)
+   WHERE rank <= $top ORDER BY vm, vcpu, rank"
+echo
+echo "== Top $top preempting host threads per vCPU"
+q "SELECT vm, vcpu, preempting_tid AS tid, thread, preemptions, preempted_ms FROM (
+     SELECT m.name AS vm, p.vcpu_id AS vcpu, p.preempting_tid, COALESCE(p.preempting_thread_name, '?') AS thread,
+            p.preemptions, ROUND(p.preempted_ns / 1e6, 3) AS preempted_ms,
+            ROW_NUMBER() OVER (PARTITION BY p.machine_id, p.vcpu_id ORDER BY p.preempted_ns DESC) AS rank
+     FROM preemption_by_thread p JOIN machine m ON m.id = p.machine_id)
+   WHERE rank <= $top ORDER BY vm, vcpu, rank"
