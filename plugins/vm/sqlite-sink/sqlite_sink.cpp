@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bt_util.h"
+#include "event_reader.h"
 #include "host_analysis.h"
 #include "machine_registry.h"
 #include "vm_database.h"
@@ -21,39 +22,13 @@ namespace vm::sqlite_sink {
 
 namespace {
 
-enum class EventKind : uint8_t {
-  other,
-  sched_switch,
-  sched_wakeup,
-  process_fork,
-  process_exit,
-  statedump_process,
-  kvm_entry,
-  kvm_exit,
-};
-
-// Event names of every lttng-modules era map to one kind (algorithms.md §1.1-1.2): the x86 KVM
-// events lost their `kvm_` spelling for `kvm_x86_` in lttng-modules 2.7.2/2.8.
-EventKind kind_of(std::string_view name) {
-  if (name == "sched_switch") return EventKind::sched_switch;
-  if (name == "sched_wakeup" || name == "sched_waking" || name == "sched_wakeup_new") return EventKind::sched_wakeup;
-  if (name == "sched_process_fork") return EventKind::process_fork;
-  if (name == "sched_process_exit") return EventKind::process_exit;
-  if (name == "lttng_statedump_process_state") return EventKind::statedump_process;
-  if (name == "kvm_x86_entry" || name == "kvm_entry") return EventKind::kvm_entry;
-  if (name == "kvm_x86_exit" || name == "kvm_exit") return EventKind::kvm_exit;
-  return EventKind::other;
-}
-
 struct TraceState;
 
 // Per event class, located once: its kind and its payload members.
 struct EventClassInfo {
-  EventKind kind = EventKind::other;
-  std::string name;
+  bt::EventFields fields;
   TraceState* trace = nullptr;  // weak
   uint64_t count = 0;
-  bt::FieldRef f[5];  // meaning depends on `kind`, see make_event_class_info()
 };
 
 // Per trace: one machine.
@@ -68,8 +43,7 @@ struct TraceState {
 struct StreamInfo {
   TraceState* trace = nullptr;  // weak
   int64_t cpu = kUnknown;
-  bt::FieldRef packet_cpu;
-  bt::FieldRef ctx_tid, ctx_pid, ctx_procname;
+  bt::StreamFields fields;
 };
 
 struct Sink {
@@ -140,11 +114,7 @@ void on_stream_beginning(Sink& sink, const bt_message* message) {
                              " has no clock: the vm analyses need timestamped events (an LTTng kernel trace)");
   StreamInfo info;
   info.trace = &trace_state(sink, stream);
-  info.packet_cpu = bt::find_member(bt_stream_class_borrow_packet_context_field_class_const(stream_class), "cpu_id");
-  const bt_field_class* common = bt_stream_class_borrow_event_common_context_field_class_const(stream_class);
-  info.ctx_tid = bt::find_member(common, "tid");
-  info.ctx_pid = bt::find_member(common, "pid");
-  info.ctx_procname = bt::find_member(common, "procname");
+  info.fields = bt::locate_stream_fields(stream_class);
   sink.streams[stream] = info;
   sink.last_stream = nullptr;
 }
@@ -161,58 +131,17 @@ StreamInfo& stream_info(Sink& sink, const bt_stream* stream) {
 void on_packet_beginning(Sink& sink, const bt_message* message) {
   const bt_packet* packet = bt_message_packet_beginning_borrow_packet_const(message);
   StreamInfo& info = stream_info(sink, bt_packet_borrow_stream_const(packet));
-  if (!info.packet_cpu.present()) return;
-  const bt_field* context = bt_packet_borrow_context_field_const(packet);
-  if (context) info.cpu = bt::read_int(context, info.packet_cpu);
+  info.cpu = bt::packet_cpu(packet, info.fields);
 }
 
 EventClassInfo& event_class_info(Sink& sink, const bt_event_class* event_class, TraceState* trace) {
   auto& slot = sink.event_classes[event_class];
-  if (slot) return *slot;
-  slot = std::make_unique<EventClassInfo>();
-  EventClassInfo& info = *slot;
-  const char* name = bt_event_class_get_name(event_class);
-  info.name = name ? name : "";
-  info.kind = kind_of(info.name);
-  info.trace = trace;
-  const bt_field_class* payload = bt_event_class_borrow_payload_field_class_const(event_class);
-  auto member = [&](std::string_view field) { return bt::find_member(payload, field); };
-  switch (info.kind) {
-    case EventKind::sched_switch:
-      info.f[0] = member("prev_tid");
-      info.f[1] = member("prev_state");
-      info.f[2] = member("next_tid");
-      info.f[3] = member("prev_comm");
-      info.f[4] = member("next_comm");
-      break;
-    case EventKind::sched_wakeup:
-      info.f[0] = member("tid");
-      info.f[1] = member("target_cpu");
-      break;
-    case EventKind::process_fork:
-      info.f[0] = member("child_tid");
-      info.f[1] = member("child_pid");
-      info.f[2] = member("child_comm");
-      break;
-    case EventKind::process_exit: info.f[0] = member("tid"); break;
-    case EventKind::statedump_process:
-      info.f[0] = member("tid");
-      info.f[1] = member("pid");
-      info.f[2] = member("name");
-      break;
-    case EventKind::kvm_entry: info.f[0] = member("vcpu_id"); break;
-    case EventKind::kvm_exit:
-      info.f[0] = member("exit_reason");
-      info.f[1] = member("isa");
-      info.f[2] = member("vcpu_id");
-      break;
-    case EventKind::other: break;
+  if (!slot) {
+    slot = std::make_unique<EventClassInfo>();
+    slot->fields = bt::locate_event_fields(event_class);
+    slot->trace = trace;
   }
-  // A layout we do not know cannot be analysed: better ignore the event than misread it.
-  if (info.kind == EventKind::sched_switch && !(info.f[0].present() && info.f[1].present() && info.f[2].present()))
-    info.kind = EventKind::other;
-  if (info.kind == EventKind::kvm_exit && !info.f[0].present()) info.kind = EventKind::other;
-  return info;
+  return *slot;
 }
 
 void on_event(Sink& sink, const bt_message* message) {
@@ -224,58 +153,13 @@ void on_event(Sink& sink, const bt_message* message) {
   TraceState& trace = *stream_data.trace;
   ++trace.events;
 
-  int64_t ns = 0;
-  if (bt_clock_snapshot_get_ns_from_origin(bt_message_event_borrow_default_clock_snapshot_const(message), &ns) !=
-      BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK)
-    throw std::runtime_error("an event's time overflows 64-bit nanoseconds from the clock origin");
-
-  EventContext ctx;
-  ctx.ts = ns;
-  ctx.cpu = stream_data.cpu;
-  if (stream_data.ctx_tid.present()) {
-    const bt_field* common = bt_event_borrow_common_context_field_const(event);
-    ctx.tid = bt::read_int(common, stream_data.ctx_tid);
-    ctx.pid = bt::read_int(common, stream_data.ctx_pid);
-    ctx.procname = bt::read_string(common, stream_data.ctx_procname);
-  }
+  const EventContext ctx = bt::read_context(event, bt::event_ns(message), stream_data.cpu, stream_data.fields);
   HostAnalysis& analysis = *trace.analysis;
   analysis.on_event(ctx);
-  if (info.kind == EventKind::other) return;
-
-  const bt_field* payload = bt_event_borrow_payload_field_const(event);
-  const bt::FieldRef* f = info.f;
-  switch (info.kind) {
-    case EventKind::sched_switch:
-      analysis.on_sched_switch(ctx, bt::read_int(payload, f[0]), bt::read_int(payload, f[1], 0),
-                               bt::read_int(payload, f[2]), bt::read_string(payload, f[3]),
-                               bt::read_string(payload, f[4]));
-      break;
-    case EventKind::sched_wakeup:
-      analysis.on_wakeup(ctx, bt::read_int(payload, f[0]), bt::read_int(payload, f[1]));
-      break;
-    case EventKind::process_fork:
-      analysis.on_fork(ctx, bt::read_int(payload, f[0]), bt::read_int(payload, f[1]), bt::read_string(payload, f[2]));
-      break;
-    case EventKind::process_exit: analysis.on_process_exit(ctx, bt::read_int(payload, f[0])); break;
-    case EventKind::statedump_process:
-      analysis.on_statedump_process(ctx, bt::read_int(payload, f[0]), bt::read_int(payload, f[1]),
-                                    bt::read_string(payload, f[2]));
-      break;
-    case EventKind::kvm_entry: analysis.on_kvm_entry(ctx, bt::read_int(payload, f[0])); break;
-    case EventKind::kvm_exit:
-      analysis.on_kvm_exit(ctx, bt::read_int(payload, f[0]), bt::read_int(payload, f[1]), bt::read_int(payload, f[2]));
-      break;
-    case EventKind::other: break;
-  }
+  bt::feed_host_analysis(analysis, info.fields, ctx, event);
 }
 
-int64_t snapshot_ns(const bt_clock_snapshot* snapshot) {
-  int64_t ns = 0;
-  if (!snapshot ||
-      bt_clock_snapshot_get_ns_from_origin(snapshot, &ns) != BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK)
-    return kUnknown;
-  return ns;
-}
+int64_t snapshot_ns(const bt_clock_snapshot* snapshot) { return snapshot ? bt::snapshot_ns(snapshot) : kUnknown; }
 
 void on_discarded_events(Sink& sink, const bt_message* message) {
   const bt_stream* stream = bt_message_discarded_events_borrow_stream_const(message);
@@ -345,8 +229,8 @@ void finish(Sink& sink) {
     bool has_kvm = false, has_sched = false;
     for (const auto& [event_class, info] : sink.event_classes) {
       if (info->trace != trace) continue;
-      has_kvm |= info->kind == EventKind::kvm_entry || info->kind == EventKind::kvm_exit;
-      has_sched |= info->kind == EventKind::sched_switch;
+      has_kvm |= info->fields.kind == EventKind::kvm_entry || info->fields.kind == EventKind::kvm_exit;
+      has_sched |= info->fields.kind == EventKind::sched_switch;
     }
     const std::string who = "trace `" + trace->name + "` (machine `" + sink.machines.get(trace->machine_id).name + "`)";
     if (!has_kvm)
@@ -363,7 +247,7 @@ void finish(Sink& sink) {
                          "sched_process_exit");
   }
   for (const auto& [event_class, info] : sink.event_classes)
-    sink.database->add_event_count(info->trace->machine_id, info->name, info->count);
+    sink.database->add_event_count(info->trace->machine_id, info->fields.name, info->count);
   if (vms == 0) sink.database->add_diagnostic("warning", "no VM was found in the input");
 
   sink.run.plugin_version = VM_VERSION_STRING;
