@@ -1,0 +1,247 @@
+#include "fuse_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <set>
+#include <stdexcept>
+
+namespace vm {
+
+const char* sync_method_name(SyncMethod method) {
+  switch (method) {
+    case SyncMethod::vmsync: return "vmsync";
+    case SyncMethod::tcp: return "tcp";
+    case SyncMethod::count: break;
+  }
+  return "?";
+}
+
+int FuseModel::hull_reference(int a, int b) const {
+  // Trace Compass's choice (algorithms.md §4.2): the lexicographically smaller host id, which is
+  // the clock UUID (the trace name when there is none). The convex hull estimate is not symmetric,
+  // so the same choice reproduces its results.
+  auto host_id = [&](int m) {
+    const FusedMachine& machine = machines_[static_cast<size_t>(m)];
+    return machine.clock_uuid.empty() ? machine.trace_name : machine.clock_uuid;
+  };
+  const std::string id_a = host_id(a), id_b = host_id(b);
+  if (id_a != id_b) return id_a < id_b ? a : b;
+  return std::min(a, b);
+}
+
+int FuseModel::add_machine(std::string trace_name, std::string hostname, std::string clock_uuid) {
+  FusedMachine machine;
+  machine.trace_name = std::move(trace_name);
+  machine.hostname = std::move(hostname);
+  machine.clock_uuid = std::move(clock_uuid);
+  machines_.push_back(std::move(machine));
+  return static_cast<int>(machines_.size()) - 1;
+}
+
+void FuseModel::add_match(int sender, Timestamp send_ts, int receiver, Timestamp recv_ts, SyncMethod method) {
+  if (sender == receiver) return;
+  PairHulls& pair = hulls_[pair_key(sender, receiver)];
+  if (pair.reference < 0) pair.reference = hull_reference(sender, receiver);
+  const bool from_reference = sender == pair.reference;
+  pair.all.add_match(from_reference, send_ts, recv_ts);
+  pair.by_method[static_cast<int>(method)].add_match(from_reference, send_ts, recv_ts);
+}
+
+void FuseModel::on_vmsync_guest(int machine, Timestamp ts, bool guest_to_host, uint64_t cnt, uint64_t vm_uid) {
+  FusedMachine& guest = machines_[static_cast<size_t>(machine)];
+  guest.is_vmsync_guest = true;
+  guest.vm_uid = vm_uid;
+  // gh: the guest sends; hg: the guest receives.
+  const bool is_sender = guest_to_host;
+  const auto other = vmsync_pending_.find({vm_uid, cnt, guest_to_host, !is_sender});
+  if (other == vmsync_pending_.end()) {
+    vmsync_pending_[{vm_uid, cnt, guest_to_host, is_sender}] = Pending{machine, ts};
+    return;
+  }
+  if (is_sender)
+    add_match(machine, ts, other->second.machine, other->second.ts, SyncMethod::vmsync);
+  else
+    add_match(other->second.machine, other->second.ts, machine, ts, SyncMethod::vmsync);
+  vmsync_pending_.erase(other);
+}
+
+void FuseModel::on_vmsync_host(int machine, Timestamp ts, bool guest_to_host, uint64_t cnt, uint64_t vm_uid,
+                               int64_t vm_pid) {
+  machines_[static_cast<size_t>(machine)].has_kvm = true;
+  if (vm_uid_hosts_.find(vm_uid) == vm_uid_hosts_.end()) vm_uid_hosts_[vm_uid] = {machine, vm_pid};
+  // gh: the host receives; hg: the host sends.
+  const bool is_sender = !guest_to_host;
+  const auto other = vmsync_pending_.find({vm_uid, cnt, guest_to_host, !is_sender});
+  if (other == vmsync_pending_.end()) {
+    vmsync_pending_[{vm_uid, cnt, guest_to_host, is_sender}] = Pending{machine, ts};
+    return;
+  }
+  if (is_sender)
+    add_match(machine, ts, other->second.machine, other->second.ts, SyncMethod::vmsync);
+  else
+    add_match(other->second.machine, other->second.ts, machine, ts, SyncMethod::vmsync);
+  vmsync_pending_.erase(other);
+}
+
+void FuseModel::on_tcp(int machine, Timestamp ts, bool send, const TcpKey& key) {
+  auto& own = send ? tcp_sends_ : tcp_receives_;
+  auto& opposite = send ? tcp_receives_ : tcp_sends_;
+  const auto other = opposite.find(key);
+  if (other != opposite.end() && other->second.machine != machine) {
+    if (send)
+      add_match(machine, ts, other->second.machine, other->second.ts, SyncMethod::tcp);
+    else
+      add_match(other->second.machine, other->second.ts, machine, ts, SyncMethod::tcp);
+    opposite.erase(other);
+    return;
+  }
+  // First occurrence wins: a forwarded copy of a packet (bridge, tap) is seen later.
+  own.emplace(key, Pending{machine, ts});
+}
+
+const ConvexHullSync* FuseModel::hull(int a, int b) const {
+  const auto it = hulls_.find(pair_key(a, b));
+  return it == hulls_.end() ? nullptr : &it->second.all;
+}
+
+const ConvexHullSync* FuseModel::hull(int a, int b, SyncMethod method) const {
+  const auto it = hulls_.find(pair_key(a, b));
+  return it == hulls_.end() ? nullptr : &it->second.by_method[static_cast<int>(method)];
+}
+
+void FuseModel::decide_structure(const std::string& reference) {
+  // Parents: a vmsync guest belongs to the host that saw its vm_uid.
+  for (size_t i = 0; i < machines_.size(); ++i) {
+    FusedMachine& m = machines_[i];
+    if (!m.is_vmsync_guest) continue;
+    const auto host = vm_uid_hosts_.find(m.vm_uid);
+    if (host != vm_uid_hosts_.end() && host->second.first != static_cast<int>(i)) {
+      m.parent = host->second.first;
+      m.vm_pid = host->second.second;
+    } else {
+      diagnostics_.push_back("guest trace `" + m.trace_name + "` (vm_uid " + std::to_string(m.vm_uid) +
+                             ") has no host among the inputs: no host trace shows its vmsync hypercalls. Add the host "
+                             "trace, recorded with the vmsync addon or with kvm_x86_hypercall enabled.");
+    }
+  }
+  // Layers from the parent chain (guarding against cycles).
+  for (FusedMachine& m : machines_) {
+    int layer = 0;
+    std::set<int> seen;
+    for (int p = m.parent; p >= 0 && seen.insert(p).second; p = machines_[static_cast<size_t>(p)].parent) ++layer;
+    m.layer = layer;
+  }
+  // Unique display names: the hostname when unique, else qualified by the trace name.
+  std::map<std::string, int> count;
+  for (const FusedMachine& m : machines_) ++count[m.hostname.empty() ? m.trace_name : m.hostname];
+  for (size_t i = 0; i < machines_.size(); ++i) {
+    FusedMachine& m = machines_[i];
+    const std::string base = m.hostname.empty() ? m.trace_name : m.hostname;
+    m.name = count[base] == 1 ? base : base + " (" + (m.trace_name.empty() ? std::to_string(i) : m.trace_name) + ")";
+  }
+  if (!reference.empty()) {
+    reference_ = -1;
+    for (size_t i = 0; i < machines_.size() && reference_ < 0; ++i) {
+      const FusedMachine& m = machines_[i];
+      if (reference == m.name || reference == m.hostname || reference == m.trace_name) reference_ = static_cast<int>(i);
+    }
+    if (reference_ < 0) {
+      std::string names;
+      for (const FusedMachine& m : machines_) names += (names.empty() ? "" : ", ") + m.name;
+      throw std::invalid_argument("parameter `reference`: no machine is named `" + reference + "` (machines: " + names +
+                                  ")");
+    }
+  } else {
+    reference_ = 0;
+    for (size_t i = 0; i < machines_.size(); ++i)
+      if (machines_[i].role() == MachineRole::host && machines_[i].parent < 0) {
+        reference_ = static_cast<int>(i);
+        break;
+      }
+  }
+}
+
+void FuseModel::solve_identity(const std::string& reference) {
+  decide_structure(reference);
+  for (size_t i = 0; i < machines_.size(); ++i) {
+    MachineSync& sync = machines_[i].sync;
+    sync = MachineSync{};
+    sync.reference = reference_;
+    sync.method = static_cast<int>(i) == reference_ ? "reference" : "identity (given)";
+    sync.quality = static_cast<int>(i) == reference_ ? SyncQuality::accurate : SyncQuality::absent;
+  }
+}
+
+void FuseModel::solve(const std::string& reference) {
+  decide_structure(reference);
+  compose_transforms();
+}
+
+void FuseModel::compose_transforms() {
+  const size_t n = machines_.size();
+  std::vector<bool> done(n, false);
+  for (FusedMachine& m : machines_) m.sync = MachineSync{};
+  MachineSync& root = machines_[static_cast<size_t>(reference_)].sync;
+  root.reference = reference_;
+  root.method = "reference";
+  root.quality = SyncQuality::accurate;
+  done[static_cast<size_t>(reference_)] = true;
+  // Breadth-first from the reference over pairs whose hull gives a transform (algorithms.md §4.3).
+  std::deque<int> queue{reference_};
+  while (!queue.empty()) {
+    const int u = queue.front();
+    queue.pop_front();
+    for (int v = 0; v < static_cast<int>(n); ++v) {
+      if (done[static_cast<size_t>(v)]) continue;
+      const auto it = hulls_.find(pair_key(u, v));
+      if (it == hulls_.end()) continue;
+      const ConvexHullSync& hull = it->second.all;
+      const SyncQuality q = hull.quality();
+      if (q != SyncQuality::approximate && q != SyncQuality::accurate && q != SyncQuality::fail) continue;
+      // The hull maps its "other" machine onto its reference machine.
+      const LinearTransform other_to_reference = hull.other_to_reference();
+      const bool v_is_other = it->second.reference == u;
+      const LinearTransform v_to_u = v_is_other ? other_to_reference : other_to_reference.inverse();
+      const MachineSync& parent = machines_[static_cast<size_t>(u)].sync;
+      MachineSync& sync = machines_[static_cast<size_t>(v)].sync;
+      sync.to_reference = compose(parent.to_reference, v_to_u);
+      sync.reference = reference_;
+      std::string methods;
+      for (int k = 0; k < static_cast<int>(SyncMethod::count); ++k)
+        if (it->second.by_method[k].matches() > 0)
+          methods += (methods.empty() ? "" : "+") + std::string(sync_method_name(static_cast<SyncMethod>(k)));
+      sync.method = u == reference_ ? methods : methods + " via " + machines_[static_cast<size_t>(u)].name;
+      // A chain is as good as its worst link; its error bounds add up (scaled into the
+      // reference clock by the parent's slope).
+      sync.quality = u == reference_ ? q : std::min(q, parent.quality);
+      if (q == SyncQuality::fail || parent.quality == SyncQuality::fail) sync.quality = SyncQuality::fail;
+      sync.matches = hull.matches() + (u == reference_ ? 0 : parent.matches);
+      long double edge = hull.accuracy_ns();
+      if (!v_is_other) edge *= std::fabs(static_cast<double>(v_to_u.alpha));  // the bound is in v's clock
+      sync.accuracy_ns = parent.accuracy_ns + std::fabs(static_cast<double>(parent.to_reference.alpha)) * edge;
+      done[static_cast<size_t>(v)] = true;
+      queue.push_back(v);
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (done[i]) continue;
+    MachineSync& sync = machines_[i].sync;
+    sync.reference = reference_;
+    sync.method = "none";
+    sync.accuracy_ns = std::numeric_limits<long double>::infinity();
+    bool any_match = false;
+    for (size_t j = 0; j < n; ++j)
+      if (j != i && hull(static_cast<int>(i), static_cast<int>(j))) any_match = true;
+    sync.quality = any_match ? SyncQuality::incomplete : SyncQuality::absent;
+    diagnostics_.push_back(
+        "machine `" + machines_[i].name + "` could not be synchronized with `" +
+        machines_[static_cast<size_t>(reference_)].name +
+        "`: " + (any_match ? "its sync points go one way only" : "no sync point links them") +
+        ". Its events keep their own clock (quality " + sync_quality_name(sync.quality) +
+        "). Record TCP traffic between the machines (net_dev_queue, net_if_receive_skb) or the vmsync events.");
+  }
+}
+
+}  // namespace vm

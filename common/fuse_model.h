@@ -1,0 +1,138 @@
+#pragma once
+// What filter.vm.fuse learns in its first pass over all inputs: the machines (one per input
+// trace), their roles (KVM events make a host, vmsync guest events a guest, both a nested L1
+// hypervisor), which guest is which VM of which host, and the clock transforms that bring every
+// machine into the reference machine's clock (algorithms.md §2.2, §2.4, §4). Babeltrace-free.
+//
+// Sync points come from matched messages between two machines, each a causality constraint
+// "sent before received":
+//   - vmsync hypercall exchanges (Trace Compass's vmsync addon events, key (vm_uid, cnt));
+//   - TCP packets: lttng-modules' net_dev_queue on the sender, net_if_receive_skb on the
+//     receiver, key (addresses, ports, seq, ack_seq, flags), as Trace Compass's
+//     TcpLttngEventMatching.
+// One convex hull per pair of machines takes every match (ConvexHullSync); per-method hulls are
+// kept too, to report and compare what each method alone gives. A spanning tree from the
+// reference machine composes the pair transforms (algorithms.md §4.3).
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "convex_hull_sync.h"
+#include "machine_registry.h"
+#include "types.h"
+
+namespace vm {
+
+struct TcpKey {
+  uint32_t saddr = 0, daddr = 0;
+  uint16_t sport = 0, dport = 0;
+  uint32_t seq = 0, ack_seq = 0;
+  uint16_t flags = 0;
+  bool operator==(const TcpKey& o) const {
+    return saddr == o.saddr && daddr == o.daddr && sport == o.sport && dport == o.dport && seq == o.seq &&
+           ack_seq == o.ack_seq && flags == o.flags;
+  }
+};
+
+struct TcpKeyHash {
+  size_t operator()(const TcpKey& k) const {
+    uint64_t h = (uint64_t{k.saddr} << 32) ^ k.daddr;
+    h = h * 0x9e3779b97f4a7c15ULL ^ ((uint64_t{k.sport} << 16) | k.dport);
+    h = h * 0x9e3779b97f4a7c15ULL ^ ((uint64_t{k.seq} << 32) | k.ack_seq);
+    h = h * 0x9e3779b97f4a7c15ULL ^ k.flags;
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+};
+
+enum class SyncMethod : uint8_t { vmsync, tcp, count };
+const char* sync_method_name(SyncMethod method);
+
+// The result for one machine.
+struct MachineSync {
+  LinearTransform to_reference;  // t_reference = alpha * t + beta
+  int reference = 0;             // index of the reference machine
+  std::string method;            // e.g. "tcp", "vmsync+tcp", "reference", "identity (given)", "none"
+  SyncQuality quality = SyncQuality::absent;
+  uint64_t matches = 0;         // on the path to the reference
+  long double accuracy_ns = 0;  // bound of |error| in ns over the observed range (inf if unknown)
+};
+
+struct FusedMachine {
+  std::string trace_name, hostname, clock_uuid;
+  std::string name;  // unique display name
+  bool has_kvm = false;
+  bool is_vmsync_guest = false;
+  uint64_t vm_uid = 0;
+  int parent = -1;  // index of the host machine, -1 if none or unknown
+  int layer = 0;
+  int64_t vm_pid = kUnknown;  // on the parent host: the QEMU process running this guest
+  MachineRole role() const {
+    if (has_kvm && !is_vmsync_guest) return MachineRole::host;
+    if (is_vmsync_guest) return MachineRole::guest;
+    return MachineRole::unknown;
+  }
+  MachineSync sync;
+};
+
+class FuseModel {
+ public:
+  int add_machine(std::string trace_name, std::string hostname, std::string clock_uuid);
+  size_t size() const { return machines_.size(); }
+  const FusedMachine& machine(int index) const { return machines_.at(static_cast<size_t>(index)); }
+  FusedMachine& machine(int index) { return machines_.at(static_cast<size_t>(index)); }
+
+  void on_kvm_event(int machine) { machines_[static_cast<size_t>(machine)].has_kvm = true; }
+  // vmsync_gh_guest / vmsync_hg_guest (`guest_to_host` = gh), on a guest.
+  void on_vmsync_guest(int machine, Timestamp ts, bool guest_to_host, uint64_t cnt, uint64_t vm_uid);
+  // vmsync_gh_host / vmsync_hg_host on a host, in the vCPU thread of process `vm_pid` (or unknown).
+  void on_vmsync_host(int machine, Timestamp ts, bool guest_to_host, uint64_t cnt, uint64_t vm_uid, int64_t vm_pid);
+  // net_dev_queue (`send`) or net_if_receive_skb of a TCP segment.
+  void on_tcp(int machine, Timestamp ts, bool send, const TcpKey& key);
+
+  // Decides roles, parents, layers and names, then the transforms. `reference` names the
+  // reference machine (trace name, hostname or display name); empty: the top-level host (the
+  // first machine if there is none). Throws std::invalid_argument for an unknown reference.
+  void solve(const std::string& reference);
+  // Every machine keeps its own clock (the `sync="identity"` parameter).
+  void solve_identity(const std::string& reference);
+  int reference() const { return reference_; }
+  // Problems worth a warning (a guest with no host, machines with no sync point...).
+  const std::vector<std::string>& diagnostics() const { return diagnostics_; }
+
+  // The hull of a pair, all methods together (nullptr if no match), and per method.
+  const ConvexHullSync* hull(int a, int b) const;
+  const ConvexHullSync* hull(int a, int b, SyncMethod method) const;
+
+ private:
+  struct PairHulls {
+    int reference = -1;  // the machine on the hull's x axis (hull_reference())
+    ConvexHullSync all;
+    ConvexHullSync by_method[static_cast<int>(SyncMethod::count)];
+  };
+  struct Pending {
+    int machine;
+    Timestamp ts;
+  };
+  int hull_reference(int a, int b) const;
+  void add_match(int sender, Timestamp send_ts, int receiver, Timestamp recv_ts, SyncMethod method);
+  void decide_structure(const std::string& reference);
+  void compose_transforms();
+  static uint64_t pair_key(int a, int b) {
+    return (uint64_t(uint32_t(std::min(a, b))) << 32) | uint32_t(std::max(a, b));
+  }
+
+  std::vector<FusedMachine> machines_;
+  std::map<uint64_t, PairHulls> hulls_;  // key: pair_key(a, b)
+  // Unmatched halves. vmsync: key (uid, cnt, direction); TCP: key and direction.
+  std::map<std::tuple<uint64_t, uint64_t, bool, bool>, Pending> vmsync_pending_;  // (uid, cnt, gh, is_sender)
+  std::unordered_map<TcpKey, Pending, TcpKeyHash> tcp_sends_, tcp_receives_;
+  std::map<uint64_t, std::pair<int, int64_t>> vm_uid_hosts_;  // uid -> (host machine, QEMU pid)
+  std::vector<std::string> diagnostics_;
+  int reference_ = 0;
+};
+
+}  // namespace vm

@@ -1,0 +1,119 @@
+// FuseModel: roles, guest-to-VM links and transforms from sync points, driven with the events of
+// Trace Compass's OneQemuKvm stubs and hand-derived scenarios.
+
+#include <gtest/gtest.h>
+
+#include "fuse_model.h"
+
+namespace vm {
+namespace {
+
+// OneQemuKvm (algorithms.md §8.1): the six vmsync events of host.xml and guest.xml. Each vmsync
+// message takes 10 ns; the hull of six points is loose, so the transform is not the identity.
+// Trace Compass's reference is the lexicographically smaller host id, `guest.xml`; its
+// convex-hull model t_host = a * t_guest + b ends ACCURATE with a = 319/315, b = -122/63
+// (algorithms.md §8.1, "exact model run"). The hull keeps Trace Compass's orientation (smaller
+// host id on the x axis) whatever our reference is; with the host as reference the guest's
+// transform t_host = alpha * t_guest + beta is that same line.
+TEST(FuseModel, OneQemuKvmVmsyncLinksTheGuestAndGivesTheTraceCompassLine) {
+  FuseModel model;
+  const int host = model.add_machine("host", "host", "uuid-host");
+  const int guest = model.add_machine("guest", "guest", "uuid-guest");
+  model.on_kvm_event(host);
+  const uint64_t uid = 123456;
+  // Guest-trace order, as Trace Compass meets them (gh: guest -> host, hg: host -> guest).
+  model.on_vmsync_guest(guest, 40, true, 1, uid);
+  model.on_vmsync_host(host, 50, true, 1, uid, 31);
+  model.on_vmsync_host(host, 55, false, 2, uid, 31);
+  model.on_vmsync_guest(guest, 65, false, 2, uid);
+  model.on_vmsync_guest(guest, 190, true, 3, uid);
+  model.on_vmsync_host(host, 200, true, 3, uid, 31);
+  model.on_vmsync_host(host, 205, false, 4, uid, 31);
+  model.on_vmsync_guest(guest, 215, false, 4, uid);
+  model.on_vmsync_guest(guest, 240, true, 5, uid);
+  model.on_vmsync_host(host, 250, true, 5, uid, 31);
+  model.on_vmsync_host(host, 255, false, 6, uid, 31);
+  model.on_vmsync_guest(guest, 265, false, 6, uid);
+  model.solve("");
+
+  EXPECT_EQ(model.reference(), host);
+  EXPECT_EQ(model.machine(host).role(), MachineRole::host);
+  EXPECT_EQ(model.machine(guest).role(), MachineRole::guest);
+  EXPECT_EQ(model.machine(guest).parent, host);
+  EXPECT_EQ(model.machine(guest).layer, 1);
+  EXPECT_EQ(model.machine(guest).vm_pid, 31);
+  const MachineSync& sync = model.machine(guest).sync;
+  EXPECT_EQ(sync.quality, SyncQuality::accurate);
+  EXPECT_EQ(sync.matches, 6u);
+  EXPECT_EQ(sync.method, "vmsync");
+  EXPECT_NEAR(static_cast<double>(sync.to_reference.alpha), 319.0 / 315.0, 1e-12);
+  EXPECT_NEAR(static_cast<double>(sync.to_reference.beta), -122.0 / 63.0, 1e-9);
+  EXPECT_FALSE(sync.to_reference.is_identity());
+  EXPECT_TRUE(model.machine(host).sync.to_reference.is_identity());
+}
+
+// TCP segments both ways between a host and a guest whose clock is 1 ms ahead; one-way delays
+// of 20 us. Hand-derived: t_host = t_guest - 1 ms within the accuracy bound.
+TEST(FuseModel, TcpBothWaysRecoversAnOffset) {
+  FuseModel model;
+  const int host = model.add_machine("host", "h", "u1");
+  const int guest = model.add_machine("guest", "g", "u2");
+  model.on_kvm_event(host);
+  const int64_t offset = 1'000'000;
+  for (int i = 0; i < 50; ++i) {
+    const int64_t t = 1'000'000'000LL + i * 10'000'000LL;
+    TcpKey out{1, 2, 5000, 40000, uint32_t(i), 0, 0x18};
+    model.on_tcp(host, t, true, out);                      // host sends at t
+    model.on_tcp(guest, t + 20'000 + offset, false, out);  // guest receives 20 us later
+    TcpKey back{2, 1, 40000, 5000, 0, uint32_t(i), 0x10};
+    model.on_tcp(guest, t + 100'000 + offset, true, back);  // guest answers
+    model.on_tcp(host, t + 120'000 + (i % 3) * 1000, false, back);
+  }
+  model.solve("");
+  const MachineSync& sync = model.machine(guest).sync;
+  EXPECT_EQ(sync.method, "tcp");
+  EXPECT_EQ(sync.quality, SyncQuality::accurate);
+  const int64_t probe = 1'200'000'000LL + offset;
+  const int64_t mapped = sync.to_reference.apply(probe);
+  EXPECT_LE(std::llabs(mapped - (probe - offset)), 20'000 + 1);
+  EXPECT_LE(static_cast<double>(sync.accuracy_ns), 25'000.0);
+}
+
+TEST(FuseModel, MachinesWithoutSyncPointsKeepTheirClockAndSaySo) {
+  FuseModel model;
+  const int a = model.add_machine("a", "same", "u1");
+  const int b = model.add_machine("b", "same", "u2");
+  model.on_kvm_event(a);
+  model.solve("");
+  EXPECT_EQ(model.machine(b).sync.quality, SyncQuality::absent);
+  EXPECT_TRUE(model.machine(b).sync.to_reference.is_identity());
+  ASSERT_EQ(model.diagnostics().size(), 1u);
+  EXPECT_NE(model.diagnostics()[0].find("no sync point links them"), std::string::npos);
+  // Same hostname: names qualified by the trace name.
+  EXPECT_EQ(model.machine(a).name, "same (a)");
+  EXPECT_EQ(model.machine(b).name, "same (b)");
+}
+
+TEST(FuseModel, GuestWithoutItsHostIsReported) {
+  FuseModel model;
+  const int guest = model.add_machine("guest", "g", "u");
+  model.on_vmsync_guest(guest, 10, true, 1, 99);
+  model.solve("");
+  EXPECT_EQ(model.machine(guest).parent, -1);
+  ASSERT_FALSE(model.diagnostics().empty());
+  EXPECT_NE(model.diagnostics()[0].find("has no host among the inputs"), std::string::npos);
+}
+
+TEST(FuseModel, UnknownReferenceIsRejectedWithTheNames) {
+  FuseModel model;
+  model.add_machine("host", "h", "u");
+  try {
+    model.solve("hots");
+    FAIL();
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("no machine is named `hots` (machines: h)"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace vm
