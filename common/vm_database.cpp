@@ -50,6 +50,18 @@ CREATE TABLE vcpu_state(
   preempting_tid INTEGER,        -- preempted: the host thread on that CPU
   begin_event TEXT NOT NULL      -- the event that began the interval (kvm_exit counts exits)
 );
+CREATE TABLE sync(
+  machine INTEGER NOT NULL REFERENCES machine(id),
+  reference INTEGER REFERENCES machine(id),  -- t_reference = alpha * t_machine + beta
+  alpha REAL NOT NULL,
+  beta REAL NOT NULL,
+  method TEXT NOT NULL,          -- sync points used: 'vmsync', 'tcp', 'vmsync+tcp', 'reference', 'identity (given)', 'none'
+  quality TEXT NOT NULL,         -- 'absent', 'incomplete', 'approximate', 'accurate', 'fail'
+  matches INTEGER NOT NULL,      -- matched messages on the path to the reference
+  accuracy_ns REAL,              -- bound of the error over the observed range; NULL when unbounded
+  alpha_text TEXT NOT NULL,      -- alpha and beta with every digit
+  beta_text TEXT NOT NULL
+);
 CREATE TABLE thread(
   machine_id INTEGER NOT NULL REFERENCES machine(id),
   tid INTEGER NOT NULL,
@@ -254,6 +266,26 @@ void VmDatabase::add_trace(const TraceRow& row) {
   insert.bind(4, row.clock_uuid);
   insert.bind(5, row.begin_ts);
   insert.bind(6, row.end_ts);
+  insert.run();
+}
+
+void VmDatabase::add_sync(const SyncRow& row) {
+  SqliteStatement insert = connection_->prepare(
+      "INSERT INTO sync(machine, reference, alpha, beta, method, quality, matches, accuracy_ns, alpha_text, beta_text)"
+      " VALUES(?,?,?,?,?,?,?,?,?,?)");
+  insert.bind(1, row.machine_id);
+  insert.bind_or_null(2, row.reference_id);
+  insert.bind(3, std::stod(row.alpha.empty() ? "1" : row.alpha));
+  insert.bind(4, std::stod(row.beta.empty() ? "0" : row.beta));
+  insert.bind(5, row.method);
+  insert.bind(6, row.quality);
+  insert.bind(7, row.matches);
+  if (row.accuracy_ns.empty() || row.accuracy_ns == "inf")
+    insert.bind_null(8);
+  else
+    insert.bind(8, std::stod(row.accuracy_ns));
+  insert.bind(9, row.alpha.empty() ? std::string_view("1") : std::string_view(row.alpha));
+  insert.bind(10, row.beta.empty() ? std::string_view("0") : std::string_view(row.beta));
   insert.run();
 }
 

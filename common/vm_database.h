@@ -59,6 +59,15 @@ class VmDatabase final : public VcpuListener {
     Timestamp begin_ts = 0, end_ts = 0;  // first and last event
   };
   void add_trace(const TraceRow& row);
+  // One machine's clock transform into the reference's: t_reference = alpha * t + beta.
+  struct SyncRow {
+    int64_t machine_id = 0, reference_id = kUnknown;
+    std::string alpha, beta;  // as written by the fuse filter (full long double precision)
+    std::string method, quality;
+    int64_t matches = 0;
+    std::string accuracy_ns;  // "inf" when unbounded
+  };
+  void add_sync(const SyncRow& row);
 
   // Writes the machines and the run row, builds indexes and views, closes the file and renames
   // it onto the output path. Throws on failure (the temporary file is then removed).

@@ -188,3 +188,39 @@ FieldRef find_member(const bt_field_class* structure, std::string_view name) {
 }
 
 }  // namespace vm::bt
+
+namespace vm::bt {
+
+const bt_field* member_by_name(const bt_field* structure, const char* name) {
+  if (!structure || bt_field_get_class_type(structure) != BT_FIELD_CLASS_TYPE_STRUCTURE) return nullptr;
+  return bt_field_structure_borrow_member_field_by_name_const(structure, name);
+}
+
+const bt_field* select_variant(const bt_field* field) {
+  if (!field) return nullptr;
+  if (bt_field_class_type_is(bt_field_get_class_type(field), BT_FIELD_CLASS_TYPE_VARIANT))
+    field = bt_field_variant_borrow_selected_option_field_const(field);
+  return field;
+}
+
+int64_t field_int(const bt_field* field) {
+  if (!field) return 0;
+  const bt_field_class_type type = bt_field_get_class_type(field);
+  if (bt_field_class_type_is(type, BT_FIELD_CLASS_TYPE_SIGNED_INTEGER)) return bt_field_integer_signed_get_value(field);
+  if (bt_field_class_type_is(type, BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER))
+    return static_cast<int64_t>(bt_field_integer_unsigned_get_value(field));
+  return 0;
+}
+
+uint32_t field_ipv4(const bt_field* field) {
+  if (!field || !bt_field_class_type_is(bt_field_get_class_type(field), BT_FIELD_CLASS_TYPE_ARRAY) ||
+      bt_field_array_get_length(field) != 4)
+    return 0;
+  uint32_t address = 0;
+  for (uint64_t i = 0; i < 4; ++i)
+    address = (address << 8) |
+              (static_cast<uint32_t>(field_int(bt_field_array_borrow_element_field_by_index_const(field, i))) & 0xff);
+  return address;
+}
+
+}  // namespace vm::bt

@@ -58,3 +58,18 @@ inline std::string_view read_string(const bt_field* structure, const FieldRef& r
 }
 
 }  // namespace vm::bt
+
+namespace vm::bt {
+
+// Slow-path accessors by name, for the rare events whose layout varies per event (variants):
+// network headers. Null-safe: a null or mismatching field gives null / 0.
+const bt_field* member_by_name(const bt_field* structure, const char* name);
+// The selected option of a variant (or the field itself if it is not a variant); structures
+// with a single member are looked through (LTTng wraps variant options in a structure).
+const bt_field* select_variant(const bt_field* field);
+// An integer or enumeration field's value (0 if not an integer).
+int64_t field_int(const bt_field* field);
+// A 4-byte array of unsigned integers (an IPv4 address) as a host-order integer.
+uint32_t field_ipv4(const bt_field* field);
+
+}  // namespace vm::bt

@@ -34,6 +34,10 @@ struct EventClassInfo {
 // Per trace: one machine.
 struct TraceState {
   std::string name, hostname, clock_uuid;
+  // Written by filter.vm.fuse as environment entries: the fused machine model and the sync.
+  std::string fused_machine, fused_role, fused_parent, sync_reference, sync_method, sync_quality;
+  std::string sync_alpha, sync_beta, sync_matches, sync_accuracy_ns;
+  int fused_layer = -1;
   int64_t machine_id = 0;
   std::unique_ptr<HostAnalysis> analysis;
   uint64_t events = 0;
@@ -95,12 +99,28 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
   state.hostname = env_string(trace, "hostname");
   const bt_clock_class* clock = bt_stream_class_borrow_default_clock_class_const(bt_stream_borrow_class_const(stream));
   if (clock) state.clock_uuid = uuid_text(bt_clock_class_get_uuid(clock));
-  std::string machine_name = !state.hostname.empty() ? state.hostname : !state.name.empty() ? state.name : "machine";
+  state.fused_machine = env_string(trace, "vm_machine");
+  state.fused_role = env_string(trace, "vm_role");
+  state.fused_parent = env_string(trace, "vm_parent");
+  const std::string layer = env_string(trace, "vm_layer");
+  if (!layer.empty()) state.fused_layer = std::stoi(layer);
+  state.sync_reference = env_string(trace, "vm_sync_reference");
+  state.sync_method = env_string(trace, "vm_sync_method");
+  state.sync_quality = env_string(trace, "vm_sync_quality");
+  state.sync_alpha = env_string(trace, "vm_sync_alpha");
+  state.sync_beta = env_string(trace, "vm_sync_beta");
+  state.sync_matches = env_string(trace, "vm_sync_matches");
+  state.sync_accuracy_ns = env_string(trace, "vm_sync_accuracy_ns");
+  std::string machine_name = !state.fused_machine.empty() ? state.fused_machine
+                             : !state.hostname.empty()    ? state.hostname
+                             : !state.name.empty()        ? state.name
+                                                          : "machine";
   // Cloned machines often share a hostname: keep names unique by qualifying with the trace name.
   for (const TraceState* other : sink.trace_order)
     if (other != &state && sink.machines.get(other->machine_id).name == machine_name)
       machine_name += " (" + (state.name.empty() ? std::to_string(sink.trace_order.size() + 1) : state.name) + ")";
-  state.machine_id = sink.machines.add(machine_name, MachineRole::unknown, kUnknown, 0);
+  state.machine_id = sink.machines.add(machine_name, MachineRole::unknown, kUnknown, std::max(state.fused_layer, 0));
+  if (state.fused_role == "guest") sink.machines.get(state.machine_id).role = MachineRole::guest;
   state.analysis = std::make_unique<HostAnalysis>(sink.machines, state.machine_id, *sink.database);
   sink.trace_order.push_back(&state);
   return state;
@@ -159,7 +179,9 @@ void on_event(Sink& sink, const bt_message* message) {
   bt::feed_host_analysis(analysis, info.fields, ctx, event);
 }
 
-int64_t snapshot_ns(const bt_clock_snapshot* snapshot) { return snapshot ? bt::snapshot_ns(snapshot) : kUnknown; }
+int64_t snapshot_ns(const bt_clock_snapshot* snapshot) {
+  return snapshot ? bt::snapshot_ns(snapshot) : kUnknown;
+}
 
 void on_discarded_events(Sink& sink, const bt_message* message) {
   const bt_stream* stream = bt_message_discarded_events_borrow_stream_const(message);
@@ -209,6 +231,30 @@ void handle(Sink& sink, const bt_message* message) {
   }
 }
 
+// With filter.vm.fuse upstream: parents from the fused model, and the `sync` table.
+void write_fused_model(Sink& sink) {
+  auto machine_named = [&](const std::string& name) -> int64_t {
+    for (const TraceState* trace : sink.trace_order)
+      if (sink.machines.get(trace->machine_id).name == name) return trace->machine_id;
+    return kUnknown;
+  };
+  for (TraceState* trace : sink.trace_order) {
+    Machine& machine = sink.machines.get(trace->machine_id);
+    if (!trace->fused_parent.empty()) machine.parent_id = machine_named(trace->fused_parent);
+    if (trace->sync_method.empty()) continue;
+    VmDatabase::SyncRow row;
+    row.machine_id = trace->machine_id;
+    row.reference_id = machine_named(trace->sync_reference);
+    row.alpha = trace->sync_alpha;
+    row.beta = trace->sync_beta;
+    row.method = trace->sync_method;
+    row.quality = trace->sync_quality;
+    row.matches = trace->sync_matches.empty() ? 0 : std::stoll(trace->sync_matches);
+    row.accuracy_ns = trace->sync_accuracy_ns;
+    sink.database->add_sync(row);
+  }
+}
+
 // The run is complete: finish the analyses, tell the user what is missing, write the file.
 void finish(Sink& sink) {
   for (TraceState* trace : sink.trace_order) {
@@ -220,6 +266,7 @@ void finish(Sink& sink) {
     if (machine.role == MachineRole::guest) ++vms;
   sink.run.vms_found = vms;
 
+  write_fused_model(sink);
   for (TraceState* trace : sink.trace_order) {
     const HostAnalysis& analysis = *trace->analysis;
     sink.database->add_trace(
