@@ -13,6 +13,7 @@ const char* sync_method_name(SyncMethod method) {
   switch (method) {
     case SyncMethod::vmsync: return "vmsync";
     case SyncMethod::tcp: return "tcp";
+    case SyncMethod::kvm_windows: return "kvm_windows";
     case SyncMethod::count: break;
   }
   return "?";
@@ -67,6 +68,15 @@ void FuseModel::on_vmsync_guest(int machine, Timestamp ts, bool guest_to_host, u
   vmsync_pending_.erase(other);
 }
 
+void FuseModel::link_guest(int guest, int host, int64_t vm_pid, const std::string& method, double confidence) {
+  FusedMachine& machine = machines_[static_cast<size_t>(guest)];
+  machine.is_guest = true;
+  machine.parent = host;
+  machine.vm_pid = vm_pid;
+  machine.match_method = method;
+  machine.match_confidence = confidence;
+}
+
 void FuseModel::on_vmsync_host(int machine, Timestamp ts, bool guest_to_host, uint64_t cnt, uint64_t vm_uid,
                                int64_t vm_pid) {
   machines_[static_cast<size_t>(machine)].has_kvm = true;
@@ -119,8 +129,11 @@ void FuseModel::decide_structure(const std::string& reference) {
     const auto host = vm_uid_hosts_.find(m.vm_uid);
     if (host != vm_uid_hosts_.end() && host->second.first != static_cast<int>(i)) {
       m.parent = host->second.first;
-      m.vm_pid = host->second.second;
-    } else {
+      if (m.vm_pid < 0) m.vm_pid = host->second.second;
+      m.is_guest = true;
+      m.match_method = "vmsync";
+      m.match_confidence = 1;
+    } else if (m.parent < 0) {
       diagnostics_.push_back("guest trace `" + m.trace_name + "` (vm_uid " + std::to_string(m.vm_uid) +
                              ") has no host among the inputs: no host trace shows its vmsync hypercalls. Add the host "
                              "trace, recorded with the vmsync addon or with kvm_x86_hypercall enabled.");

@@ -48,7 +48,7 @@ struct TcpKeyHash {
   }
 };
 
-enum class SyncMethod : uint8_t { vmsync, tcp, count };
+enum class SyncMethod : uint8_t { vmsync, tcp, kvm_windows, count };
 const char* sync_method_name(SyncMethod method);
 
 // The result for one machine.
@@ -66,13 +66,16 @@ struct FusedMachine {
   std::string name;  // unique display name
   bool has_kvm = false;
   bool is_vmsync_guest = false;
+  bool is_guest = false;  // linked to a VM of a host (vmsync, KVM windows or a parameter)
   uint64_t vm_uid = 0;
-  int parent = -1;  // index of the host machine, -1 if none or unknown
+  std::string match_method;     // how it was linked to its VM: "vmsync", "kvm_windows", "parameter"
+  double match_confidence = 0;  // kvm_windows: share of its events inside its VM's guest-mode windows
+  int parent = -1;              // index of the host machine, -1 if none or unknown
   int layer = 0;
   int64_t vm_pid = kUnknown;  // on the parent host: the QEMU process running this guest
   MachineRole role() const {
-    if (has_kvm && !is_vmsync_guest) return MachineRole::host;
-    if (is_vmsync_guest) return MachineRole::guest;
+    if (is_guest || is_vmsync_guest) return MachineRole::guest;  // with KVM events too: a nested hypervisor
+    if (has_kvm) return MachineRole::host;
     return MachineRole::unknown;
   }
   MachineSync sync;
@@ -92,6 +95,13 @@ class FuseModel {
   void on_vmsync_host(int machine, Timestamp ts, bool guest_to_host, uint64_t cnt, uint64_t vm_uid, int64_t vm_pid);
   // net_dev_queue (`send`) or net_if_receive_skb of a TCP segment.
   void on_tcp(int machine, Timestamp ts, bool send, const TcpKey& key);
+
+  // A guest found by other means than vmsync (KVM windows, a parameter): its host and VM.
+  void link_guest(int guest, int host, int64_t vm_pid, const std::string& method, double confidence);
+  // A causal message between two machines found by another component (KVM windows).
+  void add_constraint(int sender, Timestamp send_ts, int receiver, Timestamp recv_ts, SyncMethod method) {
+    add_match(sender, send_ts, receiver, recv_ts, method);
+  }
 
   // Decides roles, parents, layers and names, then the transforms. `reference` names the
   // reference machine (trace name, hostname or display name); empty: the top-level host (the

@@ -224,6 +224,8 @@ void KvmWindowSync::add_segment(const Options& options, Timestamp segment, Times
       if (!current) return;
       result.hull.add_match(true, current->entry, first);  // host enters, then the guest runs
       result.hull.add_match(false, last, current->exit);   // the guest runs, then the host exits
+      result.constraint_list.push_back({true, current->entry, first});
+      result.constraint_list.push_back({false, last, current->exit});
       result.constraints += 2;
       current = nullptr;
     };

@@ -59,6 +59,13 @@ class KvmWindowSync {
     ConvexHullSync hull;             // host = the hull's reference; matches from the constraints
     LinearTransform guest_to_host;   // the hull's transform (or the coarse offset if the hull fails)
     uint64_t constraints = 0;
+    // The causal messages fed to the hull, for callers that combine them with other sync
+    // points: the host "sends" at a window's entry, the guest at the last event of a window.
+    struct Constraint {
+      bool host_sends;
+      Timestamp send_ts, recv_ts;
+    };
+    std::vector<Constraint> constraint_list;
     uint64_t used_segments = 0, skipped_segments = 0;
   };
   Result solve(const Options& options) const;

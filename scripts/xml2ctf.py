@@ -729,7 +729,12 @@ def convert(args):
     # The clock UUID identifies the machine (Trace Compass uses it as host
     # id), so it depends only on the stub, not on the naming variant; the
     # trace UUID identifies the produced trace, so it includes the variant.
-    clock_uuid = uuid.uuid5(UUID_NAMESPACE, 'clock:' + label)
+    # Its first bytes are the stub's file name, so that clock UUIDs sort like
+    # the file names Trace Compass uses as host ids for XML stubs: the convex
+    # hull keeps the smaller host id as its reference (algorithms.md §4.2), and
+    # the same order reproduces Trace Compass's sync results on the CTF copies.
+    file_name = os.path.basename(args.input).encode()[:12]
+    clock_uuid = uuid.UUID(bytes=file_name.ljust(12, b'\0') + uuid.uuid5(UUID_NAMESPACE, 'clock:' + label).bytes[:4])
     trace_uuid = uuid.uuid5(
         UUID_NAMESPACE, 'trace:{}:{}:2.{}'.format(label, args.kvm_names, args.tracer_minor)
     )

@@ -3,6 +3,7 @@
 
 #include <babeltrace2/babeltrace.h>
 
+#include "fuse/fuse_filter.h"
 #include "sqlite-sink/sqlite_sink.h"
 
 // BT_PLUGIN_MODULE() defines the __bt_get_* getters babeltrace2 looks up with dlsym(). Under
@@ -33,3 +34,27 @@ BT_PLUGIN_SINK_COMPONENT_CLASS_HELP(
 BT_PLUGIN_SINK_COMPONENT_CLASS_INITIALIZE_METHOD(sqlite, vm::sqlite_sink::initialize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_FINALIZE_METHOD(sqlite, vm::sqlite_sink::finalize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_GRAPH_IS_CONFIGURED_METHOD(sqlite, vm::sqlite_sink::graph_is_configured);
+
+BT_PLUGIN_FILTER_COMPONENT_CLASS(fuse, vm::fuse::iterator_next);
+BT_PLUGIN_FILTER_COMPONENT_CLASS_DESCRIPTION(
+    fuse, "Fuse and time-synchronize host and guest traces; tag events with machine, layer, vCPU and physical CPU");
+BT_PLUGIN_FILTER_COMPONENT_CLASS_HELP(
+    fuse,
+    "Parameters:\n"
+    "  reference=\"NAME\"  the machine whose clock is the reference (hostname or trace name;\n"
+    "                     default: the top-level host)\n"
+    "  sync=\"auto\"       synchronize from vmsync and TCP sync points (default), or \"identity\"\n"
+    "\n"
+    "Inputs: any number of streams of any number of traces (connect every source port):\n"
+    "  babeltrace2 run -c host:source.ctf.fs -p 'inputs=[\"HOST\"]' -c guest:source.ctf.fs -p 'inputs=[\"GUEST\"]'\n"
+    "    -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p 'path=\"out.db\"'\n"
+    "    --connect=host:fuse --connect=guest:fuse --connect=fuse:out\n"
+    "Output events carry vm_machine, vm_layer, vm_vcpu and vm_pcpu in their common context; output traces\n"
+    "carry the sync transform as environment entries vm_sync_*.");
+BT_PLUGIN_FILTER_COMPONENT_CLASS_INITIALIZE_METHOD(fuse, vm::fuse::initialize);
+BT_PLUGIN_FILTER_COMPONENT_CLASS_FINALIZE_METHOD(fuse, vm::fuse::finalize);
+BT_PLUGIN_FILTER_COMPONENT_CLASS_INPUT_PORT_CONNECTED_METHOD(fuse, vm::fuse::input_port_connected);
+BT_PLUGIN_FILTER_COMPONENT_CLASS_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD(fuse, vm::fuse::iterator_initialize);
+BT_PLUGIN_FILTER_COMPONENT_CLASS_MESSAGE_ITERATOR_CLASS_FINALIZE_METHOD(fuse, vm::fuse::iterator_finalize);
+BT_PLUGIN_FILTER_COMPONENT_CLASS_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHODS(fuse, vm::fuse::seek_beginning,
+                                                                               vm::fuse::can_seek_beginning);

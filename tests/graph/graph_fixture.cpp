@@ -6,8 +6,6 @@
 
 namespace vm::test {
 
-namespace {
-
 // Minimal parser for `key="string"` / `key=true` lists (what the tests pass).
 bt_value* parse_params(const std::string& text) {
   bt_value* map = bt_value_map_create();
@@ -68,8 +66,6 @@ const bt_plugin* system_plugin(const char* name) {
     throw std::runtime_error(std::string("cannot find babeltrace2 plugin ") + name);
   return plugin;
 }
-
-}  // namespace
 
 GraphResult run_sqlite_sink(const std::vector<std::string>& trace_dirs, const std::string& sink_params) {
   GraphResult result;

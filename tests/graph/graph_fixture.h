@@ -18,6 +18,12 @@ struct GraphResult {
 // `sink_params` is a babeltrace2 parameter string as the CLI's --params takes it, e.g. path="x".
 GraphResult run_sqlite_sink(const std::vector<std::string>& trace_dirs, const std::string& sink_params);
 
+// Building blocks for other graphs.
+bt_value* parse_params(const std::string& text);   // new reference
+std::string take_error();                          // the current thread's error causes, cleared
+const bt_plugin* load_vm_plugin();                 // borrowed, loaded once
+const bt_plugin* system_plugin(const char* name);  // new reference
+
 // The path of a trace the tests unpacked (tests/CMakeLists.txt: unpack_test_traces).
 std::string test_data(const std::string& relative);
 std::string source_dir(const std::string& relative);

@@ -1,0 +1,91 @@
+#pragma once
+// IrMapper: re-creates input messages in a parallel output trace IR (babeltrace2 messages and
+// classes are immutable once used), with new timestamps and four tags appended to every event's
+// common context. filter.vm.fuse's only copy of the IR (DESIGN.md §3: copy once, leanly).
+//
+// Output clock: one clock class for every output stream class, 1 GHz, offset 0, origin the Unix
+// epoch, so an output timestamp is the reference clock's ns from the epoch. One output trace per
+// input trace (same name, UUID, environment, plus the caller's extra entries).
+
+#include <babeltrace2/babeltrace.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace vm::fuse {
+
+// Appended to every output event's common context: vm_machine (string), vm_layer (unsigned),
+// vm_vcpu and vm_pcpu (signed, -1 when not a guest event / unknown).
+struct EventTags {
+  const char* machine;
+  uint64_t layer;
+  int64_t vcpu;
+  int64_t pcpu;
+};
+
+class IrMapper {
+ public:
+  explicit IrMapper(bt_self_message_iterator* self);
+  ~IrMapper();
+  IrMapper(const IrMapper&) = delete;
+  IrMapper& operator=(const IrMapper&) = delete;
+
+  // Extra environment entries of the output trace of `in_trace` (before its first message).
+  void set_trace_environment(const bt_trace* in_trace, const std::vector<std::pair<std::string, std::string>>& extra);
+
+  // Each returns a new reference to an output message, or throws std::runtime_error.
+  const bt_message* stream_beginning(const bt_message* in);
+  const bt_message* stream_end(const bt_message* in);
+  const bt_message* packet_beginning(const bt_message* in, int64_t out_ns);
+  const bt_message* packet_end(const bt_message* in, int64_t out_ns);
+  const bt_message* event(const bt_message* in, int64_t out_ns, const EventTags& tags);
+  const bt_message* discarded_events(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns);
+  const bt_message* discarded_packets(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns);
+
+  // Forgets every mapping (seek to the beginning: the inputs are read again).
+  void reset();
+
+ private:
+  struct TraceClassMap;
+  struct EventClassMap {
+    bt_event_class* out = nullptr;  // weak: owned by its stream class
+  };
+  struct StreamClassMap {
+    bt_stream_class* out = nullptr;  // weak: owned by its trace class
+    uint64_t tag_index = 0;          // index of vm_machine in the output common context
+    bool has_packets = false;
+  };
+  struct StreamMap {
+    bt_stream* out = nullptr;                // owned
+    bt_packet* packet = nullptr;             // owned: the current output packet
+    const bt_packet* in_packet = nullptr;    // weak
+    StreamClassMap* stream_class = nullptr;  // weak
+  };
+
+  bt_self_component* component();
+  TraceClassMap& trace_class_map(const bt_trace_class* in);
+  StreamClassMap& stream_class_map(const bt_stream_class* in);
+  bt_event_class* event_class_map(const bt_event_class* in);
+  StreamMap& stream_map(const bt_stream* in);
+  bt_trace* trace_map(const bt_trace* in);
+  static uint64_t cycles(int64_t ns);
+
+  bt_self_message_iterator* self_;   // weak
+  bt_clock_class* clock_ = nullptr;  // owned
+  std::unordered_map<const bt_trace_class*, std::unique_ptr<TraceClassMap>> trace_classes_;
+  std::unordered_map<const bt_stream_class*, StreamClassMap> stream_classes_;
+  std::unordered_map<const bt_event_class*, EventClassMap> event_classes_;
+  std::unordered_map<const bt_trace*, bt_trace*> traces_;  // owned values
+  std::unordered_map<const bt_trace*, std::vector<std::pair<std::string, std::string>>> extra_env_;
+  std::unordered_map<const bt_stream*, StreamMap> streams_;
+  const bt_event_class* last_event_class_ = nullptr;
+  bt_event_class* last_out_event_class_ = nullptr;
+  const bt_stream* last_stream_ = nullptr;
+  StreamMap* last_stream_map_ = nullptr;
+};
+
+}  // namespace vm::fuse

@@ -1,0 +1,96 @@
+#include "fuse_fixture.h"
+
+#include <stdexcept>
+
+namespace vm::test {
+
+namespace {
+
+bt_graph_simple_sink_component_consume_func_status consume_with_check(bt_message_iterator* iterator, void* data) {
+  const auto& check = *static_cast<const MessageCheck*>(data);
+  bt_message_array_const messages;
+  uint64_t count = 0;
+  switch (bt_message_iterator_next(iterator, &messages, &count)) {
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK: break;
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_END: return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_END;
+    case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN: return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_AGAIN;
+    default: return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_ERROR;
+  }
+  for (uint64_t i = 0; i < count; ++i) {
+    check(messages[i]);
+    bt_message_put_ref(messages[i]);
+  }
+  return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_OK;
+}
+
+}  // namespace
+
+int64_t message_ns(const bt_message* message) {
+  if (bt_message_get_type(message) != BT_MESSAGE_TYPE_EVENT) return -1;
+  int64_t ns = 0;
+  bt_clock_snapshot_get_ns_from_origin(bt_message_event_borrow_default_clock_snapshot_const(message), &ns);
+  return ns;
+}
+
+GraphResult run_fused(const std::vector<std::string>& traces, const std::string& fuse_params,
+                      const std::string& sqlite_params, const MessageCheck& check) {
+  GraphResult result;
+  const bt_plugin* ctf = system_plugin("ctf");
+  bt_graph* graph = bt_graph_create(0);
+  bool built = true;
+  const bt_component_filter* fuse = nullptr;
+  bt_value* fuse_values = parse_params(fuse_params);
+  built &= bt_graph_add_filter_component(
+               graph, bt_plugin_borrow_filter_component_class_by_name_const(load_vm_plugin(), "fuse"), "fuse",
+               fuse_values, BT_LOGGING_LEVEL_ERROR, &fuse) == BT_GRAPH_ADD_COMPONENT_STATUS_OK;
+  for (size_t t = 0; built && t < traces.size(); ++t) {
+    bt_value* params = bt_value_map_create();
+    bt_value* inputs = nullptr;
+    bt_value_map_insert_empty_array_entry(params, "inputs", &inputs);
+    bt_value_array_append_string_element(inputs, traces[t].c_str());
+    const bt_component_source* source = nullptr;
+    built &= bt_graph_add_source_component(graph, bt_plugin_borrow_source_component_class_by_name_const(ctf, "fs"),
+                                           ("src" + std::to_string(t)).c_str(), params, BT_LOGGING_LEVEL_WARNING,
+                                           &source) == BT_GRAPH_ADD_COMPONENT_STATUS_OK;
+    bt_value_put_ref(params);
+    for (uint64_t i = 0; built && i < bt_component_source_get_output_port_count(source); ++i) {
+      const uint64_t free_port = bt_component_filter_get_input_port_count(fuse) - 1;
+      built &= bt_graph_connect_ports(graph, bt_component_source_borrow_output_port_by_index_const(source, i),
+                                      bt_component_filter_borrow_input_port_by_index_const(fuse, free_port),
+                                      nullptr) == BT_GRAPH_CONNECT_PORTS_STATUS_OK;
+    }
+  }
+  const bt_port_input* sink_port = nullptr;
+  bt_value* sink_values = nullptr;
+  if (built && check) {
+    const bt_component_sink* sink = nullptr;
+    built &= bt_graph_add_simple_sink_component(graph, "check", nullptr, consume_with_check, nullptr,
+                                                const_cast<MessageCheck*>(&check),
+                                                &sink) == BT_GRAPH_ADD_COMPONENT_STATUS_OK;
+    if (built) sink_port = bt_component_sink_borrow_input_port_by_index_const(sink, 0);
+  } else if (built) {
+    sink_values = parse_params(sqlite_params);
+    const bt_component_sink* sink = nullptr;
+    built &= bt_graph_add_sink_component(
+                 graph, bt_plugin_borrow_sink_component_class_by_name_const(load_vm_plugin(), "sqlite"), "vm",
+                 sink_values, BT_LOGGING_LEVEL_ERROR, &sink) == BT_GRAPH_ADD_COMPONENT_STATUS_OK;
+    if (built) sink_port = bt_component_sink_borrow_input_port_by_index_const(sink, 0);
+  }
+  if (built)
+    built &= bt_graph_connect_ports(graph, bt_component_filter_borrow_output_port_by_index_const(fuse, 0), sink_port,
+                                    nullptr) == BT_GRAPH_CONNECT_PORTS_STATUS_OK;
+  if (built) {
+    bt_graph_run_status status;
+    do status = bt_graph_run(graph);
+    while (status == BT_GRAPH_RUN_STATUS_AGAIN);
+    result.ok = status == BT_GRAPH_RUN_STATUS_OK;
+  }
+  if (!result.ok) result.error = take_error();
+  bt_value_put_ref(fuse_values);
+  bt_value_put_ref(sink_values);
+  bt_graph_put_ref(graph);
+  bt_plugin_put_ref(ctf);
+  return result;
+}
+
+}  // namespace vm::test

@@ -1,0 +1,24 @@
+#pragma once
+// In-process graphs around filter.vm.fuse: one source.ctf.fs per trace, every port into the fuse
+// filter, then sink.vm.sqlite or a test-written sink.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "graph_fixture.h"
+
+namespace vm::test {
+
+// Called for every message the fuse filter emits (the message is borrowed).
+using MessageCheck = std::function<void(const bt_message*)>;
+
+// `traces`: one source.ctf.fs per entry. `fuse_params` / `sqlite_params`: parameter strings.
+// With `check`, the sink is a test sink calling it; otherwise sink.vm.sqlite(sqlite_params).
+GraphResult run_fused(const std::vector<std::string>& traces, const std::string& fuse_params,
+                      const std::string& sqlite_params, const MessageCheck& check = {});
+
+// ns from origin of a message's default clock snapshot (events only; -1 otherwise).
+int64_t message_ns(const bt_message* message);
+
+}  // namespace vm::test

@@ -1,0 +1,168 @@
+// filter.vm.fuse in real graphs: one source.ctf.fs per trace, every port into the filter.
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "fuse_fixture.h"
+
+namespace vm::test {
+namespace {
+
+std::string query_one(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string out = "<no row>";
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+      out.clear();
+      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+        const unsigned char* text = sqlite3_column_text(stmt, i);
+        out += (i ? "|" : "") + std::string(text ? reinterpret_cast<const char*>(text) : "NULL");
+      }
+    } else if (!stmt) {
+      out = std::string("SQL error: ") + sqlite3_errmsg(db);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+std::string env_of(const bt_message* message, const char* key) {
+  if (bt_message_get_type(message) != BT_MESSAGE_TYPE_STREAM_BEGINNING) return {};
+  const bt_trace* trace = bt_stream_borrow_trace_const(bt_message_stream_beginning_borrow_stream_const(message));
+  const bt_value* value = bt_trace_borrow_environment_entry_value_by_name_const(trace, key);
+  return value && bt_value_is_string(value) ? bt_value_string_get(value) : std::string();
+}
+
+// OneQemuKvm stubs, linked by vmsync (algorithms.md §8.1): the guest belongs to the VM whose
+// vCPU 0 is host thread 31, all 6 exchanges match, and the six points leave the hull loose:
+// Trace Compass's exact model ends ACCURATE with t_host = 319/315 t_guest - 122/63.
+TEST(FuseOneQemuKvm, VmsyncLinksTheGuestAndSynchronizesIt) {
+  const std::string db = temp_db("fuse-oneqemukvm");
+  std::remove(db.c_str());
+  const GraphResult result =
+      run_fused({source_dir("traces/tc-stubs/OneQemuKvm/host"), source_dir("traces/tc-stubs/OneQemuKvm/guest")}, "",
+                "path=\"" + db + "\"");
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(query_one(db,
+                      "SELECT g.role, g.layer, h.name, h.role FROM machine g JOIN machine h ON h.id = g.parent_id "
+                      "WHERE g.name = 'guest'"),
+            "guest|1|host|host");
+  EXPECT_EQ(query_one(db,
+                      "SELECT s.method, s.quality, s.matches FROM sync s JOIN machine m ON m.id = s.machine "
+                      "WHERE m.name = 'guest'"),
+            "vmsync|accurate|6");
+  const double alpha = std::stod(query_one(db,
+                                           "SELECT alpha_text FROM sync s JOIN machine m ON m.id = s.machine "
+                                           "WHERE m.name = 'guest'"));
+  const double beta = std::stod(query_one(db,
+                                          "SELECT beta_text FROM sync s JOIN machine m ON m.id = s.machine "
+                                          "WHERE m.name = 'guest'"));
+  EXPECT_NEAR(alpha, 319.0 / 315.0, 1e-12);
+  EXPECT_NEAR(beta, -122.0 / 63.0, 1e-9);
+  // The guest is the VM of host thread 31 (its vCPU 0).
+  EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM vcpu WHERE host_tid = 31 AND vcpu_id = 0"), "1");
+  std::remove(db.c_str());
+}
+
+// Trace Compass's state oracles assume identical clocks: sync="identity" keeps them.
+TEST(FuseOneQemuKvm, IdentitySyncKeepsEveryClock) {
+  const std::string db = temp_db("fuse-identity");
+  std::remove(db.c_str());
+  const GraphResult result =
+      run_fused({source_dir("traces/tc-stubs/OneQemuKvm/host"), source_dir("traces/tc-stubs/OneQemuKvm/guest")},
+                "sync=\"identity\"", "path=\"" + db + "\"");
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(query_one(db,
+                      "SELECT s.alpha, s.beta, s.method FROM sync s JOIN machine m ON m.id = s.machine WHERE "
+                      "m.name = 'guest'"),
+            "1.0|0.0|identity (given)");
+  std::remove(db.c_str());
+}
+
+// The real host and guest of shared/traces/lab/basic: after synchronization, guest events fall
+// inside their vCPU's in-guest windows, checked here independently of the filter's own sync
+// code: a test sink follows the host's kvm_x86_entry/exit per vCPU thread (tid context,
+// kvm_x86_exit.vcpu_id) and, for each guest event (tagged vm_vcpu), asks whether that vCPU is
+// between an entry and its exit at the event's fused time.
+TEST(FuseLabBasic, GuestEventsFallInsideTheirVcpuWindows) {
+  struct State {
+    std::unordered_map<int64_t, int64_t> vcpu_of_tid;  // host tid -> vCPU index (from exits)
+    std::unordered_map<int64_t, bool> tid_in_guest;
+    std::map<int64_t, int64_t> tid_of_vcpu;
+    int64_t host_begin = -1, host_end = -1, last_ns = -1;
+    uint64_t events = 0, guest_checked = 0, guest_inside = 0, backwards = 0;
+    std::string guest_qemu_pid, guest_method;
+    std::map<std::string, std::string> machine_of_trace;
+  } state;
+  auto member = [](const bt_field* structure, const char* name) -> const bt_field* {
+    return structure ? bt_field_structure_borrow_member_field_by_name_const(structure, name) : nullptr;
+  };
+  auto integer = [](const bt_field* field) -> int64_t {
+    if (!field) return -1;
+    return bt_field_class_type_is(bt_field_get_class_type(field), BT_FIELD_CLASS_TYPE_SIGNED_INTEGER)
+               ? bt_field_integer_signed_get_value(field)
+               : static_cast<int64_t>(bt_field_integer_unsigned_get_value(field));
+  };
+  const MessageCheck check = [&](const bt_message* message) {
+    if (bt_message_get_type(message) == BT_MESSAGE_TYPE_STREAM_BEGINNING) {
+      if (env_of(message, "vm_role") == "guest") {
+        state.guest_qemu_pid = env_of(message, "vm_qemu_pid");
+        state.guest_method = env_of(message, "vm_sync_method");
+      }
+      return;
+    }
+    if (bt_message_get_type(message) != BT_MESSAGE_TYPE_EVENT) return;
+    ++state.events;
+    const int64_t ns = message_ns(message);
+    if (ns < state.last_ns) ++state.backwards;
+    state.last_ns = ns;
+    const bt_event* event = bt_message_event_borrow_event_const(message);
+    const bt_field* common = bt_event_borrow_common_context_field_const(event);
+    const std::string machine = bt_field_string_get_value(member(common, "vm_machine"));
+    const std::string name = bt_event_class_get_name(bt_event_borrow_class_const(event));
+    if (machine == "tl-host") {
+      if (state.host_begin < 0) state.host_begin = ns;
+      state.host_end = ns;
+      const int64_t tid = integer(member(common, "tid"));
+      if (name == "kvm_x86_entry") state.tid_in_guest[tid] = true;
+      if (name == "kvm_x86_exit") {
+        state.tid_in_guest[tid] = false;
+        const int64_t vcpu = integer(member(bt_event_borrow_payload_field_const(event), "vcpu_id"));
+        state.vcpu_of_tid[tid] = vcpu;
+        state.tid_of_vcpu[vcpu] = tid;
+      }
+      return;
+    }
+    const int64_t vcpu = integer(member(common, "vm_vcpu"));
+    if (state.host_begin < 0 || state.tid_of_vcpu.count(vcpu) == 0) return;  // before the host trace
+    ++state.guest_checked;
+    if (state.tid_in_guest[state.tid_of_vcpu[vcpu]]) ++state.guest_inside;
+  };
+  const GraphResult result =
+      run_fused({test_data("lab/basic/host/kernel"), test_data("lab/basic/guest/kernel")}, "", "", check);
+  ASSERT_TRUE(result.ok) << result.error;
+  // Counts from shared/traces/lab/README.md: host 936,929 events, guest 249,966.
+  EXPECT_EQ(state.events, 936'929u + 249'966u);
+  EXPECT_EQ(state.backwards, 0u);
+  // basic/README.md: QEMU runs the 2-vCPU guest as pid 204.
+  EXPECT_EQ(state.guest_qemu_pid, "204");
+  EXPECT_NE(state.guest_method.find("kvm_windows"), std::string::npos) << state.guest_method;
+  EXPECT_NE(state.guest_method.find("tcp"), std::string::npos) << state.guest_method;
+  const double inside = static_cast<double>(state.guest_inside) / static_cast<double>(state.guest_checked);
+  std::printf("lab basic: %llu of %llu checkable guest events inside their vCPU's in-guest window (%.4f%%)\n",
+              static_cast<unsigned long long>(state.guest_inside), static_cast<unsigned long long>(state.guest_checked),
+              100.0 * inside);
+  EXPECT_GE(inside, 0.999);
+}
+
+}  // namespace
+}  // namespace vm::test
