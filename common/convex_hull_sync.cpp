@@ -21,9 +21,13 @@ namespace {
 __extension__ typedef __int128 Int128;
 __extension__ typedef unsigned __int128 UInt128;
 
-int sign_of(Int128 v) { return (v > 0) - (v < 0); }
+int sign_of(Int128 v) {
+  return (v > 0) - (v < 0);
+}
 
-UInt128 magnitude(Int128 v) { return v < 0 ? static_cast<UInt128>(-v) : static_cast<UInt128>(v); }
+UInt128 magnitude(Int128 v) {
+  return v < 0 ? static_cast<UInt128>(-v) : static_cast<UInt128>(v);
+}
 
 // Exact sign of a*b - c*d for |a|, |b|, |c|, |d| <= 2^64 - 1 (differences of two int64): the
 // products can reach 2^128 - 2^65 + 1, beyond Int128 but within UInt128 as magnitudes.
@@ -199,8 +203,7 @@ void ConvexHullSync::add_match(bool from_reference, int64_t send_ts, int64_t rec
 
   // Does the point tighten its line (lie on the right side of it), or is it redundant?
   bool qualify = false;
-  if (!line.end[0].set || !line.end[1].set ||
-      cross_sign(p, line.end[0].p, line.end[1].p) * inversion > 0) {
+  if (!line.end[0].set || !line.end[1].set || cross_sign(p, line.end[0].p, line.end[1].p) * inversion > 0) {
     ++accurate_matches_;
     qualify = true;
     push_to_hull(p, bound, inversion);
@@ -245,8 +248,7 @@ void ConvexHullSync::approximate_sync() {
       lmax_y_ = pmax.y;
       lmin_x_ = pmin.x;
       lmin_y_ = pmin.y;
-      lines_span_x_ = lmax_.end[0].set && lmax_.end[0].p.x != pmax.x && lmin_.end[0].set &&
-                      lmin_.end[0].p.x != pmin.x;
+      lines_span_x_ = lmax_.end[0].set && lmax_.end[0].p.x != pmax.x && lmin_.end[0].set && lmin_.end[0].p.x != pmin.x;
     }
     quality_ = q;
   } else if ((!lmax_.end[0].set && !lmin_.end[1].set) || (!lmax_.end[1].set && !lmin_.end[0].set)) {

@@ -134,8 +134,8 @@ class ConvexHullSync {
 
  private:
   struct Point {
-    int64_t x = 0;  // reference clock
-    int64_t y = 0;  // other clock
+    int64_t x = 0;    // reference clock
+    int64_t y = 0;    // other clock
     uint64_t id = 0;  // match ordinal: stands for Java object identity (see find())
   };
   // One end of Lmax / Lmin; TC's SyncPoint reference, `null` when !set.
@@ -156,8 +156,8 @@ class ConvexHullSync {
 
   std::vector<Point> upper_;  // other -> reference messages (TC fUpperBoundList)
   std::vector<Point> lower_;  // reference -> other messages (TC fLowerBoundList)
-  Line lmax_;  // fed by the lower hull, anchored on the upper one
-  Line lmin_;  // fed by the upper hull, anchored on the lower one
+  Line lmax_;                 // fed by the lower hull, anchored on the upper one
+  Line lmin_;                 // fed by the upper hull, anchored on the lower one
 
   SyncQuality quality_ = SyncQuality::absent;
   long double alpha_ = 1.0L, beta_ = 0.0L;

@@ -11,19 +11,19 @@ namespace vm {
 enum class EventKind : uint8_t {
   other,
   sched_switch,
-  sched_wakeup,        // sched_wakeup, sched_waking, sched_wakeup_new
+  sched_wakeup,  // sched_wakeup, sched_waking, sched_wakeup_new
   process_fork,
   process_exit,
-  statedump_process,   // lttng_statedump_process_state
-  kvm_entry,           // kvm_x86_entry (lttng-modules >= 2.7.2/2.8), kvm_entry (older)
-  kvm_exit,            // kvm_x86_exit, kvm_exit
-  kvm_other,           // any other kvm_* event: still proves a KVM host
-  vmsync_gh_guest,     // Trace Compass's vmsync addon (algorithms.md §1.3, §2.4)
+  statedump_process,  // lttng_statedump_process_state
+  kvm_entry,          // kvm_x86_entry (lttng-modules >= 2.7.2/2.8), kvm_entry (older)
+  kvm_exit,           // kvm_x86_exit, kvm_exit
+  kvm_other,          // any other kvm_* event: still proves a KVM host
+  vmsync_gh_guest,    // Trace Compass's vmsync addon (algorithms.md §1.3, §2.4)
   vmsync_hg_guest,
   vmsync_gh_host,
   vmsync_hg_host,
-  net_send,            // net_dev_queue
-  net_receive,         // net_if_receive_skb (lttng-modules >= 2.7), netif_receive_skb (older)
+  net_send,     // net_dev_queue
+  net_receive,  // net_if_receive_skb (lttng-modules >= 2.7), netif_receive_skb (older)
 };
 
 inline EventKind kind_of(std::string_view name) {

@@ -234,6 +234,21 @@ void FuseModel::compose_transforms() {
       long double edge = hull.accuracy_ns();
       if (!v_is_other) edge *= std::fabs(static_cast<double>(v_to_u.alpha));  // the bound is in v's clock
       sync.accuracy_ns = parent.accuracy_ns + std::fabs(static_cast<double>(parent.to_reference.alpha)) * edge;
+      for (int k = 0; k < static_cast<int>(SyncMethod::count); ++k) {
+        const ConvexHullSync& alone = it->second.by_method[k];
+        if (alone.matches() == 0) continue;
+        MachineSync::Estimate estimate;
+        estimate.method = static_cast<SyncMethod>(k);
+        estimate.peer = u;
+        estimate.quality = alone.quality();
+        estimate.matches = alone.matches();
+        const LinearTransform link = v_is_other ? alone.other_to_reference() : alone.other_to_reference().inverse();
+        estimate.to_reference = compose(parent.to_reference, link);
+        long double bound = alone.accuracy_ns();
+        if (!v_is_other) bound *= std::fabs(static_cast<double>(link.alpha));
+        estimate.accuracy_ns = parent.accuracy_ns + std::fabs(static_cast<double>(parent.to_reference.alpha)) * bound;
+        sync.estimates.push_back(estimate);
+      }
       done[static_cast<size_t>(v)] = true;
       queue.push_back(v);
     }

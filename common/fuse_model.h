@@ -59,6 +59,17 @@ struct MachineSync {
   SyncQuality quality = SyncQuality::absent;
   uint64_t matches = 0;         // on the path to the reference
   long double accuracy_ns = 0;  // bound of |error| in ns over the observed range (inf if unknown)
+  // What each sync method alone gives on the link to the parent in the spanning tree, composed
+  // into the reference's clock: to compare methods (e.g. TCP against KVM windows).
+  struct Estimate {
+    SyncMethod method;
+    int peer = -1;  // the other end of the link
+    LinearTransform to_reference;
+    SyncQuality quality = SyncQuality::absent;
+    uint64_t matches = 0;
+    long double accuracy_ns = 0;
+  };
+  std::vector<Estimate> estimates;
 };
 
 struct FusedMachine {

@@ -51,6 +51,8 @@ class HostAnalysis {
   void on_lost_events(Timestamp begin, Timestamp end, int64_t cpu);
 
   void finish();
+  // See VcpuTracker::adopt_vm().
+  void adopt_vm(int64_t pid, int64_t machine_id) { vcpus_.adopt_vm(pid, machine_id); }
 
  private:
   void start(Timestamp ts);

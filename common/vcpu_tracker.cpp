@@ -114,9 +114,20 @@ VcpuTracker::Vm& VcpuTracker::vm_for_pid(int64_t pid, int64_t tid) {
     const std::string name = pid >= 0 ? "qemu-" + std::to_string(pid) : "qemu-tid" + std::to_string(tid);
     const int layer = machines_.get(host_machine_id_).layer + 1;
     slot->machine_id = machines_.add(name, MachineRole::guest, host_machine_id_, layer);
-    machines_.get(host_machine_id_).role = MachineRole::host;
   }
+  // A machine running VMs is a host, unless it is already known as a guest (a nested hypervisor).
+  if (machines_.get(host_machine_id_).role == MachineRole::unknown)
+    machines_.get(host_machine_id_).role = MachineRole::host;
   return *slot;
+}
+
+void VcpuTracker::adopt_vm(int64_t pid, int64_t machine_id) {
+  auto& slot = vms_[pid];
+  if (!slot) {
+    slot = std::make_unique<Vm>();
+    slot->pid = pid;
+  }
+  slot->machine_id = machine_id;
 }
 
 VcpuTracker::Vcpu& VcpuTracker::find_or_create(Timestamp ts, int64_t tid) {

@@ -77,6 +77,11 @@ class VcpuTracker {
   VcpuTracker(const VcpuTracker&) = delete;
   VcpuTracker& operator=(const VcpuTracker&) = delete;
 
+  // The VM run by process `pid` is the machine `machine_id` (a guest traced in the same run):
+  // its vCPU intervals carry that id instead of a new "qemu-PID" machine. Call before its first
+  // KVM event.
+  void adopt_vm(int64_t pid, int64_t machine_id);
+
   // `trace_start` is when the host trace begins: the first `unknown` interval starts there.
   void set_trace_start(Timestamp ts) { trace_start_ = ts; }
 

@@ -62,6 +62,26 @@ CREATE TABLE sync(
   alpha_text TEXT NOT NULL,      -- alpha and beta with every digit
   beta_text TEXT NOT NULL
 );
+CREATE TABLE sync_estimate(
+  machine INTEGER NOT NULL REFERENCES machine(id),
+  reference INTEGER REFERENCES machine(id),
+  peer INTEGER REFERENCES machine(id),       -- the other end of the link the method measured
+  method TEXT NOT NULL,          -- one method alone: 'vmsync', 'tcp', 'kvm_windows'
+  alpha REAL NOT NULL,           -- t_reference = alpha * t_machine + beta, from that method alone
+  beta REAL NOT NULL,
+  quality TEXT NOT NULL,
+  matches INTEGER NOT NULL,
+  accuracy_ns REAL,
+  alpha_text TEXT NOT NULL,
+  beta_text TEXT NOT NULL
+);
+CREATE TABLE guest_match(
+  machine INTEGER NOT NULL REFERENCES machine(id),  -- the guest trace's machine
+  host INTEGER REFERENCES machine(id),
+  qemu_pid INTEGER,              -- its VM on the host
+  method TEXT NOT NULL,          -- 'vmsync' (vm_uid) or 'kvm_windows' (automatic)
+  confidence REAL NOT NULL       -- kvm_windows: share of its events inside that VM's guest-mode windows
+);
 CREATE TABLE thread(
   machine_id INTEGER NOT NULL REFERENCES machine(id),
   tid INTEGER NOT NULL,
@@ -286,6 +306,39 @@ void VmDatabase::add_sync(const SyncRow& row) {
     insert.bind(8, std::stod(row.accuracy_ns));
   insert.bind(9, row.alpha.empty() ? std::string_view("1") : std::string_view(row.alpha));
   insert.bind(10, row.beta.empty() ? std::string_view("0") : std::string_view(row.beta));
+  insert.run();
+}
+
+void VmDatabase::add_sync_estimate(const SyncRow& row, int64_t peer_id) {
+  SqliteStatement insert = connection_->prepare(
+      "INSERT INTO sync_estimate(machine, reference, peer, method, alpha, beta, quality, matches, accuracy_ns,"
+      " alpha_text, beta_text) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+  insert.bind(1, row.machine_id);
+  insert.bind_or_null(2, row.reference_id);
+  insert.bind_or_null(3, peer_id);
+  insert.bind(4, row.method);
+  insert.bind(5, std::stod(row.alpha));
+  insert.bind(6, std::stod(row.beta));
+  insert.bind(7, row.quality);
+  insert.bind(8, row.matches);
+  if (row.accuracy_ns.empty() || row.accuracy_ns == "inf")
+    insert.bind_null(9);
+  else
+    insert.bind(9, std::stod(row.accuracy_ns));
+  insert.bind(10, row.alpha);
+  insert.bind(11, row.beta);
+  insert.run();
+}
+
+void VmDatabase::add_guest_match(int64_t machine_id, int64_t host_id, int64_t qemu_pid, const std::string& method,
+                                 double confidence) {
+  SqliteStatement insert =
+      connection_->prepare("INSERT INTO guest_match(machine, host, qemu_pid, method, confidence) VALUES(?,?,?,?,?)");
+  insert.bind(1, machine_id);
+  insert.bind_or_null(2, host_id);
+  insert.bind_or_null(3, qemu_pid);
+  insert.bind(4, method);
+  insert.bind(5, confidence);
   insert.run();
 }
 

@@ -68,6 +68,11 @@ class VmDatabase final : public VcpuListener {
     std::string accuracy_ns;  // "inf" when unbounded
   };
   void add_sync(const SyncRow& row);
+  // What one sync method alone gives for a machine (row.method), on its link with `peer_id`.
+  void add_sync_estimate(const SyncRow& row, int64_t peer_id);
+  // How a guest trace was linked to its VM.
+  void add_guest_match(int64_t machine_id, int64_t host_id, int64_t qemu_pid, const std::string& method,
+                       double confidence);
 
   // Writes the machines and the run row, builds indexes and views, closes the file and renames
   // it onto the output path. Throws on failure (the temporary file is then removed).

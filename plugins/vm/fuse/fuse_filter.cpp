@@ -363,6 +363,21 @@ class FuseIterator {
     env.emplace_back("vm_sync_matches", std::to_string(sync.matches));
     std::snprintf(number, sizeof number, "%.3Lf", sync.accuracy_ns);
     env.emplace_back("vm_sync_accuracy_ns", std::isfinite(static_cast<double>(sync.accuracy_ns)) ? number : "inf");
+    // One line per sync method alone: method alpha beta quality matches accuracy_ns peer.
+    std::string estimates;
+    for (const MachineSync::Estimate& e : sync.estimates) {
+      char line[256];
+      std::snprintf(line, sizeof line, "%s %.21Lg %.21Lg %s %llu %.3Lf %s\n", sync_method_name(e.method),
+                    e.to_reference.alpha, e.to_reference.beta, sync_quality_name(e.quality),
+                    static_cast<unsigned long long>(e.matches), e.accuracy_ns, model_.machine(e.peer).name.c_str());
+      estimates += line;
+    }
+    env.emplace_back("vm_sync_estimates", estimates);
+    if (!machine.match_method.empty()) {
+      env.emplace_back("vm_match_method", machine.match_method);
+      std::snprintf(number, sizeof number, "%.6f", machine.match_confidence);
+      env.emplace_back("vm_match_confidence", number);
+    }
     return env;
   }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <memory>
 #include <new>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -36,7 +37,8 @@ struct TraceState {
   std::string name, hostname, clock_uuid;
   // Written by filter.vm.fuse as environment entries: the fused machine model and the sync.
   std::string fused_machine, fused_role, fused_parent, sync_reference, sync_method, sync_quality;
-  std::string sync_alpha, sync_beta, sync_matches, sync_accuracy_ns;
+  std::string sync_alpha, sync_beta, sync_matches, sync_accuracy_ns, sync_estimates;
+  std::string match_method, match_confidence, qemu_pid;
   int fused_layer = -1;
   int64_t machine_id = 0;
   std::unique_ptr<HostAnalysis> analysis;
@@ -88,6 +90,18 @@ std::string env_string(const bt_trace* trace, const char* key) {
   return value && bt_value_is_string(value) ? bt_value_string_get(value) : std::string();
 }
 
+// A guest trace fused with its host (filter.vm.fuse upstream) is the VM that the host's QEMU
+// process runs: one machine, whose vCPU intervals the host's analysis writes. Links every such
+// pair known so far (traces appear in any order).
+void adopt_fused_guests(Sink& sink) {
+  for (TraceState* guest : sink.trace_order) {
+    if (guest->fused_parent.empty() || guest->qemu_pid.empty()) continue;
+    for (TraceState* host : sink.trace_order)
+      if (host != guest && sink.machines.get(host->machine_id).name == guest->fused_parent)
+        host->analysis->adopt_vm(std::stoll(guest->qemu_pid), guest->machine_id);
+  }
+}
+
 TraceState& trace_state(Sink& sink, const bt_stream* stream) {
   const bt_trace* trace = bt_stream_borrow_trace_const(stream);
   auto& slot = sink.traces[trace];
@@ -111,6 +125,10 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
   state.sync_beta = env_string(trace, "vm_sync_beta");
   state.sync_matches = env_string(trace, "vm_sync_matches");
   state.sync_accuracy_ns = env_string(trace, "vm_sync_accuracy_ns");
+  state.sync_estimates = env_string(trace, "vm_sync_estimates");
+  state.match_method = env_string(trace, "vm_match_method");
+  state.match_confidence = env_string(trace, "vm_match_confidence");
+  state.qemu_pid = env_string(trace, "vm_qemu_pid");
   std::string machine_name = !state.fused_machine.empty() ? state.fused_machine
                              : !state.hostname.empty()    ? state.hostname
                              : !state.name.empty()        ? state.name
@@ -123,6 +141,7 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
   if (state.fused_role == "guest") sink.machines.get(state.machine_id).role = MachineRole::guest;
   state.analysis = std::make_unique<HostAnalysis>(sink.machines, state.machine_id, *sink.database);
   sink.trace_order.push_back(&state);
+  adopt_fused_guests(sink);
   return state;
 }
 
@@ -252,6 +271,25 @@ void write_fused_model(Sink& sink) {
     row.matches = trace->sync_matches.empty() ? 0 : std::stoll(trace->sync_matches);
     row.accuracy_ns = trace->sync_accuracy_ns;
     sink.database->add_sync(row);
+    // "method alpha beta quality matches accuracy_ns peer" per line.
+    std::istringstream lines(trace->sync_estimates);
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::istringstream fields(line);
+      VmDatabase::SyncRow estimate;
+      std::string peer;
+      fields >> estimate.method >> estimate.alpha >> estimate.beta >> estimate.quality >> estimate.matches >>
+          estimate.accuracy_ns;
+      std::getline(fields >> std::ws, peer);
+      if (!fields && peer.empty()) continue;
+      estimate.machine_id = trace->machine_id;
+      estimate.reference_id = row.reference_id;
+      sink.database->add_sync_estimate(estimate, machine_named(peer));
+    }
+    if (!trace->match_method.empty())
+      sink.database->add_guest_match(trace->machine_id, machine.parent_id,
+                                     trace->qemu_pid.empty() ? kUnknown : std::stoll(trace->qemu_pid),
+                                     trace->match_method, std::stod(trace->match_confidence));
   }
 }
 
@@ -280,7 +318,7 @@ void finish(Sink& sink) {
       has_sched |= info->fields.kind == EventKind::sched_switch;
     }
     const std::string who = "trace `" + trace->name + "` (machine `" + sink.machines.get(trace->machine_id).name + "`)";
-    if (!has_kvm)
+    if (!has_kvm && trace->fused_role != "guest")
       sink.database->add_diagnostic(
           "warning", who +
                          " has no KVM events (kvm_x86_entry and kvm_x86_exit): no VM was found in it. If it is a KVM "
