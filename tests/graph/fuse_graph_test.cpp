@@ -166,3 +166,111 @@ TEST(FuseLabBasic, GuestEventsFallInsideTheirVcpuWindows) {
 
 }  // namespace
 }  // namespace vm::test
+
+namespace vm::test {
+namespace {
+
+// t_reference = alpha * t + beta from the text columns (full precision), as an offset at `t`.
+long double offset_at(const std::string& alpha_beta, long double t) {
+  const size_t bar = alpha_beta.find('|');
+  const long double alpha = std::stold(alpha_beta.substr(0, bar));
+  const long double beta = std::stold(alpha_beta.substr(bar + 1));
+  return (alpha - 1) * t + beta;
+}
+
+// The real host and guest of shared/traces/lab/basic, fused into the database. Oracles: the lab
+// README's TCP bound on the clock offset, host - guest in [0.117075, 0.117863] s (computed by
+// tracelab/tcpmatch.py, not by us), and QEMU's pid 204.
+TEST(FuseLabBasic, DatabaseHasTheGuestItsVmAndTwoAgreeingTransforms) {
+  const std::string db = temp_db("fuse-lab-basic");
+  std::remove(db.c_str());
+  const GraphResult result =
+      run_fused({test_data("lab/basic/host/kernel"), test_data("lab/basic/guest/kernel")}, "", "path=\"" + db + "\"");
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM machine"), "2");  // the guest trace is the VM: one machine
+  EXPECT_EQ(query_one(db, "SELECT g.role, g.layer, h.name FROM machine g JOIN machine h ON h.id = g.parent_id"),
+            "guest|1|tl-host");
+  EXPECT_EQ(query_one(db,
+                      "SELECT m.name, qemu_pid, method, confidence >= 0.999 FROM guest_match "
+                      "JOIN machine m ON m.id = guest_match.machine"),
+            "tl-guest|204|kvm_windows|1");
+  EXPECT_EQ(
+      query_one(db, "SELECT COUNT(*) FROM vcpu v JOIN machine m ON m.id = v.machine_id WHERE m.name = 'tl-guest'"),
+      "2");
+  EXPECT_EQ(query_one(db,
+                      "SELECT quality, method LIKE '%tcp%' AND method LIKE '%kvm_windows%' FROM sync "
+                      "JOIN machine m ON m.id = sync.machine WHERE m.name = 'tl-guest'"),
+            "accurate|1");
+  // Each method alone: TCP packets, and KVM windows alone. Both accurate, and they agree within
+  // the sum of their error bounds over the guest's time range.
+  const std::string tcp =
+      query_one(db, "SELECT alpha_text || '|' || beta_text FROM sync_estimate WHERE method = 'tcp'");
+  const std::string kvm =
+      query_one(db, "SELECT alpha_text || '|' || beta_text FROM sync_estimate WHERE method = 'kvm_windows'");
+  const long double tcp_bound = std::stold(query_one(db, "SELECT accuracy_ns FROM sync_estimate WHERE method = 'tcp'"));
+  const long double kvm_bound =
+      std::stold(query_one(db, "SELECT accuracy_ns FROM sync_estimate WHERE method = 'kvm_windows'"));
+  EXPECT_EQ(query_one(db, "SELECT GROUP_CONCAT(quality) FROM sync_estimate"), "accurate,accurate");
+  const std::string all = query_one(db,
+                                    "SELECT alpha_text || '|' || beta_text FROM sync JOIN machine m ON m.id = "
+                                    "sync.machine WHERE m.name = 'tl-guest'");
+  for (long double guest_ts : {1795451881e9L, 1795451900e9L, 1795451918e9L}) {
+    EXPECT_LE(std::fabs(static_cast<double>(offset_at(tcp, guest_ts) - offset_at(kvm, guest_ts))),
+              static_cast<double>(tcp_bound + kvm_bound));
+    for (const std::string* transform : {&tcp, &kvm, &all}) {
+      const double offset = static_cast<double>(offset_at(*transform, guest_ts));
+      EXPECT_GE(offset, 117'075'000.0) << *transform;
+      EXPECT_LE(offset, 117'863'000.0) << *transform;
+    }
+  }
+  std::remove(db.c_str());
+}
+
+// The nested scenario (shared/traces/lab/nested): host (L0), guest (L1, itself a KVM host), l2.
+// Oracles from its README: QEMU pids 203 (the guest, on the host) and 201 (l2, in the guest);
+// TCP bounds host - guest in [0.732190, 0.733115] s and guest - l2 in [0.853956, 0.859094] s,
+// so host - l2 in [1.586146, 1.592209] s.
+TEST(FuseLabNested, ThreeLevelsAreSynchronizedL2ThroughL1) {
+  const std::string db = temp_db("fuse-lab-nested");
+  std::remove(db.c_str());
+  const GraphResult result = run_fused(
+      {test_data("lab/nested/host/kernel"), test_data("lab/nested/guest/kernel"), test_data("lab/nested/l2/kernel")},
+      "", "path=\"" + db + "\"");
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(query_one(db,
+                      "SELECT GROUP_CONCAT(name || ':' || role || ':' || layer || ':' || "
+                      "COALESCE((SELECT p.name FROM machine p WHERE p.id = machine.parent_id), '-'), ' ') "
+                      "FROM (SELECT * FROM machine ORDER BY layer) machine"),
+            "tl-host:host:0:- tl-guest:guest:1:tl-host tl-l2:guest:2:tl-guest");
+  EXPECT_EQ(query_one(db,
+                      "SELECT GROUP_CONCAT(entry, ' ') FROM (SELECT m.name || ':' || qemu_pid AS entry FROM "
+                      "guest_match g JOIN machine m ON m.id = g.machine ORDER BY m.name)"),
+            "tl-guest:203 tl-l2:201");
+  EXPECT_EQ(query_one(db,
+                      "SELECT s.quality, s.method FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = "
+                      "'tl-l2'"),
+            "accurate|tcp+kvm_windows via tl-guest");
+  const std::string guest = query_one(db,
+                                      "SELECT alpha_text || '|' || beta_text FROM sync s JOIN machine m ON m.id = "
+                                      "s.machine WHERE m.name = 'tl-guest'");
+  const std::string l2 = query_one(db,
+                                   "SELECT alpha_text || '|' || beta_text FROM sync s JOIN machine m ON m.id = "
+                                   "s.machine WHERE m.name = 'tl-l2'");
+  for (long double t : {1795451425e9L, 1795451450e9L, 1795451468e9L}) {
+    const double host_minus_guest = static_cast<double>(offset_at(guest, t - 0.733e9L));
+    const double host_minus_l2 = static_cast<double>(offset_at(l2, t - 1.59e9L));
+    EXPECT_GE(host_minus_guest, 732'190'000.0);
+    EXPECT_LE(host_minus_guest, 733'115'000.0);
+    EXPECT_GE(host_minus_l2, 1'586'146'000.0);
+    EXPECT_LE(host_minus_l2, 1'592'209'000.0);
+  }
+  // L2's vCPU runs on L1's vCPU threads: its intervals belong to the l2 machine.
+  EXPECT_EQ(query_one(db,
+                      "SELECT v.host_tid, v.host_pid FROM vcpu v JOIN machine m ON m.id = v.machine_id WHERE "
+                      "m.name = 'tl-l2'"),
+            "204|201");
+  std::remove(db.c_str());
+}
+
+}  // namespace
+}  // namespace vm::test
