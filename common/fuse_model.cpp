@@ -167,12 +167,13 @@ void FuseModel::decide_structure(const std::string& reference) {
                                   ")");
     }
   } else {
-    reference_ = 0;
-    for (size_t i = 0; i < machines_.size(); ++i)
-      if (machines_[i].role() == MachineRole::host && machines_[i].parent < 0) {
-        reference_ = static_cast<int>(i);
-        break;
-      }
+    // The top-level host; without one, the first machine that is not a guest.
+    reference_ = -1;
+    for (size_t i = 0; i < machines_.size() && reference_ < 0; ++i)
+      if (machines_[i].role() == MachineRole::host && machines_[i].parent < 0) reference_ = static_cast<int>(i);
+    for (size_t i = 0; i < machines_.size() && reference_ < 0; ++i)
+      if (machines_[i].role() != MachineRole::guest) reference_ = static_cast<int>(i);
+    if (reference_ < 0) reference_ = 0;
   }
 }
 

@@ -104,5 +104,48 @@ if [ $rc -eq 0 ] && grep -q "lttng enable-event --kernel 'kvm_x86_\*'" "$work/no
   pass "trace without KVM events: warning with the lttng command, vms_found = 0"
 else fail "trace without KVM events (rc=$rc)"; cat "$work/nokvm.out"; fi
 
+# 5. filter.vm.fuse from the CLI, composed with babeltrace2's own sinks.
+host="$data/lab/basic/host/kernel" guest="$data/lab/basic/guest/kernel"
+inputs_total=$((936929 + 249966))  # shared/traces/lab/README.md
+fuse_run=(run -c "h:source.ctf.fs" -p "inputs=[\"$host\"]" -c "g:source.ctf.fs" -p "inputs=[\"$guest\"]"
+          -c fuse:filter.vm.fuse --connect h:fuse --connect g:fuse --connect fuse:out)
+"${bt[@]}" "${fuse_run[@]}" -c out:sink.ctf.fs -p "path=\"$work/fused-ctf\"" >"$work/fuse-ctf.out" 2>&1 ||
+  fail "fuse -> sink.ctf.fs: $(tail -5 "$work/fuse-ctf.out")"
+readback=$(babeltrace2 "$work/fused-ctf" 2>/dev/null | wc -l)
+check_eq "round trip: fused output written by sink.ctf.fs reads back with every event" "$inputs_total" "$readback"
+tagged=$(babeltrace2 "$work/fused-ctf" 2>/dev/null | grep -m1 'tl-guest' | grep -oE 'vm_machine = "tl-guest", vm_layer = 1, vm_vcpu = [01], vm_pcpu = -?[0-9]+' | wc -l)
+check_eq "round trip: guest events carry vm_machine, vm_layer, vm_vcpu, vm_pcpu" "1" "$tagged"
+counted=$("${bt[@]}" "${fuse_run[@]}" -c out:sink.utils.counter 2>/dev/null | awk '/Event messages/ {n = $1} END {print n}')
+check_eq "fuse -> sink.utils.counter counts every event" "$inputs_total" "$counted"
+pretty=$("${bt[@]}" "${fuse_run[@]}" -c out:sink.text.pretty 2>/dev/null | wc -l)
+check_eq "fuse -> sink.text.pretty prints every event" "$inputs_total" "$pretty"
+
+# The convert shorthand gives the filter one pre-muxed input: the bounded re-sort gives the
+# same synchronization as the run graph.
+"${bt[@]}" "${fuse_run[@]}" -c out:sink.vm.sqlite -p "path=\"$work/fused-run.db\"" >/dev/null 2>&1
+"${bt[@]}" "$host" "$guest" -c filter.vm.fuse -c sink.vm.sqlite -p "path=\"$work/fused-convert.db\"" >"$work/convert.out" 2>&1
+q="SELECT m.name, s.alpha_text, s.beta_text, s.method, s.quality FROM sync s JOIN machine m ON m.id = s.machine ORDER BY m.name"
+check_eq "convert shorthand: same synchronization as the run graph" "$(sqlite3 "$work/fused-run.db" "$q")" \
+  "$(sqlite3 "$work/fused-convert.db" "$q" 2>&1)"
+
+# Bad input: the sync table records what happened, and a warning says it.
+/usr/bin/python3 "$src/scripts/xml2ctf.py" "$src/tests/data/sync-fail/guest.xml" "$work/sync-fail/guest" >/dev/null
+/usr/bin/python3 "$src/scripts/xml2ctf.py" "$src/tests/data/sync-fail/host.xml" "$work/sync-fail/host" >/dev/null
+"${bt[@]}" run -c "h:source.ctf.fs" -p "inputs=[\"$work/sync-fail/host\"]" -c "g:source.ctf.fs" \
+  -p "inputs=[\"$work/sync-fail/guest\"]" -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p "path=\"$work/fail.db\"" \
+  --connect h:fuse --connect g:fuse --connect fuse:out >"$work/fail.out" 2>&1
+check_eq "contradictory sync points: quality fail in the sync table" "guest|fail|vmsync" \
+  "$(sqlite3 "$work/fail.db" "SELECT m.name, s.quality, s.method FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = 'guest'")"
+
+"${bt[@]}" run -c "g:source.ctf.fs" -p "inputs=[\"$src/traces/tc-stubs/OneQemuKvm/guest\"]" \
+  -c "o:source.ctf.fs" -p "inputs=[\"$data/real/tviz-wget-k-20180802-115406/kernel\"]" \
+  -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p "path=\"$work/nohost.db\"" \
+  --connect g:fuse --connect o:fuse --connect fuse:out >"$work/nohost.out" 2>&1
+if grep -q "guest trace \`guest\` (vm_uid 123456) has no host among the inputs" "$work/nohost.out" &&
+   grep -q "could not be synchronized" "$work/nohost.out" &&
+   [ "$(sqlite3 "$work/nohost.db" "SELECT s.quality || '|' || s.method || '|' || s.alpha FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = 'guest'")" == "absent|none|1.0" ]; then
+  pass "guest without its host, machines without sync points: warnings, quality absent, identity kept"
+else fail "guest without its host (see $work/nohost.out)"; grep -v '^[0-9][0-9]-' "$work/nohost.out" | head; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -145,6 +145,8 @@ class FuseIterator {
     mapper_.reset();
     machine_of_trace_.clear();
     streams_.clear();
+    last_stream_ = nullptr;  // pointed into streams_
+    last_stream_state_ = nullptr;
     model_ = FuseModel();
     runtimes_.clear();
     phase_ = Phase::start;
