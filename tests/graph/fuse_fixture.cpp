@@ -1,5 +1,7 @@
 #include "fuse_fixture.h"
 
+#include <algorithm>
+#include <random>
 #include <stdexcept>
 
 namespace vm::test {
@@ -33,7 +35,7 @@ int64_t message_ns(const bt_message* message) {
 }
 
 GraphResult run_fused(const std::vector<std::string>& traces, const std::string& fuse_params,
-                      const std::string& sqlite_params, const MessageCheck& check) {
+                      const std::string& sqlite_params, const MessageCheck& check, const FuseGraphOptions& options) {
   GraphResult result;
   const bt_plugin* ctf = system_plugin("ctf");
   bt_graph* graph = bt_graph_create(0);
@@ -43,22 +45,42 @@ GraphResult run_fused(const std::vector<std::string>& traces, const std::string&
   built &= bt_graph_add_filter_component(
                graph, bt_plugin_borrow_filter_component_class_by_name_const(load_vm_plugin(), "fuse"), "fuse",
                fuse_values, BT_LOGGING_LEVEL_ERROR, &fuse) == BT_GRAPH_ADD_COMPONENT_STATUS_OK;
+  std::vector<const bt_port_output*> ports;
   for (size_t t = 0; built && t < traces.size(); ++t) {
     bt_value* params = bt_value_map_create();
     bt_value* inputs = nullptr;
     bt_value_map_insert_empty_array_entry(params, "inputs", &inputs);
     bt_value_array_append_string_element(inputs, traces[t].c_str());
+    if (t < options.clock_offset_ns.size())
+      bt_value_map_insert_signed_integer_entry(params, "clock-class-offset-ns", options.clock_offset_ns[t]);
     const bt_component_source* source = nullptr;
     built &= bt_graph_add_source_component(graph, bt_plugin_borrow_source_component_class_by_name_const(ctf, "fs"),
                                            ("src" + std::to_string(t)).c_str(), params, BT_LOGGING_LEVEL_WARNING,
                                            &source) == BT_GRAPH_ADD_COMPONENT_STATUS_OK;
     bt_value_put_ref(params);
-    for (uint64_t i = 0; built && i < bt_component_source_get_output_port_count(source); ++i) {
-      const uint64_t free_port = bt_component_filter_get_input_port_count(fuse) - 1;
-      built &= bt_graph_connect_ports(graph, bt_component_source_borrow_output_port_by_index_const(source, i),
-                                      bt_component_filter_borrow_input_port_by_index_const(fuse, free_port),
-                                      nullptr) == BT_GRAPH_CONNECT_PORTS_STATUS_OK;
-    }
+    for (uint64_t i = 0; built && i < bt_component_source_get_output_port_count(source); ++i)
+      ports.push_back(bt_component_source_borrow_output_port_by_index_const(source, i));
+  }
+  if (options.shuffle_seed) std::shuffle(ports.begin(), ports.end(), std::mt19937(options.shuffle_seed));
+  const bt_component_filter* target = fuse;
+  if (built && options.premux) {
+    const bt_plugin* utils = system_plugin("utils");
+    const bt_component_filter* muxer = nullptr;
+    built &= bt_graph_add_filter_component(graph, bt_plugin_borrow_filter_component_class_by_name_const(utils, "muxer"),
+                                           "mux", nullptr, BT_LOGGING_LEVEL_WARNING,
+                                           &muxer) == BT_GRAPH_ADD_COMPONENT_STATUS_OK;
+    bt_plugin_put_ref(utils);
+    built &= bt_graph_connect_ports(graph, bt_component_filter_borrow_output_port_by_index_const(muxer, 0),
+                                    bt_component_filter_borrow_input_port_by_index_const(fuse, 0),
+                                    nullptr) == BT_GRAPH_CONNECT_PORTS_STATUS_OK;
+    target = muxer;
+  }
+  for (const bt_port_output* port : ports) {
+    if (!built) break;
+    const uint64_t free_port = bt_component_filter_get_input_port_count(target) - 1;
+    built &=
+        bt_graph_connect_ports(graph, port, bt_component_filter_borrow_input_port_by_index_const(target, free_port),
+                               nullptr) == BT_GRAPH_CONNECT_PORTS_STATUS_OK;
   }
   const bt_port_input* sink_port = nullptr;
   bt_value* sink_values = nullptr;

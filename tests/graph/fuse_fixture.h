@@ -13,10 +13,19 @@ namespace vm::test {
 // Called for every message the fuse filter emits (the message is borrowed).
 using MessageCheck = std::function<void(const bt_message*)>;
 
+// Variations of the graph, for the ordering tests.
+struct FuseGraphOptions {
+  std::vector<int64_t> clock_offset_ns;  // per trace: source.ctf.fs clock-class-offset-ns (a clock skew)
+  uint32_t shuffle_seed = 0;             // != 0: connect the source ports in a random order
+  bool premux = false;                   // every source into filter.utils.muxer, then one port into the
+                                         // fuse filter (what the `convert` shorthand builds)
+};
+
 // `traces`: one source.ctf.fs per entry. `fuse_params` / `sqlite_params`: parameter strings.
 // With `check`, the sink is a test sink calling it; otherwise sink.vm.sqlite(sqlite_params).
 GraphResult run_fused(const std::vector<std::string>& traces, const std::string& fuse_params,
-                      const std::string& sqlite_params, const MessageCheck& check = {});
+                      const std::string& sqlite_params, const MessageCheck& check = {},
+                      const FuseGraphOptions& options = {});
 
 // ns from origin of a message's default clock snapshot (events only; -1 otherwise).
 int64_t message_ns(const bt_message* message);
