@@ -75,11 +75,15 @@ const char* sync_quality_name(SyncQuality quality) {
 // LinearTransform
 
 int64_t LinearTransform::apply(int64_t t) const {
-  // alpha * t + beta = t + correction. `alpha - 1` is exact for alpha in [0.5, 2] (Sterbenz) and
-  // the fused multiply-add rounds once, at the magnitude of the correction (clock drift times
-  // trace age plus offset, typically < 1e15 ns: error < 1e-4 ns) instead of at 1.8e18
-  // (ulp 0.125 ns), so the rounding to the nearest ns below is decided by the stored alpha/beta.
-  const long double correction = std::fma(alpha - 1.0L, static_cast<long double>(t), beta);
+  // The identity (every machine of a one-machine run, the reference) is the common case.
+  if (alpha == 1.0L && beta == 0.0L) return t;
+  // alpha * t + beta = t + correction. `alpha - 1` is exact for alpha in [0.5, 2] (Sterbenz), and
+  // the correction (clock drift times trace age plus offset, typically < 1e15 ns) is computed in
+  // long double (64-bit mantissa: error < 1e-3 ns) instead of rounding at 1.8e18 (ulp 0.125 ns),
+  // so the rounding to the nearest ns below is decided by the stored alpha/beta. Not std::fma:
+  // glibc's long double fma is a software routine that saves and restores the FPU environment,
+  // and it was a third of filter.vm.fuse's time (perf, lab traces).
+  const long double correction = (alpha - 1.0L) * static_cast<long double>(t) + beta;
   if (std::isnan(correction)) return t;
   // Round half up without the `x + 0.5` double rounding: floor, then compare the exact fraction.
   const long double whole = std::floor(correction);

@@ -72,6 +72,7 @@ struct Upstream {
   std::priority_queue<Buffered, std::vector<Buffered>, std::greater<Buffered>> buffer;  // owns its messages
   bool ended = false;
   int64_t last_raw_ns = kNoTime;
+  int64_t frontier_ns = kNoTime;  // lower bound of the corrected time of its later messages
   std::vector<int> traces;  // machine indexes seen in this upstream
   uint64_t sequence = 0;
 };
@@ -167,6 +168,7 @@ class FuseIterator {
     drop_buffer(upstream);
     upstream.ended = false;
     upstream.last_raw_ns = kNoTime;
+    upstream.frontier_ns = kNoTime;
     upstream.traces.clear();
   }
 
@@ -255,11 +257,13 @@ class FuseIterator {
   }
 
   bool emittable(const Upstream& upstream) const {
-    if (upstream.buffer.empty()) return false;
-    const int64_t head = upstream.buffer.top().out_ns;
-    for (int machine : upstream.traces)
-      if (head > transform_of(machine).apply(upstream.last_raw_ns)) return false;
-    return true;
+    return !upstream.buffer.empty() && upstream.buffer.top().out_ns <= upstream.frontier_ns;
+  }
+
+  int64_t frontier(const Upstream& upstream) const {
+    int64_t lowest = std::numeric_limits<int64_t>::max();
+    for (int machine : upstream.traces) lowest = std::min(lowest, transform_of(machine).apply(upstream.last_raw_ns));
+    return lowest;
   }
 
   const LinearTransform& transform_of(int machine) const {
@@ -430,15 +434,22 @@ class FuseIterator {
       return;
     }
     StreamState& state = stream_state(stream);
-    if (std::find(upstream.traces.begin(), upstream.traces.end(), state.machine) == upstream.traces.end())
+    if (std::find(upstream.traces.begin(), upstream.traces.end(), state.machine) == upstream.traces.end()) {
       upstream.traces.push_back(state.machine);
+      if (upstream.last_raw_ns != kNoTime) upstream.frontier_ns = frontier(upstream);
+    }
     if (bt_message_get_type(message) == BT_MESSAGE_TYPE_PACKET_BEGINNING)
       state.cpu = bt::packet_cpu(bt_message_packet_beginning_borrow_packet_const(message), state.fields);
     int64_t out = state.last_out_ns;
     if (raw != kNoTime) {
-      upstream.last_raw_ns = std::max(upstream.last_raw_ns, raw);
       out = transform_of(state.machine).apply(raw);
       state.last_out_ns = out;
+      if (raw > upstream.last_raw_ns) {
+        upstream.last_raw_ns = raw;
+        // No later message of this upstream maps earlier than this (its input is sorted by raw
+        // time and the transforms increase).
+        upstream.frontier_ns = upstream.traces.size() == 1 ? out : frontier(upstream);
+      }
     }
     upstream.buffer.push(Buffered{message, out, upstream.sequence++});
   }
