@@ -1,5 +1,7 @@
 #include "fuse_model.h"
 
+#include "sqlite_db.h"
+
 #include <algorithm>
 #include <cmath>
 #include <deque>
@@ -270,6 +272,86 @@ void FuseModel::compose_transforms() {
         "`: " + (any_match ? "its sync points go one way only" : "no sync point links them") +
         ". Its events keep their own clock (quality " + sync_quality_name(sync.quality) +
         "). Record TCP traffic between the machines (net_dev_queue, net_if_receive_skb) or the vmsync events.");
+  }
+}
+
+std::vector<FuseModel::CachedMachine> FuseModel::read_previous_run(const std::string& path) {
+  std::vector<CachedMachine> machines;
+  try {
+    SqliteConnection db(path);
+    SqliteStatement query = db.prepare(
+        "SELECT t.name, t.clock_uuid, t.hostname, m.name, m.role, COALESCE(p.name, ''), m.layer,"
+        " COALESCE(g.qemu_pid, -1), s.alpha_text, s.beta_text, s.method, s.quality, s.matches,"
+        " COALESCE(s.accuracy_ns, -1), m.id"
+        " FROM trace t JOIN machine m ON m.id = t.machine_id LEFT JOIN machine p ON p.id = m.parent_id"
+        " JOIN sync s ON s.machine = m.id LEFT JOIN guest_match g ON g.machine = m.id ORDER BY m.id");
+    std::vector<int64_t> ids;
+    while (query.step()) {
+      CachedMachine machine;
+      machine.trace_name = query.column_text(0);
+      machine.clock_uuid = query.column_text(1);
+      machine.hostname = query.column_text(2);
+      machine.name = query.column_text(3);
+      machine.role = query.column_text(4);
+      machine.parent_name = query.column_text(5);
+      machine.layer = static_cast<int>(query.column_int(6));
+      machine.qemu_pid = query.column_int(7);
+      machine.to_reference = LinearTransform{std::stold(query.column_text(8)), std::stold(query.column_text(9))};
+      machine.method = query.column_text(10);
+      machine.quality = query.column_text(11);
+      machine.matches = static_cast<uint64_t>(query.column_int(12));
+      const std::string accuracy = query.column_text(13);
+      machine.accuracy_ns = std::stold(accuracy);
+      if (machine.accuracy_ns < 0) machine.accuracy_ns = std::numeric_limits<long double>::infinity();
+      ids.push_back(query.column_int(14));
+      machines.push_back(std::move(machine));
+    }
+    query = SqliteStatement();
+    SqliteStatement vcpus = db.prepare(
+        "SELECT h.machine_id, v.host_pid, v.vcpu_id, v.host_tid FROM vcpu v JOIN machine vm ON vm.id = v.machine_id"
+        " JOIN trace h ON h.machine_id = vm.parent_id WHERE v.host_pid IS NOT NULL");
+    while (vcpus.step()) {
+      const auto at = std::find(ids.begin(), ids.end(), vcpus.column_int(0));
+      if (at != ids.end())
+        machines[static_cast<size_t>(at - ids.begin())].vcpus.push_back(
+            CachedVcpu{vcpus.column_int(1), vcpus.column_int(2), vcpus.column_int(3)});
+    }
+    vcpus = SqliteStatement();
+    db.close();
+  } catch (const std::exception& error) {
+    throw std::runtime_error("parameter `sync`: cannot reuse the synchronization of `" + path +
+                             "` (a database written by sink.vm.sqlite after filter.vm.fuse): " + error.what());
+  }
+  if (machines.empty())
+    throw std::runtime_error("parameter `sync`: `" + path +
+                             "` holds no synchronized machine (its run had no filter.vm.fuse upstream)");
+  return machines;
+}
+
+void FuseModel::load(const std::vector<CachedMachine>& cached, const std::string& path) {
+  for (const CachedMachine& c : cached) {
+    const int index = add_machine(c.trace_name, c.hostname, c.clock_uuid);
+    FusedMachine& m = machines_[static_cast<size_t>(index)];
+    m.name = c.name;
+    m.layer = c.layer;
+    m.has_kvm = c.role == "host";
+    m.is_guest = c.role == "guest";
+    m.vm_pid = c.qemu_pid;
+    m.sync.to_reference = c.to_reference;
+    m.sync.method = c.method == "reference" ? "reference" : "reused from " + path;
+    m.sync.quality = c.quality == "accurate"      ? SyncQuality::accurate
+                     : c.quality == "approximate" ? SyncQuality::approximate
+                     : c.quality == "fail"        ? SyncQuality::fail
+                     : c.quality == "incomplete"  ? SyncQuality::incomplete
+                                                  : SyncQuality::absent;
+    m.sync.matches = c.matches;
+    m.sync.accuracy_ns = c.accuracy_ns;
+    if (c.method == "reference") reference_ = index;
+  }
+  for (size_t i = 0; i < cached.size(); ++i) {
+    for (size_t j = 0; j < cached.size(); ++j)
+      if (!cached[i].parent_name.empty() && cached[j].name == cached[i].parent_name) machines_[i].parent = int(j);
+    machines_[i].sync.reference = reference_;
   }
 }
 

@@ -121,6 +121,27 @@ class FuseModel {
   // Every machine keeps its own clock (the `sync="identity"` parameter).
   void solve_identity(const std::string& reference);
   int reference() const { return reference_; }
+
+  // Reuses the machines and transforms of a previous run's database (written by sink.vm.sqlite
+  // after filter.vm.fuse), so that this run takes one pass. Machines are matched to the previous
+  // ones by trace name and clock UUID. Throws std::runtime_error naming the file and the problem.
+  struct CachedVcpu {
+    int64_t host_pid, vcpu_id, host_tid;
+  };
+  struct CachedMachine {
+    std::string trace_name, clock_uuid, hostname, name, role, parent_name;
+    int layer = 0;
+    int64_t qemu_pid = kUnknown;
+    LinearTransform to_reference;
+    std::string method, quality;
+    uint64_t matches = 0;
+    long double accuracy_ns = 0;
+    std::vector<CachedVcpu> vcpus;  // VMs this machine runs
+  };
+  static std::vector<CachedMachine> read_previous_run(const std::string& path);
+  // Adds the cached machines and their transforms (the reference is the one with method
+  // "reference"); returns their indexes in the same order.
+  void load(const std::vector<CachedMachine>& cached, const std::string& path);
   // Problems worth a warning (a guest with no host, machines with no sync point...).
   const std::vector<std::string>& diagnostics() const { return diagnostics_; }
 

@@ -128,6 +128,15 @@ q="SELECT m.name, s.alpha_text, s.beta_text, s.method, s.quality FROM sync s JOI
 check_eq "convert shorthand: same synchronization as the run graph" "$(sqlite3 "$work/fused-run.db" "$q")" \
   "$(sqlite3 "$work/fused-convert.db" "$q" 2>&1)"
 
+# sync="FILE": reuse a previous run's synchronization: one pass, the same intervals.
+"${bt[@]}" "${fuse_run[@]}" -p "sync=\"$work/fused-run.db\"" \
+  -c out:sink.vm.sqlite -p "path=\"$work/fused-reused.db\"" >"$work/reused.out" 2>&1
+digest() { sqlite3 "$1" "SELECT ts, dur, state, machine_id, vcpu_id FROM vcpu_state ORDER BY ts, machine_id, vcpu_id" | md5sum; }
+check_eq "sync=FILE reuses the previous synchronization: same vcpu_state rows" "$(digest "$work/fused-run.db")" \
+  "$(digest "$work/fused-reused.db" 2>&1)"
+check_eq "sync=FILE: the sync table says where the transform came from" "reused from $work/fused-run.db" \
+  "$(sqlite3 "$work/fused-reused.db" "SELECT method FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = 'tl-guest'" 2>&1)"
+
 # Bad input: the sync table records what happened, and a warning says it.
 /usr/bin/python3 "$src/scripts/xml2ctf.py" "$src/tests/data/sync-fail/guest.xml" "$work/sync-fail/guest" >/dev/null
 /usr/bin/python3 "$src/scripts/xml2ctf.py" "$src/tests/data/sync-fail/host.xml" "$work/sync-fail/host" >/dev/null

@@ -16,6 +16,8 @@
 
 #include "fuse/fuse_filter.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
@@ -48,6 +50,9 @@ struct Component {
   bt_self_component_filter* self = nullptr;  // weak
   std::string reference;
   bool identity = false;
+  // sync="FILE": the machines and transforms of a previous run; the run then takes one pass.
+  std::string sync_path;
+  std::vector<FuseModel::CachedMachine> cached;
   uint64_t next_port = 0;
 };
 
@@ -73,7 +78,7 @@ struct Upstream {
   bool ended = false;
   int64_t last_raw_ns = kNoTime;
   int64_t frontier_ns = kNoTime;  // lower bound of the corrected time of its later messages
-  std::vector<int> traces;  // machine indexes seen in this upstream
+  std::vector<int> traces;        // machine indexes seen in this upstream
   uint64_t sequence = 0;
 };
 
@@ -172,8 +177,29 @@ class FuseIterator {
     upstream.traces.clear();
   }
 
+  // One pass: the model of a previous run (sync="FILE").
+  void start_from_cache() {
+    model_.load(component_.cached, component_.sync_path);
+    runtimes_.clear();
+    runtimes_.resize(model_.size());
+    for (size_t i = 0; i < model_.size(); ++i) {
+      const FusedMachine& machine = model_.machine(static_cast<int>(i));
+      machine_traces_.push_back(machine.trace_name + "\n" + machine.clock_uuid);
+      MachineRuntime& runtime = runtimes_[i];
+      runtime.transform = machine.sync.to_reference;
+      runtime.layer_text = std::to_string(machine.layer);
+      for (const FuseModel::CachedVcpu& vcpu : component_.cached[i].vcpus) {
+        runtime.vcpu_thread[vcpu_key(vcpu.host_pid, vcpu.vcpu_id)] = vcpu.host_tid;
+        runtime.vcpu_cpu[vcpu.host_tid] = kUnknown;
+      }
+    }
+    transforms_ready_ = true;
+    phase_ = Phase::emitting;
+  }
+
   // Pass 1 when there is more than one trace: read everything, solve, seek back.
   void start() {
+    if (!component_.cached.empty()) return start_from_cache();
     discovering_ = true;
     // Drain every upstream in merged raw-time order (transforms are all the identity now).
     while (true) {
@@ -334,6 +360,10 @@ class FuseIterator {
     if (transforms_ready_ && known != machine_traces_.end()) {
       machine = static_cast<int>(known - machine_traces_.begin());
     } else if (transforms_ready_) {
+      if (!component_.cached.empty())
+        throw std::runtime_error("trace `" + std::string(name ? name : "") + "` (clock " + uuid +
+                                 ") was not in the run of `" + component_.sync_path +
+                                 "`: synchronize it with sync=\"auto\" (the default)");
       throw std::runtime_error("a trace appeared in the second pass that the first pass did not see");
     } else {
       machine = model_.add_machine(name ? name : "",
@@ -355,6 +385,8 @@ class FuseIterator {
     char number[64];
     std::vector<std::pair<std::string, std::string>> env;
     env.emplace_back("vm_machine", machine.name);
+    // The output clock is the reference's: keep the input trace's own clock identity.
+    env.emplace_back("vm_clock_uuid", machine.clock_uuid);
     env.emplace_back("vm_role", role_name(machine.role()));
     env.emplace_back("vm_layer", std::to_string(machine.layer));
     env.emplace_back("vm_parent", machine.parent >= 0 ? model_.machine(machine.parent).name : "");
@@ -777,11 +809,11 @@ bt_component_class_initialize_method_status initialize(bt_self_component_filter*
     std::string sync = "auto";
     if (problem.empty() && bt_value_map_has_entry(params, "sync")) {
       sync = bt_value_string_get(bt_value_map_borrow_entry_value_const(params, "sync"));
-      if (sync != "auto" && sync != "identity")
+      if (sync != "auto" && sync != "identity" && ::access(sync.c_str(), R_OK) != 0)
         problem =
-            "parameter `sync` must be \"auto\" (synchronize from the traces) or \"identity\" (keep every "
-            "machine's clock), not \"" +
-            sync + "\"";
+            "parameter `sync` must be \"auto\" (synchronize from the traces), \"identity\" (keep every "
+            "machine's clock) or the database of a previous run to reuse its synchronization; `" +
+            sync + "` is none of these (no readable file by that name)";
     }
     if (!problem.empty()) {
       BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
@@ -791,6 +823,15 @@ bt_component_class_initialize_method_status initialize(bt_self_component_filter*
     auto component = std::make_unique<Component>();
     component->self = self;
     component->identity = sync == "identity";
+    if (sync != "auto" && sync != "identity") {
+      try {
+        component->cached = FuseModel::read_previous_run(sync);
+        component->sync_path = sync;
+      } catch (const std::exception& error) {
+        BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
+        return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+      }
+    }
     if (bt_value_map_has_entry(params, "reference"))
       component->reference = bt_value_string_get(bt_value_map_borrow_entry_value_const(params, "reference"));
     if (bt_self_component_filter_add_input_port(self, "in0", nullptr, nullptr) !=

@@ -114,6 +114,7 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
   const bt_clock_class* clock = bt_stream_class_borrow_default_clock_class_const(bt_stream_borrow_class_const(stream));
   if (clock) state.clock_uuid = uuid_text(bt_clock_class_get_uuid(clock));
   state.fused_machine = env_string(trace, "vm_machine");
+  if (const std::string original = env_string(trace, "vm_clock_uuid"); !original.empty()) state.clock_uuid = original;
   state.fused_role = env_string(trace, "vm_role");
   state.fused_parent = env_string(trace, "vm_parent");
   const std::string layer = env_string(trace, "vm_layer");
