@@ -190,6 +190,31 @@ void FuseModel::solve_identity(const std::string& reference) {
   }
 }
 
+void FuseModel::solve_given(const std::string& reference, const std::map<std::string, LinearTransform>& formulas) {
+  decide_structure(reference);
+  std::map<std::string, LinearTransform> unused = formulas;
+  for (size_t i = 0; i < machines_.size(); ++i) {
+    FusedMachine& m = machines_[i];
+    MachineSync& sync = m.sync;
+    sync = MachineSync{};
+    sync.reference = reference_;
+    sync.method = static_cast<int>(i) == reference_ ? "reference" : "identity (given)";
+    sync.quality = static_cast<int>(i) == reference_ ? SyncQuality::accurate : SyncQuality::absent;
+    for (const std::string& key : {m.name, m.hostname, m.trace_name}) {
+      const auto found = formulas.find(key);
+      if (found == formulas.end()) continue;
+      sync.to_reference = found->second;
+      sync.method = "formula (given)";
+      sync.quality = SyncQuality::accurate;
+      sync.accuracy_ns = std::numeric_limits<long double>::infinity();  // unknown: the user's
+      unused.erase(key);
+      break;
+    }
+  }
+  for (const auto& [name, transform] : unused)
+    throw std::invalid_argument("parameter `sync`: no machine is named `" + name + "`");
+}
+
 void FuseModel::solve(const std::string& reference) {
   decide_structure(reference);
   compose_transforms();

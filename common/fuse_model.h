@@ -118,6 +118,9 @@ class FuseModel {
   // reference machine (trace name, hostname or display name); empty: the top-level host (the
   // first machine if there is none). Throws std::invalid_argument for an unknown reference.
   void solve(const std::string& reference);
+  // The user's transforms (t_reference = alpha * t + beta), by machine name, hostname or trace
+  // name; the others keep their clock. Throws std::invalid_argument for an unknown name.
+  void solve_given(const std::string& reference, const std::map<std::string, LinearTransform>& formulas);
   // Every machine keeps its own clock (the `sync="identity"` parameter).
   void solve_identity(const std::string& reference);
   int reference() const { return reference_; }

@@ -137,6 +137,18 @@ check_eq "sync=FILE reuses the previous synchronization: same vcpu_state rows" "
 check_eq "sync=FILE: the sync table says where the transform came from" "reused from $work/fused-run.db" \
   "$(sqlite3 "$work/fused-reused.db" "SELECT method FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = 'tl-guest'" 2>&1)"
 
+# guest-vm="GUEST=PID": the user links a guest to its VM; sync="MACHINE=ALPHA,BETA": the user's
+# transform (here the lab README's offset, 117.65 ms, without drift).
+"${bt[@]}" "${fuse_run[@]}" -p 'guest-vm="tl-guest=204",sync="tl-guest=1,117650000"' \
+  -c out:sink.vm.sqlite -p "path=\"$work/given.db\"" >"$work/given.out" 2>&1
+check_eq "guest-vm and sync formulas: the user's link and transform are used and recorded" \
+  "parameter|204|1|117650000|formula (given)" \
+  "$(sqlite3 "$work/given.db" "SELECT g.method, g.qemu_pid, s.alpha_text, s.beta_text, s.method FROM guest_match g JOIN sync s ON s.machine = g.machine" 2>&1)"
+db="$work/no-such.db"
+"${bt[@]}" "${fuse_run[@]}" -p 'guest-vm="tl-guest:204"' -c out:sink.utils.dummy >"$work/bad-guest-vm.out" 2>&1
+expect_error "guest-vm with a bad item: named, with the expected form" "$work/bad-guest-vm.out" \
+  "parameter \`guest-vm\`: \`tl-guest:204\` is not GUEST=PID" $?
+
 # Bad input: the sync table records what happened, and a warning says it.
 /usr/bin/python3 "$src/scripts/xml2ctf.py" "$src/tests/data/sync-fail/guest.xml" "$work/sync-fail/guest" >/dev/null
 /usr/bin/python3 "$src/scripts/xml2ctf.py" "$src/tests/data/sync-fail/host.xml" "$work/sync-fail/host" >/dev/null

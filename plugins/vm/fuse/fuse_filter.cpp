@@ -27,6 +27,7 @@
 #include <memory>
 #include <new>
 #include <queue>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -53,6 +54,8 @@ struct Component {
   // sync="FILE": the machines and transforms of a previous run; the run then takes one pass.
   std::string sync_path;
   std::vector<FuseModel::CachedMachine> cached;
+  std::map<std::string, LinearTransform> formulas;  // sync="NAME=ALPHA,BETA;..."
+  std::map<std::string, int64_t> guest_vm;          // guest-vm="NAME=PID,...": guest trace -> QEMU pid
   uint64_t next_port = 0;
 };
 
@@ -87,6 +90,8 @@ struct StreamState {
   int machine = 0;
   int64_t cpu = kUnknown;
   int64_t last_out_ns = kNoTime;  // for messages without a clock snapshot
+  int64_t last_event_out_ns = kNoTime;
+  int64_t packet_begin_out_ns = kNoTime;
   bt::StreamFields fields;
 };
 
@@ -221,7 +226,9 @@ class FuseIterator {
     }
     link_by_kvm_windows();
     records_.clear();  // the windows and event times are no longer needed
-    if (component_.identity)
+    if (!component_.formulas.empty())
+      model_.solve_given(component_.reference, component_.formulas);
+    else if (component_.identity)
       model_.solve_identity(component_.reference);
     else
       model_.solve(component_.reference);
@@ -475,6 +482,16 @@ class FuseIterator {
     int64_t out = state.last_out_ns;
     if (raw != kNoTime) {
       out = transform_of(state.machine).apply(raw);
+      // Older lttng-modules traces can end a packet after the next one begins (event times stay
+      // monotonic): a packet end keeps the time of its last event, a packet beginning never goes
+      // before what its stream already emitted, so every stream stays in order.
+      const bt_message_type type = bt_message_get_type(message);
+      // (Never below the upstream's frontier: messages up to it may already be out.)
+      if (type == BT_MESSAGE_TYPE_PACKET_END && state.last_event_out_ns != kNoTime)
+        out = std::min(out, std::max({state.last_event_out_ns, state.packet_begin_out_ns, upstream.frontier_ns}));
+      if (state.last_out_ns != kNoTime) out = std::max(out, state.last_out_ns);
+      if (type == BT_MESSAGE_TYPE_EVENT) state.last_event_out_ns = out;
+      if (type == BT_MESSAGE_TYPE_PACKET_BEGINNING) state.packet_begin_out_ns = out;
       state.last_out_ns = out;
       if (raw > upstream.last_raw_ns) {
         upstream.last_raw_ns = raw;
@@ -561,6 +578,9 @@ class FuseIterator {
     for (size_t t = 0; t < model_.size(); ++t) {
       const FusedMachine& candidate = model_.machine(static_cast<int>(t));
       if (candidate.is_vmsync_guest) continue;
+      int64_t wanted_pid = kUnknown;  // from the guest-vm parameter
+      for (const std::string& key : {candidate.hostname, candidate.trace_name})
+        if (auto found = component_.guest_vm.find(key); found != component_.guest_vm.end()) wanted_pid = found->second;
       const PassOneRecord& guest = records_[t];
       size_t guest_cpus = 0;
       for (const auto& times : guest.event_times) guest_cpus += times.empty() ? 0 : 1;
@@ -577,7 +597,7 @@ class FuseIterator {
         std::map<int64_t, std::vector<VcpuRecord>> vms;
         for (const VcpuRecord& vcpu : runtimes_[h].analysis->vcpus().vcpus()) vms[vcpu.host_pid].push_back(vcpu);
         for (const auto& [pid, vcpus] : vms) {
-          if (vcpus.size() < guest_cpus) continue;
+          if (wanted_pid != kUnknown ? pid != wanted_pid : vcpus.size() < guest_cpus) continue;
           auto sync = std::make_unique<KvmWindowSync>();
           for (const VcpuRecord& vcpu : vcpus) {
             const auto windows = records_[h].windows.find(vcpu.host_tid);
@@ -596,6 +616,16 @@ class FuseIterator {
           }
         }
       }
+      if (wanted_pid != kUnknown && !best.sync) {
+        diagnostics_.push_back("parameter `guest-vm`: no host trace runs a VM with QEMU pid " +
+                               std::to_string(wanted_pid) + " for trace `" + candidate.trace_name + "`");
+        continue;
+      }
+      if (wanted_pid != kUnknown && best.score < 0.9) {
+        // The user said so: link, even if the KVM windows cannot synchronize it.
+        model_.link_guest(int(t), best.host, best.pid, "parameter", best.score);
+        continue;
+      }
       if (!best.sync || best.score < 0.9) continue;
       const KvmWindowSync::Result result = best.sync->solve(KvmWindowSync::Options{});
       if (result.inside_fraction < 0.99) {
@@ -606,7 +636,8 @@ class FuseIterator {
                                "of them there: not linked.");
         continue;
       }
-      model_.link_guest(int(t), best.host, best.pid, "kvm_windows", result.inside_fraction);
+      model_.link_guest(int(t), best.host, best.pid, wanted_pid != kUnknown ? "parameter" : "kvm_windows",
+                        result.inside_fraction);
       for (const auto& c : result.constraint_list) {
         if (c.host_sends)
           model_.add_constraint(best.host, c.send_ts, int(t), c.recv_ts, SyncMethod::kvm_windows);
@@ -794,6 +825,7 @@ const std::vector<bt::ParamSpec>& param_specs() {
   static const std::vector<bt::ParamSpec> specs = {
       {"reference", bt::ParamType::string, false},
       {"sync", bt::ParamType::string, false},
+      {"guest-vm", bt::ParamType::string, false},
   };
   return specs;
 }
@@ -809,7 +841,8 @@ bt_component_class_initialize_method_status initialize(bt_self_component_filter*
     std::string sync = "auto";
     if (problem.empty() && bt_value_map_has_entry(params, "sync")) {
       sync = bt_value_string_get(bt_value_map_borrow_entry_value_const(params, "sync"));
-      if (sync != "auto" && sync != "identity" && ::access(sync.c_str(), R_OK) != 0)
+      if (sync != "auto" && sync != "identity" && sync.find('=') == std::string::npos &&
+          ::access(sync.c_str(), R_OK) != 0)
         problem =
             "parameter `sync` must be \"auto\" (synchronize from the traces), \"identity\" (keep every "
             "machine's clock) or the database of a previous run to reuse its synchronization; `" +
@@ -821,9 +854,44 @@ bt_component_class_initialize_method_status initialize(bt_self_component_filter*
       return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
     }
     auto component = std::make_unique<Component>();
+    if (problem.empty() && sync.find('=') != std::string::npos) {
+      // Formulas: NAME=ALPHA,BETA;NAME=ALPHA,BETA (t_reference = ALPHA * t + BETA).
+      std::istringstream items(sync);
+      std::string item;
+      while (problem.empty() && std::getline(items, item, ';')) {
+        const size_t eq = item.find('='), comma = item.find(',', eq);
+        try {
+          if (eq == std::string::npos || comma == std::string::npos) throw std::invalid_argument(item);
+          component->formulas[item.substr(0, eq)] =
+              LinearTransform{std::stold(item.substr(eq + 1, comma - eq - 1)), std::stold(item.substr(comma + 1))};
+        } catch (const std::exception&) {
+          problem =
+              "parameter `sync`: `" + item + "` is not a formula MACHINE=ALPHA,BETA (t_reference = ALPHA * t + BETA)";
+        }
+      }
+    }
+    if (problem.empty() && bt_value_map_has_entry(params, "guest-vm")) {
+      std::istringstream items(bt_value_string_get(bt_value_map_borrow_entry_value_const(params, "guest-vm")));
+      std::string item;
+      while (problem.empty() && std::getline(items, item, ',')) {
+        const size_t eq = item.find('=');
+        std::string pid = eq == std::string::npos ? "" : item.substr(eq + 1);
+        if (pid.rfind("qemu-", 0) == 0) pid = pid.substr(5);
+        if (eq == std::string::npos || pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos)
+          problem = "parameter `guest-vm`: `" + item +
+                    "` is not GUEST=PID (a guest trace's name or hostname, and the "
+                    "QEMU process id of its VM on the host, e.g. guest-vm=\"web1=2231\")";
+        else
+          component->guest_vm[item.substr(0, eq)] = std::stoll(pid);
+      }
+    }
+    if (!problem.empty()) {
+      BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", problem.c_str());
+      return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+    }
     component->self = self;
     component->identity = sync == "identity";
-    if (sync != "auto" && sync != "identity") {
+    if (sync != "auto" && sync != "identity" && component->formulas.empty()) {
       try {
         component->cached = FuseModel::read_previous_run(sync);
         component->sync_path = sync;
