@@ -57,6 +57,12 @@ add "host-only -> SQLite" "lab basic host" "$n_host" "${bt[*]} $host -c sink.vm.
 add plain "lab basic host+guest" "$n_pair" "babeltrace2 $host $guest -o dummy"
 add "fuse only" "lab basic host+guest" "$n_pair" "${bt[*]} $(fuse_graph "$host" "$guest") -c out:sink.utils.dummy"
 add "fuse + SQLite" "lab basic host+guest" "$n_pair" "${bt[*]} $(fuse_graph "$host" "$guest") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
+# The same with the synchronization of a previous run (sync="FILE": one pass).
+cached="$work/cached-sync.db"
+rm -f "$cached"
+eval "${bt[*]} $(fuse_graph "$host" "$guest") -c out:sink.vm.sqlite -p 'path=\"$cached\"'" >/dev/null 2>&1
+add "fuse + SQLite, cached sync" "lab basic host+guest" "$n_pair" \
+  "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync=\"$cached\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 add plain "lab nested host+L1+L2" "$n_nested" "babeltrace2 $nhost $nguest $nl2 -o dummy"
 add "fuse + SQLite" "lab nested host+L1+L2" "$n_nested" "${bt[*]} $(fuse_graph "$nhost" "$nguest" "$nl2") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 
