@@ -22,8 +22,10 @@ enum class EventKind : uint8_t {
   vmsync_hg_guest,
   vmsync_gh_host,
   vmsync_hg_host,
-  net_send,     // net_dev_queue
-  net_receive,  // net_if_receive_skb (lttng-modules >= 2.7), netif_receive_skb (older)
+  net_send,          // net_dev_queue, inet_sock_local_out
+  net_receive,       // net_if_receive_skb (lttng-modules >= 2.7), netif_receive_skb (older), inet_sock_local_in
+  kvm_inj_virq,      // kvm_x86_inj_virq, kvm_inj_virq: a vector injected into the guest
+  irq_vector_entry,  // x86_irq_vectors_<name>_entry (field `vector`): an interrupt handler starts
 };
 
 inline EventKind kind_of(std::string_view name) {
@@ -38,8 +40,13 @@ inline EventKind kind_of(std::string_view name) {
   if (name == "vmsync_hg_guest") return EventKind::vmsync_hg_guest;
   if (name == "vmsync_gh_host") return EventKind::vmsync_gh_host;
   if (name == "vmsync_hg_host") return EventKind::vmsync_hg_host;
-  if (name == "net_dev_queue") return EventKind::net_send;
-  if (name == "net_if_receive_skb" || name == "netif_receive_skb") return EventKind::net_receive;
+  // inet_sock_local_out/in: the TCP addon events of older traces (algorithms.md §1.3).
+  if (name == "net_dev_queue" || name == "inet_sock_local_out") return EventKind::net_send;
+  if (name == "net_if_receive_skb" || name == "netif_receive_skb" || name == "inet_sock_local_in")
+    return EventKind::net_receive;
+  if (name == "kvm_x86_inj_virq" || name == "kvm_inj_virq") return EventKind::kvm_inj_virq;
+  if (name.substr(0, 16) == "x86_irq_vectors_" && name.size() > 22 && name.substr(name.size() - 6) == "_entry")
+    return EventKind::irq_vector_entry;
   if (name.substr(0, 4) == "kvm_") return EventKind::kvm_other;
   return EventKind::other;
 }

@@ -16,6 +16,7 @@ const char* sync_method_name(SyncMethod method) {
     case SyncMethod::vmsync: return "vmsync";
     case SyncMethod::tcp: return "tcp";
     case SyncMethod::kvm_windows: return "kvm_windows";
+    case SyncMethod::kvm_inj_virq: return "kvm_inj_virq";
     case SyncMethod::count: break;
   }
   return "?";

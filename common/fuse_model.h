@@ -48,7 +48,7 @@ struct TcpKeyHash {
   }
 };
 
-enum class SyncMethod : uint8_t { vmsync, tcp, kvm_windows, count };
+enum class SyncMethod : uint8_t { vmsync, tcp, kvm_windows, kvm_inj_virq, count };
 const char* sync_method_name(SyncMethod method);
 
 // The result for one machine.

@@ -18,6 +18,41 @@ void KvmWindowSync::add_guest_event(int vcpu, Timestamp ts) {
   events_[static_cast<size_t>(vcpu)].push_back(ts);
 }
 
+void KvmWindowSync::add_injection(int vcpu, const Vector& injection) {
+  if (vcpu < 0) return;
+  if (static_cast<size_t>(vcpu) >= injections_.size()) injections_.resize(static_cast<size_t>(vcpu) + 1);
+  injections_[static_cast<size_t>(vcpu)].push_back(injection);
+}
+
+void KvmWindowSync::add_guest_vector(int vcpu, const Vector& entry) {
+  if (vcpu < 0) return;
+  if (static_cast<size_t>(vcpu) >= guest_vectors_.size()) guest_vectors_.resize(static_cast<size_t>(vcpu) + 1);
+  guest_vectors_[static_cast<size_t>(vcpu)].push_back(entry);
+}
+
+std::vector<std::pair<Timestamp, Timestamp>> KvmWindowSync::injection_pairs(
+    const LinearTransform& guest_to_host) const {
+  std::vector<std::pair<Timestamp, Timestamp>> pairs;
+  for (size_t v = 0; v < injections_.size() && v < windows_.size() && v < guest_vectors_.size(); ++v) {
+    const std::vector<Window>& windows = windows_[v];
+    const std::vector<Vector>& entries = guest_vectors_[v];
+    size_t next_entry = 0;
+    for (const Vector& injection : injections_[v]) {
+      // The guest takes the interrupt in the first guest-mode window after the injection.
+      const auto window = std::lower_bound(windows.begin(), windows.end(), injection.ts,
+                                           [](const Window& w, Timestamp t) { return w.entry < t; });
+      if (window == windows.end()) break;
+      while (next_entry < entries.size() && guest_to_host.apply(entries[next_entry].ts) < window->entry) ++next_entry;
+      for (size_t e = next_entry; e < entries.size() && guest_to_host.apply(entries[e].ts) <= window->exit; ++e)
+        if (entries[e].vector == injection.vector) {
+          pairs.emplace_back(injection.ts, entries[e].ts);
+          break;
+        }
+    }
+  }
+  return pairs;
+}
+
 size_t KvmWindowSync::window_count() const {
   size_t count = 0;
   for (const auto& w : windows_) count += w.size();

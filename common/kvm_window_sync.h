@@ -40,6 +40,20 @@ class KvmWindowSync {
   // Guest side: an event the guest recorded on its CPU `vcpu` (guest clock), in time order.
   void add_guest_event(int vcpu, Timestamp ts);
 
+  // An interrupt vector: injected by the host (kvm_x86_inj_virq, host clock) or entered by the
+  // guest's handler (x86_irq_vectors_*_entry, guest clock).
+  struct Vector {
+    Timestamp ts;
+    int64_t vector;
+  };
+  void add_injection(int vcpu, const Vector& injection);
+  void add_guest_vector(int vcpu, const Vector& entry);
+  // Host-before-guest constraints from injected interrupts: each injection is matched to the
+  // guest's first handler entry of the same vector inside the first guest-mode window that starts
+  // after it (under `guest_to_host`, e.g. solve()'s result). One direction only: on their own
+  // they bound the offset from one side.
+  std::vector<std::pair<Timestamp, Timestamp>> injection_pairs(const LinearTransform& guest_to_host) const;
+
   size_t window_count() const;
   size_t guest_event_count() const;
 
@@ -87,8 +101,10 @@ class KvmWindowSync {
   Timestamp exact_search(Timestamp center, Timestamp range, Timestamp step, Timestamp begin, Timestamp end) const;
   Timestamp refine(Timestamp center, Timestamp range, Timestamp begin, Timestamp end) const;
 
-  std::vector<std::vector<Window>> windows_;    // per vCPU
-  std::vector<std::vector<Timestamp>> events_;  // per vCPU
+  std::vector<std::vector<Vector>> injections_;     // per vCPU, host clock
+  std::vector<std::vector<Vector>> guest_vectors_;  // per vCPU, guest clock
+  std::vector<std::vector<Window>> windows_;        // per vCPU
+  std::vector<std::vector<Timestamp>> events_;      // per vCPU
 };
 
 }  // namespace vm

@@ -50,6 +50,8 @@ EventFields locate_event_fields(const bt_event_class* event_class) {
       info.f[1] = member("vm_uid");
       if (!(info.f[0].present() && info.f[1].present())) info.kind = EventKind::other;
       break;
+    case EventKind::kvm_inj_virq: info.f[0] = member("irq"); break;
+    case EventKind::irq_vector_entry: info.f[0] = member("vector"); break;
     default: break;
   }
   return info;

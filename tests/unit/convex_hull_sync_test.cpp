@@ -202,7 +202,7 @@ TEST(ConvexHullSync, KnownTransformAtEpochMagnitudes) {
   constexpr int kCount = 20'000;
   // Exact ref time of an other-clock instant, and the other-clock tick at or before a ref time.
   auto ref_of_other = [&](Int128 o) { return Int128(o) * kNum / kDen + kB; };  // floor (o > 0)
-  auto other_of_ref = [&](Int128 r) { return (r - kB) * kDen / kNum; };         // floor (r > kB)
+  auto other_of_ref = [&](Int128 r) { return (r - kB) * kDen / kNum; };        // floor (r > kB)
 
   std::mt19937_64 rng(20240611);  // fixed seed: deterministic
   auto delay = [&] { return int64_t{20'000} + static_cast<int64_t>(rng() % 80'000); };
@@ -255,8 +255,8 @@ TEST(ConvexHullSync, KnownTransformAtEpochMagnitudes) {
   }
   // Symmetric delays: the bisector is far better than the bound.
   EXPECT_LT(worst, 2'000);
-  std::printf("  accuracy bound %.1Lf ns, worst error %.1Lf ns, slope accuracy %.3Le, hull points %zu\n",
-              bound, worst, sync.slope_accuracy(), sync.hull_points());
+  std::printf("  accuracy bound %.1Lf ns, worst error %.1Lf ns, slope accuracy %.3Le, hull points %zu\n", bound, worst,
+              sync.slope_accuracy(), sync.hull_points());
   // Round trip through the inverse.
   EXPECT_NEAR(static_cast<double>(to_ref.apply_inverse(to_ref.apply(first_other)) - first_other), 0, 1);
 }
@@ -269,7 +269,7 @@ TEST(ConvexHullSync, FullInt64RangeCrossProducts) {
   ConvexHullSync sync;
   for (int64_t r : {int64_t{-9'000'000'000'000'000'000}, int64_t{-3'000'000'000'000'000'000}, int64_t{0},
                     int64_t{3'000'000'000'000'000'000}, int64_t{9'000'000'000'000'000'000}}) {
-    sync.add_match(true, r, r + kOffset + 10);          // ref -> other
+    sync.add_match(true, r, r + kOffset + 10);             // ref -> other
     sync.add_match(false, r + kOffset + 50, r + 50 + 10);  // other -> ref
   }
   ASSERT_EQ(sync.quality(), SyncQuality::accurate);
@@ -287,7 +287,7 @@ TEST(LinearTransform, ApplyRoundsHalfUpWithoutOverflow) {
   EXPECT_EQ((LinearTransform{1, -0.5L}).apply(10), 10);
   EXPECT_EQ((LinearTransform{1, -0.5L}).apply(-10), -10);
   EXPECT_EQ((LinearTransform{1, -0.6L}).apply(-10), -11);
-  EXPECT_EQ((LinearTransform{0.5L, 0}).apply(3), 2);   // 1.5 -> 2
+  EXPECT_EQ((LinearTransform{0.5L, 0}).apply(3), 2);    // 1.5 -> 2
   EXPECT_EQ((LinearTransform{0.5L, 0}).apply(-3), -1);  // -1.5 -> -1
   // ns-since-epoch: alpha = 1 + 50 ppm, beta = 0.3 s; exact result 1.8e18 + 9e13 + 3e8.
   const LinearTransform drift{1 + 50e-6L, 300'000'000};

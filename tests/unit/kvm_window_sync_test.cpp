@@ -106,3 +106,26 @@ TEST(KvmWindowSync, ScoreTellsTheRightVmFromAWrongOne) {
 
 }  // namespace
 }  // namespace vm
+
+namespace vm {
+namespace {
+
+// Hand-derived: an injected vector is taken in the first guest-mode window after the injection,
+// at the guest's first handler entry of that vector there.
+TEST(KvmWindowSync, InjectedInterruptsPairWithTheGuestsHandlerEntries) {
+  KvmWindowSync sync;
+  sync.add_window(0, 100, 200);
+  sync.add_window(0, 300, 400);
+  sync.add_injection(0, {50, 236});   // taken in [100, 200]
+  sync.add_injection(0, {250, 236});  // taken in [300, 400]
+  sync.add_guest_vector(0, {150, 236});
+  sync.add_guest_vector(0, {310, 251});  // another vector first
+  sync.add_guest_vector(0, {320, 236});
+  const auto pairs = sync.injection_pairs(LinearTransform::identity());
+  ASSERT_EQ(pairs.size(), 2u);
+  EXPECT_EQ(pairs[0], (std::pair<Timestamp, Timestamp>{50, 150}));
+  EXPECT_EQ(pairs[1], (std::pair<Timestamp, Timestamp>{250, 320}));
+}
+
+}  // namespace
+}  // namespace vm

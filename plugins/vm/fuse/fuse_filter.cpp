@@ -167,6 +167,13 @@ class FuseIterator {
  private:
   enum class Phase { start, emitting, ended };
   enum class Fill { ready, again };
+  struct PassOneRecord {
+    std::vector<std::vector<Timestamp>> event_times;                          // per CPU
+    std::unordered_map<int64_t, std::vector<KvmWindowSync::Window>> windows;  // per host thread
+    std::unordered_map<int64_t, Timestamp> open_entry;
+    std::unordered_map<int64_t, std::vector<KvmWindowSync::Vector>> injections;  // per host thread
+    std::vector<std::vector<KvmWindowSync::Vector>> vector_entries;              // per CPU
+  };
 
   void drop_buffer(Upstream& upstream) {
     while (!upstream.buffer.empty()) {
@@ -514,6 +521,8 @@ class FuseIterator {
     analysis.on_event(ctx);
     bt::feed_host_analysis(analysis, fields, ctx, event);
     record_for_kvm_windows(state.machine, fields.kind, ctx, analysis);
+    if (fields.kind == EventKind::kvm_inj_virq || fields.kind == EventKind::irq_vector_entry)
+      record_irq(state.machine, fields, ctx, bt_event_borrow_payload_field_const(event), analysis);
     const bt_field* payload = bt_event_borrow_payload_field_const(event);
     switch (fields.kind) {
       case EventKind::kvm_entry:
@@ -560,6 +569,25 @@ class FuseIterator {
       record.event_times[static_cast<size_t>(ctx.cpu)].push_back(ctx.ts);
     }
     if (kind != EventKind::kvm_entry && kind != EventKind::kvm_exit) return;
+    record_kvm_window(record, kind, ctx, analysis);
+  }
+
+  void record_irq(int machine, const bt::EventFields& fields, const EventContext& ctx, const bt_field* payload,
+                  const HostAnalysis& analysis) {
+    if (component_.identity) return;
+    PassOneRecord& record = records_[static_cast<size_t>(machine)];
+    const int64_t vector = bt::read_int(payload, fields.f[0]);
+    if (fields.kind == EventKind::kvm_inj_virq) {
+      const int64_t tid = ctx.tid >= 0 ? ctx.tid : analysis.threads().current(ctx.cpu);
+      if (tid >= 0) record.injections[tid].push_back({ctx.ts, vector});
+    } else if (ctx.cpu >= 0) {
+      if (static_cast<size_t>(ctx.cpu) >= record.vector_entries.size())
+        record.vector_entries.resize(size_t(ctx.cpu) + 1);
+      record.vector_entries[static_cast<size_t>(ctx.cpu)].push_back({ctx.ts, vector});
+    }
+  }
+
+  void record_kvm_window(PassOneRecord& record, EventKind kind, const EventContext& ctx, const HostAnalysis& analysis) {
     const int64_t tid = ctx.tid >= 0 ? ctx.tid : analysis.threads().current(ctx.cpu);
     if (tid < 0) return;
     if (kind == EventKind::kvm_entry) {
@@ -606,6 +634,13 @@ class FuseIterator {
           }
           for (size_t cpu = 0; cpu < guest.event_times.size(); ++cpu)
             for (Timestamp ts : guest.event_times[cpu]) sync->add_guest_event(int(cpu), ts);
+          for (const VcpuRecord& vcpu : vcpus)
+            if (const auto it = records_[h].injections.find(vcpu.host_tid); it != records_[h].injections.end())
+              for (const KvmWindowSync::Vector& injection : it->second)
+                sync->add_injection(int(vcpu.vcpu_id), injection);
+          for (size_t cpu = 0; cpu < guest.vector_entries.size(); ++cpu)
+            for (const KvmWindowSync::Vector& entry : guest.vector_entries[cpu])
+              sync->add_guest_vector(int(cpu), entry);
           const double score = sync->coarse(KvmWindowSync::Options{}).inside_fraction;
           Candidate found{int(h), pid, score, std::move(sync)};
           if (found.score > best.score) {
@@ -644,6 +679,9 @@ class FuseIterator {
         else
           model_.add_constraint(int(t), c.send_ts, best.host, c.recv_ts, SyncMethod::kvm_windows);
       }
+      // Injected interrupts: kvm_x86_inj_virq on the host precedes the guest's handler entry.
+      for (const auto& [host_ts, guest_ts] : best.sync->injection_pairs(result.guest_to_host))
+        model_.add_constraint(best.host, host_ts, int(t), guest_ts, SyncMethod::kvm_inj_virq);
       if (second.sync && second.score > 0.9)
         diagnostics_.push_back("trace `" + candidate.trace_name + "`: two VMs explain its events (" +
                                std::to_string(best.score) + " and " + std::to_string(second.score) +
@@ -661,6 +699,14 @@ class FuseIterator {
   // TCP key of a net_dev_queue / net_if_receive_skb event (lttng-modules >= 2.9 layout:
   // network_header variant -> ipv4 structure -> transport_header variant -> tcp structure).
   static bool read_tcp_key(const bt_field* payload, TcpKey& key) {
+    // inet_sock_local_in/out (addon events): seq, ack_seq and flags at the top level, no addresses.
+    if (const bt_field* seq = bt::member_by_name(payload, "seq");
+        seq && !bt::member_by_name(payload, "network_header")) {
+      key.seq = uint32_t(bt::field_int(seq));
+      key.ack_seq = uint32_t(bt::field_int(bt::member_by_name(payload, "ack_seq")));
+      key.flags = uint16_t(bt::field_int(bt::member_by_name(payload, "flags")));
+      return true;
+    }
     const bt_field* ip = bt::member_by_name(payload, "network_header");
     ip = bt::select_variant(ip);
     if (!ip || !bt::member_by_name(ip, "saddr")) return false;
@@ -803,11 +849,6 @@ class FuseIterator {
   std::unordered_map<uint64_t, int64_t> vmsync_threads_by_uid_;
   std::unordered_map<size_t, uint64_t> guest_uid_;
   std::unordered_map<size_t, int64_t> vmsync_thread_;
-  struct PassOneRecord {
-    std::vector<std::vector<Timestamp>> event_times;                          // per CPU
-    std::unordered_map<int64_t, std::vector<KvmWindowSync::Window>> windows;  // per host thread
-    std::unordered_map<int64_t, Timestamp> open_entry;
-  };
   std::vector<PassOneRecord> records_;  // per machine, pass 1 only
   std::vector<std::string> diagnostics_;
   IrMapper mapper_;
