@@ -137,6 +137,12 @@ check_eq "sync=FILE reuses the previous synchronization: same vcpu_state rows" "
 check_eq "sync=FILE: the sync table says where the transform came from" "reused from $work/fused-run.db" \
   "$(sqlite3 "$work/fused-reused.db" "SELECT method FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = 'tl-guest'" 2>&1)"
 
+# reference="tl-guest": the guest's clock is the reference; the host gets the inverse transform.
+"${bt[@]}" "${fuse_run[@]}" -p 'reference="tl-guest",sync="tl-host=1,-117650000"' \
+  -c out:sink.vm.sqlite -p "path=\"$work/reference.db\"" >"$work/reference.out" 2>&1
+check_eq "reference parameter: the named machine is the reference" "tl-host|formula (given) tl-guest|reference" \
+  "$(sqlite3 "$work/reference.db" "SELECT GROUP_CONCAT(m.name || '|' || s.method, ' ') FROM sync s JOIN machine m ON m.id = s.machine" 2>&1)"
+
 # guest-vm="GUEST=PID": the user links a guest to its VM; sync="MACHINE=ALPHA,BETA": the user's
 # transform (here the lab README's offset, 117.65 ms, without drift).
 "${bt[@]}" "${fuse_run[@]}" -p 'guest-vm="tl-guest=204",sync="tl-guest=1,117650000"' \
