@@ -2,6 +2,7 @@
 // Everything the core learns from one host trace: its threads and its vCPUs. The babeltrace2
 // adapter turns each event into one of these calls, with the fields already extracted.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -53,6 +54,13 @@ class HostAnalysis {
   void finish();
   // See VcpuTracker::adopt_vm().
   void adopt_vm(int64_t pid, int64_t machine_id) { vcpus_.adopt_vm(pid, machine_id); }
+  void on_guest_status(Timestamp ts, int64_t vm_key, int64_t vcpu_id, bool running) {
+    vcpus_.on_guest_status(ts, vm_key, vcpu_id, running);
+  }
+  // Closes the intervals at `end` instead of this trace's last event (fused runs end together).
+  void finish_at(Timestamp end) {
+    if (saw_events_) vcpus_.finish(std::max(end, last_ts_));
+  }
 
  private:
   void start(Timestamp ts);

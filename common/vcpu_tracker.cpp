@@ -22,6 +22,15 @@ const char* state_name(VcpuState state) {
   return "unknown";
 }
 
+const char* guest_status_name(GuestStatus status) {
+  switch (status) {
+    case GuestStatus::running: return "running";
+    case GuestStatus::idle: return "idle";
+    case GuestStatus::unknown: break;
+  }
+  return nullptr;
+}
+
 const char* begin_event_name(BeginEvent event) {
   switch (event) {
     case BeginEvent::trace_start: return "trace_start";
@@ -30,6 +39,7 @@ const char* begin_event_name(BeginEvent event) {
     case BeginEvent::sched_switch: return "sched_switch";
     case BeginEvent::sched_wakeup: return "sched_wakeup";
     case BeginEvent::lost_events: return "lost_events";
+    case BeginEvent::guest_switch: return "guest_sched_switch";
   }
   return "unknown";
 }
@@ -86,8 +96,9 @@ struct VcpuTracker::Vcpu {
   VcpuIdSource id_source = VcpuIdSource::none;
   int64_t entry_field = kUnknown;  // first kvm_entry.vcpu_id seen
   bool alive = true;
-  VcpuInterval open;                // the ongoing interval; `dur` unused
-  int64_t handled_exit = kUnknown;  // reason of the exit being handled (cleared by entry)
+  VcpuInterval open;                                // the ongoing interval; `dur` unused
+  int64_t handled_exit = kUnknown;                  // reason of the exit being handled (cleared by entry)
+  GuestStatus guest_status = GuestStatus::unknown;  // from the guest's trace (fused runs)
   VirtIsa handled_isa = VirtIsa::unknown;
   std::vector<VcpuInterval> pending;  // closed intervals waiting for vcpu_id
 };
@@ -170,6 +181,7 @@ void VcpuTracker::transition(Vcpu& vcpu, Timestamp ts, VcpuState state, BeginEve
   // Trace Compass's state system.
   open.ts = std::max(ts, open.ts);
   open.state = state;
+  open.guest_status = vcpu.guest_status;
   open.begin_event = begin;
   open.exit_reason = kUnknown;
   open.isa = VirtIsa::unknown;
@@ -293,6 +305,30 @@ void VcpuTracker::on_thread_exit(Timestamp ts, int64_t tid) {
   // Keep the record (for the vcpu table) but let a reused tid start afresh.
   retired_.push_back(std::move(it->second));
   vcpus_.erase(it);
+}
+
+void VcpuTracker::on_guest_status(Timestamp ts, int64_t vm_key, int64_t vcpu_id, bool running) {
+  const auto vm = vms_.find(vm_key);
+  if (vm == vms_.end()) return;
+  const GuestStatus status = running ? GuestStatus::running : GuestStatus::idle;
+  // The vCPU's index may not be decided yet (it is at its first exit): then its entry field, if
+  // plausible, stands for it.
+  auto index_of = [](const Vcpu& v) {
+    return v.vcpu_id >= 0 ? v.vcpu_id : v.entry_field < kMaxPlausibleVcpuId ? v.entry_field : kUnknown;
+  };
+  for (Vcpu* vcpu : vcpu_order_) {
+    if (!vcpu->alive || vcpu->vm != vm->second.get() || index_of(*vcpu) != vcpu_id) continue;
+    if (vcpu->guest_status == status) return;
+    vcpu->guest_status = status;
+    // Split the ongoing interval: same host state, new guest status.
+    const VcpuInterval open = vcpu->open;
+    transition(*vcpu, ts, open.state, BeginEvent::guest_switch);
+    vcpu->open.exit_reason = open.exit_reason;
+    vcpu->open.isa = open.isa;
+    vcpu->open.pcpu = open.pcpu;
+    vcpu->open.preempting_tid = open.preempting_tid;
+    return;
+  }
 }
 
 void VcpuTracker::on_lost_events(Timestamp begin) {

@@ -32,9 +32,24 @@ namespace vm {
 enum class VcpuState : uint8_t { unknown, guest, vmm, preempted, idle };
 const char* state_name(VcpuState state);
 
+// What the guest's own trace says of the vCPU (fused runs): its scheduler runs a thread
+// (`running`) or its idle task (`idle`). Combined with the host's state this is Gebai's vCPU
+// status: e.g. vmm + running = "the guest believed it was running, but the vCPU was in the
+// hypervisor".
+enum class GuestStatus : uint8_t { unknown, running, idle };
+const char* guest_status_name(GuestStatus status);  // nullptr for unknown
+
 // The event that began an interval. Lets SQL count exits (`vmm` rows begun by `kvm_exit`) apart
 // from the hypervisor time that resumes after a preemption.
-enum class BeginEvent : uint8_t { trace_start, kvm_entry, kvm_exit, sched_switch, sched_wakeup, lost_events };
+enum class BeginEvent : uint8_t {
+  trace_start,
+  kvm_entry,
+  kvm_exit,
+  sched_switch,
+  sched_wakeup,
+  lost_events,
+  guest_switch
+};
 const char* begin_event_name(BeginEvent event);
 
 enum class VcpuIdSource : uint8_t { none, kvm_exit_field, kvm_entry_field, thread_name, first_seen };
@@ -51,6 +66,7 @@ struct VcpuInterval {
   int64_t pcpu = kUnknown;  // guest/vmm: the CPU it runs on; preempted: the CPU it lost or waits for
   int64_t preempting_tid = kUnknown;
   BeginEvent begin_event = BeginEvent::trace_start;
+  GuestStatus guest_status = GuestStatus::unknown;
 };
 
 struct VcpuRecord {
@@ -92,6 +108,9 @@ class VcpuTracker {
   // `waker_cpu_tid`: the thread on the CPU the woken thread will run on (kUnknown if unknown).
   void on_wakeup(Timestamp ts, int64_t tid, int64_t target_cpu, int64_t target_cpu_tid);
   void on_thread_exit(Timestamp ts, int64_t tid);
+  // The guest of VM `vm_key` (QEMU pid, or -2 - tid for a vCPU thread of unknown process)
+  // switched, on its CPU `vcpu_id`, to a thread (`running`) or to its idle task.
+  void on_guest_status(Timestamp ts, int64_t vm_key, int64_t vcpu_id, bool running);
   // Lost events make every vCPU of this host unknown from `begin` (or from its current state's
   // start, if later) until its next event.
   void on_lost_events(Timestamp begin);

@@ -48,7 +48,8 @@ CREATE TABLE vcpu_state(
   exit_reason_name TEXT,
   pcpu INTEGER,                  -- guest, vmm: the physical CPU; preempted: the CPU lost or waited for
   preempting_tid INTEGER,        -- preempted: the host thread on that CPU
-  begin_event TEXT NOT NULL      -- the event that began the interval (kvm_exit counts exits)
+  begin_event TEXT NOT NULL,     -- the event that began the interval (kvm_exit counts exits)
+  guest_status TEXT              -- fused runs: what the guest's trace says, 'running' or 'idle'
 );
 CREATE TABLE sync(
   machine INTEGER NOT NULL REFERENCES machine(id),
@@ -191,7 +192,7 @@ void VmDatabase::create_schema() {
   connection_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   insert_vcpu_state_ = connection_->prepare(
       "INSERT INTO vcpu_state(ts, dur, machine_id, vcpu_id, state, exit_reason, exit_reason_name, pcpu,"
-      " preempting_tid, begin_event) VALUES(?,?,?,?,?,?,?,?,?,?)");
+      " preempting_tid, begin_event, guest_status) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
   insert_diagnostic_ = connection_->prepare("INSERT INTO diagnostic(severity, message) VALUES(?,?)");
 }
 
@@ -217,6 +218,7 @@ void VmDatabase::on_vcpu_interval(const VcpuInterval& interval) {
   insert.bind_or_null(8, interval.pcpu);
   insert.bind_or_null(9, interval.preempting_tid);
   insert.bind(10, std::string_view(begin_event_name(interval.begin_event)));
+  insert.bind_or_null(11, guest_status_name(interval.guest_status));
   insert.run();
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -359,6 +360,63 @@ TEST(FuseRealTraces, OneMachinePassesEveryEventInOrder) {
     EXPECT_EQ(events, expected) << path;
     EXPECT_EQ(backwards, 0u) << path;
   }
+}
+
+}  // namespace
+}  // namespace vm::test
+
+namespace vm::test {
+namespace {
+
+// OneQemuKvm host + guest fused with identical clocks (sync="identity": Trace Compass's state
+// oracles assume them): vcpu_state, host state and guest status together, reproduces the oracle
+// `virtual_resources.vcpu_status` (shared/research/oracles.json; algorithms.md §8.1(b)), every
+// value including running and idle. Trace Compass's value = guest status (RUNNING 2, IDLE 1,
+// UNKNOWN 0) | VMM 128 (in the hypervisor: our vmm, and preempted while handling an exit) |
+// PREEMPT 256 (our preempted). Adjacent equal values merge, as in its state system; intervals
+// are [start, end] inclusive, the last one ending at the run's end.
+TEST(FuseOneQemuKvm, VcpuStatusReproducesTraceCompass) {
+  const std::string db = temp_db("fuse-vcpu-status");
+  std::remove(db.c_str());
+  const GraphResult result =
+      run_fused({source_dir("traces/tc-stubs/OneQemuKvm/host"), source_dir("traces/tc-stubs/OneQemuKvm/guest")},
+                "sync=\"identity\"", "path=\"" + db + "\"");
+  ASSERT_TRUE(result.ok) << result.error;
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(handle,
+                         "SELECT ts, ts + dur, (CASE guest_status WHEN 'running' THEN 2 WHEN 'idle' THEN 1 ELSE 0 END)"
+                         " | (CASE state WHEN 'vmm' THEN 128 WHEN 'preempted' THEN 384 ELSE 0 END)"
+                         " FROM vcpu_state s JOIN machine m ON m.id = s.machine_id WHERE m.name = 'guest'"
+                         " AND vcpu_id = 0 ORDER BY ts",
+                         -1, &stmt, nullptr),
+      SQLITE_OK);
+  std::vector<std::array<int64_t, 3>> merged;  // start, end (exclusive), value
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    const int64_t start = sqlite3_column_int64(stmt, 0), end = sqlite3_column_int64(stmt, 1);
+    const int64_t value = sqlite3_column_int64(stmt, 2);
+    if (!merged.empty() && merged.back()[2] == value && merged.back()[1] == start)
+      merged.back()[1] = end;
+    else
+      merged.push_back({start, end, value});
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(handle);
+  // The oracle's intervals_vcpu0_status, verbatim.
+  const std::vector<std::array<int64_t, 3>> oracle = {{1, 9, 0},       {10, 44, 2},     {45, 59, 130},   {60, 94, 2},
+                                                      {95, 99, 130},   {100, 149, 386}, {150, 154, 130}, {155, 194, 2},
+                                                      {195, 209, 130}, {210, 244, 2},   {245, 259, 130}, {260, 294, 2},
+                                                      {295, 299, 130}, {300, 349, 386}, {350, 354, 130}, {355, 375, 2}};
+  ASSERT_EQ(merged.size(), oracle.size());
+  for (size_t i = 0; i < oracle.size(); ++i) {
+    const bool last = i + 1 == oracle.size();
+    EXPECT_EQ(merged[i][0], oracle[i][0]) << "interval " << i;
+    EXPECT_EQ(merged[i][1], last ? oracle[i][1] : oracle[i][1] + 1) << "interval " << i;
+    EXPECT_EQ(merged[i][2], oracle[i][2]) << "interval " << i;
+  }
+  std::remove(db.c_str());
 }
 
 }  // namespace

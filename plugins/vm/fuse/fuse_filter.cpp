@@ -405,6 +405,9 @@ class FuseIterator {
     env.emplace_back("vm_layer", std::to_string(machine.layer));
     env.emplace_back("vm_parent", machine.parent >= 0 ? model_.machine(machine.parent).name : "");
     if (machine.vm_pid >= 0) env.emplace_back("vm_qemu_pid", std::to_string(machine.vm_pid));
+    // The host-side key of its VM: the QEMU pid, or -2 - tid when only the vCPU thread is known.
+    if (machine.parent >= 0 && machine.vm_pid != kUnknown)
+      env.emplace_back("vm_vm_key", std::to_string(machine.vm_pid));
     env.emplace_back("vm_sync_reference", model_.machine(model_.reference()).name);
     std::snprintf(number, sizeof number, "%.21Lg", sync.to_reference.alpha);
     env.emplace_back("vm_sync_alpha", number);

@@ -38,7 +38,8 @@ struct TraceState {
   // Written by filter.vm.fuse as environment entries: the fused machine model and the sync.
   std::string fused_machine, fused_role, fused_parent, sync_reference, sync_method, sync_quality;
   std::string sync_alpha, sync_beta, sync_matches, sync_accuracy_ns, sync_estimates;
-  std::string match_method, match_confidence, qemu_pid;
+  std::string match_method, match_confidence, qemu_pid, vm_key;
+  TraceState* host = nullptr;  // weak: the fused host whose VM this guest trace is
   int fused_layer = -1;
   int64_t machine_id = 0;
   std::unique_ptr<HostAnalysis> analysis;
@@ -95,10 +96,12 @@ std::string env_string(const bt_trace* trace, const char* key) {
 // pair known so far (traces appear in any order).
 void adopt_fused_guests(Sink& sink) {
   for (TraceState* guest : sink.trace_order) {
-    if (guest->fused_parent.empty() || guest->qemu_pid.empty()) continue;
+    if (guest->fused_parent.empty() || guest->vm_key.empty() || guest->host) continue;
     for (TraceState* host : sink.trace_order)
-      if (host != guest && sink.machines.get(host->machine_id).name == guest->fused_parent)
-        host->analysis->adopt_vm(std::stoll(guest->qemu_pid), guest->machine_id);
+      if (host != guest && sink.machines.get(host->machine_id).name == guest->fused_parent) {
+        host->analysis->adopt_vm(std::stoll(guest->vm_key), guest->machine_id);
+        guest->host = host;
+      }
   }
 }
 
@@ -130,6 +133,7 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
   state.match_method = env_string(trace, "vm_match_method");
   state.match_confidence = env_string(trace, "vm_match_confidence");
   state.qemu_pid = env_string(trace, "vm_qemu_pid");
+  state.vm_key = env_string(trace, "vm_vm_key");
   std::string machine_name = !state.fused_machine.empty() ? state.fused_machine
                              : !state.hostname.empty()    ? state.hostname
                              : !state.name.empty()        ? state.name
@@ -197,6 +201,11 @@ void on_event(Sink& sink, const bt_message* message) {
   HostAnalysis& analysis = *trace.analysis;
   analysis.on_event(ctx);
   bt::feed_host_analysis(analysis, info.fields, ctx, event);
+  // A fused guest's scheduler tells its host's vCPU states whether the guest runs a thread.
+  if (trace.host && info.fields.kind == EventKind::sched_switch) {
+    const int64_t next_tid = bt::read_int(bt_event_borrow_payload_field_const(event), info.fields.f[2]);
+    trace.host->analysis->on_guest_status(ctx.ts, std::stoll(trace.vm_key), ctx.cpu, next_tid != 0);
+  }
 }
 
 int64_t snapshot_ns(const bt_clock_snapshot* snapshot) {
@@ -296,8 +305,18 @@ void write_fused_model(Sink& sink) {
 
 // The run is complete: finish the analyses, tell the user what is missing, write the file.
 void finish(Sink& sink) {
+  // Fused traces share one clock and end together: every timeline runs to the run's last event.
+  Timestamp end = 0;
+  bool fused = false;
   for (TraceState* trace : sink.trace_order) {
-    trace->analysis->finish();
+    end = std::max(end, trace->analysis->last_ts());
+    fused |= !trace->fused_machine.empty();
+  }
+  for (TraceState* trace : sink.trace_order) {
+    if (fused)
+      trace->analysis->finish_at(end);
+    else
+      trace->analysis->finish();
     sink.run.events += trace->events;
   }
   int64_t vms = 0;
