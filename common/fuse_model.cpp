@@ -58,17 +58,7 @@ void FuseModel::on_vmsync_guest(int machine, Timestamp ts, bool guest_to_host, u
   guest.is_vmsync_guest = true;
   guest.vm_uid = vm_uid;
   // gh: the guest sends; hg: the guest receives.
-  const bool is_sender = guest_to_host;
-  const auto other = vmsync_pending_.find({vm_uid, cnt, guest_to_host, !is_sender});
-  if (other == vmsync_pending_.end()) {
-    vmsync_pending_[{vm_uid, cnt, guest_to_host, is_sender}] = Pending{machine, ts};
-    return;
-  }
-  if (is_sender)
-    add_match(machine, ts, other->second.machine, other->second.ts, SyncMethod::vmsync);
-  else
-    add_match(other->second.machine, other->second.ts, machine, ts, SyncMethod::vmsync);
-  vmsync_pending_.erase(other);
+  match_vmsync(machine, ts, guest_to_host, cnt, vm_uid, /*is_sender=*/guest_to_host);
 }
 
 void FuseModel::link_guest(int guest, int host, int64_t vm_pid, const std::string& method, double confidence) {
@@ -85,7 +75,13 @@ void FuseModel::on_vmsync_host(int machine, Timestamp ts, bool guest_to_host, ui
   machines_[static_cast<size_t>(machine)].has_kvm = true;
   if (vm_uid_hosts_.find(vm_uid) == vm_uid_hosts_.end()) vm_uid_hosts_[vm_uid] = {machine, vm_pid};
   // gh: the host receives; hg: the host sends.
-  const bool is_sender = !guest_to_host;
+  match_vmsync(machine, ts, guest_to_host, cnt, vm_uid, /*is_sender=*/!guest_to_host);
+}
+
+// One half of a vmsync message, keyed (vm_uid, cnt, direction): matched with the other half,
+// whichever trace shows it first.
+void FuseModel::match_vmsync(int machine, Timestamp ts, bool guest_to_host, uint64_t cnt, uint64_t vm_uid,
+                             bool is_sender) {
   const auto other = vmsync_pending_.find({vm_uid, cnt, guest_to_host, !is_sender});
   if (other == vmsync_pending_.end()) {
     vmsync_pending_[{vm_uid, cnt, guest_to_host, is_sender}] = Pending{machine, ts};

@@ -163,6 +163,7 @@ class FuseModel {
     Timestamp ts;
   };
   int hull_reference(int a, int b) const;
+  void match_vmsync(int machine, Timestamp ts, bool guest_to_host, uint64_t cnt, uint64_t vm_uid, bool is_sender);
   void add_match(int sender, Timestamp send_ts, int receiver, Timestamp recv_ts, SyncMethod method);
   void decide_structure(const std::string& reference);
   void compose_transforms();

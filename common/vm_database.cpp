@@ -291,45 +291,38 @@ void VmDatabase::add_trace(const TraceRow& row) {
   insert.run();
 }
 
-void VmDatabase::add_sync(const SyncRow& row) {
-  SqliteStatement insert = connection_->prepare(
-      "INSERT INTO sync(machine, reference, alpha, beta, method, quality, matches, accuracy_ns, alpha_text, beta_text)"
-      " VALUES(?,?,?,?,?,?,?,?,?,?)");
+// sync and sync_estimate share their columns but `peer`.
+void VmDatabase::insert_sync_row(const char* table, const SyncRow& row, const int64_t* peer_id) {
+  const std::string sql = std::string("INSERT INTO ") + table +
+                          "(machine, reference, method, alpha, beta, quality, matches, accuracy_ns, alpha_text, "
+                          "beta_text" +
+                          (peer_id ? ", peer" : "") + ") VALUES(?,?,?,?,?,?,?,?,?,?" + (peer_id ? ",?" : "") + ")";
+  SqliteStatement insert = connection_->prepare(sql);
+  const std::string alpha = row.alpha.empty() ? "1" : row.alpha;
+  const std::string beta = row.beta.empty() ? "0" : row.beta;
   insert.bind(1, row.machine_id);
   insert.bind_or_null(2, row.reference_id);
-  insert.bind(3, std::stod(row.alpha.empty() ? "1" : row.alpha));
-  insert.bind(4, std::stod(row.beta.empty() ? "0" : row.beta));
-  insert.bind(5, row.method);
+  insert.bind(3, row.method);
+  insert.bind(4, std::stod(alpha));
+  insert.bind(5, std::stod(beta));
   insert.bind(6, row.quality);
   insert.bind(7, row.matches);
   if (row.accuracy_ns.empty() || row.accuracy_ns == "inf")
     insert.bind_null(8);
   else
     insert.bind(8, std::stod(row.accuracy_ns));
-  insert.bind(9, row.alpha.empty() ? std::string_view("1") : std::string_view(row.alpha));
-  insert.bind(10, row.beta.empty() ? std::string_view("0") : std::string_view(row.beta));
+  insert.bind(9, alpha);
+  insert.bind(10, beta);
+  if (peer_id) insert.bind_or_null(11, *peer_id);
   insert.run();
 }
 
+void VmDatabase::add_sync(const SyncRow& row) {
+  insert_sync_row("sync", row, nullptr);
+}
+
 void VmDatabase::add_sync_estimate(const SyncRow& row, int64_t peer_id) {
-  SqliteStatement insert = connection_->prepare(
-      "INSERT INTO sync_estimate(machine, reference, peer, method, alpha, beta, quality, matches, accuracy_ns,"
-      " alpha_text, beta_text) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
-  insert.bind(1, row.machine_id);
-  insert.bind_or_null(2, row.reference_id);
-  insert.bind_or_null(3, peer_id);
-  insert.bind(4, row.method);
-  insert.bind(5, std::stod(row.alpha));
-  insert.bind(6, std::stod(row.beta));
-  insert.bind(7, row.quality);
-  insert.bind(8, row.matches);
-  if (row.accuracy_ns.empty() || row.accuracy_ns == "inf")
-    insert.bind_null(9);
-  else
-    insert.bind(9, std::stod(row.accuracy_ns));
-  insert.bind(10, row.alpha);
-  insert.bind(11, row.beta);
-  insert.run();
+  insert_sync_row("sync_estimate", row, &peer_id);
 }
 
 void VmDatabase::add_guest_match(int64_t machine_id, int64_t host_id, int64_t qemu_pid, const std::string& method,

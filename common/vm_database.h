@@ -82,6 +82,7 @@ class VmDatabase final : public VcpuListener {
 
  private:
   void create_schema();
+  void insert_sync_row(const char* table, const SyncRow& row, const int64_t* peer_id);
   void write_final_rows(const MachineRegistry& machines, const RunInfo& run);
   std::string path_;
   std::string temporary_path_;
