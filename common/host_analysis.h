@@ -54,6 +54,8 @@ class HostAnalysis {
   void finish();
   // See VcpuTracker::adopt_vm().
   void adopt_vm(int64_t pid, int64_t machine_id) { vcpus_.adopt_vm(pid, machine_id); }
+  // The thread an event happened in (its tid context, else the CPU's current thread).
+  int64_t thread_of_event(const EventContext& ctx) const { return thread_of(ctx); }
   void on_guest_status(Timestamp ts, int64_t vm_key, int64_t vcpu_id, bool running) {
     vcpus_.on_guest_status(ts, vm_key, vcpu_id, running);
   }

@@ -350,6 +350,16 @@ void VcpuTracker::finish(Timestamp end) {
   }
 }
 
+bool VcpuTracker::describe(int64_t tid, VcpuOfThread& out) const {
+  const auto it = vcpus_.find(tid);
+  if (it == vcpus_.end()) return false;
+  const Vcpu& vcpu = *it->second;
+  out.vm_key = vcpu.vm->pid >= 0 ? vcpu.vm->pid : -2 - vcpu.tid;
+  out.machine_id = vcpu.vm->machine_id;
+  out.vcpu_id = vcpu.vcpu_id >= 0 ? vcpu.vcpu_id : vcpu.entry_field < kMaxPlausibleVcpuId ? vcpu.entry_field : kUnknown;
+  return true;
+}
+
 std::vector<VcpuRecord> VcpuTracker::vcpus() const {
   std::vector<VcpuRecord> records;
   records.reserve(vcpu_order_.size());

@@ -118,6 +118,12 @@ class VcpuTracker {
   void finish(Timestamp end);
 
   bool any_vcpu() const { return !vcpus_.empty(); }
+  // The VM and vCPU index of a vCPU thread (the index is the entry field while the exit has not
+  // decided it yet); false if `tid` is not a vCPU thread.
+  struct VcpuOfThread {
+    int64_t vm_key = kUnknown, machine_id = kUnknown, vcpu_id = kUnknown;
+  };
+  bool describe(int64_t tid, VcpuOfThread& out) const;
   std::vector<VcpuRecord> vcpus() const;
   uint64_t exit_count() const { return exit_count_; }
   uint64_t entry_count() const { return entry_count_; }

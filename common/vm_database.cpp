@@ -83,6 +83,17 @@ CREATE TABLE guest_match(
   method TEXT NOT NULL,          -- 'vmsync' (vm_uid) or 'kvm_windows' (automatic)
   confidence REAL NOT NULL       -- kvm_windows: share of its events inside that VM's guest-mode windows
 );
+CREATE TABLE cpu_state(
+  ts INTEGER NOT NULL,
+  dur INTEGER NOT NULL,
+  host_machine_id INTEGER NOT NULL,  -- the physical host
+  pcpu INTEGER NOT NULL,             -- its CPU
+  machine_id INTEGER NOT NULL,       -- whose code runs there: the host, a VM, a nested VM
+  vcpu_id INTEGER,                   -- in a VM: the vCPU
+  tid INTEGER,                       -- the thread of that machine (NULL: not traced / not known)
+  status TEXT,                       -- 'running', 'idle' (its idle task), NULL when not known
+  condition TEXT NOT NULL            -- 'in_vm' or 'out_vm'
+);
 CREATE TABLE thread(
   machine_id INTEGER NOT NULL REFERENCES machine(id),
   tid INTEGER NOT NULL,
@@ -123,6 +134,7 @@ CREATE TABLE run(
 constexpr const char* kIndexesAndViews = R"sql(
 CREATE INDEX vcpu_state_by_vcpu ON vcpu_state(machine_id, vcpu_id, ts);
 CREATE INDEX thread_by_tid ON thread(machine_id, tid);
+CREATE INDEX cpu_state_by_cpu ON cpu_state(host_machine_id, pcpu, ts);
 
 -- Per vCPU and exit reason: the number of exits and the hypervisor time they cost (including
 -- the time the vCPU spends in the hypervisor again after being preempted while handling it).
@@ -194,6 +206,9 @@ void VmDatabase::create_schema() {
       "INSERT INTO vcpu_state(ts, dur, machine_id, vcpu_id, state, exit_reason, exit_reason_name, pcpu,"
       " preempting_tid, begin_event, guest_status) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
   insert_diagnostic_ = connection_->prepare("INSERT INTO diagnostic(severity, message) VALUES(?,?)");
+  insert_cpu_state_ = connection_->prepare(
+      "INSERT INTO cpu_state(ts, dur, host_machine_id, pcpu, machine_id, vcpu_id, tid, status, condition)"
+      " VALUES(?,?,?,?,?,?,?,?,?)");
 }
 
 void VmDatabase::on_vcpu_interval(const VcpuInterval& interval) {
@@ -224,6 +239,20 @@ void VmDatabase::on_vcpu_interval(const VcpuInterval& interval) {
 
 void VmDatabase::on_diagnostic(const std::string& message) {
   add_diagnostic("warning", message);
+}
+
+void VmDatabase::on_cpu_interval(const CpuInterval& interval) {
+  SqliteStatement& insert = insert_cpu_state_;
+  insert.bind(1, interval.ts);
+  insert.bind(2, interval.dur);
+  insert.bind(3, interval.host_machine_id);
+  insert.bind(4, interval.pcpu);
+  insert.bind(5, interval.machine_id);
+  insert.bind_or_null(6, interval.vcpu_id);
+  insert.bind_or_null(7, interval.tid);
+  insert.bind_or_null(8, interval.tid < 0 ? nullptr : interval.tid == 0 ? "idle" : "running");
+  insert.bind(9, std::string_view(interval.in_vm ? "in_vm" : "out_vm"));
+  insert.run();
 }
 
 void VmDatabase::add_diagnostic(const std::string& severity, const std::string& message) {
@@ -344,6 +373,7 @@ void VmDatabase::commit(const MachineRegistry& machines, const RunInfo& run) {
     connection_->exec("COMMIT");
     insert_vcpu_state_ = SqliteStatement();
     insert_diagnostic_ = SqliteStatement();
+    insert_cpu_state_ = SqliteStatement();
     connection_->close();
     connection_.reset();
   } catch (const std::exception& error) {
@@ -389,6 +419,7 @@ void VmDatabase::write_final_rows(const MachineRegistry& machines, const RunInfo
 void VmDatabase::abandon() {
   insert_vcpu_state_ = SqliteStatement();
   insert_diagnostic_ = SqliteStatement();
+  insert_cpu_state_ = SqliteStatement();
   connection_.reset();
   if (!temporary_path_.empty()) std::remove(temporary_path_.c_str());
 }

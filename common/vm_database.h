@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fused_cpu_model.h"
 #include "machine_registry.h"
 #include "sqlite_db.h"
 #include "thread_table.h"
@@ -32,7 +33,7 @@ struct RunInfo {
   int64_t vms_found = 0;
 };
 
-class VmDatabase final : public VcpuListener {
+class VmDatabase final : public VcpuListener, public CpuListener {
  public:
   // Creates the temporary database beside `path`. Throws std::runtime_error naming the path and
   // the reason when it cannot be created.
@@ -46,6 +47,7 @@ class VmDatabase final : public VcpuListener {
 
   void on_vcpu_interval(const VcpuInterval& interval) override;
   void on_diagnostic(const std::string& message) override;
+  void on_cpu_interval(const CpuInterval& interval) override;
   const std::vector<std::string>& diagnostics() const { return diagnostics_; }
   void add_diagnostic(const std::string& severity, const std::string& message);
 
@@ -89,6 +91,7 @@ class VmDatabase final : public VcpuListener {
   std::unique_ptr<SqliteConnection> connection_;
   SqliteStatement insert_vcpu_state_;
   SqliteStatement insert_diagnostic_;
+  SqliteStatement insert_cpu_state_;
   std::vector<std::string> diagnostics_;
   bool committed_ = false;
 };

@@ -15,6 +15,7 @@
 
 #include "bt_util.h"
 #include "event_reader.h"
+#include "fused_cpu_model.h"
 #include "host_analysis.h"
 #include "machine_registry.h"
 #include "vm_database.h"
@@ -40,6 +41,7 @@ struct TraceState {
   std::string sync_alpha, sync_beta, sync_matches, sync_accuracy_ns, sync_estimates;
   std::string match_method, match_confidence, qemu_pid, vm_key;
   TraceState* host = nullptr;  // weak: the fused host whose VM this guest trace is
+  int layer = 0;               // in Sink::cpus
   int fused_layer = -1;
   int64_t machine_id = 0;
   std::unique_ptr<HostAnalysis> analysis;
@@ -58,6 +60,7 @@ struct Sink {
   bt_message_iterator* upstream = nullptr;  // owned
   std::string parameters;
   std::unique_ptr<VmDatabase> database;
+  std::unique_ptr<FusedCpuModel> cpus;  // writes cpu_state into `database`
   MachineRegistry machines;
   std::unordered_map<const bt_trace*, std::unique_ptr<TraceState>> traces;
   std::vector<TraceState*> trace_order;
@@ -100,6 +103,7 @@ void adopt_fused_guests(Sink& sink) {
     for (TraceState* host : sink.trace_order)
       if (host != guest && sink.machines.get(host->machine_id).name == guest->fused_parent) {
         host->analysis->adopt_vm(std::stoll(guest->vm_key), guest->machine_id);
+        sink.cpus->set_guest_of(guest->layer, host->layer, std::stoll(guest->vm_key));
         guest->host = host;
       }
   }
@@ -145,6 +149,7 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
   state.machine_id = sink.machines.add(machine_name, MachineRole::unknown, kUnknown, std::max(state.fused_layer, 0));
   if (state.fused_role == "guest") sink.machines.get(state.machine_id).role = MachineRole::guest;
   state.analysis = std::make_unique<HostAnalysis>(sink.machines, state.machine_id, *sink.database);
+  state.layer = sink.cpus->add_layer(state.machine_id);
   sink.trace_order.push_back(&state);
   adopt_fused_guests(sink);
   return state;
@@ -201,6 +206,22 @@ void on_event(Sink& sink, const bt_message* message) {
   HostAnalysis& analysis = *trace.analysis;
   analysis.on_event(ctx);
   bt::feed_host_analysis(analysis, info.fields, ctx, event);
+  // What runs on each physical CPU (cpu_state).
+  FusedCpuModel& cpus = *sink.cpus;
+  switch (info.fields.kind) {
+    case EventKind::sched_switch:
+      cpus.on_switch(trace.layer, ctx.ts, ctx.cpu,
+                     bt::read_int(bt_event_borrow_payload_field_const(event), info.fields.f[2]));
+      break;
+    case EventKind::kvm_entry: {
+      VcpuTracker::VcpuOfThread vcpu;
+      if (analysis.vcpus().describe(analysis.thread_of_event(ctx), vcpu))
+        cpus.on_kvm_entry(trace.layer, ctx.ts, ctx.cpu, vcpu.vm_key, vcpu.machine_id, vcpu.vcpu_id);
+      break;
+    }
+    case EventKind::kvm_exit: cpus.on_kvm_exit(trace.layer, ctx.ts, ctx.cpu); break;
+    default: break;
+  }
   // A fused guest's scheduler tells its host's vCPU states whether the guest runs a thread.
   if (trace.host && info.fields.kind == EventKind::sched_switch) {
     const int64_t next_tid = bt::read_int(bt_event_borrow_payload_field_const(event), info.fields.f[2]);
@@ -227,6 +248,7 @@ void on_discarded_events(Sink& sink, const bt_message* message) {
   if (begin == kUnknown) begin = analysis.last_ts();
   if (end == kUnknown) end = begin;
   analysis.on_lost_events(begin, end, info.cpu);
+  sink.cpus->on_lost_events(info.trace->layer, end, info.cpu);
   sink.database->add_data_loss(info.trace->machine_id, info.cpu, begin, end - begin,
                                counted ? static_cast<int64_t>(count) : kUnknown);
 }
@@ -319,6 +341,7 @@ void finish(Sink& sink) {
       trace->analysis->finish();
     sink.run.events += trace->events;
   }
+  sink.cpus->finish(end);
   int64_t vms = 0;
   for (const Machine& machine : sink.machines.all())
     if (machine.role == MachineRole::guest) ++vms;
@@ -390,6 +413,7 @@ bt_component_class_initialize_method_status initialize(bt_self_component_sink* s
     const std::string path = bt_value_string_get(bt_value_map_borrow_entry_value_const(params, "path"));
     try {
       sink->database = std::make_unique<VmDatabase>(path);
+      sink->cpus = std::make_unique<FusedCpuModel>(*sink->database);
     } catch (const std::exception& error) {
       BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
           self_component, "%s. Give a path in an existing, writable directory: -p 'path=\"DIR/out.db\"'", error.what());
