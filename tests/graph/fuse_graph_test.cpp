@@ -273,6 +273,10 @@ TEST(FuseLabNested, ThreeLevelsAreSynchronizedL2ThroughL1) {
     EXPECT_GE(host_minus_l2, 1'586'146'000.0);
     EXPECT_LE(host_minus_l2, 1'592'209'000.0);
   }
+  // What runs on the host's physical CPUs includes L2's code, placed through L1's vCPUs.
+  EXPECT_EQ(query_one(db, "SELECT COUNT(*) > 1000, SUM(dur) > 1e9, MIN(m.layer) FROM cpu_state c JOIN machine m ON "
+                          "m.id = c.machine_id WHERE m.name = 'tl-l2' AND c.condition = 'in_vm'"),
+            "1|1|2");
   // L2's vCPU runs on L1's vCPU threads: its intervals belong to the l2 machine.
   EXPECT_EQ(query_one(db,
                       "SELECT v.host_tid, v.host_pid FROM vcpu v JOIN machine m ON m.id = v.machine_id WHERE "
