@@ -155,6 +155,30 @@ JOIN (SELECT machine_id, vcpu_id, SUM(dur) AS span FROM vcpu_state GROUP BY mach
   USING (machine_id, vcpu_id)
 GROUP BY s.machine_id, s.vcpu_id, s.state;
 
+-- Time each vCPU lost to preemption, by what preempted it: the host thread that held the CPU,
+-- the machine it belongs to (another VM when that thread is one of its vCPUs, else the host)
+-- and that vCPU.
+CREATE VIEW vcpu_preemption AS
+SELECT s.machine_id, s.vcpu_id, s.preempting_tid,
+       COALESCE(pv.machine_id, vm.parent_id) AS preempting_machine_id,
+       pv.vcpu_id AS preempting_vcpu_id,
+       COUNT(*) AS preemptions, SUM(s.dur) AS preempted_ns
+FROM vcpu_state s
+JOIN machine vm ON vm.id = s.machine_id
+LEFT JOIN vcpu pv ON pv.host_tid = s.preempting_tid
+  AND (SELECT parent_id FROM machine WHERE id = pv.machine_id) = vm.parent_id
+WHERE s.state = 'preempted'
+GROUP BY s.machine_id, s.vcpu_id, s.preempting_tid;
+
+-- For each VM, the other VMs whose vCPUs kept its vCPUs off their CPUs, noisiest first.
+CREATE VIEW noisy_neighbour AS
+SELECT machine_id AS vm_id, preempting_machine_id AS neighbour_id,
+       SUM(preemptions) AS preemptions, SUM(preempted_ns) AS preempted_ns
+FROM vcpu_preemption
+WHERE preempting_vcpu_id IS NOT NULL AND preempting_machine_id <> machine_id
+GROUP BY machine_id, preempting_machine_id
+ORDER BY vm_id, preempted_ns DESC;
+
 -- Time each vCPU lost to preemption, by the host thread that held the CPU.
 CREATE VIEW preemption_by_thread AS
 SELECT s.machine_id, s.vcpu_id, vm.parent_id AS host_machine_id, s.preempting_tid,

@@ -105,3 +105,67 @@ TEST(VmDatabase, ExitStatsCountsExitsAndHypervisorTime) {
 
 }  // namespace
 }  // namespace vm
+
+namespace vm {
+namespace {
+
+// Hand-derived: VM A (vCPU 0 on host thread 10) is preempted three times on host H: 40 ns by
+// VM B's vCPU 1 (thread 21), 10 ns by B's vCPU 1 again, and 5 ns by host thread 99 (not a vCPU).
+// vcpu_preemption attributes them to B / vCPU 1 (2 preemptions, 50 ns) and to H (1, 5 ns);
+// noisy_neighbour gives A's neighbour B with 50 ns.
+TEST(VmDatabase, PreemptionViewsNameTheNeighbourVm) {
+  const std::string path = temp_path("neighbour");
+  MachineRegistry machines;
+  const int64_t host = machines.add("H", MachineRole::host, kUnknown, 0);
+  const int64_t a = machines.add("A", MachineRole::guest, host, 1);
+  const int64_t b = machines.add("B", MachineRole::guest, host, 1);
+  {
+    VmDatabase db(path);
+    db.add_vcpus({VcpuRecord{a, 0, 10, 1000, VcpuIdSource::kvm_exit_field},
+                  VcpuRecord{b, 1, 21, 2000, VcpuIdSource::kvm_exit_field}});
+    auto preempted = [&](Timestamp ts, Timestamp dur, int64_t by) {
+      VcpuInterval interval;
+      interval.ts = ts;
+      interval.dur = dur;
+      interval.machine_id = a;
+      interval.vcpu_id = 0;
+      interval.state = VcpuState::preempted;
+      interval.pcpu = 0;
+      interval.preempting_tid = by;
+      interval.begin_event = BeginEvent::sched_switch;
+      db.on_vcpu_interval(interval);
+    };
+    preempted(0, 40, 21);
+    preempted(100, 10, 21);
+    preempted(200, 5, 99);
+    db.commit(machines, RunInfo{});
+  }
+  SqliteConnection check(path);
+  {
+    SqliteStatement query = check.prepare(
+        "SELECT preempting_machine_id, COALESCE(preempting_vcpu_id, -1), preemptions, preempted_ns FROM "
+        "vcpu_preemption "
+        "ORDER BY preempted_ns DESC");
+    ASSERT_TRUE(query.step());
+    EXPECT_EQ(query.column_int(0), b);
+    EXPECT_EQ(query.column_int(1), 1);
+    EXPECT_EQ(query.column_int(2), 2);
+    EXPECT_EQ(query.column_int(3), 50);
+    ASSERT_TRUE(query.step());
+    EXPECT_EQ(query.column_int(0), host);
+    EXPECT_EQ(query.column_int(1), -1);
+    EXPECT_EQ(query.column_int(3), 5);
+    EXPECT_FALSE(query.step());
+    SqliteStatement neighbours = check.prepare("SELECT vm_id, neighbour_id, preempted_ns FROM noisy_neighbour");
+    ASSERT_TRUE(neighbours.step());
+    EXPECT_EQ(neighbours.column_int(0), a);
+    EXPECT_EQ(neighbours.column_int(1), b);
+    EXPECT_EQ(neighbours.column_int(2), 50);
+    EXPECT_FALSE(neighbours.step());
+  }
+  check.close();
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace vm
