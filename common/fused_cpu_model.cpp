@@ -17,7 +17,9 @@ void FusedCpuModel::set_guest_of(int guest, int host, int64_t vm_key) {
 FusedCpuModel::CpuState& FusedCpuModel::cpu_of(int layer, int64_t cpu) {
   std::vector<CpuState>& cpus = layers_[static_cast<size_t>(layer)].cpus;
   if (static_cast<size_t>(cpu) >= cpus.size()) cpus.resize(static_cast<size_t>(cpu) + 1);
-  return cpus[static_cast<size_t>(cpu)];
+  CpuState& state = cpus[static_cast<size_t>(cpu)];
+  state.seen = true;
+  return state;
 }
 
 void FusedCpuModel::on_switch(int layer, Timestamp ts, int64_t cpu, int64_t next_tid) {
@@ -52,6 +54,7 @@ void FusedCpuModel::on_lost_events(int layer, Timestamp ts, int64_t cpu) {
   if (cpu < 0) return;
   CpuState& state = cpu_of(layer, cpu);
   state = CpuState{};
+  state.seen = true;
   refresh(ts);
 }
 
@@ -87,6 +90,7 @@ void FusedCpuModel::refresh(Timestamp ts) {
   for (size_t top = 0; top < layers_.size(); ++top) {
     if (layers_[top].host >= 0) continue;
     for (size_t cpu = 0; cpu < layers_[top].cpus.size(); ++cpu) {
+      if (!layers_[top].cpus[cpu].seen) continue;
       CpuInterval now = effective(static_cast<int>(top), static_cast<int64_t>(cpu), 0);
       now.pcpu = static_cast<int64_t>(cpu);
       now.host_machine_id = layers_[top].machine_id;

@@ -55,6 +55,7 @@ class FusedCpuModel {
 
  private:
   struct CpuState {
+    bool seen = false;  // a CPU shows up in cpu_state from its first event on
     int64_t tid = kUnknown;
     bool in_vm = false;
     int64_t vm_key = kUnknown, vm_machine_id = kUnknown, vcpu_id = kUnknown;
