@@ -18,24 +18,31 @@
 namespace vm::test {
 namespace {
 
-std::string query_one(const std::string& db_path, const std::string& sql) {
+std::vector<std::string> query_rows(const std::string& db_path, const std::string& sql) {
+  std::vector<std::string> rows;
   sqlite3* db = nullptr;
-  std::string out = "<no row>";
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
-      out.clear();
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return rows;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      std::string row;
       for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
         const unsigned char* text = sqlite3_column_text(stmt, i);
-        out += (i ? "|" : "") + std::string(text ? reinterpret_cast<const char*>(text) : "NULL");
+        row += (i ? "|" : "") + std::string(text ? reinterpret_cast<const char*>(text) : "NULL");
       }
-    } else if (!stmt) {
-      out = std::string("SQL error: ") + sqlite3_errmsg(db);
+      rows.push_back(row);
     }
-    sqlite3_finalize(stmt);
+  } else {
+    rows.push_back(std::string("SQL error: ") + sqlite3_errmsg(db));
   }
+  sqlite3_finalize(stmt);
   sqlite3_close(db);
-  return out;
+  return rows;
+}
+
+std::string query_one(const std::string& db_path, const std::string& sql) {
+  const std::vector<std::string> rows = query_rows(db_path, sql);
+  return rows.empty() ? "<no row>" : rows.front();
 }
 
 std::string env_of(const bt_message* message, const char* key) {
@@ -274,8 +281,9 @@ TEST(FuseLabNested, ThreeLevelsAreSynchronizedL2ThroughL1) {
     EXPECT_LE(host_minus_l2, 1'592'209'000.0);
   }
   // What runs on the host's physical CPUs includes L2's code, placed through L1's vCPUs.
-  EXPECT_EQ(query_one(db, "SELECT COUNT(*) > 1000, SUM(dur) > 1e9, MIN(m.layer) FROM cpu_state c JOIN machine m ON "
-                          "m.id = c.machine_id WHERE m.name = 'tl-l2' AND c.condition = 'in_vm'"),
+  EXPECT_EQ(query_one(db,
+                      "SELECT COUNT(*) > 1000, SUM(dur) > 1e9, MIN(m.layer) FROM cpu_state c JOIN machine m ON "
+                      "m.id = c.machine_id WHERE m.name = 'tl-l2' AND c.condition = 'in_vm'"),
             "1|1|2");
   // L2's vCPU runs on L1's vCPU threads: its intervals belong to the l2 machine.
   EXPECT_EQ(query_one(db,
@@ -428,28 +436,6 @@ TEST(FuseOneQemuKvm, VcpuStatusReproducesTraceCompass) {
 
 namespace vm::test {
 namespace {
-
-std::vector<std::string> query_rows(const std::string& db_path, const std::string& sql) {
-  std::vector<std::string> rows;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return rows;
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      std::string row;
-      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
-        const unsigned char* text = sqlite3_column_text(stmt, i);
-        row += (i ? "|" : "") + std::string(text ? reinterpret_cast<const char*>(text) : "NULL");
-      }
-      rows.push_back(row);
-    }
-  } else {
-    rows.push_back(std::string("SQL error: ") + sqlite3_errmsg(db));
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return rows;
-}
 
 // OneQemuKvm, fused with identical clocks: what runs on physical CPU 0. From 155 on, the rows are
 // the oracle `fused.one_qemukvm` (CPUs/0/Machine_name and CPUs/0/Current_thread, intervals
