@@ -79,6 +79,7 @@ struct Upstream {
   bt_message_iterator* iterator = nullptr;                                              // owned
   std::priority_queue<Buffered, std::vector<Buffered>, std::greater<Buffered>> buffer;  // owns its messages
   bool ended = false;
+  bool saw_event = false;  // an event message was read (see single_machine())
   int64_t last_raw_ns = kNoTime;
   int64_t frontier_ns = kNoTime;  // lower bound of the corrected time of its later messages
   std::vector<int> traces;        // machine indexes seen in this upstream
@@ -184,6 +185,7 @@ class FuseIterator {
   void reset_upstream(Upstream& upstream) {
     drop_buffer(upstream);
     upstream.ended = false;
+    upstream.saw_event = false;
     upstream.last_raw_ns = kNoTime;
     upstream.frontier_ns = kNoTime;
     upstream.traces.clear();
@@ -210,8 +212,31 @@ class FuseIterator {
   }
 
   // Pass 1 when there is more than one trace: read everything, solve, seek back.
+  // One machine: nothing to synchronize, so one pass (DESIGN.md §3). Every upstream is read up
+  // to its first event: stream beginnings come first (a muxed input too, they carry no time), so
+  // by then every trace of the run has shown itself.
+  bool single_machine() {
+    for (Upstream& upstream : upstreams_) {
+      while (!upstream.ended && !upstream.saw_event) {
+        if (read(upstream) == Fill::again) return false;
+      }
+    }
+    return model_.size() == 1;
+  }
+
+  void start_single_machine() {
+    model_.solve_identity(component_.reference);
+    runtimes_[0].transform = LinearTransform::identity();
+    runtimes_[0].layer_text = "0";
+    transforms_ready_ = true;
+    for (const auto& [trace, machine] : machine_of_trace_)
+      mapper_.set_trace_environment(trace, environment_of(machine));
+    phase_ = Phase::emitting;
+  }
+
   void start() {
     if (!component_.cached.empty()) return start_from_cache();
+    if (single_machine()) return start_single_machine();
     discovering_ = true;
     // Drain every upstream in merged raw-time order (transforms are all the identity now).
     while (true) {
@@ -483,6 +508,7 @@ class FuseIterator {
       return;
     }
     StreamState& state = stream_state(stream);
+    if (bt_message_get_type(message) == BT_MESSAGE_TYPE_EVENT) upstream.saw_event = true;
     if (std::find(upstream.traces.begin(), upstream.traces.end(), state.machine) == upstream.traces.end()) {
       upstream.traces.push_back(state.machine);
       if (upstream.last_raw_ns != kNoTime) upstream.frontier_ns = frontier(upstream);
