@@ -39,7 +39,9 @@ struct TraceState {
   // Written by filter.vm.fuse as environment entries: the fused machine model and the sync.
   std::string fused_machine, fused_role, fused_parent, sync_reference, sync_method, sync_quality;
   std::string sync_alpha, sync_beta, sync_matches, sync_accuracy_ns, sync_estimates;
-  std::string match_method, match_confidence, qemu_pid, vm_key;
+  std::string match_method, match_confidence, qemu_pid;
+  int64_t vm_key = kUnknown;  // vm_vm_key: its VM's key on the host (parsed once, used per guest event)
+  bool has_vm_key = false;
   TraceState* host = nullptr;  // weak: the fused host whose VM this guest trace is
   int layer = 0;               // in Sink::cpus
   int fused_layer = -1;
@@ -99,11 +101,11 @@ std::string env_string(const bt_trace* trace, const char* key) {
 // pair known so far (traces appear in any order).
 void adopt_fused_guests(Sink& sink) {
   for (TraceState* guest : sink.trace_order) {
-    if (guest->fused_parent.empty() || guest->vm_key.empty() || guest->host) continue;
+    if (guest->fused_parent.empty() || !guest->has_vm_key || guest->host) continue;
     for (TraceState* host : sink.trace_order)
       if (host != guest && sink.machines.get(host->machine_id).name == guest->fused_parent) {
-        host->analysis->adopt_vm(std::stoll(guest->vm_key), guest->machine_id);
-        sink.cpus->set_guest_of(guest->layer, host->layer, std::stoll(guest->vm_key));
+        host->analysis->adopt_vm(guest->vm_key, guest->machine_id);
+        sink.cpus->set_guest_of(guest->layer, host->layer, guest->vm_key);
         guest->host = host;
       }
   }
@@ -137,7 +139,10 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
   state.match_method = env_string(trace, "vm_match_method");
   state.match_confidence = env_string(trace, "vm_match_confidence");
   state.qemu_pid = env_string(trace, "vm_qemu_pid");
-  state.vm_key = env_string(trace, "vm_vm_key");
+  if (const std::string key = env_string(trace, "vm_vm_key"); !key.empty()) {
+    state.vm_key = std::stoll(key);
+    state.has_vm_key = true;
+  }
   std::string machine_name = !state.fused_machine.empty() ? state.fused_machine
                              : !state.hostname.empty()    ? state.hostname
                              : !state.name.empty()        ? state.name
@@ -225,7 +230,7 @@ void on_event(Sink& sink, const bt_message* message) {
   // A fused guest's scheduler tells its host's vCPU states whether the guest runs a thread.
   if (trace.host && info.fields.kind == EventKind::sched_switch) {
     const int64_t next_tid = bt::read_int(bt_event_borrow_payload_field_const(event), info.fields.f[2]);
-    trace.host->analysis->on_guest_status(ctx.ts, std::stoll(trace.vm_key), ctx.cpu, next_tid != 0);
+    trace.host->analysis->on_guest_status(ctx.ts, trace.vm_key, ctx.cpu, next_tid != 0);
   }
 }
 
