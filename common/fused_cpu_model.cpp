@@ -22,12 +22,22 @@ FusedCpuModel::CpuState& FusedCpuModel::cpu_of(int layer, int64_t cpu) {
   return state;
 }
 
-void FusedCpuModel::on_switch(int layer, Timestamp ts, int64_t cpu, int64_t next_tid) {
+void FusedCpuModel::on_switch(int layer, Timestamp ts, int64_t cpu, int64_t next_tid, CpuStatus status) {
   if (cpu < 0) return;
   set_start(ts);
   CpuState& state = cpu_of(layer, cpu);
   state.tid = next_tid;
+  state.status = status;
   state.in_vm = false;  // a thread switched on this CPU runs in this layer (an exit came before)
+  refresh(ts);
+}
+
+void FusedCpuModel::on_status(int layer, Timestamp ts, int64_t cpu, CpuStatus status) {
+  if (cpu < 0) return;
+  CpuState& state = cpu_of(layer, cpu);
+  if (state.status == status) return;
+  set_start(ts);
+  state.status = status;
   refresh(ts);
 }
 
@@ -68,6 +78,7 @@ CpuInterval FusedCpuModel::effective(int layer, int64_t cpu, int depth) const {
       cpu >= 0 && static_cast<size_t>(cpu) < self.cpus.size() ? &self.cpus[static_cast<size_t>(cpu)] : nullptr;
   if (!state) return out;
   out.tid = state->tid;
+  out.status = state->status;
   if (!state->in_vm || depth > 8) return out;
   // In a VM: the traced guest of that VM, on that vCPU; else the VM itself, thread unknown.
   for (size_t g = 0; g < layers_.size(); ++g)
@@ -76,12 +87,14 @@ CpuInterval FusedCpuModel::effective(int layer, int64_t cpu, int depth) const {
   out.machine_id = state->vm_machine_id;
   out.vcpu_id = state->vcpu_id;
   out.tid = kUnknown;
+  out.status = CpuStatus::unknown;
   out.in_vm = true;
   return out;
 }
 
 bool FusedCpuModel::same(const CpuInterval& a, const CpuInterval& b) {
-  return a.machine_id == b.machine_id && a.vcpu_id == b.vcpu_id && a.tid == b.tid && a.in_vm == b.in_vm;
+  return a.machine_id == b.machine_id && a.vcpu_id == b.vcpu_id && a.tid == b.tid && a.status == b.status &&
+         a.in_vm == b.in_vm;
 }
 
 // Recomputes what runs on every physical CPU and closes the intervals that changed. The number
@@ -102,6 +115,7 @@ void FusedCpuModel::refresh(Timestamp ts) {
         unknown.machine_id = layers_[top].machine_id;
         unknown.vcpu_id = kUnknown;
         unknown.tid = kUnknown;
+        unknown.status = CpuStatus::unknown;
         unknown.in_vm = false;
         unknown.ts = std::min(start_, ts);
         open.interval = unknown;

@@ -14,6 +14,7 @@
 #include <map>
 #include <vector>
 
+#include "kernel_model.h"
 #include "types.h"
 
 namespace vm {
@@ -25,6 +26,7 @@ struct CpuInterval {
   int64_t machine_id = 0;       // the machine whose code runs there
   int64_t vcpu_id = kUnknown;   // in a VM: its vCPU
   int64_t tid = kUnknown;       // the running thread of that machine (kUnknown if not traced)
+  CpuStatus status = CpuStatus::unknown;  // what that machine's CPU (or vCPU) does
   bool in_vm = false;
 };
 
@@ -44,7 +46,10 @@ class FusedCpuModel {
   void set_guest_of(int guest, int host, int64_t vm_key);
   void set_start(Timestamp ts) { start_ = std::min(start_, ts); }
 
-  void on_switch(int layer, Timestamp ts, int64_t cpu, int64_t next_tid);
+  // `status`: what the CPU does after the switch (KernelModel::cpu_status()).
+  void on_switch(int layer, Timestamp ts, int64_t cpu, int64_t next_tid, CpuStatus status);
+  // The CPU's status changed (syscall, interrupt) without a switch.
+  void on_status(int layer, Timestamp ts, int64_t cpu, CpuStatus status);
   // kvm_x86_entry on `cpu` of `layer`: the VM `vm_key` (machine `vm_machine_id`) runs vCPU
   // `vcpu_id` there until the exit.
   void on_kvm_entry(int layer, Timestamp ts, int64_t cpu, int64_t vm_key, int64_t vm_machine_id, int64_t vcpu_id);
@@ -57,6 +62,7 @@ class FusedCpuModel {
   struct CpuState {
     bool seen = false;  // a CPU shows up in cpu_state from its first event on
     int64_t tid = kUnknown;
+    CpuStatus status = CpuStatus::unknown;
     bool in_vm = false;
     int64_t vm_key = kUnknown, vm_machine_id = kUnknown, vcpu_id = kUnknown;
   };

@@ -52,6 +52,7 @@ class HostAnalysis {
   void on_lost_events(Timestamp begin, Timestamp end, int64_t cpu);
 
   void finish();
+  void set_vcpu_observer(VcpuStateObserver* observer) { vcpus_.set_observer(observer); }
   // See VcpuTracker::adopt_vm().
   void adopt_vm(int64_t pid, int64_t machine_id) { vcpus_.adopt_vm(pid, machine_id); }
   // The thread an event happened in (its tid context, else the CPU's current thread).

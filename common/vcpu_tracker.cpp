@@ -187,6 +187,13 @@ void VcpuTracker::transition(Vcpu& vcpu, Timestamp ts, VcpuState state, BeginEve
   open.isa = VirtIsa::unknown;
   open.pcpu = kUnknown;
   open.preempting_tid = kUnknown;
+  notify(vcpu, open.ts, state);
+}
+
+void VcpuTracker::notify(const Vcpu& vcpu, Timestamp ts, VcpuState state) {
+  if (!observer_) return;
+  const int64_t id = vcpu.vcpu_id >= 0 ? vcpu.vcpu_id : vcpu.entry_field < kMaxPlausibleVcpuId ? vcpu.entry_field : kUnknown;
+  if (id >= 0) observer_->on_vcpu_state(vcpu.vm->machine_id, id, ts, state);
 }
 
 void VcpuTracker::diagnose_once(const std::string& key, const std::string& message) {
@@ -302,6 +309,7 @@ void VcpuTracker::on_thread_exit(Timestamp ts, int64_t tid) {
     emit(vcpu, closed);
   }
   vcpu.alive = false;
+  notify(vcpu, ts, VcpuState::unknown);  // the vCPU is gone: its guest's threads no longer follow it
   // Keep the record (for the vcpu table) but let a reused tid start afresh.
   retired_.push_back(std::move(it->second));
   vcpus_.erase(it);

@@ -85,6 +85,14 @@ class VcpuListener {
   virtual void on_diagnostic(const std::string& message) = 0;
 };
 
+// Told of every vCPU state change as it happens (fused runs: a guest's threads follow the host's
+// state of the vCPU they run on). `vm_machine_id` is the VM's machine.
+class VcpuStateObserver {
+ public:
+  virtual ~VcpuStateObserver() = default;
+  virtual void on_vcpu_state(int64_t vm_machine_id, int64_t vcpu_id, Timestamp ts, VcpuState state) = 0;
+};
+
 class VcpuTracker {
  public:
   // `host_machine_id` is the traced host; VMs found are registered in `machines` as its children.
@@ -97,6 +105,8 @@ class VcpuTracker {
   // its vCPU intervals carry that id instead of a new "qemu-PID" machine. Call before its first
   // KVM event.
   void adopt_vm(int64_t pid, int64_t machine_id);
+
+  void set_observer(VcpuStateObserver* observer) { observer_ = observer; }
 
   // `trace_start` is when the host trace begins: the first `unknown` interval starts there.
   void set_trace_start(Timestamp ts) { trace_start_ = ts; }
@@ -136,6 +146,7 @@ class VcpuTracker {
   Vm& vm_for_pid(int64_t pid, int64_t tid);
   void transition(Vcpu& vcpu, Timestamp ts, VcpuState state, BeginEvent begin);
   void emit(Vcpu& vcpu, const VcpuInterval& interval);
+  void notify(const Vcpu& vcpu, Timestamp ts, VcpuState state);
   void resolve_id(Vcpu& vcpu, int64_t exit_vcpu_id_field);
   void diagnose_once(const std::string& key, const std::string& message);
 
@@ -151,6 +162,7 @@ class VcpuTracker {
   std::unordered_map<std::string, bool> diagnosed_;
   uint64_t exit_count_ = 0;
   uint64_t entry_count_ = 0;
+  VcpuStateObserver* observer_ = nullptr;  // weak
 };
 
 // Parses QEMU's vCPU thread name "CPU 3/KVM" (QEMU with -name ...,debug-threads=on).

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 #include "exit_reasons.h"
 
@@ -91,7 +92,9 @@ CREATE TABLE cpu_state(
   machine_id INTEGER NOT NULL,       -- whose code runs there: the host, a VM, a nested VM
   vcpu_id INTEGER,                   -- in a VM: the vCPU
   tid INTEGER,                       -- the thread of that machine (NULL: not traced / not known)
-  status TEXT,                       -- 'running', 'idle' (its idle task), NULL when not known
+  status TEXT,                       -- 'user', 'kernel' (syscall or kernel thread), 'irq', 'softirq',
+                                     -- 'idle' (its idle task), 'running' (user/kernel not traced),
+                                     -- NULL when not known
   condition TEXT NOT NULL            -- 'in_vm' or 'out_vm'
 );
 CREATE TABLE thread(
@@ -99,6 +102,32 @@ CREATE TABLE thread(
   tid INTEGER NOT NULL,
   pid INTEGER,
   name TEXT
+);
+CREATE TABLE thread_state(
+  ts INTEGER NOT NULL,
+  dur INTEGER NOT NULL,
+  machine_id INTEGER NOT NULL,   -- the machine whose thread this is (host, guest, nested guest)
+  tid INTEGER NOT NULL,
+  state TEXT NOT NULL,           -- 'running', 'interrupted', 'wait_cpu', 'blocked', 'vcpu_preempted'
+                                 -- (on a vCPU the host preempted), 'vmm' (on a vCPU in the
+                                 -- hypervisor), 'unknown'
+  cpu INTEGER                    -- running, interrupted, vcpu_preempted, vmm: its CPU (a vCPU in a guest)
+);
+CREATE TABLE container(          -- the PID namespaces of each machine (level 0: its root)
+  machine_id INTEGER NOT NULL REFERENCES machine(id),
+  ns_inum INTEGER NOT NULL,
+  parent_ns_inum INTEGER,        -- NULL for the root
+  ns_level INTEGER NOT NULL,
+  PRIMARY KEY(machine_id, ns_inum)
+);
+CREATE TABLE container_thread(   -- each thread's place at every level of its namespace chain
+  machine_id INTEGER NOT NULL REFERENCES machine(id),
+  tid INTEGER NOT NULL,          -- the machine's (root namespace) tid
+  ns_level INTEGER NOT NULL,
+  ns_inum INTEGER,
+  vtid INTEGER,                  -- its tid in that namespace
+  vpid INTEGER,
+  vppid INTEGER                  -- its parent's pid there (0: the parent is outside)
 );
 CREATE TABLE data_loss(
   machine_id INTEGER NOT NULL,
@@ -135,6 +164,24 @@ constexpr const char* kIndexesAndViews = R"sql(
 CREATE INDEX vcpu_state_by_vcpu ON vcpu_state(machine_id, vcpu_id, ts);
 CREATE INDEX thread_by_tid ON thread(machine_id, tid);
 CREATE INDEX cpu_state_by_cpu ON cpu_state(host_machine_id, pcpu, ts);
+CREATE INDEX thread_state_by_tid ON thread_state(machine_id, tid, ts);
+CREATE INDEX container_thread_by_tid ON container_thread(machine_id, tid);
+
+-- Each thread's time by state: its own blocking and waiting, and, for a guest thread, the time
+-- its vCPU was preempted by the host or in the hypervisor while it ran.
+CREATE VIEW thread_delay AS
+SELECT ts.machine_id, ts.tid,
+       (SELECT th.name FROM thread th WHERE th.machine_id = ts.machine_id AND th.tid = ts.tid LIMIT 1) AS name,
+       MIN(ts.ts) AS begin_ts, MAX(ts.ts + ts.dur) AS end_ts,
+       SUM(ts.dur) FILTER (WHERE ts.state = 'running') AS running_ns,
+       SUM(ts.dur) FILTER (WHERE ts.state = 'interrupted') AS interrupted_ns,
+       SUM(ts.dur) FILTER (WHERE ts.state = 'wait_cpu') AS wait_cpu_ns,
+       SUM(ts.dur) FILTER (WHERE ts.state = 'blocked') AS blocked_ns,
+       SUM(ts.dur) FILTER (WHERE ts.state = 'vcpu_preempted') AS vcpu_preempted_ns,
+       SUM(ts.dur) FILTER (WHERE ts.state = 'vmm') AS vmm_ns,
+       SUM(ts.dur) FILTER (WHERE ts.state = 'unknown') AS unknown_ns
+FROM thread_state ts
+GROUP BY ts.machine_id, ts.tid;
 
 -- Per vCPU and exit reason: the number of exits and the hypervisor time they cost (including
 -- the time the vCPU spends in the hypervisor again after being preempted while handling it).
@@ -233,6 +280,8 @@ void VmDatabase::create_schema() {
   insert_cpu_state_ = connection_->prepare(
       "INSERT INTO cpu_state(ts, dur, host_machine_id, pcpu, machine_id, vcpu_id, tid, status, condition)"
       " VALUES(?,?,?,?,?,?,?,?,?)");
+  insert_thread_state_ =
+      connection_->prepare("INSERT INTO thread_state(ts, dur, machine_id, tid, state, cpu) VALUES(?,?,?,?,?,?)");
 }
 
 void VmDatabase::on_vcpu_interval(const VcpuInterval& interval) {
@@ -274,8 +323,19 @@ void VmDatabase::on_cpu_interval(const CpuInterval& interval) {
   insert.bind(5, interval.machine_id);
   insert.bind_or_null(6, interval.vcpu_id);
   insert.bind_or_null(7, interval.tid);
-  insert.bind_or_null(8, interval.tid < 0 ? nullptr : interval.tid == 0 ? "idle" : "running");
+  insert.bind_or_null(8, cpu_status_name(interval.status));
   insert.bind(9, std::string_view(interval.in_vm ? "in_vm" : "out_vm"));
+  insert.run();
+}
+
+void VmDatabase::on_thread_interval(const ThreadInterval& interval) {
+  SqliteStatement& insert = insert_thread_state_;
+  insert.bind(1, interval.ts);
+  insert.bind(2, interval.dur);
+  insert.bind(3, interval.machine_id);
+  insert.bind(4, interval.tid);
+  insert.bind(5, std::string_view(thread_state_name(interval.state)));
+  insert.bind_or_null(6, interval.cpu);
   insert.run();
 }
 
@@ -315,6 +375,40 @@ void VmDatabase::add_threads(int64_t machine_id, const ThreadTable& threads) {
       insert.bind_null(4);
     else
       insert.bind(4, info.name);
+    insert.run();
+  }
+}
+
+void VmDatabase::add_namespaces(int64_t machine_id, const std::vector<ThreadNamespaces>& threads) {
+  SqliteStatement insert_level = connection_->prepare(
+      "INSERT INTO container_thread(machine_id, tid, ns_level, ns_inum, vtid, vpid, vppid) VALUES(?,?,?,?,?,?,?)");
+  // The tree: level k's namespace is a child of level k-1's in every chain that knows both.
+  std::map<int64_t, std::pair<int64_t, int64_t>> tree;  // ns_inum -> (parent, level)
+  for (const ThreadNamespaces& thread : threads) {
+    for (size_t level = 0; level < thread.levels.size(); ++level) {
+      const NsLevel& at = thread.levels[level];
+      if (at.vtid < 0 && at.ns_inum < 0) continue;
+      insert_level.bind(1, machine_id);
+      insert_level.bind(2, thread.tid);
+      insert_level.bind(3, static_cast<int64_t>(level));
+      insert_level.bind_or_null(4, at.ns_inum);
+      insert_level.bind_or_null(5, at.vtid);
+      insert_level.bind_or_null(6, at.vpid);
+      insert_level.bind_or_null(7, at.vppid);
+      insert_level.run();
+      if (at.ns_inum < 0) continue;
+      const int64_t parent = level == 0 ? kUnknown : thread.levels[level - 1].ns_inum;
+      auto [it, inserted] = tree.try_emplace(at.ns_inum, parent, static_cast<int64_t>(level));
+      if (!inserted && it->second.first < 0) it->second.first = parent;
+    }
+  }
+  SqliteStatement insert = connection_->prepare(
+      "INSERT INTO container(machine_id, ns_inum, parent_ns_inum, ns_level) VALUES(?,?,?,?)");
+  for (const auto& [ns, node] : tree) {
+    insert.bind(1, machine_id);
+    insert.bind(2, ns);
+    insert.bind_or_null(3, node.first);
+    insert.bind(4, node.second);
     insert.run();
   }
 }
@@ -398,6 +492,8 @@ void VmDatabase::commit(const MachineRegistry& machines, const RunInfo& run) {
     insert_vcpu_state_ = SqliteStatement();
     insert_diagnostic_ = SqliteStatement();
     insert_cpu_state_ = SqliteStatement();
+  insert_thread_state_ = SqliteStatement();
+    insert_thread_state_ = SqliteStatement();
     connection_->close();
     connection_.reset();
   } catch (const std::exception& error) {
@@ -444,6 +540,7 @@ void VmDatabase::abandon() {
   insert_vcpu_state_ = SqliteStatement();
   insert_diagnostic_ = SqliteStatement();
   insert_cpu_state_ = SqliteStatement();
+  insert_thread_state_ = SqliteStatement();
   connection_.reset();
   if (!temporary_path_.empty()) std::remove(temporary_path_.c_str());
 }

@@ -19,7 +19,7 @@
 
 namespace vm {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // What the `run` table says about the run.
 struct RunInfo {
@@ -33,7 +33,7 @@ struct RunInfo {
   int64_t vms_found = 0;
 };
 
-class VmDatabase final : public VcpuListener, public CpuListener {
+class VmDatabase final : public VcpuListener, public CpuListener, public ThreadStateListener {
  public:
   // Creates the temporary database beside `path`. Throws std::runtime_error naming the path and
   // the reason when it cannot be created.
@@ -48,6 +48,7 @@ class VmDatabase final : public VcpuListener, public CpuListener {
   void on_vcpu_interval(const VcpuInterval& interval) override;
   void on_diagnostic(const std::string& message) override;
   void on_cpu_interval(const CpuInterval& interval) override;
+  void on_thread_interval(const ThreadInterval& interval) override;
   const std::vector<std::string>& diagnostics() const { return diagnostics_; }
   void add_diagnostic(const std::string& severity, const std::string& message);
 
@@ -55,6 +56,9 @@ class VmDatabase final : public VcpuListener, public CpuListener {
   void add_event_count(int64_t machine_id, const std::string& event_name, uint64_t count);
   void add_threads(int64_t machine_id, const ThreadTable& threads);
   void add_vcpus(const std::vector<VcpuRecord>& vcpus);
+  // A machine's PID namespaces: each thread's level chain (container_thread) and the tree they
+  // make (container).
+  void add_namespaces(int64_t machine_id, const std::vector<ThreadNamespaces>& threads);
   struct TraceRow {
     int64_t machine_id;
     std::string trace_name, hostname, clock_uuid;
@@ -92,6 +96,7 @@ class VmDatabase final : public VcpuListener, public CpuListener {
   SqliteStatement insert_vcpu_state_;
   SqliteStatement insert_diagnostic_;
   SqliteStatement insert_cpu_state_;
+  SqliteStatement insert_thread_state_;
   std::vector<std::string> diagnostics_;
   bool committed_ = false;
 };

@@ -41,6 +41,8 @@ convert vm/OneQemuKvm/host.xml OneQemuKvm-lttng/host --kvm-names=lttng
 convert vm/OneQemuKvm/guest.xml OneQemuKvm-lttng/guest --kvm-names=lttng
 # Nested PID namespaces (no KVM events: the naming choice does not matter).
 convert vm/Containers/withContainers.xml Containers/withContainers
+# The same with lttng-modules >= 2.12's statedump layout (lttng_statedump_process_pid_ns).
+convert vm/Containers/withContainers.xml Containers-lm212/withContainers --statedump=lm212 --tracer-minor=12
 # Execution-graph / critical-path stubs.
 for xml in "$stubs"/graph/*.xml; do
     stem=$(basename "$xml" .xml)

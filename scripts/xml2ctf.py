@@ -277,7 +277,35 @@ def _event_where(index, elem):
     )
 
 
-def read_stub(path, rename):
+# lttng-modules 2.12 moved the PID-namespace fields of lttng_statedump_process_state into a
+# separate event, lttng_statedump_process_pid_ns, emitted once per level, deepest first, after
+# the thread's process_state event (src/lttng-statedump-impl.c; algorithms.md §1.2).
+NS_FIELDS = ('vtid', 'vpid', 'vppid', 'ns_level', 'ns_inum')
+
+
+def to_lm212_statedump(events):
+    """Rewrite 2.7-2.11 statedump events (one process_state per namespace
+    level, with the ns fields) into the >= 2.12 layout: one process_state per
+    thread without them, then one process_pid_ns per level."""
+    out = []
+    previous_tid = None
+    for event in events:
+        if event.name != 'lttng_statedump_process_state':
+            out.append(event)
+            previous_tid = None
+            continue
+        fields = dict((name, (kind, value)) for name, kind, value in event.fields)
+        tid = fields['tid'][1]
+        if tid != previous_tid:
+            out.append(StubEvent(event.timestamp, event.name, event.cpu,
+                                 [f for f in event.fields if f[0] not in NS_FIELDS]))
+        previous_tid = tid
+        ns = [('tid',) + fields['tid']] + [(name,) + fields[name] for name in NS_FIELDS if name in fields]
+        out.append(StubEvent(event.timestamp, 'lttng_statedump_process_pid_ns', event.cpu, ns))
+    return out
+
+
+def read_stub(path, rename, statedump='lm211'):
     """Parse the stub; return (events in time order, {name: EventSchema})."""
     if not os.path.exists(path):
         raise ConversionError('input file not found: {}'.format(path))
@@ -372,6 +400,8 @@ def read_stub(path, rename):
             'timestamp (ties keep file order)\n'.format(PROG, path)
         )
 
+    if statedump == 'lm212':
+        ordered = to_lm212_statedump(ordered)
     schemas = {}
     for event in ordered:
         try:
@@ -712,7 +742,7 @@ def convert(args):
     replace = prepare_output(out_dir, args.force)
 
     rename = (lambda n: LTTNG_KVM_X86_NAMES.get(n, n)) if args.kvm_names == 'lttng' else (lambda n: n)
-    events, schemas = read_stub(args.input, rename)
+    events, schemas = read_stub(args.input, rename, args.statedump)
 
     label = args.source_label or default_source_label(args.input)
     stem = os.path.splitext(os.path.basename(args.input))[0]
@@ -726,6 +756,8 @@ def convert(args):
         'tc_stub_source': label,
         'tc_stub_kvm_names': args.kvm_names,
     }
+    if args.statedump == 'lm212':
+        environment['tc_stub_statedump'] = 'lttng_statedump_process_pid_ns (lttng-modules >= 2.12)'
     # The clock UUID identifies the machine (Trace Compass uses it as host
     # id), so it depends only on the stub, not on the naming variant; the
     # trace UUID identifies the produced trace, so it includes the variant.
@@ -795,6 +827,15 @@ def main(argv=None):
         help='stub: keep the names of the XML (kvm_entry, kvm_exit, ...); lttng: '
         'rename the x86 KVM events as lttng-modules >= 2.8 records them '
         '(kvm_x86_entry, kvm_x86_exit, ...). Default: stub',
+    )
+    parser.add_argument(
+        '--statedump',
+        choices=('lm211', 'lm212'),
+        default='lm211',
+        help='lm211: keep the statedump as written (namespace fields in '
+        'lttng_statedump_process_state, lttng-modules 2.7-2.11); lm212: move them into '
+        'lttng_statedump_process_pid_ns events, as lttng-modules >= 2.12 records them. '
+        'Default: lm211',
     )
     parser.add_argument(
         '--tracer-minor',

@@ -159,6 +159,39 @@ void warn(const bt_component* component, const std::string& message) {
   std::fprintf(stderr, "WARNING: [%s] %s\n", bt_component_get_name(component), message.c_str());
 }
 
+FieldRef find_int_array_member(const bt_field_class* structure, std::string_view name) {
+  FieldRef ref;
+  if (!structure) return ref;
+  const bt_field_class_structure_member* member =
+      bt_field_class_structure_borrow_member_by_name_const(structure, std::string(name).c_str());
+  if (!member) return ref;
+  const bt_field_class* type = bt_field_class_structure_member_borrow_field_class_const(member);
+  if (!bt_field_class_type_is(bt_field_class_get_type(type), BT_FIELD_CLASS_TYPE_ARRAY)) return ref;
+  const bt_field_class* element = bt_field_class_array_borrow_element_field_class_const(type);
+  const bt_field_class_type element_kind = bt_field_class_get_type(element);
+  if (bt_field_class_type_is(element_kind, BT_FIELD_CLASS_TYPE_SIGNED_INTEGER))
+    ref.is_signed = true;
+  else if (!bt_field_class_type_is(element_kind, BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER))
+    return ref;
+  const uint64_t count = bt_field_class_structure_get_member_count(structure);
+  for (uint64_t i = 0; i < count; ++i)
+    if (bt_field_class_structure_borrow_member_by_index_const(structure, i) == member) ref.index = static_cast<int64_t>(i);
+  return ref;
+}
+
+void read_int_array(const bt_field* structure, const FieldRef& ref, std::vector<int64_t>& out) {
+  out.clear();
+  if (ref.index < 0) return;
+  const bt_field* array =
+      bt_field_structure_borrow_member_field_by_index_const(structure, static_cast<uint64_t>(ref.index));
+  const uint64_t length = bt_field_array_get_length(array);
+  for (uint64_t i = 0; i < length; ++i) {
+    const bt_field* element = bt_field_array_borrow_element_field_by_index_const(array, i);
+    out.push_back(ref.is_signed ? bt_field_integer_signed_get_value(element)
+                                : static_cast<int64_t>(bt_field_integer_unsigned_get_value(element)));
+  }
+}
+
 FieldRef find_member(const bt_field_class* structure, std::string_view name) {
   FieldRef ref;
   if (!structure) return ref;

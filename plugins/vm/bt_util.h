@@ -41,6 +41,11 @@ struct FieldRef {
 // class; absent when `structure` is null or has no such member.
 FieldRef find_member(const bt_field_class* structure, std::string_view name);
 
+// Finds member `name` when it is an array (static or dynamic) of integers.
+FieldRef find_int_array_member(const bt_field_class* structure, std::string_view name);
+// Reads an array of integers located by find_int_array_member() into `out` (empty if absent).
+void read_int_array(const bt_field* structure, const FieldRef& ref, std::vector<int64_t>& out);
+
 // Reads an integer member (`fallback` when absent or not an integer).
 inline int64_t read_int(const bt_field* structure, const FieldRef& ref, int64_t fallback = -1) {
   if (ref.index < 0 || ref.is_string) return fallback;

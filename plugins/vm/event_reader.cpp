@@ -28,12 +28,35 @@ EventFields locate_event_fields(const bt_event_class* event_class) {
       info.f[0] = member("child_tid");
       info.f[1] = member("child_pid");
       info.f[2] = member("child_comm");
+      info.f[3] = member("parent_tid");
+      info.f[4] = member("parent_pid");
+      info.f[5] = find_int_array_member(payload, "vtids");
+      info.f[6] = member("parent_ns_inum");
+      info.f[7] = member("child_ns_inum");
       break;
-    case EventKind::process_exit: info.f[0] = member("tid"); break;
+    case EventKind::process_exit:
+    case EventKind::process_free: info.f[0] = member("tid"); break;
     case EventKind::statedump_process:
       info.f[0] = member("tid");
       info.f[1] = member("pid");
       info.f[2] = member("name");
+      info.f[3] = member("type");
+      info.f[4] = member("status");
+      // lttng-modules 2.7-2.11: one event per namespace level (absent from 2.12 on).
+      info.f[5] = member("ns_level");
+      info.f[6] = member("ns_inum");
+      info.f[7] = member("vtid");
+      info.f[8] = member("vpid");
+      info.f[9] = member("vppid");
+      break;
+    case EventKind::statedump_pid_ns:
+      info.f[0] = member("tid");
+      info.f[5] = member("ns_level");
+      info.f[6] = member("ns_inum");
+      info.f[7] = member("vtid");
+      info.f[8] = member("vpid");
+      info.f[9] = member("vppid");
+      if (!(info.f[0].present() && info.f[5].present())) info.kind = EventKind::other;
       break;
     case EventKind::kvm_entry: info.f[0] = member("vcpu_id"); break;
     case EventKind::kvm_exit:
@@ -116,6 +139,53 @@ void feed_host_analysis(HostAnalysis& analysis, const EventFields& info, const E
       analysis.on_kvm_exit(ctx, read_int(payload, f[0]), read_int(payload, f[1]), read_int(payload, f[2]));
       break;
     default: break;
+  }
+}
+
+bool feed_kernel_model(KernelModel& model, const EventFields& info, const EventContext& ctx, int64_t tid,
+                       const bt_event* event) {
+  const bt_field* payload = nullptr;
+  auto payload_int = [&](int index, int64_t fallback = kUnknown) {
+    if (!payload) payload = bt_event_borrow_payload_field_const(event);
+    return read_int(payload, info.f[index], fallback);
+  };
+  switch (info.kind) {
+    case EventKind::sched_switch:
+      model.on_switch(ctx.ts, ctx.cpu, payload_int(0), payload_int(1, 0), payload_int(2));
+      return true;
+    case EventKind::sched_wakeup: model.on_wakeup(ctx.ts, payload_int(0)); return false;
+    case EventKind::syscall_entry:
+    case EventKind::syscall_exit:
+      model.on_syscall(ctx.ts, ctx.cpu, tid, info.kind == EventKind::syscall_entry);
+      return true;
+    case EventKind::irq_entry:
+    case EventKind::irq_vector_entry:
+    case EventKind::irq_exit:
+    case EventKind::irq_vector_exit:
+      model.on_irq(ctx.ts, ctx.cpu, info.kind == EventKind::irq_entry || info.kind == EventKind::irq_vector_entry);
+      return true;
+    case EventKind::softirq_entry:
+    case EventKind::softirq_exit:
+      model.on_softirq(ctx.ts, ctx.cpu, info.kind == EventKind::softirq_entry);
+      return true;
+    case EventKind::process_fork: {
+      thread_local std::vector<int64_t> vtids;
+      payload = bt_event_borrow_payload_field_const(event);
+      read_int_array(payload, info.f[5], vtids);
+      model.on_fork(ctx.ts, payload_int(3), payload_int(4), payload_int(0), payload_int(1), vtids, payload_int(6),
+                    payload_int(7));
+      return false;
+    }
+    case EventKind::process_free: model.on_thread_free(ctx.ts, payload_int(0)); return true;
+    case EventKind::statedump_process:
+      model.on_statedump_process(ctx.ts, payload_int(0), payload_int(3), payload_int(4));
+      [[fallthrough]];
+    case EventKind::statedump_pid_ns:
+      if (info.f[5].present())
+        model.on_pid_ns(ctx.ts, payload_int(0), payload_int(5), payload_int(6), payload_int(7), payload_int(8),
+                        payload_int(9));
+      return true;
+    default: return false;
   }
 }
 

@@ -10,6 +10,7 @@
 #include "bt_util.h"
 #include "event_layout.h"
 #include "host_analysis.h"
+#include "kernel_model.h"
 #include "types.h"
 
 namespace vm::bt {
@@ -17,7 +18,7 @@ namespace vm::bt {
 struct EventFields {
   EventKind kind = EventKind::other;
   std::string name;
-  FieldRef f[5];  // meaning depends on `kind`, see locate_event_fields()
+  FieldRef f[10];  // meaning depends on `kind`, see locate_event_fields()
 };
 
 // Locates the payload members of `event_class`'s kind. A layout we cannot read (a member missing
@@ -46,5 +47,11 @@ EventContext read_context(const bt_event* event, int64_t ns, int64_t cpu, const 
 // Feeds a host-side analysis with one event of a kind it handles (scheduler, process, KVM).
 void feed_host_analysis(HostAnalysis& analysis, const EventFields& fields, const EventContext& ctx,
                         const bt_event* event);
+
+// Feeds a machine's kernel model (CPU modes, thread states, namespaces) with one event of a kind
+// it handles. `tid` is the thread the event happened in. Returns true when the event may have
+// changed what the event's CPU does (then ask KernelModel::cpu_status()).
+bool feed_kernel_model(KernelModel& model, const EventFields& fields, const EventContext& ctx, int64_t tid,
+                       const bt_event* event);
 
 }  // namespace vm::bt

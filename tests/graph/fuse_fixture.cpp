@@ -1,5 +1,7 @@
 #include "fuse_fixture.h"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <random>
 #include <stdexcept>
@@ -113,6 +115,33 @@ GraphResult run_fused(const std::vector<std::string>& traces, const std::string&
   bt_graph_put_ref(graph);
   bt_plugin_put_ref(ctf);
   return result;
+}
+
+std::vector<std::string> query_rows(const std::string& db_path, const std::string& sql) {
+  std::vector<std::string> rows;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return rows;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      std::string row;
+      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+        const unsigned char* text = sqlite3_column_text(stmt, i);
+        row += (i ? "|" : "") + std::string(text ? reinterpret_cast<const char*>(text) : "NULL");
+      }
+      rows.push_back(row);
+    }
+  } else {
+    rows.push_back(std::string("SQL error: ") + sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return rows;
+}
+
+std::string query_one(const std::string& db_path, const std::string& sql) {
+  const std::vector<std::string> rows = query_rows(db_path, sql);
+  return rows.empty() ? "<no row>" : rows.front();
 }
 
 }  // namespace vm::test

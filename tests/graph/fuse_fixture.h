@@ -27,6 +27,11 @@ GraphResult run_fused(const std::vector<std::string>& traces, const std::string&
                       const std::string& sqlite_params, const MessageCheck& check = {},
                       const FuseGraphOptions& options = {});
 
+// The rows of a query on a database, columns joined by '|', NULL as "NULL" (an SQL error gives one
+// row "SQL error: ..."); query_one() gives the first row, or "<no row>".
+std::vector<std::string> query_rows(const std::string& db_path, const std::string& sql);
+std::string query_one(const std::string& db_path, const std::string& sql);
+
 // ns from origin of a message's default clock snapshot (events only; -1 otherwise).
 int64_t message_ns(const bt_message* message);
 

@@ -30,10 +30,10 @@ TEST(FusedCpuModel, HostCpuShowsTheGuestThreadInsideTheVm) {
   const int host = model.add_layer(1);
   const int guest = model.add_layer(2);
   model.set_guest_of(guest, host, 500);
-  model.on_switch(host, 0, 0, 7);
-  model.on_switch(host, 10, 0, 501);
+  model.on_switch(host, 0, 0, 7, CpuStatus::running);
+  model.on_switch(host, 10, 0, 501, CpuStatus::running);
   model.on_kvm_entry(host, 20, 0, 500, 2, 0);
-  model.on_switch(guest, 30, 0, 42);
+  model.on_switch(guest, 30, 0, 42, CpuStatus::running);
   model.on_kvm_exit(host, 50, 0);
   model.finish(60);
   const std::vector<std::string> expected = {"0+10 cpu0 m1 v-1 t7 out", "10+10 cpu0 m1 v-1 t501 out",
@@ -47,7 +47,7 @@ TEST(FusedCpuModel, UntracedVmShowsItsVcpuOnly) {
   Rows rows;
   FusedCpuModel model(rows);
   const int host = model.add_layer(1);
-  model.on_switch(host, 0, 1, 501);
+  model.on_switch(host, 0, 1, 501, CpuStatus::running);
   model.on_kvm_entry(host, 5, 1, 500, 3, 2);
   model.finish(9);
   EXPECT_EQ(rows.rows, (std::vector<std::string>{"0+5 cpu1 m1 v-1 t501 out", "5+4 cpu1 m3 v2 t-1 in"}));
@@ -59,10 +59,10 @@ TEST(FusedCpuModel, LostEventsMakeTheCpuUnknownUntilTheNextSwitch) {
   Rows rows;
   FusedCpuModel model(rows);
   const int host = model.add_layer(1);
-  model.on_switch(host, 0, 0, 501);
+  model.on_switch(host, 0, 0, 501, CpuStatus::running);
   model.on_kvm_entry(host, 10, 0, 500, 2, 0);
   model.on_lost_events(host, 30, 0);
-  model.on_switch(host, 40, 0, 8);
+  model.on_switch(host, 40, 0, 8, CpuStatus::running);
   model.finish(50);
   EXPECT_EQ(rows.rows, (std::vector<std::string>{"0+10 cpu0 m1 v-1 t501 out", "10+20 cpu0 m2 v0 t-1 in",
                                                  "30+10 cpu0 m1 v-1 t-1 out", "40+10 cpu0 m1 v-1 t8 out"}));

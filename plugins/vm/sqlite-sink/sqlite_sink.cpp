@@ -47,6 +47,7 @@ struct TraceState {
   int fused_layer = -1;
   int64_t machine_id = 0;
   std::unique_ptr<HostAnalysis> analysis;
+  std::unique_ptr<KernelModel> kernel;  // thread_state, CPU modes, namespaces
   uint64_t events = 0;
 };
 
@@ -55,6 +56,15 @@ struct StreamInfo {
   TraceState* trace = nullptr;  // weak
   int64_t cpu = kUnknown;
   bt::StreamFields fields;
+};
+
+// A fused guest's threads follow the host's state of the vCPU they run on (vcpu_preempted, vmm).
+struct VcpuRelay final : VcpuStateObserver {
+  std::vector<TraceState*>* traces = nullptr;  // weak
+  void on_vcpu_state(int64_t vm_machine_id, int64_t vcpu_id, Timestamp ts, VcpuState state) override {
+    for (TraceState* trace : *traces)
+      if (trace->machine_id == vm_machine_id && trace->host) trace->kernel->on_host_vcpu_state(ts, vcpu_id, state);
+  }
 };
 
 struct Sink {
@@ -66,6 +76,7 @@ struct Sink {
   MachineRegistry machines;
   std::unordered_map<const bt_trace*, std::unique_ptr<TraceState>> traces;
   std::vector<TraceState*> trace_order;
+  VcpuRelay vcpu_relay;
   std::unordered_map<const bt_stream*, StreamInfo> streams;
   std::unordered_map<const bt_event_class*, std::unique_ptr<EventClassInfo>> event_classes;
   const bt_stream* last_stream = nullptr;  // one-entry cache in front of `streams`
@@ -154,6 +165,8 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
   state.machine_id = sink.machines.add(machine_name, MachineRole::unknown, kUnknown, std::max(state.fused_layer, 0));
   if (state.fused_role == "guest") sink.machines.get(state.machine_id).role = MachineRole::guest;
   state.analysis = std::make_unique<HostAnalysis>(sink.machines, state.machine_id, *sink.database);
+  state.analysis->set_vcpu_observer(&sink.vcpu_relay);
+  state.kernel = std::make_unique<KernelModel>(state.machine_id, *sink.database);
   state.layer = sink.cpus->add_layer(state.machine_id);
   sink.trace_order.push_back(&state);
   adopt_fused_guests(sink);
@@ -210,13 +223,18 @@ void on_event(Sink& sink, const bt_message* message) {
   const EventContext ctx = bt::read_context(event, bt::event_ns(message), stream_data.cpu, stream_data.fields);
   HostAnalysis& analysis = *trace.analysis;
   analysis.on_event(ctx);
+  if (info.fields.kind == EventKind::other) return;
+  // The thread the event happened in, before a sched_switch changes the CPU's current one.
+  const int64_t event_tid = analysis.thread_of_event(ctx);
   bt::feed_host_analysis(analysis, info.fields, ctx, event);
+  const bool status_changed = bt::feed_kernel_model(*trace.kernel, info.fields, ctx, event_tid, event);
   // What runs on each physical CPU (cpu_state).
   FusedCpuModel& cpus = *sink.cpus;
   switch (info.fields.kind) {
     case EventKind::sched_switch:
       cpus.on_switch(trace.layer, ctx.ts, ctx.cpu,
-                     bt::read_int(bt_event_borrow_payload_field_const(event), info.fields.f[2]));
+                     bt::read_int(bt_event_borrow_payload_field_const(event), info.fields.f[2]),
+                     trace.kernel->cpu_status(ctx.cpu));
       break;
     case EventKind::kvm_entry: {
       VcpuTracker::VcpuOfThread vcpu;
@@ -225,7 +243,9 @@ void on_event(Sink& sink, const bt_message* message) {
       break;
     }
     case EventKind::kvm_exit: cpus.on_kvm_exit(trace.layer, ctx.ts, ctx.cpu); break;
-    default: break;
+    default:
+      if (status_changed) cpus.on_status(trace.layer, ctx.ts, ctx.cpu, trace.kernel->cpu_status(ctx.cpu));
+      break;
   }
   // A fused guest's scheduler tells its host's vCPU states whether the guest runs a thread.
   if (trace.host && info.fields.kind == EventKind::sched_switch) {
@@ -253,7 +273,8 @@ void on_discarded_events(Sink& sink, const bt_message* message) {
   if (begin == kUnknown) begin = analysis.last_ts();
   if (end == kUnknown) end = begin;
   analysis.on_lost_events(begin, end, info.cpu);
-  sink.cpus->on_lost_events(info.trace->layer, end, info.cpu);
+  info.trace->kernel->on_lost_events(begin, info.cpu);
+  sink.cpus->on_lost_events(info.trace->layer, begin, info.cpu);
   sink.database->add_data_loss(info.trace->machine_id, info.cpu, begin, end - begin,
                                counted ? static_cast<int64_t>(count) : kUnknown);
 }
@@ -273,6 +294,8 @@ void on_discarded_packets(Sink& sink, const bt_message* message) {
   if (begin == kUnknown) begin = analysis.last_ts();
   if (end == kUnknown) end = begin;
   analysis.on_lost_events(begin, end, info.cpu);
+  info.trace->kernel->on_lost_events(begin, info.cpu);
+  sink.cpus->on_lost_events(info.trace->layer, begin, info.cpu);
   sink.database->add_data_loss(info.trace->machine_id, info.cpu, begin, end - begin, kUnknown);
 }
 
@@ -344,6 +367,7 @@ void finish(Sink& sink) {
       trace->analysis->finish_at(end);
     else
       trace->analysis->finish();
+    trace->kernel->finish(fused ? end : trace->analysis->last_ts());
     sink.run.events += trace->events;
   }
   sink.cpus->finish(end);
@@ -358,6 +382,7 @@ void finish(Sink& sink) {
     sink.database->add_trace(
         {trace->machine_id, trace->name, trace->hostname, trace->clock_uuid, analysis.first_ts(), analysis.last_ts()});
     sink.database->add_threads(trace->machine_id, analysis.threads());
+    sink.database->add_namespaces(trace->machine_id, trace->kernel->namespaces());
     sink.database->add_vcpus(analysis.vcpus().vcpus());
     bool has_kvm = false, has_sched = false;
     for (const auto& [event_class, info] : sink.event_classes) {
@@ -415,6 +440,7 @@ bt_component_class_initialize_method_status initialize(bt_self_component_sink* s
     auto sink = std::make_unique<Sink>();
     sink->self = self;
     sink->parameters = bt::params_to_string(params);
+    sink->vcpu_relay.traces = &sink->trace_order;
     const std::string path = bt_value_string_get(bt_value_map_borrow_entry_value_const(params, "path"));
     try {
       sink->database = std::make_unique<VmDatabase>(path);
