@@ -332,8 +332,9 @@ class ScenarioIterator final : public ScenarioListener {
         const uint64_t at = cycles(e.ts);
         if (!s.packet) return open_packet(s, e.cpu, at);
         const bt_message* message = make_event(e, s, at);
-        queue_.pop_front();
-        if (++s.events >= kPacketEvents) closing_ = e.cpu;
+        const int cpu = e.cpu;
+        queue_.pop_front();  // `e` is gone
+        if (++s.events >= kPacketEvents) closing_ = cpu;
         return message;
       }
       case Phase::closing: {
