@@ -9,6 +9,7 @@
 #                    the markers <!-- bench:begin --> and <!-- bench:end --> (created if absent)
 #   VM_SHARED_DIR    the shared folder (default: ../shared beside the checkout)
 #   VM_BENCH_DIR     where traces are unpacked and databases written (default: build/bench-data)
+#   VM_BENCH_SCENARIO_SIZES  source.vm.scenario inputs, in events (default "1000000 3000000 10000000")
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 runs=5
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift 2 ;;
     --markdown) markdown=$2; shift 2 ;;
     --plugin-dir) plugin_dir=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 1 ;;
   esac
 done
@@ -65,6 +66,23 @@ add "fuse + SQLite, cached sync" "lab basic host+guest" "$n_pair" \
   "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync=\"$cached\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 add plain "lab nested host+L1+L2" "$n_nested" "babeltrace2 $nhost $nguest $nl2 -o dummy"
 add "fuse + SQLite" "lab nested host+L1+L2" "$n_nested" "${bt[*]} $(fuse_graph "$nhost" "$nguest" "$nl2") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
+
+# Scenario inputs (source.vm.scenario written to CTF once, then reused): 2 VMs on 2 CPUs and a
+# nested guest, no clock drift (see tests/scale/run-scale.sh known-drift). VM_BENCH_SCENARIO_SIZES
+# lists their sizes in events ("" for none).
+for size in ${VM_BENCH_SCENARIO_SIZES-1000000 3000000 10000000}; do
+  sdir="$work/scenario-$size"
+  if [ ! -f "$sdir/truth.sqlite" ]; then
+    VM_PLUGIN_DIR=$plugin_dir "$top/scripts/make-scenario.sh" "$sdir" "$size" \
+      'seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=0' >&2
+  fi
+  straces=("$sdir"/ctf/*)
+  n=$(events_of "${straces[@]}")
+  label="scenario $((size / 1000000))M"
+  add plain "$label" "$n" "babeltrace2 ${straces[*]} -o dummy"
+  add "host-only -> SQLite" "$label" "$n" "${bt[*]} $sdir/ctf/host -c sink.vm.sqlite -p 'path=\"$db\"'"
+  add "fuse + SQLite" "$label" "$n" "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
+done
 
 measure() {  # command -> "wall user sys maxrss_kib"
   rm -f "$db"

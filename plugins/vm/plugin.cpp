@@ -4,6 +4,7 @@
 #include <babeltrace2/babeltrace.h>
 
 #include "fuse/fuse_filter.h"
+#include "scenario/scenario_source.h"
 #include "sqlite-sink/sqlite_sink.h"
 
 // BT_PLUGIN_MODULE() defines the __bt_get_* getters babeltrace2 looks up with dlsym(). Under
@@ -58,3 +59,39 @@ BT_PLUGIN_FILTER_COMPONENT_CLASS_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD(fuse, 
 BT_PLUGIN_FILTER_COMPONENT_CLASS_MESSAGE_ITERATOR_CLASS_FINALIZE_METHOD(fuse, vm::fuse::iterator_finalize);
 BT_PLUGIN_FILTER_COMPONENT_CLASS_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHODS(fuse, vm::fuse::seek_beginning,
                                                                                vm::fuse::can_seek_beginning);
+
+BT_PLUGIN_SOURCE_COMPONENT_CLASS(scenario, vm::scenario::iterator_next);
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_DESCRIPTION(
+    scenario, "A seeded, simulated KVM host with its guests, emitted as the LTTng kernel traces they would record");
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_HELP(
+    scenario,
+    "Parameters (all optional):\n"
+    "  seed=N              random seed (default 1): the same seed gives the same traces\n"
+    "  pcpus=N             physical CPUs of the host (default 2)\n"
+    "  vms=N               VMs on the host, named vm1, vm2, ... (default 2)\n"
+    "  vcpus-per-vm=N      vCPUs of each VM (default 2); more vCPUs than pcpus overcommits\n"
+    "  guest-threads=N     worker threads in each guest (default 3)\n"
+    "  host-threads=N      host tasks besides the vCPU threads (default 2)\n"
+    "  exit-rate=X         random VM exits per second of guest mode, per vCPU (default 5000)\n"
+    "  host-irq-rate=X     device interrupts per second per physical CPU (default 500)\n"
+    "  time-slice-ns=N     scheduler time slice (default 3000000)\n"
+    "  nested=BOOL         an L2 guest vm1-l2 inside vm1 (default false)\n"
+    "  nested-vcpus=N      vCPUs of the nested guest (default 1)\n"
+    "  clock-offset-ns=N   magnitude of the guests' clock offsets (default 300000000, at most 1 s)\n"
+    "  drift-ppm=X         magnitude of the guests' clock drifts (default 20)\n"
+    "  duration-ns=N       simulated time (default 1000000000)\n"
+    "  events=N            instead: stop once about N events are recorded, all traces together\n"
+    "  naming=\"new\"|\"old\"  kvm_x86_entry/kvm_x86_exit (default) or kvm_entry/kvm_exit\n"
+    "  truth=\"FILE\"       write the truth to this SQLite file: vCPU states (as sink.vm.sqlite's\n"
+    "                      vcpu_state), CPUs, guest-to-VM map, clock transforms, parameters\n"
+    "\n"
+    "Output: one port per machine (host, vm1, vm2, ..., vm1-l2), one stream per CPU. As CTF:\n"
+    "  babeltrace2 run -c src:source.vm.scenario -p 'vms=2,nested=true' -c mux:filter.utils.muxer\n"
+    "    -c out:sink.ctf.fs -p 'path=\"DIR\"' -x src:mux -x mux:out\n"
+    "See scripts/make-scenario.sh.");
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_INITIALIZE_METHOD(scenario, vm::scenario::initialize);
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_FINALIZE_METHOD(scenario, vm::scenario::finalize);
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD(scenario, vm::scenario::iterator_initialize);
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_MESSAGE_ITERATOR_CLASS_FINALIZE_METHOD(scenario, vm::scenario::iterator_finalize);
+BT_PLUGIN_SOURCE_COMPONENT_CLASS_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHODS(scenario, vm::scenario::seek_beginning,
+                                                                               vm::scenario::can_seek_beginning);

@@ -1,0 +1,192 @@
+#include "scenario_truth.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+#include <stdexcept>
+
+#include "sqlite_db.h"
+
+namespace vm {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE scenario(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE machine(id INTEGER PRIMARY KEY, name TEXT, role TEXT, parent TEXT, layer INTEGER, cpus INTEGER,
+                     qemu_pid INTEGER, clock_uuid TEXT, events INTEGER);
+CREATE TABLE guest_vm(guest TEXT, host TEXT, qemu_pid INTEGER);
+CREATE TABLE clock(machine TEXT, reference TEXT, alpha REAL, beta REAL, alpha_text TEXT, beta_text TEXT);
+CREATE TABLE vcpu(vm TEXT, vcpu_id INTEGER, host TEXT, host_tid INTEGER, host_pid INTEGER, first_kvm_ts INTEGER);
+CREATE TABLE vcpu_state(ts INTEGER, dur INTEGER, vm TEXT, vcpu_id INTEGER, state TEXT, pcpu INTEGER,
+                        preempting_tid INTEGER, exit_reason INTEGER);
+CREATE TABLE cpu_state(ts INTEGER, dur INTEGER, machine TEXT, cpu INTEGER, tid INTEGER, vm TEXT, vcpu_id INTEGER);
+)sql";
+
+class TruthWriter final : public ScenarioListener {
+ public:
+  TruthWriter(SqliteConnection& db, const std::vector<ScenarioMachineInfo>& machines)
+      : machines_(machines),
+        events_(machines.size(), 0),
+        vcpu_state_(db.prepare("INSERT INTO vcpu_state VALUES(?,?,?,?,?,?,?,?)")),
+        cpu_state_(db.prepare("INSERT INTO cpu_state VALUES(?,?,?,?,?,?,?)")) {}
+
+  void on_event(const ScenarioEvent& e) override {
+    ++events_[static_cast<size_t>(e.machine)];
+    if (e.type != ScenarioEventType::kvm_entry && e.type != ScenarioEventType::kvm_exit) return;
+    first_kvm_.emplace(std::make_pair(e.machine, e.tid), e.host_ts);
+    // vCPU index of this thread (entry: a0, exit: a7).
+    threads_[std::make_pair(e.machine, e.tid)] = {e.pid, e.type == ScenarioEventType::kvm_entry ? e.a[0] : e.a[7]};
+  }
+  void on_vcpu_interval(const TruthVcpuInterval& i) override {
+    vcpu_state_.bind(1, i.ts);
+    vcpu_state_.bind(2, i.dur);
+    vcpu_state_.bind(3, machines_[static_cast<size_t>(i.vm)].hostname);
+    vcpu_state_.bind(4, int64_t{i.vcpu});
+    vcpu_state_.bind(5, std::string_view(i.state));
+    vcpu_state_.bind_or_null(6, i.pcpu);
+    vcpu_state_.bind_or_null(7, i.preempting_tid);
+    vcpu_state_.bind_or_null(8, i.exit_reason);
+    vcpu_state_.run();
+  }
+  void on_cpu_interval(const TruthCpuInterval& i) override {
+    cpu_state_.bind(1, i.ts);
+    cpu_state_.bind(2, i.dur);
+    cpu_state_.bind(3, machines_[static_cast<size_t>(i.machine)].hostname);
+    cpu_state_.bind(4, int64_t{i.cpu});
+    cpu_state_.bind(5, i.tid);
+    if (i.vm >= 0)
+      cpu_state_.bind(6, machines_[static_cast<size_t>(i.vm)].hostname);
+    else
+      cpu_state_.bind_null(6);
+    cpu_state_.bind_or_null(7, int64_t{i.vcpu});
+    cpu_state_.run();
+  }
+  void finish() {
+    vcpu_state_ = SqliteStatement();
+    cpu_state_ = SqliteStatement();
+  }
+
+  const std::vector<uint64_t>& events() const { return events_; }
+  // (machine, tid) -> first KVM event's host time, and (pid, vCPU index).
+  std::map<std::pair<int, int>, int64_t> first_kvm_;
+  std::map<std::pair<int, int>, std::pair<int64_t, int64_t>> threads_;
+
+ private:
+  const std::vector<ScenarioMachineInfo>& machines_;
+  std::vector<uint64_t> events_;
+  SqliteStatement vcpu_state_, cpu_state_;
+};
+
+std::string long_double_text(long double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.21Lg", value);
+  return text;
+}
+
+}  // namespace
+
+void write_scenario_truth(const ScenarioConfig& config, const std::string& path) {
+  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
+  std::remove(temporary.c_str());
+  try {
+    ScenarioModel model(config);
+    const std::vector<ScenarioMachineInfo>& machines = model.machines();
+    {
+      SqliteConnection db(temporary);
+      db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;");
+      db.exec(kSchema);
+      db.exec("BEGIN");
+      TruthWriter writer(db, machines);
+      model.run(writer);
+      writer.finish();
+      {
+        SqliteStatement put = db.prepare("INSERT INTO scenario VALUES(?,?)");
+        auto add = [&](const char* key, const std::string& value) {
+          put.bind(1, std::string_view(key));
+          put.bind_transient(2, value);
+          put.run();
+        };
+        add("seed", std::to_string(config.seed));
+        add("pcpus", std::to_string(config.pcpus));
+        add("vms", std::to_string(config.vms));
+        add("vcpus-per-vm", std::to_string(config.vcpus_per_vm));
+        add("guest-threads", std::to_string(config.guest_threads));
+        add("host-threads", std::to_string(config.host_threads));
+        add("exit-rate", std::to_string(config.exit_rate));
+        add("nested", config.nested ? "true" : "false");
+        add("nested-vcpus", std::to_string(config.nested_vcpus));
+        add("clock-offset-ns", std::to_string(config.clock_offset_ns));
+        add("drift-ppm", std::to_string(config.drift_ppm));
+        add("duration-ns", std::to_string(config.duration_ns));
+        add("events", std::to_string(config.events));
+        add("naming", config.old_names ? "old" : "new");
+        add("start-ns", std::to_string(config.start_ns));
+        add("end-ns", std::to_string(model.end_ns()));
+        add("total-events", std::to_string(model.event_count()));
+      }
+      {
+        SqliteStatement put_machine = db.prepare("INSERT INTO machine VALUES(?,?,?,?,?,?,?,?,?)");
+        SqliteStatement put_guest = db.prepare("INSERT INTO guest_vm VALUES(?,?,?)");
+        SqliteStatement put_clock = db.prepare("INSERT INTO clock VALUES(?,?,?,?,?,?)");
+        for (size_t m = 0; m < machines.size(); ++m) {
+          const ScenarioMachineInfo& info = machines[m];
+          bool runs_vms = false;
+          for (const ScenarioMachineInfo& other : machines) runs_vms = runs_vms || other.parent == int(m);
+          const std::string parent = info.parent >= 0 ? machines[static_cast<size_t>(info.parent)].hostname : "";
+          put_machine.bind(1, static_cast<int64_t>(m));
+          put_machine.bind(2, info.hostname);
+          put_machine.bind(3, std::string_view(info.parent < 0 ? "host" : "guest"));
+          if (info.parent >= 0)
+            put_machine.bind(4, parent);
+          else
+            put_machine.bind_null(4);
+          put_machine.bind(5, int64_t{info.layer});
+          put_machine.bind(6, int64_t{info.cpus});
+          put_machine.bind_or_null(7, info.qemu_pid);
+          put_machine.bind(8, info.clock_uuid);
+          put_machine.bind(9, static_cast<int64_t>(writer.events()[m]));
+          put_machine.run();
+          if (info.parent >= 0) {
+            put_guest.bind(1, info.hostname);
+            put_guest.bind(2, parent);
+            put_guest.bind(3, info.qemu_pid);
+            put_guest.run();
+          }
+          const std::string alpha = long_double_text(info.alpha), beta = long_double_text(info.beta);
+          put_clock.bind(1, info.hostname);
+          put_clock.bind(2, std::string_view(machines[0].hostname));
+          put_clock.bind(3, static_cast<double>(info.alpha));
+          put_clock.bind(4, static_cast<double>(info.beta));
+          put_clock.bind(5, alpha);
+          put_clock.bind(6, beta);
+          put_clock.run();
+        }
+        SqliteStatement put_vcpu = db.prepare("INSERT INTO vcpu VALUES(?,?,?,?,?,?)");
+        for (const auto& [key, first] : writer.first_kvm_) {
+          const auto [pid, vcpu] = writer.threads_.at(key);
+          for (const ScenarioMachineInfo& guest : machines) {
+            if (guest.parent != key.first || guest.qemu_pid != pid) continue;
+            put_vcpu.bind(1, guest.hostname);
+            put_vcpu.bind(2, vcpu);
+            put_vcpu.bind(3, machines[static_cast<size_t>(key.first)].hostname);
+            put_vcpu.bind(4, int64_t{key.second});
+            put_vcpu.bind(5, pid);
+            put_vcpu.bind(6, first);
+            put_vcpu.run();
+          }
+        }
+      }
+      db.exec("CREATE INDEX vcpu_state_by_vcpu ON vcpu_state(vm, vcpu_id, ts); COMMIT");
+      db.close();
+    }
+    if (std::rename(temporary.c_str(), path.c_str()) != 0)
+      throw std::runtime_error("cannot rename it into place");
+  } catch (const std::exception& error) {
+    std::remove(temporary.c_str());
+    throw std::runtime_error("cannot write the scenario truth `" + path + "`: " + error.what());
+  }
+}
+
+}  // namespace vm

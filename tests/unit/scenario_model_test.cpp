@@ -1,0 +1,172 @@
+// Invariants of the scenario model (common/scenario_model.h): what source.vm.scenario emits
+// must be a trace LTTng could have recorded, and its truth must be a tiling of time.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "scenario_model.h"
+
+namespace vm {
+namespace {
+
+struct Recorder : ScenarioListener {
+  std::vector<ScenarioEvent> events;
+  std::vector<TruthVcpuInterval> vcpu;
+  std::vector<TruthCpuInterval> cpu;
+  void on_event(const ScenarioEvent& e) override { events.push_back(e); }
+  void on_vcpu_interval(const TruthVcpuInterval& i) override { vcpu.push_back(i); }
+  void on_cpu_interval(const TruthCpuInterval& i) override { cpu.push_back(i); }
+};
+
+ScenarioConfig small_config() {
+  ScenarioConfig config;
+  config.seed = 7;
+  config.pcpus = 2;
+  config.vms = 2;
+  config.vcpus_per_vm = 2;
+  config.nested = true;
+  config.duration_ns = 200'000'000;
+  return config;
+}
+
+Recorder run(const ScenarioConfig& config) {
+  Recorder recorder;
+  ScenarioModel model(config);
+  model.run(recorder);
+  return recorder;
+}
+
+TEST(ScenarioModel, EventsAreTimeOrderedPerMachineAndInHostTime) {
+  const Recorder r = run(small_config());
+  ASSERT_GT(r.events.size(), 5000u);
+  std::map<int, int64_t> last;
+  int64_t last_host = 0;
+  for (const ScenarioEvent& e : r.events) {
+    ASSERT_GE(e.host_ts, last_host);
+    last_host = e.host_ts;
+    auto it = last.find(e.machine);
+    if (it != last.end()) {
+      ASSERT_GE(e.ts, it->second) << "machine " << e.machine;
+    }
+    last[e.machine] = e.ts;
+  }
+  EXPECT_EQ(last.size(), 4u);  // host, two VMs, the nested guest
+}
+
+TEST(ScenarioModel, SameSeedSameTraceOtherSeedOtherTrace) {
+  const Recorder a = run(small_config());
+  const Recorder b = run(small_config());
+  ASSERT_EQ(a.events.size(), b.events.size());
+  for (size_t i = 0; i < a.events.size(); ++i) {
+    ASSERT_EQ(a.events[i].host_ts, b.events[i].host_ts) << i;
+    ASSERT_EQ(a.events[i].type, b.events[i].type) << i;
+    ASSERT_EQ(a.events[i].tid, b.events[i].tid) << i;
+  }
+  ASSERT_EQ(a.vcpu.size(), b.vcpu.size());
+  ScenarioConfig other = small_config();
+  other.seed = 8;
+  const Recorder c = run(other);
+  EXPECT_TRUE(c.events.size() != a.events.size() || c.events[1000].host_ts != a.events[1000].host_ts);
+}
+
+TEST(ScenarioModel, VcpuTruthTilesTheRun) {
+  const ScenarioConfig config = small_config();
+  Recorder r;
+  ScenarioModel model(config);
+  model.run(r);
+  std::map<std::pair<int, int>, std::vector<TruthVcpuInterval>> by_vcpu;
+  for (const TruthVcpuInterval& i : r.vcpu) by_vcpu[{i.vm, i.vcpu}].push_back(i);
+  EXPECT_EQ(by_vcpu.size(), 2u * 2u + 1u);
+  for (auto& [key, intervals] : by_vcpu) {
+    std::sort(intervals.begin(), intervals.end(),
+              [](const TruthVcpuInterval& x, const TruthVcpuInterval& y) { return x.ts < y.ts; });
+    EXPECT_EQ(intervals.front().ts, config.start_ns);
+    for (size_t k = 1; k < intervals.size(); ++k)
+      ASSERT_EQ(intervals[k].ts, intervals[k - 1].ts + intervals[k - 1].dur) << "vm " << key.first << " vcpu " << key.second;
+    EXPECT_EQ(intervals.back().ts + intervals.back().dur, model.end_ns());
+    std::map<std::string, int64_t> share;
+    for (const TruthVcpuInterval& i : intervals) {
+      ASSERT_GT(i.dur, 0);
+      share[i.state] += i.dur;
+    }
+    EXPECT_GT(share["guest"], 0) << "vm " << key.first;
+    EXPECT_GT(share["vmm"], 0);
+  }
+  // Overcommit (4 vCPUs and host tasks on 2 CPUs): vCPUs wait for their CPU.
+  int64_t preempted = 0;
+  for (const TruthVcpuInterval& i : r.vcpu)
+    if (std::string(i.state) == "preempted") preempted += i.dur;
+  EXPECT_GT(preempted, 0);
+}
+
+TEST(ScenarioModel, GuestEventsLieInsideTheirVcpuGuestModeWindows) {
+  ScenarioModel model(small_config());
+  Recorder r;
+  model.run(r);
+  const auto& machines = model.machines();
+  // (host machine, vCPU thread tid) -> in guest mode; guest CPU -> its vCPU thread.
+  std::map<std::pair<int, int>, bool> in_guest;
+  std::map<std::pair<int, int>, int> vcpu_thread_of;  // (guest machine, cpu) -> tid
+  size_t checked = 0;
+  for (const ScenarioEvent& e : r.events) {
+    if (e.type == ScenarioEventType::kvm_entry || e.type == ScenarioEventType::kvm_exit) {
+      in_guest[{e.machine, e.tid}] = e.type == ScenarioEventType::kvm_entry;
+      for (size_t g = 0; g < machines.size(); ++g)
+        if (machines[g].parent == e.machine && machines[g].qemu_pid == e.pid) {
+          const int vcpu = int(e.type == ScenarioEventType::kvm_entry ? e.a[0] : e.a[7]);
+          vcpu_thread_of[{int(g), vcpu}] = e.tid;
+        }
+      continue;
+    }
+    const int parent = machines[size_t(e.machine)].parent;
+    if (parent < 0) continue;
+    const auto thread = vcpu_thread_of.find({e.machine, e.cpu});
+    ASSERT_NE(thread, vcpu_thread_of.end()) << "guest event before its vCPU ever entered";
+    const bool inside = in_guest[std::make_pair(parent, thread->second)];
+    ASSERT_TRUE(inside)
+        << machines[size_t(e.machine)].hostname << " cpu " << e.cpu << " event at host " << e.host_ts;
+    ++checked;
+  }
+  EXPECT_GT(checked, 1000u);
+}
+
+TEST(ScenarioModel, GuestClockFollowsTheTrueTransform) {
+  ScenarioModel model(small_config());
+  Recorder r;
+  model.run(r);
+  const auto& machines = model.machines();
+  for (const ScenarioEvent& e : r.events) {
+    const ScenarioMachineInfo& m = machines[size_t(e.machine)];
+    const long double host = m.alpha * static_cast<long double>(e.ts) + m.beta;
+    ASSERT_NEAR(static_cast<double>(host - static_cast<long double>(e.host_ts)), 0.0, 1.01);
+  }
+  EXPECT_NE(machines[1].alpha, 1.0L);
+}
+
+TEST(ScenarioModel, EventTargetStopsTheRun) {
+  ScenarioConfig config = small_config();
+  config.events = 50'000;
+  Recorder r;
+  ScenarioModel model(config);
+  model.run(r);
+  EXPECT_GE(r.events.size(), 45'000u);
+  EXPECT_LE(r.events.size(), 60'000u);
+}
+
+TEST(ScenarioModel, RejectsBadConfigurations) {
+  ScenarioConfig config;
+  config.pcpus = 0;
+  EXPECT_NE(validate(config), "");
+  EXPECT_THROW(ScenarioModel{config}, std::invalid_argument);
+  config = ScenarioConfig{};
+  config.vms = 0;
+  config.nested = true;
+  EXPECT_NE(validate(config).find("nested"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vm
