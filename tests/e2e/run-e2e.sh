@@ -174,5 +174,22 @@ if grep -q "guest trace \`guest\` (vm_uid 123456) has no host among the inputs" 
   pass "guest without its host, machines without sync points: warnings, quality absent, identity kept"
 else fail "guest without its host (see $work/nohost.out)"; grep -v '^[0-9][0-9]-' "$work/nohost.out" | head; fi
 
+# Lab container scenario (guest runs an `unshare --pid` container; lttng-modules 2.13 statedump
+# layout): the container tables against the vtid/vpid contexts of every guest event. The
+# namespace inode is the child_ns_inum of the trace's sched_process_fork of tid 401 (the
+# container's init, `babeltrace2 guest/kernel | grep 'child_tid = 401'`).
+chost="$data/lab/container/host/kernel" cguest="$data/lab/container/guest/kernel"
+"${bt[@]}" run -c "h:source.ctf.fs" -p "inputs=[\"$chost\"]" -c "g:source.ctf.fs" -p "inputs=[\"$cguest\"]" \
+  -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p "path=\"$work/container.db\"" \
+  --connect h:fuse --connect g:fuse --connect fuse:out >"$work/container.out" 2>&1
+if /usr/bin/python3 "$src/tests/e2e/check_container_contexts.py" "$work/container.db" "$cguest" tl-guest \
+    >"$work/container-check.out" 2>&1; then
+  pass "lab container: every containerized guest thread has the namespace and vtid/vpid its events carry"
+else fail "lab container (see $work/container-check.out)"; head -12 "$work/container-check.out"; fi
+check_eq "lab container: the unshare namespace is a child of the guest's root namespace" \
+  "4026531836||0
+4026532224|4026531836|1" \
+  "$(sqlite3 "$work/container.db" "SELECT c.ns_inum, c.parent_ns_inum, c.ns_level FROM container c JOIN machine m ON m.id = c.machine_id WHERE m.name = 'tl-guest' ORDER BY c.ns_level")"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

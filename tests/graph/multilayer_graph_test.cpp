@@ -141,3 +141,67 @@ TEST(MultilayerLabBasic, ThreadStatesTileLifetimesAndFollowTheHost) {
 
 }  // namespace
 }  // namespace vm::test
+
+namespace vm::test {
+namespace {
+
+// The lab host trace, with 1000 lost events reported on CPU 0 between two packets
+// (tests/data/lost-events/mark-lost.py; babeltrace2 sends one discarded-events message whose
+// range starts at the end of the previous packet, B). Lost events make every interval they may
+// have changed unknown from B: each vCPU (its thread may have switched or exited unseen), what
+// runs on CPU 0 until the next event that tells (a sched_switch, a kvm_x86_entry, an interrupt
+// entry; found independently by reading the trace), and the thread that was on CPU 0. Nothing is
+// fabricated: no state continues across B on CPU 0.
+TEST(MultilayerLostEvents, IntervalsAfterTheLossAreUnknown) {
+  const std::string db = temp_db("multilayer-lost");
+  std::remove(db.c_str());
+  const GraphResult result = run_fused({test_data("lost/host")}, "", "path=\"" + db + "\"");
+  ASSERT_TRUE(result.ok) << result.error;
+  const std::string loss = query_one(db, "SELECT cpu || '|' || events || '|' || ts FROM data_loss");
+  ASSERT_EQ(loss.substr(0, 7), "0|1000|") << loss;
+  const int64_t begin = std::stoll(loss.substr(7));
+
+  // The first such event on CPU 0 at or after B, from the trace itself.
+  int64_t next_switch = INT64_MAX;
+  const GraphResult scan = run_fused({test_data("lost/host")}, "", "", [&](const bt_message* message) {
+    if (bt_message_get_type(message) != BT_MESSAGE_TYPE_EVENT) return;
+    const bt_event* event = bt_message_event_borrow_event_const(message);
+    const std::string name = bt_event_class_get_name(bt_event_borrow_class_const(event));
+    const bool tells =
+        name == "sched_switch" || name == "kvm_x86_entry" || name == "irq_handler_entry" ||
+        name == "irq_softirq_entry" ||
+        (name.rfind("x86_irq_vectors_", 0) == 0 && name.size() > 6 && name.compare(name.size() - 6, 6, "_entry") == 0);
+    if (!tells) return;
+    const bt_field* context = bt_packet_borrow_context_field_const(bt_event_borrow_packet_const(event));
+    const bt_field* cpu = bt_field_structure_borrow_member_field_by_name_const(context, "cpu_id");
+    const int64_t ts = message_ns(message);
+    if (bt_field_integer_unsigned_get_value(cpu) == 0 && ts >= begin && ts < next_switch) next_switch = ts;
+  });
+  ASSERT_TRUE(scan.ok) << scan.error;
+  ASSERT_NE(next_switch, INT64_MAX);
+
+  EXPECT_EQ(query_one(db,
+                      "SELECT COUNT(*) FROM vcpu_state WHERE state = 'unknown' AND begin_event = 'lost_events' AND "
+                      "ts = " +
+                          std::to_string(begin)),
+            "2");
+  EXPECT_EQ(query_one(db,
+                      "SELECT COALESCE(tid, 'NULL') || '|' || COALESCE(status, 'NULL') || '|' || (ts + dur) "
+                      "FROM cpu_state WHERE pcpu = 0 AND ts = " +
+                          std::to_string(begin)),
+            "NULL|NULL|" + std::to_string(next_switch));
+  EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM cpu_state WHERE pcpu = 0 AND ts < " + std::to_string(begin) +
+                              " AND ts + dur > " + std::to_string(begin)),
+            "0");
+  // The thread that ran on CPU 0 until B (the lab host is busy there) is unknown from B.
+  EXPECT_EQ(query_one(db,
+                      "SELECT t.tid > 0, u.state FROM thread_state t JOIN thread_state u ON u.machine_id = "
+                      "t.machine_id AND u.tid = t.tid AND u.ts = t.ts + t.dur WHERE t.cpu = 0 AND t.state IN "
+                      "('running', 'interrupted') AND t.ts + t.dur = " +
+                          std::to_string(begin)),
+            "1|unknown");
+  std::remove(db.c_str());
+}
+
+}  // namespace
+}  // namespace vm::test

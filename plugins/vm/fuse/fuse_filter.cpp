@@ -93,6 +93,9 @@ struct StreamState {
   int64_t last_out_ns = kNoTime;  // for messages without a clock snapshot
   int64_t last_event_out_ns = kNoTime;
   int64_t packet_begin_out_ns = kNoTime;
+  // A discarded-items message spans from the end of the previous packet to the end of the next
+  // one (CTF, and what sink.ctf.fs checks): the end of that next packet, once mapped.
+  int64_t discarded_end_out_ns = kNoTime;
   bt::StreamFields fields;
 };
 
@@ -490,14 +493,29 @@ class FuseIterator {
         stream = bt_message_discarded_events_borrow_stream_const(message);
         if (!bt_stream_class_discarded_events_have_default_clock_snapshots(bt_stream_borrow_class_const(stream)))
           return kNoTime;
-        return bt::snapshot_ns(bt_message_discarded_events_borrow_end_default_clock_snapshot_const(message));
+        // Ordered by where the loss begins, as filter.utils.muxer does: the analyses downstream
+        // mark what the loss may have changed unknown from there on.
+        return bt::snapshot_ns(bt_message_discarded_events_borrow_beginning_default_clock_snapshot_const(message));
       case BT_MESSAGE_TYPE_DISCARDED_PACKETS:
         stream = bt_message_discarded_packets_borrow_stream_const(message);
         if (!bt_stream_class_discarded_packets_have_default_clock_snapshots(bt_stream_borrow_class_const(stream)))
           return kNoTime;
-        return bt::snapshot_ns(bt_message_discarded_packets_borrow_end_default_clock_snapshot_const(message));
+        return bt::snapshot_ns(bt_message_discarded_packets_borrow_beginning_default_clock_snapshot_const(message));
       default: return kNoTime;
     }
+  }
+
+  // The raw end time of a discarded-items message (0 when it has no clock snapshots).
+  static int64_t discarded_end_raw_ns(const bt_message* message) {
+    if (bt_message_get_type(message) == BT_MESSAGE_TYPE_DISCARDED_EVENTS) {
+      const bt_stream* stream = bt_message_discarded_events_borrow_stream_const(message);
+      if (!bt_stream_class_discarded_events_have_default_clock_snapshots(bt_stream_borrow_class_const(stream)))
+        return 0;
+      return bt::snapshot_ns(bt_message_discarded_events_borrow_end_default_clock_snapshot_const(message));
+    }
+    const bt_stream* stream = bt_message_discarded_packets_borrow_stream_const(message);
+    if (!bt_stream_class_discarded_packets_have_default_clock_snapshots(bt_stream_borrow_class_const(stream))) return 0;
+    return bt::snapshot_ns(bt_message_discarded_packets_borrow_end_default_clock_snapshot_const(message));
   }
 
   void buffer(Upstream& upstream, const bt_message* message) {
@@ -522,9 +540,19 @@ class FuseIterator {
       // monotonic): a packet end keeps the time of its last event, a packet beginning never goes
       // before what its stream already emitted, so every stream stays in order.
       const bt_message_type type = bt_message_get_type(message);
+      const bool discarded = type == BT_MESSAGE_TYPE_DISCARDED_EVENTS || type == BT_MESSAGE_TYPE_DISCARDED_PACKETS;
       // (Never below the upstream's frontier: messages up to it may already be out.)
-      if (type == BT_MESSAGE_TYPE_PACKET_END && state.last_event_out_ns != kNoTime)
+      if (type == BT_MESSAGE_TYPE_PACKET_END && state.discarded_end_out_ns != kNoTime) {
+        out = state.discarded_end_out_ns;  // the end of the preceding discarded-items message
+        state.discarded_end_out_ns = kNoTime;
+      } else if (type == BT_MESSAGE_TYPE_PACKET_END && state.last_event_out_ns != kNoTime) {
         out = std::min(out, std::max({state.last_event_out_ns, state.packet_begin_out_ns, upstream.frontier_ns}));
+      }
+      if (discarded) {
+        // It begins where the previous packet ended (as mapped), and ends with the next one.
+        if (state.last_out_ns != kNoTime) out = std::max(state.last_out_ns, upstream.frontier_ns);
+        state.discarded_end_out_ns = std::max(out, transform_of(state.machine).apply(discarded_end_raw_ns(message)));
+      }
       if (state.last_out_ns != kNoTime) out = std::max(out, state.last_out_ns);
       if (type == BT_MESSAGE_TYPE_EVENT) state.last_event_out_ns = out;
       if (type == BT_MESSAGE_TYPE_PACKET_BEGINNING) state.packet_begin_out_ns = out;
@@ -783,21 +811,16 @@ class FuseIterator {
       case BT_MESSAGE_TYPE_PACKET_END: return mapper_.packet_end(message, out_ns);
       case BT_MESSAGE_TYPE_DISCARDED_EVENTS: {
         const bt_stream* stream = bt_message_discarded_events_borrow_stream_const(message);
-        int64_t begin = out_ns;
-        if (bt_stream_class_discarded_events_have_default_clock_snapshots(bt_stream_borrow_class_const(stream)))
-          begin = transform_of(stream_state(stream).machine)
-                      .apply(bt::snapshot_ns(
-                          bt_message_discarded_events_borrow_beginning_default_clock_snapshot_const(message)));
-        return mapper_.discarded_events(message, std::min(begin, out_ns), out_ns);
+        // Sorted by its beginning (out_ns); its end is mapped the same way.
+        const int64_t end =
+            std::max(out_ns, transform_of(stream_state(stream).machine).apply(discarded_end_raw_ns(message)));
+        return mapper_.discarded_events(message, out_ns, end);
       }
       case BT_MESSAGE_TYPE_DISCARDED_PACKETS: {
         const bt_stream* stream = bt_message_discarded_packets_borrow_stream_const(message);
-        int64_t begin = out_ns;
-        if (bt_stream_class_discarded_packets_have_default_clock_snapshots(bt_stream_borrow_class_const(stream)))
-          begin = transform_of(stream_state(stream).machine)
-                      .apply(bt::snapshot_ns(
-                          bt_message_discarded_packets_borrow_beginning_default_clock_snapshot_const(message)));
-        return mapper_.discarded_packets(message, std::min(begin, out_ns), out_ns);
+        const int64_t end =
+            std::max(out_ns, transform_of(stream_state(stream).machine).apply(discarded_end_raw_ns(message)));
+        return mapper_.discarded_packets(message, out_ns, end);
       }
       default: return nullptr;
     }
