@@ -258,6 +258,19 @@ TEST(FuseLabNested, ThreeLevelsAreSynchronizedL2ThroughL1) {
                       "SELECT COUNT(*) > 1000, SUM(dur) > 1e9, MIN(m.layer) FROM cpu_state c JOIN machine m ON "
                       "m.id = c.machine_id WHERE m.name = 'tl-l2' AND c.condition = 'in_vm'"),
             "1|1|2");
+  // L2's threads on the physical CPUs: whenever cpu_state places an L2 thread on a host CPU
+  // (through an L1 vCPU), L2's own thread_state has that thread running on that L2 vCPU; and L2's
+  // thread timelines tile their lifetimes.
+  EXPECT_EQ(query_one(db,
+                      "SELECT COUNT(*) > 1000, SUM(NOT COALESCE((SELECT t.state IN ('running', 'interrupted') AND "
+                      "t.cpu = c.vcpu_id FROM thread_state t WHERE t.machine_id = c.machine_id AND t.tid = c.tid AND "
+                      "t.ts <= c.ts AND t.ts + t.dur > c.ts ORDER BY t.ts DESC LIMIT 1), 0)) FROM cpu_state c JOIN "
+                      "machine m ON m.id = c.machine_id WHERE m.name = 'tl-l2' AND c.tid > 0"),
+            "1|0");
+  EXPECT_EQ(query_one(db,
+                      "SELECT COUNT(*) FROM (SELECT ts - LAG(ts + dur) OVER (PARTITION BY tid ORDER BY ts) AS gap FROM "
+                      "thread_state t JOIN machine m ON m.id = t.machine_id WHERE m.name = 'tl-l2') WHERE gap <> 0"),
+            "0");
   // L2's vCPU runs on L1's vCPU threads: its intervals belong to the l2 machine.
   EXPECT_EQ(query_one(db,
                       "SELECT v.host_tid, v.host_pid FROM vcpu v JOIN machine m ON m.id = v.machine_id WHERE "
