@@ -41,3 +41,26 @@ q "SELECT vm, vcpu, preempting_tid AS tid, thread, preemptions, preempted_ms FRO
             ROW_NUMBER() OVER (PARTITION BY p.machine_id, p.vcpu_id ORDER BY p.preempted_ns DESC) AS rank
      FROM preemption_by_thread p JOIN machine m ON m.id = p.machine_id)
    WHERE rank <= $top ORDER BY vm, vcpu, rank"
+echo
+echo "== Physical CPUs: share of time by machine and status (%)"
+q "SELECT h.name AS host, c.pcpu, m.name AS machine, COALESCE(c.status, '?') AS status,
+          ROUND(SUM(c.dur) * 100.0 / t.span, 1) AS pct
+   FROM cpu_state c JOIN machine m ON m.id = c.machine_id JOIN machine h ON h.id = c.host_machine_id
+   JOIN (SELECT host_machine_id, pcpu, SUM(dur) AS span FROM cpu_state GROUP BY 1, 2) t
+     USING (host_machine_id, pcpu)
+   GROUP BY c.host_machine_id, c.pcpu, c.machine_id, c.status HAVING pct >= 1
+   ORDER BY h.name, c.pcpu, pct DESC"
+echo
+echo "== Top $top guest threads by time lost to the host (their vCPU preempted or in the hypervisor)"
+q "SELECT m.name AS machine, d.tid, d.name, ROUND(COALESCE(d.running_ns, 0) / 1e6, 3) AS running_ms,
+          ROUND(COALESCE(d.vcpu_preempted_ns, 0) / 1e6, 3) AS vcpu_preempted_ms,
+          ROUND(COALESCE(d.vmm_ns, 0) / 1e6, 3) AS vmm_ms, ROUND(COALESCE(d.wait_cpu_ns, 0) / 1e6, 3) AS wait_cpu_ms
+   FROM thread_delay d JOIN machine m ON m.id = d.machine_id
+   WHERE m.role = 'guest' AND COALESCE(d.vcpu_preempted_ns, 0) + COALESCE(d.vmm_ns, 0) > 0
+   ORDER BY COALESCE(d.vcpu_preempted_ns, 0) + COALESCE(d.vmm_ns, 0) DESC LIMIT $top"
+echo
+echo "== Containers (PID namespaces below each machine's root)"
+q "SELECT m.name AS machine, c.ns_inum, c.parent_ns_inum, c.ns_level,
+          (SELECT COUNT(*) FROM container_thread t WHERE t.machine_id = c.machine_id AND t.ns_inum = c.ns_inum)
+            AS threads
+   FROM container c JOIN machine m ON m.id = c.machine_id WHERE c.ns_level > 0 ORDER BY m.name, c.ns_level"
