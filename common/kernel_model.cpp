@@ -67,6 +67,7 @@ void KernelModel::update(Timestamp ts, int64_t tid, Thread& t) {
       if (c.irq_depth > 0 || c.softirq_depth > 0) state = ThreadState::interrupted;
       if (c.host_state == VcpuState::preempted) state = ThreadState::vcpu_preempted;
       if (c.host_state == VcpuState::vmm) state = ThreadState::vmm;
+      if (c.outer_state == ThreadState::vcpu_preempted || c.outer_state == ThreadState::vmm) state = c.outer_state;
     }
   }
   if (!t.open) {
@@ -77,6 +78,7 @@ void KernelModel::update(Timestamp ts, int64_t tid, Thread& t) {
     return;
   }
   if (state == t.open_state && cpu == t.open_cpu) return;
+  if (observer_ && state != t.open_state) observer_->on_thread_state(machine_id_, tid, ts, state);
   if (ts > t.open_ts)
     listener_.on_thread_interval({t.open_ts, ts - t.open_ts, machine_id_, tid, t.open_state, t.open_cpu});
   t.open_ts = std::max(ts, t.open_ts);
@@ -238,6 +240,18 @@ void KernelModel::on_host_vcpu_state(Timestamp ts, int64_t cpu, VcpuState state)
   if (c.host_state == state) return;
   c.host_state = state;
   update_current(ts, cpu);
+}
+
+void KernelModel::on_outer_vcpu_thread_state(Timestamp ts, int64_t cpu, ThreadState state) {
+  if (cpu < 0) return;
+  Cpu& c = cpu_of(cpu);
+  if (c.outer_state == state) return;
+  c.outer_state = state;
+  update_current(ts, cpu);
+}
+
+void KernelModel::on_kernel_mode(Timestamp ts, int64_t tid) {
+  if (tid > 0) thread(ts, tid).mode = Mode::kernel;
 }
 
 void KernelModel::finish(Timestamp end) {

@@ -52,6 +52,15 @@ class ThreadStateListener {
   virtual void on_thread_interval(const ThreadInterval& interval) = 0;
 };
 
+// Told when a thread's state changes, as it happens (KernelModel::set_observer). Nested runs: the
+// L1 thread that runs an L2 vCPU is vcpu_preempted or vmm when L0 holds L1's vCPU, and so is the
+// L2 code it runs.
+class ThreadStateObserver {
+ public:
+  virtual ~ThreadStateObserver() = default;
+  virtual void on_thread_state(int64_t machine_id, int64_t tid, Timestamp ts, ThreadState state) = 0;
+};
+
 // A thread's place in one PID-namespace level (level 0 = the machine's root namespace).
 struct NsLevel {
   int64_t ns_inum = kUnknown;
@@ -71,6 +80,7 @@ class KernelModel {
   KernelModel(int64_t machine_id, ThreadStateListener& listener) : machine_id_(machine_id), listener_(listener) {}
 
   int64_t machine_id() const { return machine_id_; }
+  void set_observer(ThreadStateObserver* observer) { observer_ = observer; }
 
   void on_switch(Timestamp ts, int64_t cpu, int64_t prev_tid, int64_t prev_state, int64_t next_tid);
   void on_wakeup(Timestamp ts, int64_t tid);
@@ -93,6 +103,11 @@ class KernelModel {
   void on_lost_events(Timestamp ts, int64_t cpu);
   // Fused runs, for a guest: what the host says its vCPU `cpu` does.
   void on_host_vcpu_state(Timestamp ts, int64_t cpu, VcpuState state);
+  // Nested runs, for an L2 guest: the state of the L1 thread that runs its vCPU `cpu` (L1's own
+  // vCPU preempted or in L0's hypervisor makes the L2 vCPU so too).
+  void on_outer_vcpu_thread_state(Timestamp ts, int64_t cpu, ThreadState state);
+  // An event that only the kernel emits for `tid` (a KVM entry or exit): it is in kernel mode.
+  void on_kernel_mode(Timestamp ts, int64_t tid);
   // Closes every thread's timeline at `end`.
   void finish(Timestamp end);
 
@@ -117,6 +132,7 @@ class KernelModel {
     int64_t tid = kUnknown;
     int irq_depth = 0, softirq_depth = 0;
     VcpuState host_state = VcpuState::unknown;
+    ThreadState outer_state = ThreadState::unknown;  // nested: the L1 thread running this vCPU
   };
 
   Cpu& cpu_of(int64_t cpu);
@@ -128,6 +144,7 @@ class KernelModel {
 
   int64_t machine_id_;
   ThreadStateListener& listener_;
+  ThreadStateObserver* observer_ = nullptr;  // weak
   std::vector<Cpu> cpus_;
   std::unordered_map<int64_t, Thread> threads_;
   std::vector<ThreadNamespaces> retired_namespaces_;  // threads that died, with namespaces known

@@ -165,9 +165,7 @@ bool feed_kernel_model(KernelModel& model, const EventFields& info, const EventC
       model.on_irq(ctx.ts, ctx.cpu, info.kind == EventKind::irq_entry || info.kind == EventKind::irq_vector_entry);
       return true;
     case EventKind::softirq_entry:
-    case EventKind::softirq_exit:
-      model.on_softirq(ctx.ts, ctx.cpu, info.kind == EventKind::softirq_entry);
-      return true;
+    case EventKind::softirq_exit: model.on_softirq(ctx.ts, ctx.cpu, info.kind == EventKind::softirq_entry); return true;
     case EventKind::process_fork: {
       thread_local std::vector<int64_t> vtids;
       payload = bt_event_borrow_payload_field_const(event);
@@ -177,6 +175,8 @@ bool feed_kernel_model(KernelModel& model, const EventFields& info, const EventC
       return false;
     }
     case EventKind::process_free: model.on_thread_free(ctx.ts, payload_int(0)); return true;
+    case EventKind::kvm_entry:
+    case EventKind::kvm_exit: model.on_kernel_mode(ctx.ts, tid); return true;
     case EventKind::statedump_process:
       model.on_statedump_process(ctx.ts, payload_int(0), payload_int(3), payload_int(4));
       [[fallthrough]];

@@ -271,6 +271,18 @@ TEST(FuseLabNested, ThreeLevelsAreSynchronizedL2ThroughL1) {
                       "SELECT COUNT(*) FROM (SELECT ts - LAG(ts + dur) OVER (PARTITION BY tid ORDER BY ts) AS gap FROM "
                       "thread_state t JOIN machine m ON m.id = t.machine_id WHERE m.name = 'tl-l2') WHERE gap <> 0"),
             "0");
+  // L2 code stops when L0 preempts L1's vCPU or handles its exit, though L1 still sees its L2
+  // vCPU in guest mode: then the L2 thread is vcpu_preempted / vmm exactly as the L1 thread that
+  // runs that vCPU (the vcpu table's host_tid) is at that moment.
+  EXPECT_EQ(query_one(db,
+                      "SELECT COUNT(*) > 1000, SUM(NOT COALESCE((SELECT u.state = t.state AND u.ts + u.dur >= t.ts + "
+                      "t.dur FROM thread_state u WHERE u.machine_id = vm.parent_id AND u.tid = (SELECT host_tid FROM "
+                      "vcpu WHERE machine_id = t.machine_id AND vcpu_id = t.cpu) AND u.ts <= t.ts AND u.ts + u.dur > "
+                      "t.ts ORDER BY u.ts DESC LIMIT 1), 0)) FROM thread_state t JOIN machine vm ON vm.id = "
+                      "t.machine_id WHERE vm.name = 'tl-l2' AND t.state IN ('vmm', 'vcpu_preempted') AND "
+                      "COALESCE((SELECT v.state FROM vcpu_state v WHERE v.machine_id = t.machine_id AND v.vcpu_id = "
+                      "t.cpu AND v.ts <= t.ts AND v.ts + v.dur > t.ts ORDER BY v.ts DESC LIMIT 1), '') = 'guest'"),
+            "1|0");
   // L2's vCPU runs on L1's vCPU threads: its intervals belong to the l2 machine.
   EXPECT_EQ(query_one(db,
                       "SELECT v.host_tid, v.host_pid FROM vcpu v JOIN machine m ON m.id = v.machine_id WHERE "

@@ -131,3 +131,26 @@ TEST(KernelModel, ForkGivesEveryLevelOfTheChild) {
 
 }  // namespace
 }  // namespace vm
+
+namespace vm {
+namespace {
+
+// An L2 guest thread on vCPU 0: its L1 hypervisor says that vCPU is in guest mode throughout,
+// but the L1 thread running it is preempted by L0 from 30 to 50 and in L0's hypervisor from 60
+// to 70: the L2 thread is vcpu_preempted, then vmm, then running again.
+TEST(KernelModel, NestedGuestThreadsFollowTheirL1VcpuThread) {
+  Recorder out;
+  KernelModel model(3, out);
+  model.on_host_vcpu_state(5, 0, VcpuState::guest);
+  model.on_switch(10, 0, 0, 0, 7);
+  model.on_outer_vcpu_thread_state(30, 0, ThreadState::vcpu_preempted);
+  model.on_outer_vcpu_thread_state(50, 0, ThreadState::running);
+  model.on_outer_vcpu_thread_state(60, 0, ThreadState::vmm);
+  model.on_outer_vcpu_thread_state(70, 0, ThreadState::running);
+  model.finish(80);
+  EXPECT_EQ(out.rows, (std::vector<std::string>{"7 10-30 running cpu0", "7 30-50 vcpu_preempted cpu0",
+                                                "7 50-60 running cpu0", "7 60-70 vmm cpu0", "7 70-80 running cpu0"}));
+}
+
+}  // namespace
+}  // namespace vm

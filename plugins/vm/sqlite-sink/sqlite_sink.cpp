@@ -58,12 +58,24 @@ struct StreamInfo {
   bt::StreamFields fields;
 };
 
-// A fused guest's threads follow the host's state of the vCPU they run on (vcpu_preempted, vmm).
-struct VcpuRelay final : VcpuStateObserver {
+// A fused guest's threads follow the host's state of the vCPU they run on (vcpu_preempted, vmm);
+// an L2 guest's also follow the state of the L1 thread that runs that vCPU.
+struct VcpuRelay final : VcpuStateObserver, ThreadStateObserver {
   std::vector<TraceState*>* traces = nullptr;  // weak
   void on_vcpu_state(int64_t vm_machine_id, int64_t vcpu_id, Timestamp ts, VcpuState state) override {
     for (TraceState* trace : *traces)
       if (trace->machine_id == vm_machine_id && trace->host) trace->kernel->on_host_vcpu_state(ts, vcpu_id, state);
+  }
+  void on_thread_state(int64_t machine_id, int64_t tid, Timestamp ts, ThreadState state) override {
+    for (TraceState* hypervisor : *traces) {
+      if (hypervisor->machine_id != machine_id) continue;
+      VcpuTracker::VcpuOfThread vcpu;
+      if (!hypervisor->analysis->vcpus().describe(tid, vcpu)) return;
+      for (TraceState* guest : *traces)
+        if (guest->host == hypervisor && guest->machine_id == vcpu.machine_id)
+          guest->kernel->on_outer_vcpu_thread_state(ts, vcpu.vcpu_id, state);
+      return;
+    }
   }
 };
 
@@ -120,6 +132,9 @@ void adopt_fused_guests(Sink& sink) {
         guest->host = host;
       }
   }
+  // A hypervisor that is itself a guest (L1): its vCPU threads' states reach its guests (L2).
+  for (TraceState* guest : sink.trace_order)
+    if (guest->host && guest->host->host) guest->host->kernel->set_observer(&sink.vcpu_relay);
 }
 
 TraceState& trace_state(Sink& sink, const bt_stream* stream) {
@@ -230,6 +245,8 @@ void on_event(Sink& sink, const bt_message* message) {
   const bool status_changed = bt::feed_kernel_model(*trace.kernel, info.fields, ctx, event_tid, event);
   // What runs on each physical CPU (cpu_state).
   FusedCpuModel& cpus = *sink.cpus;
+  if (status_changed && info.fields.kind != EventKind::sched_switch)
+    cpus.on_status(trace.layer, ctx.ts, ctx.cpu, trace.kernel->cpu_status(ctx.cpu));
   switch (info.fields.kind) {
     case EventKind::sched_switch:
       cpus.on_switch(trace.layer, ctx.ts, ctx.cpu,
@@ -243,9 +260,7 @@ void on_event(Sink& sink, const bt_message* message) {
       break;
     }
     case EventKind::kvm_exit: cpus.on_kvm_exit(trace.layer, ctx.ts, ctx.cpu); break;
-    default:
-      if (status_changed) cpus.on_status(trace.layer, ctx.ts, ctx.cpu, trace.kernel->cpu_status(ctx.cpu));
-      break;
+    default: break;
   }
   // A fused guest's scheduler tells its host's vCPU states whether the guest runs a thread.
   if (trace.host && info.fields.kind == EventKind::sched_switch) {
