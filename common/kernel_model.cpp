@@ -25,6 +25,7 @@ const char* thread_state_name(ThreadState state) {
     case ThreadState::blocked: return "blocked";
     case ThreadState::vcpu_preempted: return "vcpu_preempted";
     case ThreadState::vmm: return "vmm";
+    case ThreadState::vcpu_halted: return "vcpu_halted";
     case ThreadState::unknown: break;
   }
   return "unknown";
@@ -67,6 +68,7 @@ void KernelModel::update(Timestamp ts, int64_t tid, Thread& t) {
       if (c.irq_depth > 0 || c.softirq_depth > 0) state = ThreadState::interrupted;
       if (c.host_state == VcpuState::preempted) state = ThreadState::vcpu_preempted;
       if (c.host_state == VcpuState::vmm) state = ThreadState::vmm;
+      if (c.host_state == VcpuState::idle) state = ThreadState::vcpu_halted;
       if (c.outer_state == ThreadState::vcpu_preempted || c.outer_state == ThreadState::vmm) state = c.outer_state;
     }
   }

@@ -10,6 +10,8 @@
 //   blocked         sleeping (sched_switch prev_state interruptible, uninterruptible, idle, parked)
 //   vcpu_preempted  a guest thread on a CPU whose vCPU the host has preempted (fused runs)
 //   vmm             a guest thread on a CPU whose vCPU is in the hypervisor (fused runs)
+//   vcpu_halted     a guest thread (not the idle task) on a CPU whose vCPU halted: it waits
+//                   inside the guest kernel (typically a paravirtual spinlock, until a kick)
 //   unknown         not known yet, or after lost events until the next event that tells
 //
 // A thread's timeline starts at the first event that names it and ends when it dies (sched_switch
@@ -35,7 +37,7 @@ namespace vm {
 enum class CpuStatus : uint8_t { unknown, idle, user, kernel, running, irq, softirq };
 const char* cpu_status_name(CpuStatus status);  // nullptr for unknown
 
-enum class ThreadState : uint8_t { unknown, running, interrupted, wait_cpu, blocked, vcpu_preempted, vmm };
+enum class ThreadState : uint8_t { unknown, running, interrupted, wait_cpu, blocked, vcpu_preempted, vmm, vcpu_halted };
 const char* thread_state_name(ThreadState state);
 
 struct ThreadInterval {

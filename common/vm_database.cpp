@@ -110,7 +110,8 @@ CREATE TABLE thread_state(
   tid INTEGER NOT NULL,
   state TEXT NOT NULL,           -- 'running', 'interrupted', 'wait_cpu', 'blocked', 'vcpu_preempted'
                                  -- (on a vCPU the host preempted), 'vmm' (on a vCPU in the
-                                 -- hypervisor), 'unknown'
+                                 -- hypervisor), 'vcpu_halted' (on a vCPU that halted: a
+                                 -- paravirtual lock wait), 'unknown'
   cpu INTEGER                    -- running, interrupted, vcpu_preempted, vmm: its CPU (a vCPU in a guest)
 );
 CREATE TABLE container(          -- the PID namespaces of each machine (level 0: its root)
@@ -179,6 +180,7 @@ SELECT ts.machine_id, ts.tid,
        SUM(ts.dur) FILTER (WHERE ts.state = 'blocked') AS blocked_ns,
        SUM(ts.dur) FILTER (WHERE ts.state = 'vcpu_preempted') AS vcpu_preempted_ns,
        SUM(ts.dur) FILTER (WHERE ts.state = 'vmm') AS vmm_ns,
+       SUM(ts.dur) FILTER (WHERE ts.state = 'vcpu_halted') AS vcpu_halted_ns,
        SUM(ts.dur) FILTER (WHERE ts.state = 'unknown') AS unknown_ns
 FROM thread_state ts
 GROUP BY ts.machine_id, ts.tid;

@@ -154,3 +154,23 @@ TEST(KernelModel, NestedGuestThreadsFollowTheirL1VcpuThread) {
 
 }  // namespace
 }  // namespace vm
+
+namespace vm {
+namespace {
+
+// A guest thread whose vCPU halts (the host sees the vCPU thread sleep after a HLT exit) while the
+// guest scheduler still runs it: a paravirtual spinlock wait, vcpu_halted from 40 to 55.
+TEST(KernelModel, GuestThreadOnAHaltedVcpuIsHalted) {
+  Recorder out;
+  KernelModel model(2, out);
+  model.on_switch(10, 0, 0, 0, 9);
+  model.on_host_vcpu_state(30, 0, VcpuState::vmm);
+  model.on_host_vcpu_state(40, 0, VcpuState::idle);
+  model.on_host_vcpu_state(55, 0, VcpuState::guest);
+  model.finish(60);
+  EXPECT_EQ(out.rows, (std::vector<std::string>{"9 10-30 running cpu0", "9 30-40 vmm cpu0", "9 40-55 vcpu_halted cpu0",
+                                                "9 55-60 running cpu0"}));
+}
+
+}  // namespace
+}  // namespace vm
