@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 namespace vm {
@@ -65,7 +66,13 @@ size_t KvmWindowSync::guest_event_count() const {
   return count;
 }
 
-uint64_t KvmWindowSync::count_inside(Timestamp d, Timestamp begin, Timestamp end, uint64_t* in_range) const {
+uint64_t KvmWindowSync::count_inside(Timestamp d, Timestamp begin, Timestamp end, uint64_t* in_range,
+                                     const Drift& drift) const {
+  // t_host = t_guest + d + slope * (t_guest - anchor), the drift term rounded to the ns.
+  auto host_of = [&](Timestamp guest) {
+    if (drift.slope == 0) return guest + d;
+    return guest + d + static_cast<Timestamp>(std::llround(drift.slope * static_cast<double>(guest - drift.anchor)));
+  };
   uint64_t inside = 0;
   if (in_range) *in_range = 0;
   const auto [host_begin, host_end] = host_range();
@@ -75,10 +82,10 @@ uint64_t KvmWindowSync::count_inside(Timestamp d, Timestamp begin, Timestamp end
     auto event = std::lower_bound(events.begin(), events.end(), begin);
     if (event == events.end() || windows.empty()) continue;
     // First window that can contain the first event: the first whose exit is >= its host time.
-    auto window = std::lower_bound(windows.begin(), windows.end(), *event + d,
+    auto window = std::lower_bound(windows.begin(), windows.end(), host_of(*event),
                                    [](const Window& w, Timestamp t) { return w.exit < t; });
     for (; event != events.end() && *event < end; ++event) {
-      const Timestamp host = *event + d;
+      const Timestamp host = host_of(*event);
       if (in_range && host >= host_begin && host <= host_end) ++*in_range;
       while (window != windows.end() && window->exit < host) ++window;
       if (window == windows.end()) continue;
@@ -142,14 +149,14 @@ Timestamp KvmWindowSync::best_offset(Timestamp center, Timestamp range, Timestam
 }
 
 Timestamp KvmWindowSync::exact_search(Timestamp center, Timestamp range, Timestamp step, Timestamp begin,
-                                      Timestamp end) const {
+                                      Timestamp end, const Drift& drift, uint64_t* best_inside) const {
   // Most inside wins; among equals the offset nearest `center` (a guest that runs all the time
   // fits many offsets equally: keep the one the previous level or segment found).
   Timestamp best = center;
   uint64_t best_count = 0;
   Timestamp best_distance = std::numeric_limits<Timestamp>::max();
   for (Timestamp candidate = center - range; candidate <= center + range; candidate += step) {
-    const uint64_t count = count_inside(candidate, begin, end);
+    const uint64_t count = count_inside(candidate, begin, end, nullptr, drift);
     const Timestamp distance = candidate > center ? candidate - center : center - candidate;
     if (count > best_count || (count == best_count && distance < best_distance)) {
       best_count = count;
@@ -157,127 +164,265 @@ Timestamp KvmWindowSync::exact_search(Timestamp center, Timestamp range, Timesta
       best_distance = distance;
     }
   }
+  if (best_inside) *best_inside = best_count;
   return best;
 }
 
-Timestamp KvmWindowSync::refine(Timestamp center, Timestamp range, Timestamp begin, Timestamp end) const {
-  // Binned correlation down to 100 us bins, then exact counts at 10 us and 1 us steps.
-  Timestamp d = center;
-  Timestamp r = range;
-  for (Timestamp bin : {Timestamp(10'000'000), Timestamp(1'000'000), Timestamp(100'000)}) {
-    if (r < 4 * bin && bin != 100'000) continue;  // range already finer than this level
-    d = best_offset(d, std::max(r, 2 * bin), bin, begin, end);
-    r = 20 * bin;
+std::pair<Timestamp, double> KvmWindowSync::drift_search(Timestamp center, Timestamp range, Timestamp step,
+                                                         double slope_center, double slope_range, double slope_step,
+                                                         Timestamp anchor, Timestamp begin, Timestamp end) const {
+  // Most inside wins; among equals the slope nearest `slope_center` (then exact_search's offset
+  // nearest `center`).
+  std::pair<Timestamp, double> best{center, slope_center};
+  uint64_t best_count = 0;
+  double best_distance = std::numeric_limits<double>::max();
+  const int steps = static_cast<int>(std::ceil(slope_range / slope_step));
+  for (int k = -steps; k <= steps; ++k) {
+    const double slope = slope_center + k * slope_step;
+    uint64_t count = 0;
+    const Timestamp offset = exact_search(center, range, step, begin, end, Drift{slope, anchor}, &count);
+    const double distance = std::fabs(slope - slope_center);
+    if (count > best_count || (count == best_count && distance < best_distance)) {
+      best_count = count;
+      best = {offset, slope};
+      best_distance = distance;
+    }
   }
-  d = exact_search(d, 200'000, 10'000, begin, end);
-  return exact_search(d, 10'000, 1'000, begin, end);
+  return best;
 }
 
-KvmWindowSync::Result KvmWindowSync::coarse(const Options& options) const {
-  Result result;
+std::pair<Timestamp, Timestamp> KvmWindowSync::guest_range() const {
   Timestamp begin = std::numeric_limits<Timestamp>::max(), end = std::numeric_limits<Timestamp>::min();
   for (const auto& events : events_)
     if (!events.empty()) {
       begin = std::min(begin, events.front());
       end = std::max(end, events.back() + 1);
     }
-  const size_t total = guest_event_count();
-  if (total == 0 || window_count() == 0) return result;
-  result.coarse_offset_ns = refine(options.offset_hint_ns, options.search_range_ns, begin, end);
-  uint64_t in_range = 0;
-  const uint64_t inside = count_inside(result.coarse_offset_ns, begin, end, &in_range);
-  // Guest events outside the host trace's time range cannot be checked: they do not count.
-  result.inside_fraction = in_range ? static_cast<double>(inside) / static_cast<double>(in_range) : 0.0;
-  result.guest_to_host = LinearTransform{1.0L, static_cast<long double>(result.coarse_offset_ns)};
+  return {begin, end};
+}
+
+namespace {
+
+// Weighted least squares of offsets d against guest times t, relative to (t0, d0) so that the
+// sums stay small: d = d0 + intercept + slope * (t - t0).
+struct OffsetLine {
+  Timestamp t0 = 0, d0 = 0;
+  long double weight = 0, t = 0, d = 0, tt = 0, td = 0;
+  Timestamp first = 0, last = 0;  // guest times of the first and last point
+
+  void add(Timestamp at, Timestamp offset, long double w) {
+    const long double x = static_cast<long double>(at - t0), y = static_cast<long double>(offset - d0);
+    if (weight == 0) first = at;
+    last = at;
+    weight += w;
+    t += w * x;
+    d += w * y;
+    tt += w * x * x;
+    td += w * x * y;
+  }
+  // A slope needs points spread over some time; before that, the mean offset.
+  bool has_slope(Timestamp min_span) const { return weight > 0 && last - first >= min_span; }
+  long double slope(Timestamp min_span) const {
+    if (!has_slope(min_span)) return 0;
+    const long double denominator = weight * tt - t * t;
+    return denominator > 0 ? (weight * td - t * d) / denominator : 0;
+  }
+  long double offset_at(Timestamp at, Timestamp min_span) const {
+    if (weight == 0) return static_cast<long double>(d0);
+    const long double b = slope(min_span);
+    const long double a = (d - b * t) / weight;
+    return static_cast<long double>(d0) + a + b * static_cast<long double>(at - t0);
+  }
+};
+
+Timestamp nearest(long double value) { return static_cast<Timestamp>(std::llround(value)); }
+
+}  // namespace
+
+KvmWindowSync::Track KvmWindowSync::track(const Options& options) const {
+  Track result;
+  const auto [begin, end] = guest_range();
+  if (guest_event_count() == 0 || window_count() == 0) return result;
+  // 1. Rough offset over the whole trace.
+  Timestamp d = best_offset(options.offset_hint_ns, std::max(options.search_range_ns, Timestamp(20'000'000)),
+                            10'000'000, begin, end);
+  d = best_offset(d, 200'000'000, 1'000'000, begin, end);
+  // 2. The leading segment: where the host trace begins (guest events before it cannot be
+  // checked), long enough to hold `lead_events` events if that takes at most 4 times lead_ns.
+  // Many guest events lie within a few us of a window's edge, so even over a short segment the
+  // drift matters: offset and slope are searched together.
+  const Timestamp host_begin = host_range().first;
+  const Timestamp lead_begin = std::max(begin, host_begin - d - 2'000'000);
+  Timestamp lead_end = std::min(end, lead_begin + options.lead_ns);
+  for (int doubling = 0; doubling < 2 && lead_end < end; ++doubling) {
+    uint64_t in_range = 0;
+    count_inside(d, lead_begin, lead_end, &in_range);
+    if (in_range >= options.lead_events) break;
+    lead_end = std::min(end, lead_begin + (lead_end - lead_begin) * 2);
+  }
+  d = best_offset(d, 20'000'000, 100'000, lead_begin, lead_end);
+  const Timestamp lead_middle = lead_begin + (lead_end - lead_begin) / 2;
+  // Slopes by steps that move the segment's ends by 1 us.
+  const double slope_step = 2'000.0 / static_cast<double>(std::max(lead_end - lead_begin, Timestamp(1'000'000)));
+  const auto [lead_offset, lead_slope] =
+      drift_search(d, 200'000, 10'000, 0.0, options.max_drift_ppm * 1e-6, slope_step, lead_middle, lead_begin, lead_end);
+  const auto [offset_fine, slope_fine] =
+      drift_search(lead_offset, 10'000, 1'000, lead_slope, slope_step, slope_step / 4, lead_middle, lead_begin, lead_end);
+  d = offset_fine;
+  result.lead_offset = d;
+  // 3. Tracking, each segment under the slope known so far. The line needs two segments' span
+  // before its own slope replaces the leading segment's.
+  OffsetLine line;
+  line.t0 = lead_begin;
+  line.d0 = d;
+  const Timestamp segment_ns = std::max(options.segment_ns, Timestamp(1'000'000));
+  const Timestamp min_span = 2 * segment_ns;
+  struct Point {
+    Timestamp at, offset;
+  };
+  std::vector<Point> points;  // one per used segment (not per event)
+  for (Timestamp segment = lead_begin; segment < end; segment += segment_ns) {
+    const Timestamp segment_end = std::min(end, segment + segment_ns);
+    const Timestamp middle = segment + (segment_end - segment) / 2;
+    const bool own_slope = line.has_slope(min_span);
+    const double slope = own_slope ? static_cast<double>(line.slope(min_span)) : slope_fine;
+    const Timestamp predicted = own_slope ? nearest(line.offset_at(middle, min_span))
+                                          : d + static_cast<Timestamp>(std::llround(slope_fine * static_cast<double>(middle - lead_middle)));
+    const Drift drift{slope, middle};
+    const Timestamp coarse_step = std::max(Timestamp(1'000), options.segment_search_ns / 8);
+    Timestamp offset = exact_search(predicted, options.segment_search_ns, coarse_step, segment, segment_end, drift);
+    offset = exact_search(offset, coarse_step, 1'000, segment, segment_end, drift);
+    uint64_t in_range = 0;
+    const uint64_t inside = count_inside(offset, segment, segment_end, &in_range, drift);
+    result.inside += inside;
+    result.in_range += in_range;
+    if (in_range < options.min_segment_events ||
+        static_cast<double>(inside) < options.min_segment_inside * static_cast<double>(in_range)) {
+      ++result.skipped_segments;
+      continue;
+    }
+    ++result.used_segments;
+    points.push_back({middle, offset});
+    line.add(middle, offset, static_cast<long double>(in_range));
+  }
+  if (!line.has_slope(min_span)) {
+    // Too few events to track: the leading segment's line.
+    const long double slope = slope_fine;
+    result.line = LinearTransform{1.0L + slope, static_cast<long double>(d) - slope * static_cast<long double>(lead_middle)};
+    result.found = true;
+    return result;
+  }
+  // t_host = t + d0 + a + b (t - t0) = (1 + b) t + d0 + a - b t0.
+  const long double slope = line.slope(min_span);
+  const long double at_t0 = line.offset_at(line.t0, min_span);
+  result.line = LinearTransform{1.0L + slope, at_t0 - slope * static_cast<long double>(line.t0)};
+  for (const Point& p : points) {
+    const Timestamp error = std::llabs(p.offset - nearest(line.offset_at(p.at, min_span)));
+    result.line_error_ns = std::max(result.line_error_ns, error);
+  }
   result.found = true;
   return result;
 }
 
+KvmWindowSync::Result KvmWindowSync::result_of(const Track& tracked) {
+  Result result;
+  if (!tracked.found) return result;
+  result.found = true;
+  result.coarse_offset_ns = tracked.lead_offset;
+  // Guest events outside the host trace's time range cannot be checked: they do not count.
+  result.inside_fraction =
+      tracked.in_range ? static_cast<double>(tracked.inside) / static_cast<double>(tracked.in_range) : 0.0;
+  result.guest_to_host = tracked.line;
+  result.used_segments = tracked.used_segments;
+  result.skipped_segments = tracked.skipped_segments;
+  return result;
+}
+
+KvmWindowSync::Result KvmWindowSync::coarse(const Options& options) const { return result_of(track(options)); }
+
 KvmWindowSync::Result KvmWindowSync::solve(const Options& options) const {
-  Result result = coarse(options);
+  const Track tracked = track(options);
+  Result result = result_of(tracked);
   if (!result.found) return result;
-  Timestamp begin = std::numeric_limits<Timestamp>::max(), end = std::numeric_limits<Timestamp>::min();
-  for (const auto& events : events_)
-    if (!events.empty()) {
-      begin = std::min(begin, events.front());
-      end = std::max(end, events.back() + 1);
+  // The line's error: its distance from the segments' offsets, plus the drift within half a
+  // segment (a segment's offset fits its middle), plus the 1 us search step.
+  const long double drift_per_segment =
+      std::fabs(tracked.line.alpha - 1.0L) * static_cast<long double>(options.segment_ns);
+  Timestamp tolerance = tracked.line_error_ns + nearest(drift_per_segment / 2) + 2'000;
+  LinearTransform estimate = tracked.line;
+  size_t previous_count = 0;
+  for (int round = 0; round < options.rounds; ++round) {
+    std::vector<Result::Constraint> found = constraints(estimate, tolerance);
+    ConvexHullSync hull;
+    for (const Result::Constraint& c : found) hull.add_match(c.host_sends, c.send_ts, c.recv_ts);
+    const SyncQuality quality = hull.quality();
+    const size_t count = found.size();
+    if (quality != SyncQuality::accurate && quality != SyncQuality::approximate) {
+      // Contradictory constraints: the first estimate was further off than its tolerance said,
+      // so some events went to a neighbouring window. Retry with a wider guard.
+      if (result.rounds == 0 && quality == SyncQuality::fail) {
+        tolerance *= 4;
+        continue;
+      }
+      break;  // keep the last good estimate
     }
-  // Per segment: the offset that keeps its events in their windows (tracks drift), then the
-  // first and last event of each window become two causal constraints. A segment whose best
-  // offset leaves events outside the windows (too few events, or before the host trace) gives
-  // no constraint: a wrong assignment would give a false one.
-  Timestamp center = result.coarse_offset_ns;
-  for (Timestamp segment = begin; segment < end; segment += options.segment_ns)
-    add_segment(options, segment, std::min(end, segment + options.segment_ns), center, result);
-  const SyncQuality quality = result.hull.quality();
-  if (quality == SyncQuality::accurate || quality == SyncQuality::approximate)
-    result.guest_to_host = result.hull.other_to_reference();  // the guest is the hull's "other"
+    result.hull = hull;
+    result.constraint_list = std::move(found);
+    result.constraints = count;
+    result.rounds = static_cast<uint64_t>(round) + 1;
+    estimate = hull.other_to_reference();  // the guest is the hull's "other"
+    if (quality != SyncQuality::accurate) continue;
+    // The hull's error bound is the next round's guard. Converged when neither the constraints
+    // nor the bound change.
+    const long double bound = hull.accuracy_ns();
+    const Timestamp previous_tolerance = tolerance;
+    if (std::isfinite(bound)) tolerance = std::min(tolerance, static_cast<Timestamp>(std::ceil(bound)) + 1);
+    if (count == previous_count && tolerance == previous_tolerance) break;
+    previous_count = count;
+  }
+  result.guest_to_host = estimate;
   result.inside_fraction = inside_fraction(result.guest_to_host);
   return result;
 }
 
-void KvmWindowSync::add_segment(const Options& options, Timestamp segment, Timestamp segment_end, Timestamp& center,
-                                Result& result) const {
-  // The offset moves little from one segment to the next: exact counts near the previous one
-  // first, a wider search only if that does not fit.
-  Timestamp d =
-      exact_search(exact_search(center, 200'000, 5'000, segment, segment_end), 5'000, 1'000, segment, segment_end);
-  uint64_t in_range = 0;
-  uint64_t fitting = count_inside(d, segment, segment_end, &in_range);
-  if (static_cast<double>(fitting) < options.min_inside * static_cast<double>(in_range)) {
-    d = exact_search(exact_search(center, options.segment_search_ns, 20'000, segment, segment_end), 20'000, 1'000,
-                     segment, segment_end);
-  }
-  const uint64_t inside = count_inside(d, segment, segment_end, &in_range);
-  if (in_range < options.min_segment_events) {
-    ++result.skipped_segments;
-    return;
-  }
-  if (static_cast<double>(inside) < options.min_inside * static_cast<double>(in_range)) {
-    // A drifting clock moves events out of their windows within a long segment: halve it.
-    if (segment_end - segment > options.min_segment_ns) {
-      const Timestamp middle = segment + (segment_end - segment) / 2;
-      add_segment(options, segment, middle, center, result);
-      add_segment(options, middle, segment_end, center, result);
-    } else {
-      ++result.skipped_segments;
-    }
-    return;
-  }
-  ++result.used_segments;
-  center = d;
+std::vector<KvmWindowSync::Result::Constraint> KvmWindowSync::constraints(const LinearTransform& guest_to_host,
+                                                                          Timestamp tolerance) const {
+  std::vector<Result::Constraint> found;
   for (size_t v = 0; v < events_.size() && v < windows_.size(); ++v) {
-    const std::vector<Timestamp>& events = events_[v];
     const std::vector<Window>& windows = windows_[v];
-    auto event = std::lower_bound(events.begin(), events.end(), segment);
-    if (event == events.end() || windows.empty()) continue;
-    auto window = std::lower_bound(windows.begin(), windows.end(), *event + d,
-                                   [](const Window& w, Timestamp t) { return w.exit < t; });
-    const Window* current = nullptr;
+    if (windows.empty()) continue;
+    size_t window = 0;
+    size_t current = windows.size();  // the window of the events seen so far, none yet
     Timestamp first = 0, last = 0;
     auto flush = [&] {
-      if (!current) return;
-      result.hull.add_match(true, current->entry, first);  // host enters, then the guest runs
-      result.hull.add_match(false, last, current->exit);   // the guest runs, then the host exits
-      result.constraint_list.push_back({true, current->entry, first});
-      result.constraint_list.push_back({false, last, current->exit});
-      result.constraints += 2;
-      current = nullptr;
+      if (current == windows.size()) return;
+      found.push_back({true, windows[current].entry, first});  // host enters, then the guest runs
+      found.push_back({false, last, windows[current].exit});   // the guest runs, then the host exits
+      current = windows.size();
     };
-    for (; event != events.end() && *event < segment_end; ++event) {
-      const Timestamp host = *event + d;
-      while (window != windows.end() && window->exit < host) ++window;
-      if (window == windows.end()) break;
-      if (window->entry > host) continue;  // outside every window: not a constraint
-      if (current != &*window) {
+    for (const Timestamp event : events_[v]) {
+      const Timestamp host = guest_to_host.apply(event);
+      while (window < windows.size() && windows[window].exit < host) ++window;
+      if (window == windows.size()) break;
+      if (windows[window].entry > host) continue;  // outside every window: not a constraint
+      // Unambiguous only if no other window is within the estimate's error of it.
+      if (window > 0 && windows[window - 1].exit >= host - tolerance) continue;
+      if (window + 1 < windows.size() && windows[window + 1].entry <= host + tolerance) continue;
+      if (current != window) {
         flush();
-        current = &*window;
-        first = *event;
+        current = window;
+        first = event;
       }
-      last = *event;
+      last = event;
     }
     flush();
   }
+  // The hull is incremental: feed it in host-time order (a message's host end).
+  auto host_time = [](const Result::Constraint& c) { return c.host_sends ? c.send_ts : c.recv_ts; };
+  std::sort(found.begin(), found.end(), [&](const Result::Constraint& a, const Result::Constraint& b) {
+    return host_time(a) < host_time(b);
+  });
+  return found;
 }
 
 double KvmWindowSync::inside_fraction(const LinearTransform& guest_to_host) const {

@@ -4,19 +4,30 @@
 // i.e. inside one of the host's windows [kvm_x86_entry, next kvm_x86_exit] of v's thread. No
 // published tool uses this; it needs nothing but the events a KVM host trace has anyway.
 //
-// Method:
-//   1. Coarse offset: the guest-to-host offset d (t_host = t_guest + d) that best aligns the
-//      guest's events with the host's in-guest windows, by correlation at decreasing
-//      resolutions (10 ms bins over the search range, then 1 ms, 100 us, 10 us around the best
-//      lag); each level scores a lag by the number of guest events whose shifted time falls in
-//      guest-mode time of their vCPU.
-//   2. Drift: the same fine search per segment of the trace (default 2 s) around the coarse
-//      offset, so a slowly drifting clock keeps its events in their windows.
-//   3. Constraints: each guest event is assigned to the window that contains it (under the
-//      segment's offset); the first event of a window gives "host entry before guest event",
-//      the last "guest event before host exit" — two causal messages, fed to the convex hull
-//      (ConvexHullSync, host = reference) which estimates offset and drift with an error bound.
-// The score at the best offset (the fraction of guest events inside a window) is the
+// Method (robust to clock drift: a guest's clock typically drifts by a few to tens of ppm
+// against its host's, NTP slews up to 500 ppm, and many guest events lie within a few us, even
+// 1 ns, of a window's edge, so no constant offset keeps them all inside over seconds):
+//   1. Rough offset: the guest-to-host offset d (t_host = t_guest + d) that best aligns the
+//      guest's events with the host's in-guest windows, by correlation over the whole trace at
+//      10 ms then 1 ms resolution (a drift of up to about a millisecond over the trace does not
+//      matter at these resolutions); each level scores a lag by the guest events whose shifted
+//      time falls in guest-mode time of their vCPU.
+//   2. Leading segment: the same at 100 us, then offset and slope together (exact counts, offsets
+//      by 10 us then 1 us, slopes within +-max_drift_ppm) on a short segment where the host
+//      trace begins: even over 200 ms, 50 ppm moves events by 10 us, out of their windows.
+//   3. Tracking: short segments one after the other, each searched (exact counts, under the
+//      slope known so far) around the offset predicted by a least-squares line through the
+//      previous segments' offsets. The line through all segments is the drift-aware first
+//      estimate; the share of events inside a window, each segment under its own offset, is the
+//      match score (coarse()).
+//   4. Constraints: under the current estimate, each guest event is assigned to the window that
+//      contains it, unless a window of its vCPU other than that one lies within the estimate's
+//      error bound (then it is skipped: a wrong assignment would be a false constraint); the
+//      first event of a window gives "host entry before guest event", the last "guest event
+//      before host exit": two causal messages, fed in host-time order to the convex hull
+//      (ConvexHullSync, host = reference), which estimates offset and drift with an error bound.
+//      The hull's transform and bound give the next estimate; a few rounds converge.
+// The score (the fraction of guest events inside a window) is the
 // confidence of the guest-to-VM match: the right VM explains ~100% of the guest's events, a
 // wrong one a fraction close to its vCPUs' guest-mode share.
 
@@ -60,18 +71,24 @@ class KvmWindowSync {
   struct Options {
     Timestamp search_range_ns = 2'000'000'000;  // |d| <= this around `offset_hint_ns`
     Timestamp offset_hint_ns = 0;               // e.g. the difference of the clocks' origins
-    Timestamp segment_ns = 2'000'000'000;       // drift tracking segment
-    Timestamp segment_search_ns = 2'000'000;    // per segment: |d - previous segment's d| <= this
-    uint64_t min_segment_events = 100;          // fewer checkable events: the segment is skipped
-    double min_inside = 0.99;                   // lower share inside windows: the segment is halved
-    Timestamp min_segment_ns = 50'000'000;      // ... down to this length, then skipped
+    Timestamp lead_ns = 200'000'000;            // leading segment, doubled (twice at most) ...
+    uint64_t lead_events = 1'000;               // ... until it has this many checkable events
+    double max_drift_ppm = 500;                 // leading segment: |alpha - 1| <= this (NTP's largest slew)
+    Timestamp segment_ns = 100'000'000;         // drift tracking segment
+    Timestamp segment_search_ns = 32'000;       // per segment: |d - predicted d| <= this
+    uint64_t min_segment_events = 100;          // fewer checkable events: the segment does not move the line
+    double min_segment_inside = 0.9;            // lower share inside windows: the segment does not move the line
+    int rounds = 10;                            // at most this many assignment + hull rounds
   };
   struct Result {
     bool found = false;
-    Timestamp coarse_offset_ns = 0;  // best constant offset (t_host = t_guest + offset)
-    double inside_fraction = 0;      // checkable guest events inside a window under guest_to_host
+    Timestamp coarse_offset_ns = 0;  // best constant offset on the leading segment (t_host = t_guest + offset)
+    // coarse(): checkable guest events inside a window, each segment under its own offset;
+    // solve(): under guest_to_host.
+    double inside_fraction = 0;
     ConvexHullSync hull;             // host = the hull's reference; matches from the constraints
-    LinearTransform guest_to_host;   // the hull's transform (or the coarse offset if the hull fails)
+    // solve(): the hull's transform (the tracked line if the hull fails); coarse(): the line.
+    LinearTransform guest_to_host;
     uint64_t constraints = 0;
     // The causal messages fed to the hull, for callers that combine them with other sync
     // points: the host "sends" at a window's entry, the guest at the last event of a window.
@@ -80,26 +97,54 @@ class KvmWindowSync {
       Timestamp send_ts, recv_ts;
     };
     std::vector<Constraint> constraint_list;
-    uint64_t used_segments = 0, skipped_segments = 0;
+    uint64_t used_segments = 0, skipped_segments = 0;  // tracking segments that moved the line, or not
+    uint64_t rounds = 0;                               // assignment + hull rounds that gave the result
   };
   Result solve(const Options& options) const;
-  // Only step 1: the score of the best offset (cheap), to choose among candidate VMs.
+  // Steps 1 to 3: the drift-tracked score, to choose among candidate VMs (no hull).
   Result coarse(const Options& options) const;
 
   // Fraction of guest events that fall inside a window of their vCPU under `guest_to_host`.
   double inside_fraction(const LinearTransform& guest_to_host) const;
 
  private:
-  // Number of guest events of [begin, end) (guest clock) inside a window under offset d.
-  // `in_range` (optional) receives the number of those events that fall in the host's range.
-  uint64_t count_inside(Timestamp d, Timestamp begin, Timestamp end, uint64_t* in_range = nullptr) const;
+  // Steps 1-3: the tracked offsets' line and the score.
+  struct Track {
+    bool found = false;
+    Timestamp lead_offset = 0;  // at the leading segment's middle
+    LinearTransform line;              // t_host = line.apply(t_guest)
+    Timestamp line_error_ns = 0;       // largest distance of a used segment's offset from the line
+    uint64_t inside = 0, in_range = 0;  // over all segments, each under its own offset
+    uint64_t used_segments = 0, skipped_segments = 0;
+  };
+  Track track(const Options& options) const;
+  static Result result_of(const Track& tracked);
+  // Guest clock range [begin, end) of the guest events.
+  std::pair<Timestamp, Timestamp> guest_range() const;
+  // Step 4: the causal messages of the windows under `guest_to_host`, in host-time order; an
+  // event is used only if no other window of its vCPU is within `tolerance` of its host time.
+  std::vector<Result::Constraint> constraints(const LinearTransform& guest_to_host, Timestamp tolerance) const;
+  // A clock drift to apply on top of an offset: t_host = t_guest + d + slope * (t_guest - anchor).
+  struct Drift {
+    double slope;
+    Timestamp anchor;
+  };
+  // Number of guest events of [begin, end) (guest clock) inside a window under offset d (and
+  // `drift`). `in_range` (optional) receives the number of those events in the host's range.
+  uint64_t count_inside(Timestamp d, Timestamp begin, Timestamp end, uint64_t* in_range = nullptr,
+                        const Drift& drift = Drift{0, 0}) const;
   std::pair<Timestamp, Timestamp> host_range() const;
   // Best offset by binned correlation over [center - range, center + range] at `bin` resolution,
   // restricted to guest events in [begin, end).
   Timestamp best_offset(Timestamp center, Timestamp range, Timestamp bin, Timestamp begin, Timestamp end) const;
-  void add_segment(const Options& options, Timestamp begin, Timestamp end, Timestamp& center, Result& result) const;
-  Timestamp exact_search(Timestamp center, Timestamp range, Timestamp step, Timestamp begin, Timestamp end) const;
-  Timestamp refine(Timestamp center, Timestamp range, Timestamp begin, Timestamp end) const;
+  // Most events inside over [center - range, center + range] by `step`; ties: nearest `center`.
+  Timestamp exact_search(Timestamp center, Timestamp range, Timestamp step, Timestamp begin, Timestamp end,
+                         const Drift& drift = Drift{0, 0}, uint64_t* best_inside = nullptr) const;
+  // The offset and slope (at `anchor`) with most events of [begin, end) inside: slopes within
+  // +-slope_range by slope_step, offsets within +-range of `center` by `step`; ties: nearest.
+  std::pair<Timestamp, double> drift_search(Timestamp center, Timestamp range, Timestamp step, double slope_center,
+                                            double slope_range, double slope_step, Timestamp anchor, Timestamp begin,
+                                            Timestamp end) const;
 
   std::vector<std::vector<Vector>> injections_;     // per vCPU, host clock
   std::vector<std::vector<Vector>> guest_vectors_;  // per vCPU, guest clock

@@ -6,10 +6,10 @@
 #
 # usage: run-scale.sh PLUGIN_DIR SOURCE_DIR WORK_DIR CASE
 #   CASE fused | host-only | old-names (host-only analysis of a trace with kvm_entry/kvm_exit)
-#        known-drift: NOT in ctest, a known finding: with guest clocks drifting by 1 ppm or more
-#        over a few seconds, filter.vm.fuse does not link the guests to their VMs (its KVM-window
-#        matcher scores one constant offset over the whole trace; the guests' events near
-#        their windows' edges fall out), so guest_match, sync and the fused vCPU states fail.
+#        drift: guest clocks drifting by 20 ppm (vm1 +20, vm2 -13.2, vm1-l2 +10) over ~7 s, fused
+#        drift-50: the same at 50 ppm (vm1 +50, vm2 -33, vm1-l2 +25)
+#        (many guest events lie within a few ns of their window's edge: no constant offset keeps
+#        them inside; the KVM-window matcher must track the drift)
 #   VM_SCALE_EVENTS  events of the scenario (default 300000)
 set -euo pipefail
 plugin_dir=$1 src=$2 work=$3 case=$4
@@ -18,16 +18,16 @@ events=${VM_SCALE_EVENTS:-300000}
 preload=$(ldd "$plugin_dir/babeltrace-plugin-vm.so" | awk '/lib(asan|ubsan)\.so/ {printf "%s%s", sep, $3; sep=":"}')
 bt=(env LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 babeltrace2 --omit-home-plugin-path --plugin-path="$plugin_dir")
 export VM_BT_PRELOAD=$preload
-# Drift small enough for the KVM-window matcher over ~4 s (see known-drift).
 params='seed=3,vms=3,pcpus=4,vcpus-per-vm=2,nested=true,nested-vcpus=2,drift-ppm=0.3,host-threads=4'
-[ "$case" = known-drift ] && params='seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=20'
+[ "$case" = drift ] && params='seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=20'
+[ "$case" = drift-50 ] && params='seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=50'
 [ "$case" = old-names ] && params='seed=11,vms=3,pcpus=2,vcpus-per-vm=2,naming="old",drift-ppm=0,clock-offset-ns=0'
 dir="$work/$case"
 mkdir -p "$dir"
 VM_PLUGIN_DIR=$plugin_dir "$src/scripts/make-scenario.sh" "$dir" "$events" "$params"
 db="$dir/analysis.db"
 rm -f "$db"
-if [ "$case" = fused ] || [ "$case" = known-drift ]; then
+if [ "$case" = fused ] || [ "$case" = drift ] || [ "$case" = drift-50 ]; then
   args=(run)
   i=0
   for trace in "$dir"/ctf/*; do

@@ -656,8 +656,9 @@ class FuseIterator {
   }
 
   // Guests without vmsync: for each trace, the VM whose vCPUs' guest-mode windows contain its
-  // events (KvmWindowSync). The best VM must explain >= 90% of the trace's events at its best
-  // constant offset, then >= 99% once synchronized; the confidence is that final share.
+  // events (KvmWindowSync). The best VM must explain >= 90% of the trace's events under its
+  // drift-tracked offsets (KvmWindowSync::coarse), then >= 99% once synchronized; the
+  // confidence is that final share.
   void link_by_kvm_windows() {
     if (component_.identity) return;
     for (size_t t = 0; t < model_.size(); ++t) {
