@@ -68,7 +68,8 @@ add plain "lab nested host+L1+L2" "$n_nested" "babeltrace2 $nhost $nguest $nl2 -
 add "fuse + SQLite" "lab nested host+L1+L2" "$n_nested" "${bt[*]} $(fuse_graph "$nhost" "$nguest" "$nl2") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 
 # Scenario inputs (source.vm.scenario written to CTF once, then reused): 2 VMs on 2 CPUs and a
-# nested guest, no clock drift (see tests/scale/run-scale.sh known-drift). VM_BENCH_SCENARIO_SIZES
+# nested guest, no clock drift (drifting clocks are tested in tests/scale, cases drift and
+# drift-50; drift costs the sync search a little, not the analysis). VM_BENCH_SCENARIO_SIZES
 # lists their sizes in events ("" for none).
 for size in ${VM_BENCH_SCENARIO_SIZES-1000000 3000000 10000000}; do
   sdir="$work/scenario-$size"

@@ -256,10 +256,13 @@ VmDatabase::VmDatabase(std::string path) : path_(std::move(path)) {
   try {
     connection_ = std::make_unique<SqliteConnection>(temporary_path_);
     // The temporary file is renamed only after a complete run: durability of intermediate
-    // states buys nothing, so skip the journal and the syncs.
+    // states buys nothing, so skip the journal and the syncs. The page cache is capped and the
+    // index sorts at commit spill to temporary files, so that peak memory does not grow with the
+    // trace (measured on scenario traces: 49 MiB at 1M events, 53 MiB at 10M; with a 64 MiB
+    // in-memory temp store it was 111 and 391 MiB, for 15-25% less time).
     connection_->exec(
-        "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;"
-        "PRAGMA cache_size=-65536;");
+        "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE;"
+        "PRAGMA cache_size=-16384;");
     create_schema();
     connection_->exec("BEGIN");
   } catch (const std::exception& error) {
