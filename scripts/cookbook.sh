@@ -25,7 +25,11 @@ rm -f "$db"
 tar -xJf "$archive" -C "$work"
 host="$(dirname "$(find "$work/slice-c/host" -name metadata | head -n 1)")"
 guest="$(dirname "$(find "$work/slice-c/guest" -name metadata | head -n 1)")"
-babeltrace2 --plugin-path="$plugin_dir" run \
+# A sanitizer-built plugin (CI's ASan build) runs inside the stock babeltrace2: load its runtimes
+# first, as tests/scale/run-scale.sh does.
+preload=$(ldd "$plugin_dir/babeltrace-plugin-vm.so" | awk '/lib(asan|ubsan)\.so/ {printf "%s%s", sep, $3; sep=":"}')
+env LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 \
+  babeltrace2 --omit-home-plugin-path --plugin-path="$plugin_dir" run \
   -c h:source.ctf.fs -p "inputs=[\"$host\"]" \
   -c g:source.ctf.fs -p "inputs=[\"$guest\"]" \
   -c fuse:filter.vm.fuse \
