@@ -1,7 +1,9 @@
 #include "scenario_model.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <deque>
 #include <limits>
@@ -26,6 +28,21 @@ constexpr int64_t kExitApicAccess = 44;
 constexpr int64_t kExitEptViolation = 48;
 constexpr int64_t kExitEptMisconfig = 49;
 constexpr int64_t kExitPreemptionTimer = 52;
+constexpr int64_t kExitMsrRead = 31;
+constexpr int64_t kExitPause = 40;
+
+// exit-mix names: AMD SVM spellings (MSR, IOIO, NPF) and Intel VMX ones, all mapped to the VMX
+// codes the scenario's traces use (isa = 1).
+struct ExitName {
+  const char* name;
+  int64_t reason;
+};
+constexpr ExitName kExitNames[] = {
+    {"MSR", kExitMsrWrite},          {"MSR_WRITE", kExitMsrWrite},         {"MSR_READ", kExitMsrRead},
+    {"IO", kExitIo},                 {"IOIO", kExitIo},                    {"IO_INSTRUCTION", kExitIo},
+    {"NPF", kExitEptViolation},      {"EPT_VIOLATION", kExitEptViolation}, {"EPT_MISCONFIG", kExitEptMisconfig},
+    {"CPUID", kExitCpuid},           {"APIC_ACCESS", kExitApicAccess},     {"PAUSE", kExitPause},
+};
 
 // sched_switch prev_state: runnable (preempted) or TASK_INTERRUPTIBLE.
 constexpr int64_t kRunnable = 0;
@@ -56,6 +73,43 @@ const char* scenario_event_name(ScenarioEventType type, bool old_names) {
   return "?";
 }
 
+const char* scenario_exit_names() {
+  return "MSR (= MSR_WRITE), MSR_READ, IO (= IOIO, IO_INSTRUCTION), NPF (= EPT_VIOLATION), EPT_MISCONFIG, CPUID, "
+         "APIC_ACCESS, PAUSE";
+}
+
+std::string parse_exit_mix(const std::string& text, std::vector<std::pair<int64_t, double>>& out) {
+  out.clear();
+  double total = 0;
+  size_t at = 0;
+  while (at <= text.size()) {
+    const size_t comma = std::min(text.find(',', at), text.size());
+    const std::string item = text.substr(at, comma - at);
+    at = comma + 1;
+    const size_t colon = item.find(':');
+    if (colon == std::string::npos)
+      return "`exit-mix`: `" + item + "` is not NAME:WEIGHT (e.g. exit-mix=\"MSR:3,IO:1,NPF:2,CPUID:0.5\")";
+    std::string name = item.substr(0, colon);
+    for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    int64_t reason = -1;
+    for (const ExitName& known : kExitNames)
+      if (name == known.name) reason = known.reason;
+    if (reason < 0) return "`exit-mix`: unknown exit `" + name + "` (known: " + scenario_exit_names() + ")";
+    const std::string number = item.substr(colon + 1);
+    char* rest = nullptr;
+    const double weight = std::strtod(number.c_str(), &rest);
+    if (number.empty() || *rest != '\0' || !(weight >= 0 && weight <= 1e9))
+      return "`exit-mix`: the weight of `" + name + "` must be a number between 0 and 1e9";
+    bool merged = false;
+    for (auto& [r, w] : out)
+      if (r == reason) w += weight, merged = true;
+    if (!merged) out.emplace_back(reason, weight);
+    total += weight;
+  }
+  if (!(total > 0)) return "`exit-mix` needs a positive weight";
+  return "";
+}
+
 std::string validate(const ScenarioConfig& c) {
   if (c.pcpus < 1 || c.pcpus > 256) return "`pcpus` must be between 1 and 256";
   if (c.vms < 0 || c.vms > 64) return "`vms` must be between 0 and 64";
@@ -71,6 +125,11 @@ std::string validate(const ScenarioConfig& c) {
   if (c.duration_ns <= 0 && c.events == 0) return "`duration-ns` must be positive (or give `events`)";
   if (c.time_slice_ns < 10'000) return "`time-slice-ns` must be at least 10000";
   if (!(c.host_irq_rate >= 0 && c.host_irq_rate <= 1e5)) return "`host-irq-rate` must be between 0 and 100000";
+  if (!c.exit_mix.empty()) {
+    std::vector<std::pair<int64_t, double>> mix;
+    std::string problem = parse_exit_mix(c.exit_mix, mix);
+    if (!problem.empty()) return problem;
+  }
   return "";
 }
 
@@ -158,9 +217,16 @@ struct ScenarioModel::Impl {
   bool drained = false;
   ScenarioListener* listener = nullptr;  // during step()
 
+  std::vector<std::pair<int64_t, double>> exit_mix;  // cumulative weights; empty: the built-in mix
+
   explicit Impl(const ScenarioConfig& c) : config(c), rng(c.seed) {
     const std::string problem = validate(c);
     if (!problem.empty()) throw std::invalid_argument(problem);
+    if (!c.exit_mix.empty()) {
+      parse_exit_mix(c.exit_mix, exit_mix);
+      double sum = 0;
+      for (auto& entry : exit_mix) entry.second = sum += entry.second;
+    }
     build();
   }
 
@@ -545,6 +611,12 @@ struct ScenarioModel::Impl {
 
   int64_t random_exit_reason() {
     const double u = uniform();
+    if (!exit_mix.empty()) {
+      const double x = u * exit_mix.back().second;
+      for (const auto& [reason, cumulative] : exit_mix)
+        if (x < cumulative) return reason;
+      return exit_mix.back().first;
+    }
     if (u < 0.30) return kExitEptViolation;
     if (u < 0.50) return kExitIo;
     if (u < 0.70) return kExitMsrWrite;

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vm {
@@ -49,7 +50,16 @@ struct ScenarioConfig {
   int64_t start_ns = 1'700'000'000'000'000'000;  // host clock at the start
   int64_t time_slice_ns = 3'000'000;
   double host_irq_rate = 500;  // device interrupts per second per physical CPU
+  // Weights of the random exits' reasons, e.g. "MSR:3,IO:1,NPF:2,CPUID:0.5" (names: see
+  // scenario_exit_names()); empty: the built-in mix (30% EPT_VIOLATION, 20% IO, 20% MSR_WRITE,
+  // 10% CPUID, 10% APIC_ACCESS, 10% EPT_MISCONFIG).
+  std::string exit_mix;
 };
+
+// The exit names `exit_mix` accepts, with the Intel VMX basic exit reason each stands for.
+const char* scenario_exit_names();
+// Parses `exit_mix` into (VMX exit reason, weight) pairs; returns a problem or an empty string.
+std::string parse_exit_mix(const std::string& text, std::vector<std::pair<int64_t, double>>& out);
 
 // Returns a problem with the configuration, or an empty string.
 std::string validate(const ScenarioConfig& config);

@@ -122,6 +122,7 @@ void write_scenario_truth(const ScenarioConfig& config, const std::string& path)
         add("duration-ns", std::to_string(config.duration_ns));
         add("events", std::to_string(config.events));
         add("naming", config.old_names ? "old" : "new");
+        add("exit-mix", config.exit_mix);
         add("start-ns", std::to_string(config.start_ns));
         add("end-ns", std::to_string(model.end_ns()));
         add("total-events", std::to_string(model.event_count()));

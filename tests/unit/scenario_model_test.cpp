@@ -168,5 +168,26 @@ TEST(ScenarioModel, RejectsBadConfigurations) {
   EXPECT_NE(validate(config).find("nested"), std::string::npos);
 }
 
+// exit-mix: only the named reasons (and the model's own EXTERNAL_INTERRUPT, HLT,
+// PREEMPTION_TIMER) occur, roughly in the given proportions; a bad mix is rejected.
+TEST(ScenarioModel, ExitMixWeighsTheRandomExits) {
+  ScenarioConfig config = small_config();
+  config.exit_mix = "MSR:3,io:1,NPF:0";
+  std::map<int64_t, int> count;
+  for (const ScenarioEvent& e : run(config).events)
+    if (e.type == ScenarioEventType::kvm_exit) ++count[e.a[0]];
+  for (const auto& [reason, n] : count)
+    EXPECT_TRUE(reason == 32 || reason == 30 || reason == 1 || reason == 12 || reason == 52) << reason << " x" << n;
+  ASSERT_GT(count[30], 50);
+  EXPECT_GT(count[32], 2 * count[30]);
+  EXPECT_LT(count[32], 4 * count[30]);
+  config.exit_mix = "MSR:3,BOGUS:1";
+  EXPECT_NE(validate(config).find("BOGUS"), std::string::npos);
+  config.exit_mix = "MSR:0";
+  EXPECT_NE(validate(config), "");
+  config.exit_mix = "MSR=3";
+  EXPECT_NE(validate(config), "");
+}
+
 }  // namespace
 }  // namespace vm

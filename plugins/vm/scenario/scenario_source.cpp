@@ -48,6 +48,7 @@ const std::vector<Param>& params() {
       {"host-threads", "integer", "host tasks besides the vCPU threads (default 2)"},
       {"exit-rate", "number", "random VM exits per second of guest mode, per vCPU (default 5000)"},
       {"host-irq-rate", "number", "device interrupts per second per physical CPU (default 500)"},
+      {"exit-mix", "string", "weights of the random exits' reasons, e.g. \"MSR:3,IO:1,NPF:2,CPUID:0.5\""},
       {"time-slice-ns", "integer", "scheduler time slice on every CPU (default 3000000)"},
       {"nested", "boolean", "an L2 guest `vm1-l2` inside VM 1 (default false)"},
       {"nested-vcpus", "integer", "vCPUs of the nested guest (default 1)"},
@@ -130,6 +131,11 @@ ScenarioConfig parse(const bt_value* map, std::string& truth) {
     if (naming != "new" && naming != "old")
       throw std::invalid_argument("`naming` must be \"new\" (kvm_x86_entry) or \"old\" (kvm_entry)");
     c.old_names = naming == "old";
+  }
+  if (const bt_value* v = value("exit-mix")) {
+    if (!bt_value_is_string(v)) throw std::invalid_argument("`exit-mix` must be a string: exit-mix=\"MSR:3,IO:1\"");
+    c.exit_mix = bt_value_string_get(v);
+    if (c.exit_mix.empty()) throw std::invalid_argument("`exit-mix` must not be empty");
   }
   if (const bt_value* v = value("truth")) {
     if (!bt_value_is_string(v)) throw std::invalid_argument("`truth` must be a path: truth=\"truth.sqlite\"");
