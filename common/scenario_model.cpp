@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <cstdio>
 #include <deque>
+#include <iterator>
 #include <limits>
+#include <map>
 #include <queue>
 #include <random>
 #include <stdexcept>
@@ -68,6 +70,7 @@ const char* scenario_event_name(ScenarioEventType type, bool old_names) {
     case ScenarioEventType::syscall_exit_ioctl: return "syscall_exit_ioctl";
     case ScenarioEventType::syscall_entry_nanosleep: return "syscall_entry_nanosleep";
     case ScenarioEventType::syscall_exit_nanosleep: return "syscall_exit_nanosleep";
+    case ScenarioEventType::statedump_pid_ns: return "lttng_statedump_process_pid_ns";
     case ScenarioEventType::count: break;
   }
   return "?";
@@ -125,6 +128,7 @@ std::string validate(const ScenarioConfig& c) {
   if (c.duration_ns <= 0 && c.events == 0) return "`duration-ns` must be positive (or give `events`)";
   if (c.time_slice_ns < 10'000) return "`time-slice-ns` must be at least 10000";
   if (!(c.host_irq_rate >= 0 && c.host_irq_rate <= 1e5)) return "`host-irq-rate` must be between 0 and 100000";
+  if (c.containers < 0 || c.containers > 16) return "`containers` must be between 0 and 16";
   if (!c.exit_mix.empty()) {
     std::vector<std::pair<int64_t, double>> mix;
     std::string problem = parse_exit_mix(c.exit_mix, mix);
@@ -156,6 +160,10 @@ struct ScenarioModel::Impl {
     int64_t last_exit_reason = -1;
     TruthVcpuInterval truth;
     bool truth_open = false;
+    // PID namespaces (when the traces tell them): levels[0] is the root's.
+    std::vector<ScenarioNsLevel> levels;
+    bool forked = false;      // not in the statedump: forked by `parent` right after it
+    int parent_thread = -1;
   };
 
   struct Cpu {
@@ -218,6 +226,8 @@ struct ScenarioModel::Impl {
   ScenarioListener* listener = nullptr;  // during step()
 
   std::vector<std::pair<int64_t, double>> exit_mix;  // cumulative weights; empty: the built-in mix
+  bool emit_ns = false;  // the traces tell PID namespaces
+  std::vector<ScenarioThreadNamespaces> namespaces;
 
   explicit Impl(const ScenarioConfig& c) : config(c), rng(c.seed) {
     const std::string problem = validate(c);
@@ -323,6 +333,63 @@ struct ScenarioModel::Impl {
     }
   }
 
+  // Gives thread `id` (a process) the namespace chain `chain` (root first), its parent process
+  // being `parent` (-1: outside every container); `next_vtid` counts each namespace's pids.
+  void place(int id, const std::vector<int64_t>& chain, int parent, std::map<int64_t, int64_t>& next_vtid) {
+    Thread& t = th(id);
+    t.parent_thread = parent;
+    t.levels.clear();
+    for (size_t k = 0; k < chain.size(); ++k) {
+      if (k == 0) {
+        t.levels.push_back({chain[0], t.tid, t.pid, t.ppid});
+        continue;
+      }
+      const int64_t vtid = next_vtid.try_emplace(chain[k], 1).first->second++;
+      const Thread* p = parent >= 0 ? &th(parent) : nullptr;
+      const int64_t vppid = p && k < p->levels.size() ? p->levels[k].vpid : 0;
+      t.levels.push_back({chain[k], vtid, vtid, vppid});
+    }
+  }
+
+  // The containers of guest `machine` (see ScenarioConfig::containers).
+  void add_containers(int machine) {
+    const int cpu_base = machines[static_cast<size_t>(machine)].cpu_base;
+    const int ncpus = machines[static_cast<size_t>(machine)].info.cpus;
+    const int n = config.containers;
+    std::vector<std::vector<int64_t>> chain(static_cast<size_t>(n));
+    std::vector<int> init(static_cast<size_t>(n));
+    std::map<int64_t, int64_t> next_vtid;
+    for (int c = 0; c < n; ++c) {
+      const int parent_c = c % 2 == 1 ? c - 1 : -1;
+      std::vector<int64_t>& own = chain[static_cast<size_t>(c)];
+      own = parent_c >= 0 ? chain[static_cast<size_t>(parent_c)] : std::vector<int64_t>{kScenarioRootPidNs};
+      own.push_back(4026532000 + 32 * int64_t{machine} + c);
+      const int parent = parent_c >= 0 ? init[static_cast<size_t>(parent_c)] : -1;
+      const int id = add_thread(machine, 400 + c, 400 + c, parent >= 0 ? th(parent).tid : 1,
+                                "cinit-" + std::to_string(c), cpu_base + c % ncpus, Kind::worker);
+      th(id).left = exponential(work_mean(machine));
+      place(id, own, parent, next_vtid);
+      init[static_cast<size_t>(c)] = id;
+    }
+    std::vector<int> members(static_cast<size_t>(n), 0);
+    const std::vector<int> ids = machines[static_cast<size_t>(machine)].threads;
+    for (int id : ids) {
+      Thread& t = th(id);
+      if (t.kind != Kind::worker || t.tid < 300 || t.tid >= 400 || (t.tid - 300) % 2 == 0) continue;
+      const int c = ((t.tid - 300) / 2) % n;
+      t.ppid = th(init[static_cast<size_t>(c)]).tid;
+      if (members[static_cast<size_t>(c)]++ > 0) {
+        // Forked after the statedump, on CPU 0 (whose first events follow the statedump).
+        t.forked = true;
+        auto& homed = cpus[static_cast<size_t>(t.home)].homed;
+        homed.erase(std::find(homed.begin(), homed.end(), id));
+        t.home = cpu_base;
+        cpus[static_cast<size_t>(cpu_base)].homed.push_back(id);
+      }
+      place(id, chain[static_cast<size_t>(c)], init[static_cast<size_t>(c)], next_vtid);
+    }
+  }
+
   double work_mean(int machine) const { return machine == 0 ? 800'000.0 : 1'500'000.0; }
   double sleep_mean(int machine) const { return machine == 0 ? 2'500'000.0 : 3'000'000.0; }
 
@@ -353,13 +420,27 @@ struct ScenarioModel::Impl {
       add_vm_threads(guests[0], l2, 800, 1);
       add_workers(l2, config.guest_threads, 300, "app");
     }
+    emit_ns = config.containers > 0 || config.statedump_lm211;
+    if (config.containers > 0)
+      for (size_t m = 1; m < machines.size(); ++m) add_containers(static_cast<int>(m));
+    if (emit_ns)
+      for (const Thread& t : threads) {
+        if (t.kind == Kind::idle) continue;
+        ScenarioThreadNamespaces entry;
+        entry.machine = t.machine;
+        entry.tid = t.tid;
+        entry.levels = t.levels;
+        if (entry.levels.empty()) entry.levels.push_back({kScenarioRootPidNs, t.tid, t.pid, t.ppid});
+        threads[static_cast<size_t>(&t - threads.data())].levels = entry.levels;
+        namespaces.push_back(std::move(entry));
+      }
     for (const Machine& m : machines) infos.push_back(m.info);
     // Every thread starts runnable on its CPU (parked QEMU main threads sleep forever); some
     // workers start asleep. Every CPU starts in its idle task and switches right away.
     for (size_t id = 0; id < threads.size(); ++id) {
       Thread& t = threads[id];
       if (t.kind == Kind::idle || t.kind == Kind::parked) continue;
-      if (t.kind == Kind::worker && uniform() < 0.5) {
+      if (t.kind == Kind::worker && !t.forked && uniform() < 0.5) {
         t.state = State::sleeping;
         t.wake_at = config.start_ns + exponential(sleep_mean(t.machine));
         push_action(t.wake_at, ActionKind::wake, static_cast<int>(id), static_cast<uint64_t>(t.wake_at));
@@ -413,6 +494,10 @@ struct ScenarioModel::Impl {
   // Queues an event with its fields.
   void record(Cpu& cpu, int64_t t, ScenarioEventType type, const Thread& context, std::initializer_list<int64_t> a,
               const char* s0 = "", const char* s1 = "") {
+    record(cpu, t, type, context, a.begin(), a.size(), s0, s1);
+  }
+  void record(Cpu& cpu, int64_t t, ScenarioEventType type, const Thread& context, const int64_t* a, size_t count,
+              const char* s0 = "", const char* s1 = "") {
     Pending p;
     ScenarioEvent& e = p.event;
     e.host_ts = t;
@@ -423,8 +508,7 @@ struct ScenarioModel::Impl {
     e.tid = context.tid;
     e.pid = context.pid;
     e.procname = context.comm.c_str();
-    size_t i = 0;
-    for (int64_t v : a) e.a[i++] = v;
+    std::copy(a, a + std::min(count, std::size(e.a)), e.a);
     e.s[0] = s0;
     e.s[1] = s1;
     p.seq = event_seq++;
@@ -440,13 +524,44 @@ struct ScenarioModel::Impl {
     const Thread& context = th(cpu0.current);
     for (int id : m.threads) {
       const Thread& t2 = th(id);
-      if (t2.kind == Kind::idle) continue;
+      if (t2.kind == Kind::idle || t2.forked) continue;
       // type 0 = user thread; mode/submode unknown (0); status 5 = WAIT_CPU or 2 = WAIT (sleeping)
-      record(cpu0, t, ScenarioEventType::statedump_process, context,
-             {t2.tid, t2.pid, t2.ppid, 0, 0, 0, t2.state == State::sleeping ? 2 : 5,
-              cpus[static_cast<size_t>(t2.home)].index},
+      const int64_t status = t2.state == State::sleeping ? 2 : 5;
+      const int64_t cpu = cpus[static_cast<size_t>(t2.home)].index;
+      if (config.statedump_lm211) {
+        // lttng-modules <= 2.11: one event per namespace level, deepest first.
+        for (size_t k = t2.levels.size(); k-- > 0;) {
+          const ScenarioNsLevel& l = t2.levels[k];
+          record(cpu0, t, ScenarioEventType::statedump_process, context,
+                 {t2.tid, t2.pid, t2.ppid, 0, 0, 0, status, cpu, l.vtid, l.vpid, l.vppid, static_cast<int64_t>(k),
+                  l.ns_inum},
+                 t2.comm.c_str());
+          t += 150;
+        }
+        continue;
+      }
+      record(cpu0, t, ScenarioEventType::statedump_process, context, {t2.tid, t2.pid, t2.ppid, 0, 0, 0, status, cpu},
              t2.comm.c_str());
       t += 150;
+      if (!emit_ns) continue;
+      for (size_t k = t2.levels.size(); k-- > 0;) {
+        const ScenarioNsLevel& l = t2.levels[k];
+        record(cpu0, t, ScenarioEventType::statedump_pid_ns, context,
+               {t2.tid, l.vtid, l.vpid, l.vppid, static_cast<int64_t>(k), l.ns_inum});
+        t += 100;
+      }
+    }
+    // Container processes started after the statedump (sched_process_fork, LM 2.13 layout).
+    for (int id : m.threads) {
+      const Thread& child = th(id);
+      if (!child.forked) continue;
+      const Thread& parent = th(child.parent_thread);
+      int64_t a[13] = {parent.tid, parent.pid, child.tid, child.pid, parent.levels.back().ns_inum,
+                       child.levels.back().ns_inum, static_cast<int64_t>(child.levels.size())};
+      for (size_t k = 0; k < child.levels.size() && 7 + k < std::size(a); ++k) a[7 + k] = child.levels[k].vtid;
+      record(cpu0, t, ScenarioEventType::sched_process_fork, context, a, std::size(a), parent.comm.c_str(),
+             child.comm.c_str());
+      t += 200;
     }
   }
 
@@ -847,6 +962,7 @@ ScenarioModel::~ScenarioModel() = default;
 const std::vector<ScenarioMachineInfo>& ScenarioModel::machines() const { return impl_->infos; }
 bool ScenarioModel::step(ScenarioListener& listener) { return impl_->step(listener); }
 int64_t ScenarioModel::end_ns() const { return impl_->end; }
+const std::vector<ScenarioThreadNamespaces>& ScenarioModel::thread_namespaces() const { return impl_->namespaces; }
 uint64_t ScenarioModel::event_count() const { return impl_->emitted; }
 
 }  // namespace vm

@@ -54,6 +54,15 @@ struct ScenarioConfig {
   // scenario_exit_names()); empty: the built-in mix (30% EPT_VIOLATION, 20% IO, 20% MSR_WRITE,
   // 10% CPUID, 10% APIC_ACCESS, 10% EPT_MISCONFIG).
   std::string exit_mix;
+  // PID-namespace containers in each guest: container c's init is tid 400 + c (vtid 1 in its
+  // namespace, inode 4026532000 + 32 * machine + c); an odd c nests inside container c - 1.
+  // Guest worker i (odd i) lives in container (i / 2) % containers; the first worker of a
+  // container is in the statedump, the others are forked by its init right after it.
+  int containers = 0;
+  // Statedump layout: lttng-modules 2.12+ (lttng_statedump_process_pid_ns per level, emitted
+  // only when `containers` > 0) or <= 2.11 (ns fields in lttng_statedump_process_state, one
+  // event per level, deepest first).
+  bool statedump_lm211 = false;
 };
 
 // The exit names `exit_mix` accepts, with the Intel VMX basic exit reason each stands for.
@@ -68,8 +77,10 @@ enum class ScenarioEventType : uint8_t {
   sched_switch,       // a0 prev_tid, a1 prev_prio, a2 prev_state, a3 next_tid, a4 next_prio; s0 prev_comm, s1 next_comm
   sched_waking,       // a0 tid, a1 prio, a2 target_cpu; s0 comm
   sched_wakeup,       // same
-  sched_process_fork, // a0 parent_tid, a1 parent_pid, a2 child_tid, a3 child_pid; s0 parent_comm, s1 child_comm
-  statedump_process,  // a0 tid, a1 pid, a2 ppid, a3 type, a4 mode, a5 submode, a6 status, a7 cpu; s0 name
+  sched_process_fork, // a0 parent_tid, a1 parent_pid, a2 child_tid, a3 child_pid, a4 parent_ns_inum,
+                      // a5 child_ns_inum, a6 number of vtids, a7.. vtids (root first); s0 parent_comm, s1 child_comm
+  statedump_process,  // a0 tid, a1 pid, a2 ppid, a3 type, a4 mode, a5 submode, a6 status, a7 cpu; s0 name;
+                      // LM <= 2.11 layout: also a8 vtid, a9 vpid, a10 vppid, a11 ns_level, a12 ns_inum
   kvm_entry,          // a0 vcpu_id, a1 rip, a2 immediate_exit
   kvm_exit,           // a0 exit_reason, a1 guest_rip, a2 isa, a3 info1, a4 info2, a5 intr_info, a6 error_code, a7 vcpu_id
   kvm_inj_virq,       // a0 irq, a1 soft, a2 reinjected
@@ -81,6 +92,7 @@ enum class ScenarioEventType : uint8_t {
   syscall_exit_ioctl,   // a0 ret, a1 arg
   syscall_entry_nanosleep,  // a0 rqtp, a1 rmtp
   syscall_exit_nanosleep,   // a0 ret, a1 rmtp
+  statedump_pid_ns,   // lttng_statedump_process_pid_ns: a0 tid, a1 vtid, a2 vpid, a3 vppid, a4 ns_level, a5 ns_inum
   count
 };
 const char* scenario_event_name(ScenarioEventType type, bool old_names);
@@ -93,7 +105,7 @@ struct ScenarioEvent {
   ScenarioEventType type = ScenarioEventType::sched_switch;
   int32_t tid = 0, pid = 0;         // common context: the thread the event happened in
   const char* procname = "";        // owned by the model
-  int64_t a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t a[13] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   const char* s[2] = {"", ""};      // owned by the model
 };
 
@@ -117,6 +129,17 @@ struct TruthCpuInterval {
   int32_t vm = -1;       // machine index of the VM whose code runs (guest mode), else -1
   int32_t vcpu = -1;
 };
+
+// A thread's place in one level of its PID-namespace chain (level 0: the machine's root).
+struct ScenarioNsLevel {
+  int64_t ns_inum = 0, vtid = 0, vpid = 0, vppid = 0;
+};
+struct ScenarioThreadNamespaces {
+  int32_t machine = 0;
+  int64_t tid = 0;
+  std::vector<ScenarioNsLevel> levels;
+};
+constexpr int64_t kScenarioRootPidNs = 4026531836;
 
 class ScenarioListener {
  public:
@@ -154,6 +177,9 @@ class ScenarioModel {
     while (step(listener)) {
     }
   }
+  // Every non-idle thread's namespace levels, when the traces tell them (`containers` > 0 or
+  // the LM <= 2.11 statedump); else empty.
+  const std::vector<ScenarioThreadNamespaces>& thread_namespaces() const;
   int64_t end_ns() const;  // host clock; known once step() returned false
   uint64_t event_count() const;
 

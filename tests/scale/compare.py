@@ -14,6 +14,9 @@ Checks, and exits 1 on the first kind that fails (printing the first few mismatc
     boundary by the sync's reported accuracy.
   - fused: the recovered transforms (table sync) are within their reported accuracy_ns of the
     true ones over the run, and every guest is matched to its true VM (table guest_match).
+  - fused, when the truth has PID namespaces (source.vm.scenario `containers`, or the LM <= 2.11
+    statedump): the analysis's container tree and container_thread rows (every thread's
+    namespace, vtid, vpid, vppid at every level) equal the truth's exactly, per machine.
 """
 import argparse
 import sqlite3
@@ -97,6 +100,25 @@ def main():
                 failures.append(line)
             else:
                 print(line)
+
+    # ---- PID namespaces
+    has_ns = rows(truth, "SELECT name FROM sqlite_master WHERE name='container_thread'") and \
+        rows(truth, "SELECT count(*) FROM container_thread")[0][0] > 0
+    if args.mode == "fused" and has_ns:
+        names = {mid: name for name, mid in machines.items()}
+        for table, sql_truth, sql_got in (
+                ("container", "SELECT machine, ns_inum, parent_ns_inum, ns_level FROM container",
+                 "SELECT machine_id, ns_inum, parent_ns_inum, ns_level FROM container"),
+                ("container_thread", "SELECT machine, tid, ns_level, ns_inum, vtid, vpid, vppid FROM container_thread",
+                 "SELECT machine_id, tid, ns_level, ns_inum, vtid, vpid, vppid FROM container_thread")):
+            expected = set(rows(truth, sql_truth))
+            got_rows = set((names.get(r[0]),) + tuple(r[1:]) for r in rows(got, sql_got))
+            missing, extra = sorted(expected - got_rows, key=str), sorted(got_rows - expected, key=str)
+            line = f"{table}: {len(expected)} true rows, {len(got_rows)} analysed"
+            if missing or extra:
+                failures.append(f"{line}; missing {missing[:args.show]}; unexpected {extra[:args.show]}")
+            else:
+                print(line + ", equal")
 
     # ---- vCPU states
     vcpus = rows(truth, "SELECT vm, vcpu_id, host, host_tid, host_pid, first_kvm_ts FROM vcpu ORDER BY vm, vcpu_id")

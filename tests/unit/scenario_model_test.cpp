@@ -189,5 +189,46 @@ TEST(ScenarioModel, ExitMixWeighsTheRandomExits) {
   EXPECT_NE(validate(config), "");
 }
 
+// containers: every container's init has vtid 1; each forked thread's vtids are its levels;
+// the LM <= 2.11 statedump gives one process_state per level, deepest first.
+TEST(ScenarioModel, ContainersTellTheirNamespaces) {
+  ScenarioConfig config = small_config();
+  config.containers = 2;
+  config.guest_threads = 8;
+  config.duration_ns = 50'000'000;
+  for (bool lm211 : {false, true}) {
+    config.statedump_lm211 = lm211;
+    ScenarioModel model(config);
+    Recorder r;
+    model.run(r);
+    std::map<std::pair<int, int64_t>, std::vector<ScenarioNsLevel>> levels;
+    for (const ScenarioThreadNamespaces& t : model.thread_namespaces()) levels[{t.machine, t.tid}] = t.levels;
+    ASSERT_FALSE(levels.empty());
+    EXPECT_EQ(levels.at({1, 400}).size(), 2u);
+    EXPECT_EQ(levels.at({1, 400}).back().vtid, 1);
+    EXPECT_EQ(levels.at({1, 401}).size(), 3u);  // container 1 nests in container 0
+    EXPECT_EQ(levels.at({1, 401}).back().vtid, 1);
+    EXPECT_EQ(levels.at({0, 500}).size(), 1u);  // the host has no containers
+    int forks = 0, pid_ns = 0, per_level = 0;
+    for (const ScenarioEvent& e : r.events) {
+      if (e.type == ScenarioEventType::sched_process_fork) {
+        ++forks;
+        const auto& chain = levels.at({e.machine, e.a[2]});
+        ASSERT_EQ(e.a[6], static_cast<int64_t>(chain.size()));
+        for (size_t k = 0; k < chain.size(); ++k) EXPECT_EQ(e.a[7 + k], chain[k].vtid);
+        EXPECT_EQ(e.a[5], chain.back().ns_inum);
+      }
+      if (e.type == ScenarioEventType::statedump_pid_ns) ++pid_ns;
+      if (e.type == ScenarioEventType::statedump_process && e.a[11] > 0) {
+        ++per_level;
+        EXPECT_EQ(levels.at({e.machine, e.a[0]})[static_cast<size_t>(e.a[11])].vtid, e.a[8]);
+      }
+    }
+    EXPECT_GT(forks, 0);
+    EXPECT_EQ(pid_ns > 0, !lm211);
+    EXPECT_EQ(per_level > 0, lm211);
+  }
+}
+
 }  // namespace
 }  // namespace vm
