@@ -46,9 +46,18 @@ constexpr ExitName kExitNames[] = {
     {"CPUID", kExitCpuid},           {"APIC_ACCESS", kExitApicAccess},     {"PAUSE", kExitPause},
 };
 
-// sched_switch prev_state: runnable (preempted) or TASK_INTERRUPTIBLE.
+// sched_switch prev_state: runnable (preempted), TASK_INTERRUPTIBLE or TASK_UNINTERRUPTIBLE.
 constexpr int64_t kRunnable = 0;
 constexpr int64_t kInterruptible = 1;
+constexpr int64_t kUninterruptible = 2;
+
+// Guest devices (ScenarioConfig::disk_irq_rate, net_irq_rate).
+struct Device {
+  const char* name;
+  int64_t irq, vector, fd, sleep_state;
+};
+constexpr Device kDevices[] = {{"virtio0-requests", 25, 34, 5, kUninterruptible},
+                               {"virtio1-input.0", 27, 36, 7, kInterruptible}};
 
 }  // namespace
 
@@ -71,6 +80,8 @@ const char* scenario_event_name(ScenarioEventType type, bool old_names) {
     case ScenarioEventType::syscall_entry_nanosleep: return "syscall_entry_nanosleep";
     case ScenarioEventType::syscall_exit_nanosleep: return "syscall_exit_nanosleep";
     case ScenarioEventType::statedump_pid_ns: return "lttng_statedump_process_pid_ns";
+    case ScenarioEventType::syscall_entry_read: return "syscall_entry_read";
+    case ScenarioEventType::syscall_exit_read: return "syscall_exit_read";
     case ScenarioEventType::count: break;
   }
   return "?";
@@ -128,6 +139,8 @@ std::string validate(const ScenarioConfig& c) {
   if (c.duration_ns <= 0 && c.events == 0) return "`duration-ns` must be positive (or give `events`)";
   if (c.time_slice_ns < 10'000) return "`time-slice-ns` must be at least 10000";
   if (!(c.host_irq_rate >= 0 && c.host_irq_rate <= 1e5)) return "`host-irq-rate` must be between 0 and 100000";
+  if (!(c.disk_irq_rate >= 0 && c.disk_irq_rate <= 1e5)) return "`disk-irq-rate` must be between 0 and 100000";
+  if (!(c.net_irq_rate >= 0 && c.net_irq_rate <= 1e5)) return "`net-irq-rate` must be between 0 and 100000";
   if (c.containers < 0 || c.containers > 16) return "`containers` must be between 0 and 16";
   if (!c.exit_mix.empty()) {
     std::vector<std::pair<int64_t, double>> mix;
@@ -153,6 +166,8 @@ struct ScenarioModel::Impl {
     int64_t phase_end_rt = 0;    // running: run time of its CPU when its phase ends
     int64_t left = 0;            // not running: run time left in its phase
     bool woke_from_sleep = false;
+    int io_wait = -1;   // sleeping: the device it waits for (-1: a timer)
+    int woke_io = -1;   // woken by that device: its read returns when it runs
     // vCPU threads
     int child_cpu = -1;  // global index of the guest CPU it runs
     bool in_guest = false;
@@ -179,6 +194,7 @@ struct ScenarioModel::Impl {
     int64_t busy_until = 0;
     uint64_t generation = 0;
     bool pending_irq = false;
+    unsigned pending_dev = 0;  // device interrupts to deliver (bit d: kDevices[d])
     int vcpu_thread = -1;  // guest CPU: the thread that runs it on the parent
     TruthCpuInterval truth;
     bool truth_open = false;
@@ -192,7 +208,7 @@ struct ScenarioModel::Impl {
     std::vector<int> threads;
   };
 
-  enum class ActionKind : uint8_t { local, wake, host_irq };
+  enum class ActionKind : uint8_t { local, wake, host_irq, device_irq };
   struct Action {
     int64_t time;
     uint64_t seq;
@@ -470,6 +486,13 @@ struct ScenarioModel::Impl {
         push_action(config.start_ns + exponential(1e9 / config.host_irq_rate), ActionKind::host_irq,
                     static_cast<int>(c), 0);
     }
+    for (size_t m = 1; m < machines.size(); ++m)
+      for (int d = 0; d < 2; ++d) {
+        const double rate = d == 0 ? config.disk_irq_rate : config.net_irq_rate;
+        if (rate > 0)
+          push_action(config.start_ns + exponential(1e9 / rate), ActionKind::device_irq, static_cast<int>(m),
+                      static_cast<uint64_t>(d));
+      }
     if (config.events == 0) end = config.start_ns + config.duration_ns;
   }
 
@@ -620,7 +643,7 @@ struct ScenarioModel::Impl {
     const int64_t r = rt(cpu, now);
     if (cur.kind == Kind::idle) {
       if (!cpu.runqueue.empty()) return r;
-      if (machines[static_cast<size_t>(cpu.machine)].info.parent >= 0 && !cpu.pending_irq) return cpu.halt_rt;
+      if (machines[static_cast<size_t>(cpu.machine)].info.parent >= 0 && !has_pending(cpu)) return cpu.halt_rt;
       return kNever;
     }
     int64_t d = cur.phase_end_rt;
@@ -661,6 +684,8 @@ struct ScenarioModel::Impl {
     Machine& m = machines[static_cast<size_t>(cpu.machine)];
     if (!m.statedump_done && cpu.index == 0) statedump(cpu.machine, t);
     if (th(cpu.current).kind == Kind::idle && cpu.runqueue.empty()) cpu.halt_rt = rt(cpu, t) + 1'500;
+    for (int d = 0; d < 2; ++d)
+      if (cpu.pending_dev & (1u << d)) device_interrupt(cpu, std::max(t + 250, cpu.busy_until), d);
     if (cpu.pending_irq) {
       cpu.pending_irq = false;
       timer_interrupt(cpu, std::max(t + 250, cpu.busy_until));
@@ -704,7 +729,12 @@ struct ScenarioModel::Impl {
     } else {
       next.phase_end_rt = r + next.left;
       if (next.kind == Kind::vcpu) set_truth(next, t, "vmm", cpu.index, -1, next.last_exit_reason);
-      if (next.woke_from_sleep) {
+      if (next.woke_io >= 0) {
+        const int d = next.woke_io;
+        next.woke_io = -1;
+        t += 400;
+        record(cpu, t, ScenarioEventType::syscall_exit_read, next, {4096, 0x7ffd1000 + 0x100 * d});
+      } else if (next.woke_from_sleep) {
         next.woke_from_sleep = false;
         t += 400;
         record(cpu, t, ScenarioEventType::syscall_exit_nanosleep, next, {0, 0});
@@ -774,12 +804,31 @@ struct ScenarioModel::Impl {
       record(cpu, t, ScenarioEventType::kvm_inj_virq, v, {kTimerVector, 0, 0});
       t += 400;
     }
+    for (int d = 0; d < 2; ++d)
+      if (guest.pending_dev & (1u << d)) {
+        record(cpu, t, ScenarioEventType::kvm_inj_virq, v, {kDevices[d].vector, 0, 0});
+        t += 400;
+      }
     record(cpu, t, ScenarioEventType::kvm_entry, v, {guest.index, kernel_rip(), 0});
     v.in_guest = true;
     set_truth(v, t, "guest", cpu.index, -1, -1);
     v.phase_end_rt = rt(cpu, t) + exponential(1e9 / config.exit_rate);
     update_cpu_truth(cpu, t);
     resume(guest, t + 1);
+  }
+
+  // The thread `id`, homed on `cpu`, wakes up (in an interrupt handler at `t`) and queues.
+  // Returns the time after the wakeup.
+  int64_t wake(Cpu& cpu, int64_t t, int id) {
+    Thread& w = th(id);
+    const Thread& context = th(cpu.current);
+    record(cpu, t, ScenarioEventType::sched_waking, context, {w.tid, w.prio + 100, cpu.index}, w.comm.c_str());
+    if (w.kind == Kind::vcpu) set_truth(w, t, "preempted", cpu.index, context.tid, -1);
+    t += 300;
+    record(cpu, t, ScenarioEventType::sched_wakeup, context, {w.tid, w.prio + 100, cpu.index}, w.comm.c_str());
+    w.state = State::runnable;
+    cpu.runqueue.push_back(id);
+    return t + 300;
   }
 
   // A timer interrupt on a running CPU: wakes the threads whose time has come.
@@ -792,13 +841,7 @@ struct ScenarioModel::Impl {
     for (int id : cpu.homed) {
       Thread& w = th(id);
       if (w.state != State::sleeping || w.wake_at > t) continue;
-      const Thread& context = th(cpu.current);
-      record(cpu, t, ScenarioEventType::sched_waking, context, {w.tid, w.prio + 100, cpu.index}, w.comm.c_str());
-      if (w.kind == Kind::vcpu) set_truth(w, t, "preempted", cpu.index, context.tid, -1);
-      t += 300;
-      record(cpu, t, ScenarioEventType::sched_wakeup, context, {w.tid, w.prio + 100, cpu.index}, w.comm.c_str());
-      t += 300;
-      w.state = State::runnable;
+      t = wake(cpu, t, id);
       w.wake_at = kNever;
       if (w.kind == Kind::worker) {
         w.left = exponential(work_mean(w.machine));
@@ -806,7 +849,6 @@ struct ScenarioModel::Impl {
       } else {
         w.left = between(1'000, 3'000);
       }
-      cpu.runqueue.push_back(id);
     }
     record(cpu, t, ScenarioEventType::timer_irq_exit, th(cpu.current), {kTimerVector});
     t += 300;
@@ -818,18 +860,24 @@ struct ScenarioModel::Impl {
   void raise_timer(Cpu& cpu, int64_t t) {
     if (!is_guest_cpu(cpu)) return timer_interrupt(cpu, t);
     cpu.pending_irq = true;
+    // The guest's timer (VMX preemption timer): exit, then the interrupt is injected.
+    kick(cpu, t, kExitPreemptionTimer);
+  }
+
+  // An interrupt became pending on the guest CPU `cpu` at `t`: a running vCPU exits for
+  // `reason`, a sleeping vCPU thread wakes. Otherwise the vCPU thread waits for its CPU or is in
+  // the hypervisor: the interrupt is injected at its next entry.
+  void kick(Cpu& cpu, int64_t t, int64_t reason) {
     Thread& v = th(cpu.vcpu_thread);
     Cpu& parent = cpu_of(v);
     if (cpu.running) {
-      // The guest's timer (VMX preemption timer): exit, then the interrupt is injected.
-      kvm_exit(parent, v, std::max(t, parent.busy_until), kExitPreemptionTimer);
+      kvm_exit(parent, v, std::max(t, parent.busy_until), reason);
       v.phase_end_rt = rt(parent, parent.busy_until) + between(800, 2'000);
       reschedule(parent);
     } else if (v.state == State::sleeping) {
       v.wake_at = std::min(v.wake_at, t);
       raise_timer(parent, t);
     }
-    // Otherwise the vCPU thread waits for its CPU or is in the hypervisor: injected at entry.
   }
 
   // The guest CPU `cpu` has nothing to run: HLT, and its vCPU thread sleeps.
@@ -837,7 +885,7 @@ struct ScenarioModel::Impl {
     Thread& v = th(cpu.vcpu_thread);
     Cpu& parent = cpu_of(v);
     const int64_t te = kvm_exit(parent, v, t, kExitHlt);
-    if (!cpu.pending_irq) {
+    if (!has_pending(cpu)) {
       const int64_t ts = std::max(te + 1'200, parent.busy_until);
       v.phase_end_rt = rt(parent, ts);
       switch_next(parent, ts, kInterruptible);
@@ -852,7 +900,7 @@ struct ScenarioModel::Impl {
     if (cur.kind == Kind::idle) {
       if (!cpu.runqueue.empty())
         switch_next(cpu, t, kRunnable);
-      else if (is_guest_cpu(cpu) && !cpu.pending_irq)
+      else if (is_guest_cpu(cpu) && !has_pending(cpu))
         return halt(cpu, t);
     } else if (!cpu.runqueue.empty() && r >= cpu.slice_start_rt + config.time_slice_ns) {
       if (cur.kind == Kind::vcpu && cur.in_guest) {
@@ -860,6 +908,14 @@ struct ScenarioModel::Impl {
         t = kvm_exit(cpu, cur, t, kExitExternalInterrupt) + between(800, 1'500);
       }
       switch_next(cpu, t, kRunnable);
+    } else if (cur.kind == Kind::worker && is_guest_cpu(cpu) && device_rate_sum() > 0 && uniform() < 0.5) {
+      // A blocking read on a device: its interrupt wakes it.
+      const int d = uniform() * device_rate_sum() < config.disk_irq_rate ? 0 : 1;
+      record(cpu, t, ScenarioEventType::syscall_entry_read, cur, {kDevices[d].fd, 0x7ffd1000 + 0x100 * d, 4096});
+      t += 700;
+      cur.io_wait = d;
+      cur.wake_at = kNever;
+      switch_next(cpu, t, kDevices[d].sleep_state);
     } else if (cur.kind == Kind::worker) {
       record(cpu, t, ScenarioEventType::syscall_entry_nanosleep, cur, {0x7ffd0000, 0});
       t += 700;
@@ -872,6 +928,59 @@ struct ScenarioModel::Impl {
       else
         kvm_entry(cpu, cur, t);
     }
+    reschedule(cpu);
+  }
+
+  bool has_pending(const Cpu& cpu) const { return cpu.pending_irq || cpu.pending_dev != 0; }
+  double device_rate_sum() const { return config.disk_irq_rate + config.net_irq_rate; }
+
+  // Device `d` of guest `machine` interrupts at `t`: to the CPU of the first thread waiting for
+  // it, else to vCPU d % cpus. The vCPU exits (a host interrupt) or its thread wakes; the vector
+  // is injected at the next entry.
+  void raise_device(int machine, int64_t t, int d) {
+    const Machine& m = machines[static_cast<size_t>(machine)];
+    int target = m.cpu_base + d % m.info.cpus;
+    for (int id : m.threads)
+      if (th(id).state == State::sleeping && th(id).io_wait == d) {
+        target = th(id).home;
+        break;
+      }
+    Cpu& cpu = cpus[static_cast<size_t>(target)];
+    if (cpu.pending_dev & (1u << d)) return;  // already pending: one delivery serves both
+    cpu.pending_dev |= 1u << d;
+    kick(cpu, t, kExitExternalInterrupt);
+  }
+
+  // The guest CPU `cpu` runs device `d`'s handler, which wakes a thread waiting for it.
+  void device_interrupt(Cpu& cpu, int64_t t, int d) {
+    cpu.pending_dev &= ~(1u << d);
+    t = std::max(t, cpu.busy_until);
+    Thread& cur = th(cpu.current);
+    if (cur.kind == Kind::vcpu && cur.in_guest) t = kvm_exit(cpu, cur, t, kExitExternalInterrupt) + 300;
+    const Device& device = kDevices[d];
+    TruthGuestIrq truth;
+    truth.ts = t;
+    truth.vm = cpu.machine;
+    truth.vcpu = cpu.index;
+    truth.irq = device.irq;
+    truth.vector = device.vector;
+    truth.name = device.name;
+    record(cpu, t, ScenarioEventType::irq_handler_entry, th(cpu.current), {device.irq}, device.name);
+    t += 500;
+    for (int id : cpu.homed) {
+      Thread& w = th(id);
+      if (w.state != State::sleeping || w.io_wait != d) continue;
+      t = wake(cpu, t, id);
+      w.io_wait = -1;
+      w.woke_io = d;
+      w.left = exponential(work_mean(w.machine));
+      truth.woken_tid = w.tid;
+      break;
+    }
+    record(cpu, t + between(500, 2'000), ScenarioEventType::irq_handler_exit, th(cpu.current), {device.irq, 1});
+    t = cpu.busy_until + 300;
+    if (listener && truth.ts < end) listener->on_guest_irq(truth);
+    if (th(cpu.current).kind == Kind::idle && !cpu.runqueue.empty()) switch_next(cpu, t, kRunnable);
     reschedule(cpu);
   }
 
@@ -898,6 +1007,13 @@ struct ScenarioModel::Impl {
         Thread& t = th(a.target);
         if (t.state != State::sleeping || static_cast<uint64_t>(t.wake_at) != a.generation) return;
         raise_timer(cpu_of(t), a.time);
+        break;
+      }
+      case ActionKind::device_irq: {
+        const int d = static_cast<int>(a.generation);
+        raise_device(a.target, a.time, d);
+        push_action(a.time + exponential(1e9 / (d == 0 ? config.disk_irq_rate : config.net_irq_rate)),
+                    ActionKind::device_irq, a.target, a.generation);
         break;
       }
       case ActionKind::host_irq: {

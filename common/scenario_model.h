@@ -63,6 +63,13 @@ struct ScenarioConfig {
   // only when `containers` > 0) or <= 2.11 (ns fields in lttng_statedump_process_state, one
   // event per level, deepest first).
   bool statedump_lm211 = false;
+  // Guest device interrupts per second per VM (also the nested guest): the parent injects the
+  // MSI vector (kvm_x86_inj_virq) and the guest runs its handler (irq_handler_entry/exit), which
+  // wakes a thread blocked on that device. Disk: virtio-blk "virtio0-requests", guest irq 25,
+  // vector 34; net: virtio-net "virtio1-input.0", guest irq 27, vector 36. With a rate, half of
+  // a guest's workers' sleeps become blocking reads (syscall_entry_read) on a device instead.
+  double disk_irq_rate = 0;
+  double net_irq_rate = 0;
 };
 
 // The exit names `exit_mix` accepts, with the Intel VMX basic exit reason each stands for.
@@ -93,6 +100,8 @@ enum class ScenarioEventType : uint8_t {
   syscall_entry_nanosleep,  // a0 rqtp, a1 rmtp
   syscall_exit_nanosleep,   // a0 ret, a1 rmtp
   statedump_pid_ns,   // lttng_statedump_process_pid_ns: a0 tid, a1 vtid, a2 vpid, a3 vppid, a4 ns_level, a5 ns_inum
+  syscall_entry_read, // a0 fd, a1 buf, a2 count
+  syscall_exit_read,  // a0 ret, a1 buf
   count
 };
 const char* scenario_event_name(ScenarioEventType type, bool old_names);
@@ -141,12 +150,23 @@ struct ScenarioThreadNamespaces {
 };
 constexpr int64_t kScenarioRootPidNs = 4026531836;
 
+// A device interrupt a guest handled.
+struct TruthGuestIrq {
+  int64_t ts = 0;        // host clock, of its irq_handler_entry
+  int32_t vm = 0;        // machine index of the guest
+  int32_t vcpu = 0;
+  int64_t irq = 0, vector = 0;
+  const char* name = "";
+  int64_t woken_tid = -1;  // the thread blocked on the device that it woke, or -1
+};
+
 class ScenarioListener {
  public:
   virtual ~ScenarioListener() = default;
   virtual void on_event(const ScenarioEvent& event) = 0;
   virtual void on_vcpu_interval(const TruthVcpuInterval&) {}
   virtual void on_cpu_interval(const TruthCpuInterval&) {}
+  virtual void on_guest_irq(const TruthGuestIrq&) {}
 };
 
 struct ScenarioMachineInfo {

@@ -24,6 +24,7 @@ CREATE TABLE vcpu_state(ts INTEGER, dur INTEGER, vm TEXT, vcpu_id INTEGER, state
 CREATE TABLE container(machine TEXT, ns_inum INTEGER, parent_ns_inum INTEGER, ns_level INTEGER);
 CREATE TABLE container_thread(machine TEXT, tid INTEGER, ns_level INTEGER, ns_inum INTEGER, vtid INTEGER, vpid INTEGER,
                               vppid INTEGER);
+CREATE TABLE guest_irq(ts INTEGER, vm TEXT, vcpu_id INTEGER, irq INTEGER, vector INTEGER, name TEXT, woken_tid INTEGER);
 CREATE TABLE cpu_state(ts INTEGER, dur INTEGER, machine TEXT, cpu INTEGER, tid INTEGER, vm TEXT, vcpu_id INTEGER);
 )sql";
 
@@ -33,7 +34,8 @@ class TruthWriter final : public ScenarioListener {
       : machines_(machines),
         events_(machines.size(), 0),
         vcpu_state_(db.prepare("INSERT INTO vcpu_state VALUES(?,?,?,?,?,?,?,?)")),
-        cpu_state_(db.prepare("INSERT INTO cpu_state VALUES(?,?,?,?,?,?,?)")) {}
+        cpu_state_(db.prepare("INSERT INTO cpu_state VALUES(?,?,?,?,?,?,?)")),
+        guest_irq_(db.prepare("INSERT INTO guest_irq VALUES(?,?,?,?,?,?,?)")) {}
 
   void on_event(const ScenarioEvent& e) override {
     ++events_[static_cast<size_t>(e.machine)];
@@ -66,7 +68,18 @@ class TruthWriter final : public ScenarioListener {
     cpu_state_.bind_or_null(7, int64_t{i.vcpu});
     cpu_state_.run();
   }
+  void on_guest_irq(const TruthGuestIrq& i) override {
+    guest_irq_.bind(1, i.ts);
+    guest_irq_.bind(2, machines_[static_cast<size_t>(i.vm)].hostname);
+    guest_irq_.bind(3, int64_t{i.vcpu});
+    guest_irq_.bind(4, i.irq);
+    guest_irq_.bind(5, i.vector);
+    guest_irq_.bind(6, std::string_view(i.name));
+    guest_irq_.bind_or_null(7, i.woken_tid);
+    guest_irq_.run();
+  }
   void finish() {
+    guest_irq_ = SqliteStatement();
     vcpu_state_ = SqliteStatement();
     cpu_state_ = SqliteStatement();
   }
@@ -79,7 +92,7 @@ class TruthWriter final : public ScenarioListener {
  private:
   const std::vector<ScenarioMachineInfo>& machines_;
   std::vector<uint64_t> events_;
-  SqliteStatement vcpu_state_, cpu_state_;
+  SqliteStatement vcpu_state_, cpu_state_, guest_irq_;
 };
 
 std::string long_double_text(long double value) {
@@ -127,6 +140,8 @@ void write_scenario_truth(const ScenarioConfig& config, const std::string& path)
         add("naming", config.old_names ? "old" : "new");
         add("exit-mix", config.exit_mix);
         add("containers", std::to_string(config.containers));
+        add("disk-irq-rate", std::to_string(config.disk_irq_rate));
+        add("net-irq-rate", std::to_string(config.net_irq_rate));
         add("statedump", config.statedump_lm211 ? "lm211" : "lm212");
         add("start-ns", std::to_string(config.start_ns));
         add("end-ns", std::to_string(model.end_ns()));

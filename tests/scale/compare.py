@@ -17,6 +17,9 @@ Checks, and exits 1 on the first kind that fails (printing the first few mismatc
   - fused, when the truth has PID namespaces (source.vm.scenario `containers`, or the LM <= 2.11
     statedump): the analysis's container tree and container_thread rows (every thread's
     namespace, vtid, vpid, vppid at every level) equal the truth's exactly, per machine.
+  - fused, when the truth has guest device interrupts (`disk-irq-rate`, `net-irq-rate`): each
+    guest's irq_handler_entry count (table event_stat) equals its true interrupts (the scenario's
+    guests have no other interrupt handlers).
 """
 import argparse
 import sqlite3
@@ -119,6 +122,19 @@ def main():
                 failures.append(f"{line}; missing {missing[:args.show]}; unexpected {extra[:args.show]}")
             else:
                 print(line + ", equal")
+
+    # ---- guest device interrupts
+    has_irq = rows(truth, "SELECT name FROM sqlite_master WHERE name='guest_irq'") and \
+        rows(truth, "SELECT count(*) FROM guest_irq")[0][0] > 0
+    if args.mode == "fused" and has_irq:
+        for vm, expected in rows(truth, "SELECT vm, count(*) FROM guest_irq GROUP BY vm ORDER BY vm"):
+            counted = rows(got, "SELECT sum(count) FROM event_stat WHERE machine_id=? AND name='irq_handler_entry'",
+                           machines.get(vm, -1))[0][0] or 0
+            line = f"guest_irq: {vm}: {expected} true device interrupts, {counted} irq_handler_entry analysed"
+            if counted != expected:
+                failures.append(line)
+            else:
+                print(line)
 
     # ---- vCPU states
     vcpus = rows(truth, "SELECT vm, vcpu_id, host, host_tid, host_pid, first_kvm_ts FROM vcpu ORDER BY vm, vcpu_id")

@@ -25,7 +25,7 @@ export VM_BT_PRELOAD=$preload
 params='seed=3,vms=3,pcpus=4,vcpus-per-vm=2,nested=true,nested-vcpus=2,drift-ppm=0.3,host-threads=4'
 [ "$case" = drift ] && params='seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=20'
 [ "$case" = drift-50 ] && params='seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=50'
-[ "$case" = containers ] && params='seed=5,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,containers=2,guest-threads=8'
+[ "$case" = containers ] && params='seed=5,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,containers=2,guest-threads=8,drift-ppm=0.3,disk-irq-rate=400,net-irq-rate=300,exit-mix="NPF:2,MSR:3,IO:1,CPUID:0.5"'
 [ "$case" = old-names ] && params='seed=11,vms=3,pcpus=2,vcpus-per-vm=2,naming="old",drift-ppm=0,clock-offset-ns=0'
 # One trace set: generated into $1 with the parameters $2, analysed, compared.
 run_one() {

@@ -103,8 +103,20 @@ TEST(ScenarioModel, VcpuTruthTilesTheRun) {
   EXPECT_GT(preempted, 0);
 }
 
-TEST(ScenarioModel, GuestEventsLieInsideTheirVcpuGuestModeWindows) {
-  ScenarioModel model(small_config());
+class GuestWindows : public ::testing::TestWithParam<int> {};
+
+// Also with guest device interrupts, containers and an exit mix (parameter 1).
+TEST_P(GuestWindows, GuestEventsLieInsideTheirVcpuGuestModeWindows) {
+  ScenarioConfig config = small_config();
+  if (GetParam() == 1) {
+    config.disk_irq_rate = 400;
+    config.net_irq_rate = 300;
+    config.containers = 2;
+    config.guest_threads = 8;
+    config.statedump_lm211 = true;
+    config.exit_mix = "NPF:2,MSR:3,IO:1,CPUID:0.5";
+  }
+  ScenarioModel model(config);
   Recorder r;
   model.run(r);
   const auto& machines = model.machines();
@@ -133,6 +145,7 @@ TEST(ScenarioModel, GuestEventsLieInsideTheirVcpuGuestModeWindows) {
   }
   EXPECT_GT(checked, 1000u);
 }
+INSTANTIATE_TEST_SUITE_P(Scenario, GuestWindows, ::testing::Values(0, 1));
 
 TEST(ScenarioModel, GuestClockFollowsTheTrueTransform) {
   ScenarioModel model(small_config());
@@ -187,6 +200,44 @@ TEST(ScenarioModel, ExitMixWeighsTheRandomExits) {
   EXPECT_NE(validate(config), "");
   config.exit_mix = "MSR=3";
   EXPECT_NE(validate(config), "");
+}
+
+// Guest device interrupts: the handlers run in the guests with the documented irq numbers and
+// names, the parent injects the vectors, and the woken readers return from read().
+TEST(ScenarioModel, GuestDeviceInterruptsWakeTheirReaders) {
+  ScenarioConfig config = small_config();
+  config.disk_irq_rate = 500;
+  config.net_irq_rate = 200;
+  struct IrqRecorder : Recorder {
+    std::vector<TruthGuestIrq> irqs;
+    void on_guest_irq(const TruthGuestIrq& i) override { irqs.push_back(i); }
+  } r;
+  ScenarioModel model(config);
+  model.run(r);
+  std::map<std::string, int> handlers;
+  int injected = 0, reads_entered = 0, reads_returned = 0;
+  for (const ScenarioEvent& e : r.events) {
+    if (e.type == ScenarioEventType::irq_handler_entry && model.machines()[size_t(e.machine)].parent >= 0) {
+      ++handlers[e.s[0]];
+      EXPECT_EQ(e.a[0], std::string(e.s[0]) == "virtio0-requests" ? 25 : 27);
+    }
+    if (e.type == ScenarioEventType::kvm_inj_virq && (e.a[0] == 34 || e.a[0] == 36)) ++injected;
+    if (e.type == ScenarioEventType::syscall_entry_read) ++reads_entered;
+    if (e.type == ScenarioEventType::syscall_exit_read) ++reads_returned;
+  }
+  EXPECT_GT(handlers["virtio0-requests"], handlers["virtio1-input.0"]);  // 500/s against 200/s
+  EXPECT_GT(handlers["virtio1-input.0"], 20);
+  EXPECT_EQ(handlers.size(), 2u);
+  EXPECT_EQ(r.irqs.size(), size_t(handlers["virtio0-requests"] + handlers["virtio1-input.0"]));
+  EXPECT_GT(injected, 0);
+  EXPECT_GT(reads_returned, 20);
+  EXPECT_LE(reads_returned, reads_entered);
+  int woke = 0;
+  for (const TruthGuestIrq& i : r.irqs) woke += i.woken_tid >= 0;
+  EXPECT_GE(woke, reads_returned);
+  // Off by default: no device events at all.
+  for (const ScenarioEvent& e : run(small_config()).events)
+    ASSERT_NE(e.type, ScenarioEventType::syscall_entry_read);
 }
 
 // containers: every container's init has vtid 1; each forked thread's vtids are its levels;

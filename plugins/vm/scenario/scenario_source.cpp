@@ -57,6 +57,8 @@ const std::vector<Param>& params() {
       {"duration-ns", "integer", "simulated time (default 1000000000), unless `events` is given"},
       {"events", "integer", "stop once about this many events are recorded, all traces together"},
       {"naming", "string", "\"new\" (kvm_x86_entry/kvm_x86_exit, default) or \"old\" (kvm_entry/kvm_exit)"},
+      {"disk-irq-rate", "number", "virtio-blk interrupts per second per VM (default 0)"},
+      {"net-irq-rate", "number", "virtio-net interrupts per second per VM (default 0)"},
       {"containers", "integer", "PID-namespace containers in each guest (default 0)"},
       {"statedump", "string", "\"lm212\" (lttng_statedump_process_pid_ns, default) or \"lm211\" (ns fields in process_state)"},
       {"truth", "string", "write the truth (vCPU states, CPUs, guest-VM map, clock transforms) to this SQLite file"},
@@ -130,6 +132,8 @@ ScenarioConfig parse(const bt_value* map, std::string& truth) {
   }
   if (const bt_value* v = value("exit-rate")) c.exit_rate = get_number(v, "exit-rate");
   if (const bt_value* v = value("host-irq-rate")) c.host_irq_rate = get_number(v, "host-irq-rate");
+  if (const bt_value* v = value("disk-irq-rate")) c.disk_irq_rate = get_number(v, "disk-irq-rate");
+  if (const bt_value* v = value("net-irq-rate")) c.net_irq_rate = get_number(v, "net-irq-rate");
   if (const bt_value* v = value("drift-ppm")) c.drift_ppm = get_number(v, "drift-ppm");
   if (const bt_value* v = value("nested")) {
     if (!bt_value_is_bool(v)) throw std::invalid_argument("`nested` must be a boolean: nested=true");
@@ -214,6 +218,8 @@ std::vector<Member> members_of(ScenarioEventType type, bool old_names, bool lm21
     case ScenarioEventType::syscall_exit_ioctl: return {{"ret", 's', 64, 0}, {"arg", 'u', 64, 1}};
     case ScenarioEventType::syscall_entry_nanosleep: return {{"rqtp", 'x', 64, 0}, {"rmtp", 'x', 64, 1}};
     case ScenarioEventType::syscall_exit_nanosleep: return {{"ret", 's', 64, 0}, {"rmtp", 'x', 64, 1}};
+    case ScenarioEventType::syscall_entry_read: return {{"fd", 'u', 32, 0}, {"buf", 'x', 64, 1}, {"count", 'u', 64, 2}};
+    case ScenarioEventType::syscall_exit_read: return {{"ret", 's', 64, 0}, {"buf", 'x', 64, 1}};
     case ScenarioEventType::count: break;
   }
   return {};
@@ -467,6 +473,9 @@ class ScenarioIterator final : public ScenarioListener {
       const ScenarioConfig& config = component_.config;
       if (type == ScenarioEventType::sched_process_fork && config.containers == 0) continue;
       if (type == ScenarioEventType::statedump_pid_ns && (config.containers == 0 || config.statedump_lm211)) continue;
+      if ((type == ScenarioEventType::syscall_entry_read || type == ScenarioEventType::syscall_exit_read) &&
+          config.disk_irq_rate + config.net_irq_rate <= 0)
+        continue;
       EventClass& ec = event_classes_[t];
       ec.members = members_of(type, old_names, config.statedump_lm211);
       ec.event_class = bt_event_class_create(sc);
