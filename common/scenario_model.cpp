@@ -1,10 +1,14 @@
 #include "scenario_model.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <deque>
+#include <iterator>
 #include <limits>
+#include <map>
 #include <queue>
 #include <random>
 #include <stdexcept>
@@ -26,10 +30,34 @@ constexpr int64_t kExitApicAccess = 44;
 constexpr int64_t kExitEptViolation = 48;
 constexpr int64_t kExitEptMisconfig = 49;
 constexpr int64_t kExitPreemptionTimer = 52;
+constexpr int64_t kExitMsrRead = 31;
+constexpr int64_t kExitPause = 40;
 
-// sched_switch prev_state: runnable (preempted) or TASK_INTERRUPTIBLE.
+// exit-mix names: AMD SVM spellings (MSR, IOIO, NPF) and Intel VMX ones, all mapped to the VMX
+// codes the scenario's traces use (isa = 1).
+struct ExitName {
+  const char* name;
+  int64_t reason;
+};
+constexpr ExitName kExitNames[] = {
+    {"MSR", kExitMsrWrite},          {"MSR_WRITE", kExitMsrWrite},         {"MSR_READ", kExitMsrRead},
+    {"IO", kExitIo},                 {"IOIO", kExitIo},                    {"IO_INSTRUCTION", kExitIo},
+    {"NPF", kExitEptViolation},      {"EPT_VIOLATION", kExitEptViolation}, {"EPT_MISCONFIG", kExitEptMisconfig},
+    {"CPUID", kExitCpuid},           {"APIC_ACCESS", kExitApicAccess},     {"PAUSE", kExitPause},
+};
+
+// sched_switch prev_state: runnable (preempted), TASK_INTERRUPTIBLE or TASK_UNINTERRUPTIBLE.
 constexpr int64_t kRunnable = 0;
 constexpr int64_t kInterruptible = 1;
+constexpr int64_t kUninterruptible = 2;
+
+// Guest devices (ScenarioConfig::disk_irq_rate, net_irq_rate).
+struct Device {
+  const char* name;
+  int64_t irq, vector, fd, sleep_state;
+};
+constexpr Device kDevices[] = {{"virtio0-requests", 25, 34, 5, kUninterruptible},
+                               {"virtio1-input.0", 27, 36, 7, kInterruptible}};
 
 }  // namespace
 
@@ -51,9 +79,49 @@ const char* scenario_event_name(ScenarioEventType type, bool old_names) {
     case ScenarioEventType::syscall_exit_ioctl: return "syscall_exit_ioctl";
     case ScenarioEventType::syscall_entry_nanosleep: return "syscall_entry_nanosleep";
     case ScenarioEventType::syscall_exit_nanosleep: return "syscall_exit_nanosleep";
+    case ScenarioEventType::statedump_pid_ns: return "lttng_statedump_process_pid_ns";
+    case ScenarioEventType::syscall_entry_read: return "syscall_entry_read";
+    case ScenarioEventType::syscall_exit_read: return "syscall_exit_read";
     case ScenarioEventType::count: break;
   }
   return "?";
+}
+
+const char* scenario_exit_names() {
+  return "MSR (= MSR_WRITE), MSR_READ, IO (= IOIO, IO_INSTRUCTION), NPF (= EPT_VIOLATION), EPT_MISCONFIG, CPUID, "
+         "APIC_ACCESS, PAUSE";
+}
+
+std::string parse_exit_mix(const std::string& text, std::vector<std::pair<int64_t, double>>& out) {
+  out.clear();
+  double total = 0;
+  size_t at = 0;
+  while (at <= text.size()) {
+    const size_t comma = std::min(text.find(',', at), text.size());
+    const std::string item = text.substr(at, comma - at);
+    at = comma + 1;
+    const size_t colon = item.find(':');
+    if (colon == std::string::npos)
+      return "`exit-mix`: `" + item + "` is not NAME:WEIGHT (e.g. exit-mix=\"MSR:3,IO:1,NPF:2,CPUID:0.5\")";
+    std::string name = item.substr(0, colon);
+    for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    int64_t reason = -1;
+    for (const ExitName& known : kExitNames)
+      if (name == known.name) reason = known.reason;
+    if (reason < 0) return "`exit-mix`: unknown exit `" + name + "` (known: " + scenario_exit_names() + ")";
+    const std::string number = item.substr(colon + 1);
+    char* rest = nullptr;
+    const double weight = std::strtod(number.c_str(), &rest);
+    if (number.empty() || *rest != '\0' || !(weight >= 0 && weight <= 1e9))
+      return "`exit-mix`: the weight of `" + name + "` must be a number between 0 and 1e9";
+    bool merged = false;
+    for (auto& [r, w] : out)
+      if (r == reason) w += weight, merged = true;
+    if (!merged) out.emplace_back(reason, weight);
+    total += weight;
+  }
+  if (!(total > 0)) return "`exit-mix` needs a positive weight";
+  return "";
 }
 
 std::string validate(const ScenarioConfig& c) {
@@ -71,6 +139,14 @@ std::string validate(const ScenarioConfig& c) {
   if (c.duration_ns <= 0 && c.events == 0) return "`duration-ns` must be positive (or give `events`)";
   if (c.time_slice_ns < 10'000) return "`time-slice-ns` must be at least 10000";
   if (!(c.host_irq_rate >= 0 && c.host_irq_rate <= 1e5)) return "`host-irq-rate` must be between 0 and 100000";
+  if (!(c.disk_irq_rate >= 0 && c.disk_irq_rate <= 1e5)) return "`disk-irq-rate` must be between 0 and 100000";
+  if (!(c.net_irq_rate >= 0 && c.net_irq_rate <= 1e5)) return "`net-irq-rate` must be between 0 and 100000";
+  if (c.containers < 0 || c.containers > 16) return "`containers` must be between 0 and 16";
+  if (!c.exit_mix.empty()) {
+    std::vector<std::pair<int64_t, double>> mix;
+    std::string problem = parse_exit_mix(c.exit_mix, mix);
+    if (!problem.empty()) return problem;
+  }
   return "";
 }
 
@@ -90,6 +166,8 @@ struct ScenarioModel::Impl {
     int64_t phase_end_rt = 0;    // running: run time of its CPU when its phase ends
     int64_t left = 0;            // not running: run time left in its phase
     bool woke_from_sleep = false;
+    int io_wait = -1;   // sleeping: the device it waits for (-1: a timer)
+    int woke_io = -1;   // woken by that device: its read returns when it runs
     // vCPU threads
     int child_cpu = -1;  // global index of the guest CPU it runs
     bool in_guest = false;
@@ -97,6 +175,10 @@ struct ScenarioModel::Impl {
     int64_t last_exit_reason = -1;
     TruthVcpuInterval truth;
     bool truth_open = false;
+    // PID namespaces (when the traces tell them): levels[0] is the root's.
+    std::vector<ScenarioNsLevel> levels;
+    bool forked = false;      // not in the statedump: forked by `parent` right after it
+    int parent_thread = -1;
   };
 
   struct Cpu {
@@ -112,6 +194,7 @@ struct ScenarioModel::Impl {
     int64_t busy_until = 0;
     uint64_t generation = 0;
     bool pending_irq = false;
+    unsigned pending_dev = 0;  // device interrupts to deliver (bit d: kDevices[d])
     int vcpu_thread = -1;  // guest CPU: the thread that runs it on the parent
     TruthCpuInterval truth;
     bool truth_open = false;
@@ -125,7 +208,7 @@ struct ScenarioModel::Impl {
     std::vector<int> threads;
   };
 
-  enum class ActionKind : uint8_t { local, wake, host_irq };
+  enum class ActionKind : uint8_t { local, wake, host_irq, device_irq };
   struct Action {
     int64_t time;
     uint64_t seq;
@@ -158,9 +241,18 @@ struct ScenarioModel::Impl {
   bool drained = false;
   ScenarioListener* listener = nullptr;  // during step()
 
+  std::vector<std::pair<int64_t, double>> exit_mix;  // cumulative weights; empty: the built-in mix
+  bool emit_ns = false;  // the traces tell PID namespaces
+  std::vector<ScenarioThreadNamespaces> namespaces;
+
   explicit Impl(const ScenarioConfig& c) : config(c), rng(c.seed) {
     const std::string problem = validate(c);
     if (!problem.empty()) throw std::invalid_argument(problem);
+    if (!c.exit_mix.empty()) {
+      parse_exit_mix(c.exit_mix, exit_mix);
+      double sum = 0;
+      for (auto& entry : exit_mix) entry.second = sum += entry.second;
+    }
     build();
   }
 
@@ -257,6 +349,63 @@ struct ScenarioModel::Impl {
     }
   }
 
+  // Gives thread `id` (a process) the namespace chain `chain` (root first), its parent process
+  // being `parent` (-1: outside every container); `next_vtid` counts each namespace's pids.
+  void place(int id, const std::vector<int64_t>& chain, int parent, std::map<int64_t, int64_t>& next_vtid) {
+    Thread& t = th(id);
+    t.parent_thread = parent;
+    t.levels.clear();
+    for (size_t k = 0; k < chain.size(); ++k) {
+      if (k == 0) {
+        t.levels.push_back({chain[0], t.tid, t.pid, t.ppid});
+        continue;
+      }
+      const int64_t vtid = next_vtid.try_emplace(chain[k], 1).first->second++;
+      const Thread* p = parent >= 0 ? &th(parent) : nullptr;
+      const int64_t vppid = p && k < p->levels.size() ? p->levels[k].vpid : 0;
+      t.levels.push_back({chain[k], vtid, vtid, vppid});
+    }
+  }
+
+  // The containers of guest `machine` (see ScenarioConfig::containers).
+  void add_containers(int machine) {
+    const int cpu_base = machines[static_cast<size_t>(machine)].cpu_base;
+    const int ncpus = machines[static_cast<size_t>(machine)].info.cpus;
+    const int n = config.containers;
+    std::vector<std::vector<int64_t>> chain(static_cast<size_t>(n));
+    std::vector<int> init(static_cast<size_t>(n));
+    std::map<int64_t, int64_t> next_vtid;
+    for (int c = 0; c < n; ++c) {
+      const int parent_c = c % 2 == 1 ? c - 1 : -1;
+      std::vector<int64_t>& own = chain[static_cast<size_t>(c)];
+      own = parent_c >= 0 ? chain[static_cast<size_t>(parent_c)] : std::vector<int64_t>{kScenarioRootPidNs};
+      own.push_back(4026532000 + 32 * int64_t{machine} + c);
+      const int parent = parent_c >= 0 ? init[static_cast<size_t>(parent_c)] : -1;
+      const int id = add_thread(machine, 400 + c, 400 + c, parent >= 0 ? th(parent).tid : 1,
+                                "cinit-" + std::to_string(c), cpu_base + c % ncpus, Kind::worker);
+      th(id).left = exponential(work_mean(machine));
+      place(id, own, parent, next_vtid);
+      init[static_cast<size_t>(c)] = id;
+    }
+    std::vector<int> members(static_cast<size_t>(n), 0);
+    const std::vector<int> ids = machines[static_cast<size_t>(machine)].threads;
+    for (int id : ids) {
+      Thread& t = th(id);
+      if (t.kind != Kind::worker || t.tid < 300 || t.tid >= 400 || (t.tid - 300) % 2 == 0) continue;
+      const int c = ((t.tid - 300) / 2) % n;
+      t.ppid = th(init[static_cast<size_t>(c)]).tid;
+      if (members[static_cast<size_t>(c)]++ > 0) {
+        // Forked after the statedump, on CPU 0 (whose first events follow the statedump).
+        t.forked = true;
+        auto& homed = cpus[static_cast<size_t>(t.home)].homed;
+        homed.erase(std::find(homed.begin(), homed.end(), id));
+        t.home = cpu_base;
+        cpus[static_cast<size_t>(cpu_base)].homed.push_back(id);
+      }
+      place(id, chain[static_cast<size_t>(c)], init[static_cast<size_t>(c)], next_vtid);
+    }
+  }
+
   double work_mean(int machine) const { return machine == 0 ? 800'000.0 : 1'500'000.0; }
   double sleep_mean(int machine) const { return machine == 0 ? 2'500'000.0 : 3'000'000.0; }
 
@@ -287,13 +436,27 @@ struct ScenarioModel::Impl {
       add_vm_threads(guests[0], l2, 800, 1);
       add_workers(l2, config.guest_threads, 300, "app");
     }
+    emit_ns = config.containers > 0 || config.statedump_lm211;
+    if (config.containers > 0)
+      for (size_t m = 1; m < machines.size(); ++m) add_containers(static_cast<int>(m));
+    if (emit_ns)
+      for (const Thread& t : threads) {
+        if (t.kind == Kind::idle) continue;
+        ScenarioThreadNamespaces entry;
+        entry.machine = t.machine;
+        entry.tid = t.tid;
+        entry.levels = t.levels;
+        if (entry.levels.empty()) entry.levels.push_back({kScenarioRootPidNs, t.tid, t.pid, t.ppid});
+        threads[static_cast<size_t>(&t - threads.data())].levels = entry.levels;
+        namespaces.push_back(std::move(entry));
+      }
     for (const Machine& m : machines) infos.push_back(m.info);
     // Every thread starts runnable on its CPU (parked QEMU main threads sleep forever); some
     // workers start asleep. Every CPU starts in its idle task and switches right away.
     for (size_t id = 0; id < threads.size(); ++id) {
       Thread& t = threads[id];
       if (t.kind == Kind::idle || t.kind == Kind::parked) continue;
-      if (t.kind == Kind::worker && uniform() < 0.5) {
+      if (t.kind == Kind::worker && !t.forked && uniform() < 0.5) {
         t.state = State::sleeping;
         t.wake_at = config.start_ns + exponential(sleep_mean(t.machine));
         push_action(t.wake_at, ActionKind::wake, static_cast<int>(id), static_cast<uint64_t>(t.wake_at));
@@ -323,6 +486,13 @@ struct ScenarioModel::Impl {
         push_action(config.start_ns + exponential(1e9 / config.host_irq_rate), ActionKind::host_irq,
                     static_cast<int>(c), 0);
     }
+    for (size_t m = 1; m < machines.size(); ++m)
+      for (int d = 0; d < 2; ++d) {
+        const double rate = d == 0 ? config.disk_irq_rate : config.net_irq_rate;
+        if (rate > 0)
+          push_action(config.start_ns + exponential(1e9 / rate), ActionKind::device_irq, static_cast<int>(m),
+                      static_cast<uint64_t>(d));
+      }
     if (config.events == 0) end = config.start_ns + config.duration_ns;
   }
 
@@ -347,6 +517,10 @@ struct ScenarioModel::Impl {
   // Queues an event with its fields.
   void record(Cpu& cpu, int64_t t, ScenarioEventType type, const Thread& context, std::initializer_list<int64_t> a,
               const char* s0 = "", const char* s1 = "") {
+    record(cpu, t, type, context, a.begin(), a.size(), s0, s1);
+  }
+  void record(Cpu& cpu, int64_t t, ScenarioEventType type, const Thread& context, const int64_t* a, size_t count,
+              const char* s0 = "", const char* s1 = "") {
     Pending p;
     ScenarioEvent& e = p.event;
     e.host_ts = t;
@@ -357,8 +531,7 @@ struct ScenarioModel::Impl {
     e.tid = context.tid;
     e.pid = context.pid;
     e.procname = context.comm.c_str();
-    size_t i = 0;
-    for (int64_t v : a) e.a[i++] = v;
+    std::copy(a, a + std::min(count, std::size(e.a)), e.a);
     e.s[0] = s0;
     e.s[1] = s1;
     p.seq = event_seq++;
@@ -374,13 +547,44 @@ struct ScenarioModel::Impl {
     const Thread& context = th(cpu0.current);
     for (int id : m.threads) {
       const Thread& t2 = th(id);
-      if (t2.kind == Kind::idle) continue;
+      if (t2.kind == Kind::idle || t2.forked) continue;
       // type 0 = user thread; mode/submode unknown (0); status 5 = WAIT_CPU or 2 = WAIT (sleeping)
-      record(cpu0, t, ScenarioEventType::statedump_process, context,
-             {t2.tid, t2.pid, t2.ppid, 0, 0, 0, t2.state == State::sleeping ? 2 : 5,
-              cpus[static_cast<size_t>(t2.home)].index},
+      const int64_t status = t2.state == State::sleeping ? 2 : 5;
+      const int64_t cpu = cpus[static_cast<size_t>(t2.home)].index;
+      if (config.statedump_lm211) {
+        // lttng-modules <= 2.11: one event per namespace level, deepest first.
+        for (size_t k = t2.levels.size(); k-- > 0;) {
+          const ScenarioNsLevel& l = t2.levels[k];
+          record(cpu0, t, ScenarioEventType::statedump_process, context,
+                 {t2.tid, t2.pid, t2.ppid, 0, 0, 0, status, cpu, l.vtid, l.vpid, l.vppid, static_cast<int64_t>(k),
+                  l.ns_inum},
+                 t2.comm.c_str());
+          t += 150;
+        }
+        continue;
+      }
+      record(cpu0, t, ScenarioEventType::statedump_process, context, {t2.tid, t2.pid, t2.ppid, 0, 0, 0, status, cpu},
              t2.comm.c_str());
       t += 150;
+      if (!emit_ns) continue;
+      for (size_t k = t2.levels.size(); k-- > 0;) {
+        const ScenarioNsLevel& l = t2.levels[k];
+        record(cpu0, t, ScenarioEventType::statedump_pid_ns, context,
+               {t2.tid, l.vtid, l.vpid, l.vppid, static_cast<int64_t>(k), l.ns_inum});
+        t += 100;
+      }
+    }
+    // Container processes started after the statedump (sched_process_fork, LM 2.13 layout).
+    for (int id : m.threads) {
+      const Thread& child = th(id);
+      if (!child.forked) continue;
+      const Thread& parent = th(child.parent_thread);
+      int64_t a[13] = {parent.tid, parent.pid, child.tid, child.pid, parent.levels.back().ns_inum,
+                       child.levels.back().ns_inum, static_cast<int64_t>(child.levels.size())};
+      for (size_t k = 0; k < child.levels.size() && 7 + k < std::size(a); ++k) a[7 + k] = child.levels[k].vtid;
+      record(cpu0, t, ScenarioEventType::sched_process_fork, context, a, std::size(a), parent.comm.c_str(),
+             child.comm.c_str());
+      t += 200;
     }
   }
 
@@ -439,7 +643,7 @@ struct ScenarioModel::Impl {
     const int64_t r = rt(cpu, now);
     if (cur.kind == Kind::idle) {
       if (!cpu.runqueue.empty()) return r;
-      if (machines[static_cast<size_t>(cpu.machine)].info.parent >= 0 && !cpu.pending_irq) return cpu.halt_rt;
+      if (machines[static_cast<size_t>(cpu.machine)].info.parent >= 0 && !has_pending(cpu)) return cpu.halt_rt;
       return kNever;
     }
     int64_t d = cur.phase_end_rt;
@@ -480,6 +684,8 @@ struct ScenarioModel::Impl {
     Machine& m = machines[static_cast<size_t>(cpu.machine)];
     if (!m.statedump_done && cpu.index == 0) statedump(cpu.machine, t);
     if (th(cpu.current).kind == Kind::idle && cpu.runqueue.empty()) cpu.halt_rt = rt(cpu, t) + 1'500;
+    for (int d = 0; d < 2; ++d)
+      if (cpu.pending_dev & (1u << d)) device_interrupt(cpu, std::max(t + 250, cpu.busy_until), d);
     if (cpu.pending_irq) {
       cpu.pending_irq = false;
       timer_interrupt(cpu, std::max(t + 250, cpu.busy_until));
@@ -523,7 +729,12 @@ struct ScenarioModel::Impl {
     } else {
       next.phase_end_rt = r + next.left;
       if (next.kind == Kind::vcpu) set_truth(next, t, "vmm", cpu.index, -1, next.last_exit_reason);
-      if (next.woke_from_sleep) {
+      if (next.woke_io >= 0) {
+        const int d = next.woke_io;
+        next.woke_io = -1;
+        t += 400;
+        record(cpu, t, ScenarioEventType::syscall_exit_read, next, {4096, 0x7ffd1000 + 0x100 * d});
+      } else if (next.woke_from_sleep) {
         next.woke_from_sleep = false;
         t += 400;
         record(cpu, t, ScenarioEventType::syscall_exit_nanosleep, next, {0, 0});
@@ -545,6 +756,12 @@ struct ScenarioModel::Impl {
 
   int64_t random_exit_reason() {
     const double u = uniform();
+    if (!exit_mix.empty()) {
+      const double x = u * exit_mix.back().second;
+      for (const auto& [reason, cumulative] : exit_mix)
+        if (x < cumulative) return reason;
+      return exit_mix.back().first;
+    }
     if (u < 0.30) return kExitEptViolation;
     if (u < 0.50) return kExitIo;
     if (u < 0.70) return kExitMsrWrite;
@@ -587,12 +804,31 @@ struct ScenarioModel::Impl {
       record(cpu, t, ScenarioEventType::kvm_inj_virq, v, {kTimerVector, 0, 0});
       t += 400;
     }
+    for (int d = 0; d < 2; ++d)
+      if (guest.pending_dev & (1u << d)) {
+        record(cpu, t, ScenarioEventType::kvm_inj_virq, v, {kDevices[d].vector, 0, 0});
+        t += 400;
+      }
     record(cpu, t, ScenarioEventType::kvm_entry, v, {guest.index, kernel_rip(), 0});
     v.in_guest = true;
     set_truth(v, t, "guest", cpu.index, -1, -1);
     v.phase_end_rt = rt(cpu, t) + exponential(1e9 / config.exit_rate);
     update_cpu_truth(cpu, t);
     resume(guest, t + 1);
+  }
+
+  // The thread `id`, homed on `cpu`, wakes up (in an interrupt handler at `t`) and queues.
+  // Returns the time after the wakeup.
+  int64_t wake(Cpu& cpu, int64_t t, int id) {
+    Thread& w = th(id);
+    const Thread& context = th(cpu.current);
+    record(cpu, t, ScenarioEventType::sched_waking, context, {w.tid, w.prio + 100, cpu.index}, w.comm.c_str());
+    if (w.kind == Kind::vcpu) set_truth(w, t, "preempted", cpu.index, context.tid, -1);
+    t += 300;
+    record(cpu, t, ScenarioEventType::sched_wakeup, context, {w.tid, w.prio + 100, cpu.index}, w.comm.c_str());
+    w.state = State::runnable;
+    cpu.runqueue.push_back(id);
+    return t + 300;
   }
 
   // A timer interrupt on a running CPU: wakes the threads whose time has come.
@@ -605,13 +841,7 @@ struct ScenarioModel::Impl {
     for (int id : cpu.homed) {
       Thread& w = th(id);
       if (w.state != State::sleeping || w.wake_at > t) continue;
-      const Thread& context = th(cpu.current);
-      record(cpu, t, ScenarioEventType::sched_waking, context, {w.tid, w.prio + 100, cpu.index}, w.comm.c_str());
-      if (w.kind == Kind::vcpu) set_truth(w, t, "preempted", cpu.index, context.tid, -1);
-      t += 300;
-      record(cpu, t, ScenarioEventType::sched_wakeup, context, {w.tid, w.prio + 100, cpu.index}, w.comm.c_str());
-      t += 300;
-      w.state = State::runnable;
+      t = wake(cpu, t, id);
       w.wake_at = kNever;
       if (w.kind == Kind::worker) {
         w.left = exponential(work_mean(w.machine));
@@ -619,7 +849,6 @@ struct ScenarioModel::Impl {
       } else {
         w.left = between(1'000, 3'000);
       }
-      cpu.runqueue.push_back(id);
     }
     record(cpu, t, ScenarioEventType::timer_irq_exit, th(cpu.current), {kTimerVector});
     t += 300;
@@ -631,18 +860,24 @@ struct ScenarioModel::Impl {
   void raise_timer(Cpu& cpu, int64_t t) {
     if (!is_guest_cpu(cpu)) return timer_interrupt(cpu, t);
     cpu.pending_irq = true;
+    // The guest's timer (VMX preemption timer): exit, then the interrupt is injected.
+    kick(cpu, t, kExitPreemptionTimer);
+  }
+
+  // An interrupt became pending on the guest CPU `cpu` at `t`: a running vCPU exits for
+  // `reason`, a sleeping vCPU thread wakes. Otherwise the vCPU thread waits for its CPU or is in
+  // the hypervisor: the interrupt is injected at its next entry.
+  void kick(Cpu& cpu, int64_t t, int64_t reason) {
     Thread& v = th(cpu.vcpu_thread);
     Cpu& parent = cpu_of(v);
     if (cpu.running) {
-      // The guest's timer (VMX preemption timer): exit, then the interrupt is injected.
-      kvm_exit(parent, v, std::max(t, parent.busy_until), kExitPreemptionTimer);
+      kvm_exit(parent, v, std::max(t, parent.busy_until), reason);
       v.phase_end_rt = rt(parent, parent.busy_until) + between(800, 2'000);
       reschedule(parent);
     } else if (v.state == State::sleeping) {
       v.wake_at = std::min(v.wake_at, t);
       raise_timer(parent, t);
     }
-    // Otherwise the vCPU thread waits for its CPU or is in the hypervisor: injected at entry.
   }
 
   // The guest CPU `cpu` has nothing to run: HLT, and its vCPU thread sleeps.
@@ -650,7 +885,7 @@ struct ScenarioModel::Impl {
     Thread& v = th(cpu.vcpu_thread);
     Cpu& parent = cpu_of(v);
     const int64_t te = kvm_exit(parent, v, t, kExitHlt);
-    if (!cpu.pending_irq) {
+    if (!has_pending(cpu)) {
       const int64_t ts = std::max(te + 1'200, parent.busy_until);
       v.phase_end_rt = rt(parent, ts);
       switch_next(parent, ts, kInterruptible);
@@ -665,7 +900,7 @@ struct ScenarioModel::Impl {
     if (cur.kind == Kind::idle) {
       if (!cpu.runqueue.empty())
         switch_next(cpu, t, kRunnable);
-      else if (is_guest_cpu(cpu) && !cpu.pending_irq)
+      else if (is_guest_cpu(cpu) && !has_pending(cpu))
         return halt(cpu, t);
     } else if (!cpu.runqueue.empty() && r >= cpu.slice_start_rt + config.time_slice_ns) {
       if (cur.kind == Kind::vcpu && cur.in_guest) {
@@ -673,6 +908,14 @@ struct ScenarioModel::Impl {
         t = kvm_exit(cpu, cur, t, kExitExternalInterrupt) + between(800, 1'500);
       }
       switch_next(cpu, t, kRunnable);
+    } else if (cur.kind == Kind::worker && is_guest_cpu(cpu) && device_rate_sum() > 0 && uniform() < 0.5) {
+      // A blocking read on a device: its interrupt wakes it.
+      const int d = uniform() * device_rate_sum() < config.disk_irq_rate ? 0 : 1;
+      record(cpu, t, ScenarioEventType::syscall_entry_read, cur, {kDevices[d].fd, 0x7ffd1000 + 0x100 * d, 4096});
+      t += 700;
+      cur.io_wait = d;
+      cur.wake_at = kNever;
+      switch_next(cpu, t, kDevices[d].sleep_state);
     } else if (cur.kind == Kind::worker) {
       record(cpu, t, ScenarioEventType::syscall_entry_nanosleep, cur, {0x7ffd0000, 0});
       t += 700;
@@ -685,6 +928,59 @@ struct ScenarioModel::Impl {
       else
         kvm_entry(cpu, cur, t);
     }
+    reschedule(cpu);
+  }
+
+  bool has_pending(const Cpu& cpu) const { return cpu.pending_irq || cpu.pending_dev != 0; }
+  double device_rate_sum() const { return config.disk_irq_rate + config.net_irq_rate; }
+
+  // Device `d` of guest `machine` interrupts at `t`: to the CPU of the first thread waiting for
+  // it, else to vCPU d % cpus. The vCPU exits (a host interrupt) or its thread wakes; the vector
+  // is injected at the next entry.
+  void raise_device(int machine, int64_t t, int d) {
+    const Machine& m = machines[static_cast<size_t>(machine)];
+    int target = m.cpu_base + d % m.info.cpus;
+    for (int id : m.threads)
+      if (th(id).state == State::sleeping && th(id).io_wait == d) {
+        target = th(id).home;
+        break;
+      }
+    Cpu& cpu = cpus[static_cast<size_t>(target)];
+    if (cpu.pending_dev & (1u << d)) return;  // already pending: one delivery serves both
+    cpu.pending_dev |= 1u << d;
+    kick(cpu, t, kExitExternalInterrupt);
+  }
+
+  // The guest CPU `cpu` runs device `d`'s handler, which wakes a thread waiting for it.
+  void device_interrupt(Cpu& cpu, int64_t t, int d) {
+    cpu.pending_dev &= ~(1u << d);
+    t = std::max(t, cpu.busy_until);
+    Thread& cur = th(cpu.current);
+    if (cur.kind == Kind::vcpu && cur.in_guest) t = kvm_exit(cpu, cur, t, kExitExternalInterrupt) + 300;
+    const Device& device = kDevices[d];
+    TruthGuestIrq truth;
+    truth.ts = t;
+    truth.vm = cpu.machine;
+    truth.vcpu = cpu.index;
+    truth.irq = device.irq;
+    truth.vector = device.vector;
+    truth.name = device.name;
+    record(cpu, t, ScenarioEventType::irq_handler_entry, th(cpu.current), {device.irq}, device.name);
+    t += 500;
+    for (int id : cpu.homed) {
+      Thread& w = th(id);
+      if (w.state != State::sleeping || w.io_wait != d) continue;
+      t = wake(cpu, t, id);
+      w.io_wait = -1;
+      w.woke_io = d;
+      w.left = exponential(work_mean(w.machine));
+      truth.woken_tid = w.tid;
+      break;
+    }
+    record(cpu, t + between(500, 2'000), ScenarioEventType::irq_handler_exit, th(cpu.current), {device.irq, 1});
+    t = cpu.busy_until + 300;
+    if (listener && truth.ts < end) listener->on_guest_irq(truth);
+    if (th(cpu.current).kind == Kind::idle && !cpu.runqueue.empty()) switch_next(cpu, t, kRunnable);
     reschedule(cpu);
   }
 
@@ -711,6 +1007,13 @@ struct ScenarioModel::Impl {
         Thread& t = th(a.target);
         if (t.state != State::sleeping || static_cast<uint64_t>(t.wake_at) != a.generation) return;
         raise_timer(cpu_of(t), a.time);
+        break;
+      }
+      case ActionKind::device_irq: {
+        const int d = static_cast<int>(a.generation);
+        raise_device(a.target, a.time, d);
+        push_action(a.time + exponential(1e9 / (d == 0 ? config.disk_irq_rate : config.net_irq_rate)),
+                    ActionKind::device_irq, a.target, a.generation);
         break;
       }
       case ActionKind::host_irq: {
@@ -775,6 +1078,7 @@ ScenarioModel::~ScenarioModel() = default;
 const std::vector<ScenarioMachineInfo>& ScenarioModel::machines() const { return impl_->infos; }
 bool ScenarioModel::step(ScenarioListener& listener) { return impl_->step(listener); }
 int64_t ScenarioModel::end_ns() const { return impl_->end; }
+const std::vector<ScenarioThreadNamespaces>& ScenarioModel::thread_namespaces() const { return impl_->namespaces; }
 uint64_t ScenarioModel::event_count() const { return impl_->emitted; }
 
 }  // namespace vm

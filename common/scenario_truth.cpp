@@ -21,6 +21,10 @@ CREATE TABLE clock(machine TEXT, reference TEXT, alpha REAL, beta REAL, alpha_te
 CREATE TABLE vcpu(vm TEXT, vcpu_id INTEGER, host TEXT, host_tid INTEGER, host_pid INTEGER, first_kvm_ts INTEGER);
 CREATE TABLE vcpu_state(ts INTEGER, dur INTEGER, vm TEXT, vcpu_id INTEGER, state TEXT, pcpu INTEGER,
                         preempting_tid INTEGER, exit_reason INTEGER);
+CREATE TABLE container(machine TEXT, ns_inum INTEGER, parent_ns_inum INTEGER, ns_level INTEGER);
+CREATE TABLE container_thread(machine TEXT, tid INTEGER, ns_level INTEGER, ns_inum INTEGER, vtid INTEGER, vpid INTEGER,
+                              vppid INTEGER);
+CREATE TABLE guest_irq(ts INTEGER, vm TEXT, vcpu_id INTEGER, irq INTEGER, vector INTEGER, name TEXT, woken_tid INTEGER);
 CREATE TABLE cpu_state(ts INTEGER, dur INTEGER, machine TEXT, cpu INTEGER, tid INTEGER, vm TEXT, vcpu_id INTEGER);
 )sql";
 
@@ -30,7 +34,8 @@ class TruthWriter final : public ScenarioListener {
       : machines_(machines),
         events_(machines.size(), 0),
         vcpu_state_(db.prepare("INSERT INTO vcpu_state VALUES(?,?,?,?,?,?,?,?)")),
-        cpu_state_(db.prepare("INSERT INTO cpu_state VALUES(?,?,?,?,?,?,?)")) {}
+        cpu_state_(db.prepare("INSERT INTO cpu_state VALUES(?,?,?,?,?,?,?)")),
+        guest_irq_(db.prepare("INSERT INTO guest_irq VALUES(?,?,?,?,?,?,?)")) {}
 
   void on_event(const ScenarioEvent& e) override {
     ++events_[static_cast<size_t>(e.machine)];
@@ -63,7 +68,18 @@ class TruthWriter final : public ScenarioListener {
     cpu_state_.bind_or_null(7, int64_t{i.vcpu});
     cpu_state_.run();
   }
+  void on_guest_irq(const TruthGuestIrq& i) override {
+    guest_irq_.bind(1, i.ts);
+    guest_irq_.bind(2, machines_[static_cast<size_t>(i.vm)].hostname);
+    guest_irq_.bind(3, int64_t{i.vcpu});
+    guest_irq_.bind(4, i.irq);
+    guest_irq_.bind(5, i.vector);
+    guest_irq_.bind(6, std::string_view(i.name));
+    guest_irq_.bind_or_null(7, i.woken_tid);
+    guest_irq_.run();
+  }
   void finish() {
+    guest_irq_ = SqliteStatement();
     vcpu_state_ = SqliteStatement();
     cpu_state_ = SqliteStatement();
   }
@@ -76,7 +92,7 @@ class TruthWriter final : public ScenarioListener {
  private:
   const std::vector<ScenarioMachineInfo>& machines_;
   std::vector<uint64_t> events_;
-  SqliteStatement vcpu_state_, cpu_state_;
+  SqliteStatement vcpu_state_, cpu_state_, guest_irq_;
 };
 
 std::string long_double_text(long double value) {
@@ -122,6 +138,11 @@ void write_scenario_truth(const ScenarioConfig& config, const std::string& path)
         add("duration-ns", std::to_string(config.duration_ns));
         add("events", std::to_string(config.events));
         add("naming", config.old_names ? "old" : "new");
+        add("exit-mix", config.exit_mix);
+        add("containers", std::to_string(config.containers));
+        add("disk-irq-rate", std::to_string(config.disk_irq_rate));
+        add("net-irq-rate", std::to_string(config.net_irq_rate));
+        add("statedump", config.statedump_lm211 ? "lm211" : "lm212");
         add("start-ns", std::to_string(config.start_ns));
         add("end-ns", std::to_string(model.end_ns()));
         add("total-events", std::to_string(model.event_count()));
@@ -176,6 +197,32 @@ void write_scenario_truth(const ScenarioConfig& config, const std::string& path)
             put_vcpu.bind(6, first);
             put_vcpu.run();
           }
+        }
+      }
+      {
+        // PID namespaces (as sink.vm.sqlite's container and container_thread, by hostname).
+        SqliteStatement put_level = db.prepare("INSERT INTO container_thread VALUES(?,?,?,?,?,?,?)");
+        SqliteStatement put_ns = db.prepare("INSERT INTO container VALUES(?,?,?,?)");
+        std::map<std::pair<int, int64_t>, std::pair<int64_t, int64_t>> tree;  // (machine, ns) -> (parent, level)
+        for (const ScenarioThreadNamespaces& thread : model.thread_namespaces()) {
+          const std::string& machine = machines[static_cast<size_t>(thread.machine)].hostname;
+          for (size_t k = 0; k < thread.levels.size(); ++k) {
+            const ScenarioNsLevel& level = thread.levels[k];
+            const int64_t values[] = {thread.tid, static_cast<int64_t>(k), level.ns_inum, level.vtid, level.vpid,
+                                      level.vppid};
+            put_level.bind(1, machine);
+            for (int column = 0; column < 6; ++column) put_level.bind(column + 2, values[column]);
+            put_level.run();
+            tree.try_emplace({thread.machine, level.ns_inum}, k == 0 ? -1 : thread.levels[k - 1].ns_inum,
+                             static_cast<int64_t>(k));
+          }
+        }
+        for (const auto& [key, node] : tree) {
+          put_ns.bind(1, machines[static_cast<size_t>(key.first)].hostname);
+          put_ns.bind(2, key.second);
+          put_ns.bind_or_null(3, node.first);
+          put_ns.bind(4, node.second);
+          put_ns.run();
         }
       }
       db.exec("CREATE INDEX vcpu_state_by_vcpu ON vcpu_state(vm, vcpu_id, ts); COMMIT");

@@ -14,6 +14,12 @@ Checks, and exits 1 on the first kind that fails (printing the first few mismatc
     boundary by the sync's reported accuracy.
   - fused: the recovered transforms (table sync) are within their reported accuracy_ns of the
     true ones over the run, and every guest is matched to its true VM (table guest_match).
+  - fused, when the truth has PID namespaces (source.vm.scenario `containers`, or the LM <= 2.11
+    statedump): the analysis's container tree and container_thread rows (every thread's
+    namespace, vtid, vpid, vppid at every level) equal the truth's exactly, per machine.
+  - fused, when the truth has guest device interrupts (`disk-irq-rate`, `net-irq-rate`): each
+    guest's irq_handler_entry count (table event_stat) equals its true interrupts (the scenario's
+    guests have no other interrupt handlers).
 """
 import argparse
 import sqlite3
@@ -94,6 +100,38 @@ def main():
             worst = float(worst)
             line = f"sync: {name}: error {worst:.1f} ns over the run, reported accuracy {accuracy} ns ({quality})"
             if accuracy is None or worst > float(accuracy) + 1:
+                failures.append(line)
+            else:
+                print(line)
+
+    # ---- PID namespaces
+    has_ns = rows(truth, "SELECT name FROM sqlite_master WHERE name='container_thread'") and \
+        rows(truth, "SELECT count(*) FROM container_thread")[0][0] > 0
+    if args.mode == "fused" and has_ns:
+        names = {mid: name for name, mid in machines.items()}
+        for table, sql_truth, sql_got in (
+                ("container", "SELECT machine, ns_inum, parent_ns_inum, ns_level FROM container",
+                 "SELECT machine_id, ns_inum, parent_ns_inum, ns_level FROM container"),
+                ("container_thread", "SELECT machine, tid, ns_level, ns_inum, vtid, vpid, vppid FROM container_thread",
+                 "SELECT machine_id, tid, ns_level, ns_inum, vtid, vpid, vppid FROM container_thread")):
+            expected = set(rows(truth, sql_truth))
+            got_rows = set((names.get(r[0]),) + tuple(r[1:]) for r in rows(got, sql_got))
+            missing, extra = sorted(expected - got_rows, key=str), sorted(got_rows - expected, key=str)
+            line = f"{table}: {len(expected)} true rows, {len(got_rows)} analysed"
+            if missing or extra:
+                failures.append(f"{line}; missing {missing[:args.show]}; unexpected {extra[:args.show]}")
+            else:
+                print(line + ", equal")
+
+    # ---- guest device interrupts
+    has_irq = rows(truth, "SELECT name FROM sqlite_master WHERE name='guest_irq'") and \
+        rows(truth, "SELECT count(*) FROM guest_irq")[0][0] > 0
+    if args.mode == "fused" and has_irq:
+        for vm, expected in rows(truth, "SELECT vm, count(*) FROM guest_irq GROUP BY vm ORDER BY vm"):
+            counted = rows(got, "SELECT sum(count) FROM event_stat WHERE machine_id=? AND name='irq_handler_entry'",
+                           machines.get(vm, -1))[0][0] or 0
+            line = f"guest_irq: {vm}: {expected} true device interrupts, {counted} irq_handler_entry analysed"
+            if counted != expected:
                 failures.append(line)
             else:
                 print(line)

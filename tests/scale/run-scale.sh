@@ -10,6 +10,10 @@
 #        drift-50: the same at 50 ppm (vm1 +50, vm2 -33, vm1-l2 +25)
 #        (many guest events lie within a few ns of their window's edge: no constant offset keeps
 #        them inside; the KVM-window matcher must track the drift)
+#        containers: 2 containers per guest (one nested in the other), workers forked inside them,
+#        fused; run twice, with the lttng-modules 2.12+ statedump (process_pid_ns) and the <= 2.11 one
+#        (namespace fields in process_state): the container tree and every thread's levels must equal
+#        the truth
 #   VM_SCALE_EVENTS  events of the scenario (default 300000)
 set -euo pipefail
 plugin_dir=$1 src=$2 work=$3 case=$4
@@ -21,23 +25,35 @@ export VM_BT_PRELOAD=$preload
 params='seed=3,vms=3,pcpus=4,vcpus-per-vm=2,nested=true,nested-vcpus=2,drift-ppm=0.3,host-threads=4'
 [ "$case" = drift ] && params='seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=20'
 [ "$case" = drift-50 ] && params='seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=50'
+[ "$case" = containers ] && params='seed=5,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,containers=2,guest-threads=8,drift-ppm=0.3,disk-irq-rate=400,net-irq-rate=300,exit-mix="NPF:2,MSR:3,IO:1,CPUID:0.5"'
 [ "$case" = old-names ] && params='seed=11,vms=3,pcpus=2,vcpus-per-vm=2,naming="old",drift-ppm=0,clock-offset-ns=0'
-dir="$work/$case"
-mkdir -p "$dir"
-VM_PLUGIN_DIR=$plugin_dir "$src/scripts/make-scenario.sh" "$dir" "$events" "$params"
-db="$dir/analysis.db"
-rm -f "$db"
-if [ "$case" = fused ] || [ "$case" = drift ] || [ "$case" = drift-50 ]; then
-  args=(run)
-  i=0
-  for trace in "$dir"/ctf/*; do
-    args+=(--component="s$i:source.ctf.fs" --params="inputs=[\"$trace\"]" --connect="s$i:fuse")
-    i=$((i + 1))
+# One trace set: generated into $1 with the parameters $2, analysed, compared.
+run_one() {
+  local dir=$1 params=$2
+  mkdir -p "$dir"
+  VM_PLUGIN_DIR=$plugin_dir "$src/scripts/make-scenario.sh" "$dir" "$events" "$params"
+  local db="$dir/analysis.db"
+  rm -f "$db"
+  if [ "$case" = fused ] || [ "$case" = drift ] || [ "$case" = drift-50 ] || [ "$case" = containers ]; then
+    local args=(run) i=0 trace
+    for trace in "$dir"/ctf/*; do
+      args+=(--component="s$i:source.ctf.fs" --params="inputs=[\"$trace\"]" --connect="s$i:fuse")
+      i=$((i + 1))
+    done
+    "${bt[@]}" "${args[@]}" --component=fuse:filter.vm.fuse \
+      --component=out:sink.vm.sqlite --params="path=\"$db\"" --connect=fuse:out
+    python3 "$src/tests/scale/compare.py" "$dir/truth.sqlite" "$db" --mode fused
+  else
+    "${bt[@]}" "$dir/ctf/host" -c sink.vm.sqlite -p "path=\"$db\""
+    python3 "$src/tests/scale/compare.py" "$dir/truth.sqlite" "$db" --mode host-only
+  fi
+}
+if [ "$case" = containers ]; then
+  events=${VM_SCALE_EVENTS:-150000}
+  for layout in lm212 lm211; do
+    echo "== statedump=$layout"
+    run_one "$work/$case/$layout" "$params,statedump=\"$layout\""
   done
-  "${bt[@]}" "${args[@]}" --component=fuse:filter.vm.fuse \
-    --component=out:sink.vm.sqlite --params="path=\"$db\"" --connect=fuse:out
-  python3 "$src/tests/scale/compare.py" "$dir/truth.sqlite" "$db" --mode fused
 else
-  "${bt[@]}" "$dir/ctf/host" -c sink.vm.sqlite -p "path=\"$db\""
-  python3 "$src/tests/scale/compare.py" "$dir/truth.sqlite" "$db" --mode host-only
+  run_one "$work/$case" "$params"
 fi

@@ -103,8 +103,20 @@ TEST(ScenarioModel, VcpuTruthTilesTheRun) {
   EXPECT_GT(preempted, 0);
 }
 
-TEST(ScenarioModel, GuestEventsLieInsideTheirVcpuGuestModeWindows) {
-  ScenarioModel model(small_config());
+class GuestWindows : public ::testing::TestWithParam<int> {};
+
+// Also with guest device interrupts, containers and an exit mix (parameter 1).
+TEST_P(GuestWindows, GuestEventsLieInsideTheirVcpuGuestModeWindows) {
+  ScenarioConfig config = small_config();
+  if (GetParam() == 1) {
+    config.disk_irq_rate = 400;
+    config.net_irq_rate = 300;
+    config.containers = 2;
+    config.guest_threads = 8;
+    config.statedump_lm211 = true;
+    config.exit_mix = "NPF:2,MSR:3,IO:1,CPUID:0.5";
+  }
+  ScenarioModel model(config);
   Recorder r;
   model.run(r);
   const auto& machines = model.machines();
@@ -133,6 +145,7 @@ TEST(ScenarioModel, GuestEventsLieInsideTheirVcpuGuestModeWindows) {
   }
   EXPECT_GT(checked, 1000u);
 }
+INSTANTIATE_TEST_SUITE_P(Scenario, GuestWindows, ::testing::Values(0, 1));
 
 TEST(ScenarioModel, GuestClockFollowsTheTrueTransform) {
   ScenarioModel model(small_config());
@@ -166,6 +179,106 @@ TEST(ScenarioModel, RejectsBadConfigurations) {
   config.vms = 0;
   config.nested = true;
   EXPECT_NE(validate(config).find("nested"), std::string::npos);
+}
+
+// exit-mix: only the named reasons (and the model's own EXTERNAL_INTERRUPT, HLT,
+// PREEMPTION_TIMER) occur, roughly in the given proportions; a bad mix is rejected.
+TEST(ScenarioModel, ExitMixWeighsTheRandomExits) {
+  ScenarioConfig config = small_config();
+  config.exit_mix = "MSR:3,io:1,NPF:0";
+  std::map<int64_t, int> count;
+  for (const ScenarioEvent& e : run(config).events)
+    if (e.type == ScenarioEventType::kvm_exit) ++count[e.a[0]];
+  for (const auto& [reason, n] : count)
+    EXPECT_TRUE(reason == 32 || reason == 30 || reason == 1 || reason == 12 || reason == 52) << reason << " x" << n;
+  ASSERT_GT(count[30], 50);
+  EXPECT_GT(count[32], 2 * count[30]);
+  EXPECT_LT(count[32], 4 * count[30]);
+  config.exit_mix = "MSR:3,BOGUS:1";
+  EXPECT_NE(validate(config).find("BOGUS"), std::string::npos);
+  config.exit_mix = "MSR:0";
+  EXPECT_NE(validate(config), "");
+  config.exit_mix = "MSR=3";
+  EXPECT_NE(validate(config), "");
+}
+
+// Guest device interrupts: the handlers run in the guests with the documented irq numbers and
+// names, the parent injects the vectors, and the woken readers return from read().
+TEST(ScenarioModel, GuestDeviceInterruptsWakeTheirReaders) {
+  ScenarioConfig config = small_config();
+  config.disk_irq_rate = 500;
+  config.net_irq_rate = 200;
+  struct IrqRecorder : Recorder {
+    std::vector<TruthGuestIrq> irqs;
+    void on_guest_irq(const TruthGuestIrq& i) override { irqs.push_back(i); }
+  } r;
+  ScenarioModel model(config);
+  model.run(r);
+  std::map<std::string, int> handlers;
+  int injected = 0, reads_entered = 0, reads_returned = 0;
+  for (const ScenarioEvent& e : r.events) {
+    if (e.type == ScenarioEventType::irq_handler_entry && model.machines()[size_t(e.machine)].parent >= 0) {
+      ++handlers[e.s[0]];
+      EXPECT_EQ(e.a[0], std::string(e.s[0]) == "virtio0-requests" ? 25 : 27);
+    }
+    if (e.type == ScenarioEventType::kvm_inj_virq && (e.a[0] == 34 || e.a[0] == 36)) ++injected;
+    if (e.type == ScenarioEventType::syscall_entry_read) ++reads_entered;
+    if (e.type == ScenarioEventType::syscall_exit_read) ++reads_returned;
+  }
+  EXPECT_GT(handlers["virtio0-requests"], handlers["virtio1-input.0"]);  // 500/s against 200/s
+  EXPECT_GT(handlers["virtio1-input.0"], 20);
+  EXPECT_EQ(handlers.size(), 2u);
+  EXPECT_EQ(r.irqs.size(), size_t(handlers["virtio0-requests"] + handlers["virtio1-input.0"]));
+  EXPECT_GT(injected, 0);
+  EXPECT_GT(reads_returned, 20);
+  EXPECT_LE(reads_returned, reads_entered);
+  int woke = 0;
+  for (const TruthGuestIrq& i : r.irqs) woke += i.woken_tid >= 0;
+  EXPECT_GE(woke, reads_returned);
+  // Off by default: no device events at all.
+  for (const ScenarioEvent& e : run(small_config()).events)
+    ASSERT_NE(e.type, ScenarioEventType::syscall_entry_read);
+}
+
+// containers: every container's init has vtid 1; each forked thread's vtids are its levels;
+// the LM <= 2.11 statedump gives one process_state per level, deepest first.
+TEST(ScenarioModel, ContainersTellTheirNamespaces) {
+  ScenarioConfig config = small_config();
+  config.containers = 2;
+  config.guest_threads = 8;
+  config.duration_ns = 50'000'000;
+  for (bool lm211 : {false, true}) {
+    config.statedump_lm211 = lm211;
+    ScenarioModel model(config);
+    Recorder r;
+    model.run(r);
+    std::map<std::pair<int, int64_t>, std::vector<ScenarioNsLevel>> levels;
+    for (const ScenarioThreadNamespaces& t : model.thread_namespaces()) levels[{t.machine, t.tid}] = t.levels;
+    ASSERT_FALSE(levels.empty());
+    EXPECT_EQ(levels.at({1, 400}).size(), 2u);
+    EXPECT_EQ(levels.at({1, 400}).back().vtid, 1);
+    EXPECT_EQ(levels.at({1, 401}).size(), 3u);  // container 1 nests in container 0
+    EXPECT_EQ(levels.at({1, 401}).back().vtid, 1);
+    EXPECT_EQ(levels.at({0, 500}).size(), 1u);  // the host has no containers
+    int forks = 0, pid_ns = 0, per_level = 0;
+    for (const ScenarioEvent& e : r.events) {
+      if (e.type == ScenarioEventType::sched_process_fork) {
+        ++forks;
+        const auto& chain = levels.at({e.machine, e.a[2]});
+        ASSERT_EQ(e.a[6], static_cast<int64_t>(chain.size()));
+        for (size_t k = 0; k < chain.size(); ++k) EXPECT_EQ(e.a[7 + k], chain[k].vtid);
+        EXPECT_EQ(e.a[5], chain.back().ns_inum);
+      }
+      if (e.type == ScenarioEventType::statedump_pid_ns) ++pid_ns;
+      if (e.type == ScenarioEventType::statedump_process && e.a[11] > 0) {
+        ++per_level;
+        EXPECT_EQ(levels.at({e.machine, e.a[0]})[static_cast<size_t>(e.a[11])].vtid, e.a[8]);
+      }
+    }
+    EXPECT_GT(forks, 0);
+    EXPECT_EQ(pid_ns > 0, !lm211);
+    EXPECT_EQ(per_level > 0, lm211);
+  }
 }
 
 }  // namespace

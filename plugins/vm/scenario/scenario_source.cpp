@@ -48,6 +48,7 @@ const std::vector<Param>& params() {
       {"host-threads", "integer", "host tasks besides the vCPU threads (default 2)"},
       {"exit-rate", "number", "random VM exits per second of guest mode, per vCPU (default 5000)"},
       {"host-irq-rate", "number", "device interrupts per second per physical CPU (default 500)"},
+      {"exit-mix", "string", "weights of the random exits' reasons, e.g. \"MSR:3,IO:1,NPF:2,CPUID:0.5\""},
       {"time-slice-ns", "integer", "scheduler time slice on every CPU (default 3000000)"},
       {"nested", "boolean", "an L2 guest `vm1-l2` inside VM 1 (default false)"},
       {"nested-vcpus", "integer", "vCPUs of the nested guest (default 1)"},
@@ -56,6 +57,10 @@ const std::vector<Param>& params() {
       {"duration-ns", "integer", "simulated time (default 1000000000), unless `events` is given"},
       {"events", "integer", "stop once about this many events are recorded, all traces together"},
       {"naming", "string", "\"new\" (kvm_x86_entry/kvm_x86_exit, default) or \"old\" (kvm_entry/kvm_exit)"},
+      {"disk-irq-rate", "number", "virtio-blk interrupts per second per VM (default 0)"},
+      {"net-irq-rate", "number", "virtio-net interrupts per second per VM (default 0)"},
+      {"containers", "integer", "PID-namespace containers in each guest (default 0)"},
+      {"statedump", "string", "\"lm212\" (lttng_statedump_process_pid_ns, default) or \"lm211\" (ns fields in process_state)"},
       {"truth", "string", "write the truth (vCPU states, CPUs, guest-VM map, clock transforms) to this SQLite file"},
   };
   return list;
@@ -118,8 +123,17 @@ ScenarioConfig parse(const bt_value* map, std::string& truth) {
   int_param("clock-offset-ns", c.clock_offset_ns, 0);
   int_param("duration-ns", c.duration_ns, 1);
   int_param("events", c.events, 0);
+  int_param("containers", c.containers, 0);
+  if (const bt_value* v = value("statedump")) {
+    const std::string layout = bt_value_is_string(v) ? bt_value_string_get(v) : "";
+    if (layout != "lm212" && layout != "lm211")
+      throw std::invalid_argument("`statedump` must be \"lm212\" (lttng-modules 2.12+) or \"lm211\" (2.7-2.11)");
+    c.statedump_lm211 = layout == "lm211";
+  }
   if (const bt_value* v = value("exit-rate")) c.exit_rate = get_number(v, "exit-rate");
   if (const bt_value* v = value("host-irq-rate")) c.host_irq_rate = get_number(v, "host-irq-rate");
+  if (const bt_value* v = value("disk-irq-rate")) c.disk_irq_rate = get_number(v, "disk-irq-rate");
+  if (const bt_value* v = value("net-irq-rate")) c.net_irq_rate = get_number(v, "net-irq-rate");
   if (const bt_value* v = value("drift-ppm")) c.drift_ppm = get_number(v, "drift-ppm");
   if (const bt_value* v = value("nested")) {
     if (!bt_value_is_bool(v)) throw std::invalid_argument("`nested` must be a boolean: nested=true");
@@ -130,6 +144,11 @@ ScenarioConfig parse(const bt_value* map, std::string& truth) {
     if (naming != "new" && naming != "old")
       throw std::invalid_argument("`naming` must be \"new\" (kvm_x86_entry) or \"old\" (kvm_entry)");
     c.old_names = naming == "old";
+  }
+  if (const bt_value* v = value("exit-mix")) {
+    if (!bt_value_is_string(v)) throw std::invalid_argument("`exit-mix` must be a string: exit-mix=\"MSR:3,IO:1\"");
+    c.exit_mix = bt_value_string_get(v);
+    if (c.exit_mix.empty()) throw std::invalid_argument("`exit-mix` must not be empty");
   }
   if (const bt_value* v = value("truth")) {
     if (!bt_value_is_string(v)) throw std::invalid_argument("`truth` must be a path: truth=\"truth.sqlite\"");
@@ -145,12 +164,14 @@ ScenarioConfig parse(const bt_value* map, std::string& truth) {
 // A payload member: its name, type, and where the model keeps its value.
 struct Member {
   const char* name;
-  char kind;  // 's' signed, 'u' unsigned, 'x' unsigned shown in hexadecimal, 'S' string
+  char kind;  // 's' signed, 'u' unsigned, 'x' unsigned shown in hexadecimal, 'S' string,
+              // 'L' a dynamic array's length (unsigned), 'A' that array of signed (its elements
+              // from a[source], the length from the 'L' member before it)
   int bits;
   int source;  // index in ScenarioEvent::a (integers) or ::s (strings)
 };
 
-std::vector<Member> members_of(ScenarioEventType type, bool old_names) {
+std::vector<Member> members_of(ScenarioEventType type, bool old_names, bool lm211) {
   switch (type) {
     case ScenarioEventType::sched_switch:
       return {{"prev_comm", 'S', 0, 0}, {"prev_tid", 's', 32, 0}, {"prev_prio", 's', 32, 1},
@@ -160,9 +181,19 @@ std::vector<Member> members_of(ScenarioEventType type, bool old_names) {
     case ScenarioEventType::sched_wakeup:
       return {{"comm", 'S', 0, 0}, {"tid", 's', 32, 0}, {"prio", 's', 32, 1}, {"target_cpu", 's', 32, 2}};
     case ScenarioEventType::sched_process_fork:
-      return {{"parent_comm", 'S', 0, 0}, {"parent_tid", 's', 32, 0}, {"parent_pid", 's', 32, 1},
-              {"child_comm", 'S', 0, 1}, {"child_tid", 's', 32, 2}, {"child_pid", 's', 32, 3}};
+      return {{"parent_comm", 'S', 0, 0},    {"parent_tid", 's', 32, 0},    {"parent_pid", 's', 32, 1},
+              {"parent_ns_inum", 'u', 32, 4}, {"child_comm", 'S', 0, 1},     {"child_tid", 's', 32, 2},
+              {"_vtids_length", 'L', 32, 6},  {"vtids", 'A', 32, 7},         {"child_pid", 's', 32, 3},
+              {"child_ns_inum", 'u', 32, 5}};
+    case ScenarioEventType::statedump_pid_ns:
+      return {{"tid", 's', 32, 0},      {"vtid", 's', 32, 1},     {"vpid", 's', 32, 2},
+              {"vppid", 's', 32, 3},    {"ns_level", 's', 32, 4}, {"ns_inum", 'u', 32, 5}};
     case ScenarioEventType::statedump_process:
+      if (lm211)
+        return {{"tid", 's', 32, 0},     {"vtid", 's', 32, 8},    {"pid", 's', 32, 1},     {"vpid", 's', 32, 9},
+                {"ppid", 's', 32, 2},    {"vppid", 's', 32, 10},  {"name", 'S', 0, 0},     {"type", 's', 32, 3},
+                {"mode", 's', 32, 4},    {"submode", 's', 32, 5}, {"status", 's', 32, 6},  {"ns_level", 's', 32, 11},
+                {"ns_inum", 'u', 32, 12}, {"cpu", 'u', 32, 7}};
       return {{"tid", 's', 32, 0},    {"pid", 's', 32, 1},     {"ppid", 's', 32, 2},   {"name", 'S', 0, 0},
               {"type", 's', 32, 3},   {"mode", 's', 32, 4},    {"submode", 's', 32, 5}, {"status", 's', 32, 6},
               {"cpu", 'u', 32, 7}};
@@ -187,15 +218,24 @@ std::vector<Member> members_of(ScenarioEventType type, bool old_names) {
     case ScenarioEventType::syscall_exit_ioctl: return {{"ret", 's', 64, 0}, {"arg", 'u', 64, 1}};
     case ScenarioEventType::syscall_entry_nanosleep: return {{"rqtp", 'x', 64, 0}, {"rmtp", 'x', 64, 1}};
     case ScenarioEventType::syscall_exit_nanosleep: return {{"ret", 's', 64, 0}, {"rmtp", 'x', 64, 1}};
+    case ScenarioEventType::syscall_entry_read: return {{"fd", 'u', 32, 0}, {"buf", 'x', 64, 1}, {"count", 'u', 64, 2}};
+    case ScenarioEventType::syscall_exit_read: return {{"ret", 's', 64, 0}, {"buf", 'x', 64, 1}};
     case ScenarioEventType::count: break;
   }
   return {};
 }
 
-bt_field_class* make_field_class(bt_trace_class* tc, char kind, int bits) {
+bt_field_class* make_field_class(bt_trace_class* tc, char kind, int bits, bt_field_class* length = nullptr) {
   bt_field_class* fc = nullptr;
   switch (kind) {
     case 'S': fc = bt_field_class_string_create(tc); break;
+    case 'A': {
+      bt_field_class* element = make_field_class(tc, 's', bits);
+      fc = bt_field_class_array_dynamic_create(tc, element, length);
+      bt_field_class_put_ref(element);
+      if (!fc) throw std::bad_alloc();
+      return fc;
+    }
     case 's': fc = bt_field_class_integer_signed_create(tc); break;
     default: fc = bt_field_class_integer_unsigned_create(tc); break;
   }
@@ -370,10 +410,19 @@ class ScenarioIterator final : public ScenarioListener {
     for (size_t i = 0; i < ec.members.size(); ++i) {
       const Member& m = ec.members[i];
       bt_field* field = bt_field_structure_borrow_member_field_by_index(payload, i);
-      if (m.kind == 'S')
+      if (m.kind == 'S') {
         bt_field_string_set_value(field, e.s[m.source]);
-      else
+      } else if (m.kind == 'A') {
+        const auto length = static_cast<uint64_t>(e.a[ec.members[i - 1].source]);
+        const size_t room = std::size(e.a) - static_cast<size_t>(m.source);
+        if (length > room || bt_field_array_dynamic_set_length(field, length) != BT_FIELD_DYNAMIC_ARRAY_SET_LENGTH_STATUS_OK)
+          throw std::runtime_error("cannot set a dynamic array's length");
+        for (uint64_t k = 0; k < length; ++k)
+          bt_field_integer_signed_set_value(bt_field_array_borrow_element_field_by_index(field, k),
+                                            e.a[static_cast<size_t>(m.source) + k]);
+      } else {
         set_int(field, m.kind, e.a[m.source]);
+      }
     }
     return message;
   }
@@ -420,14 +469,25 @@ class ScenarioIterator final : public ScenarioListener {
     event_classes_.resize(static_cast<size_t>(ScenarioEventType::count));
     for (size_t t = 0; t < event_classes_.size(); ++t) {
       const auto type = static_cast<ScenarioEventType>(t);
-      if (type == ScenarioEventType::sched_process_fork) continue;  // not produced yet
+      // Only the event classes the configuration produces (the default's metadata is unchanged).
+      const ScenarioConfig& config = component_.config;
+      if (type == ScenarioEventType::sched_process_fork && config.containers == 0) continue;
+      if (type == ScenarioEventType::statedump_pid_ns && (config.containers == 0 || config.statedump_lm211)) continue;
+      if ((type == ScenarioEventType::syscall_entry_read || type == ScenarioEventType::syscall_exit_read) &&
+          config.disk_irq_rate + config.net_irq_rate <= 0)
+        continue;
       EventClass& ec = event_classes_[t];
-      ec.members = members_of(type, old_names);
+      ec.members = members_of(type, old_names, config.statedump_lm211);
       ec.event_class = bt_event_class_create(sc);
       if (!ec.event_class) throw std::bad_alloc();
       bt_event_class_set_name(ec.event_class, scenario_event_name(type, old_names));
       bt_field_class* payload = bt_field_class_structure_create(trace_class_);
-      for (const Member& m : ec.members) append(payload, m.name, make_field_class(trace_class_, m.kind, m.bits));
+      bt_field_class* length = nullptr;  // borrowed from `payload`
+      for (const Member& m : ec.members) {
+        bt_field_class* fc = make_field_class(trace_class_, m.kind, m.bits, length);
+        if (m.kind == 'L') length = fc;
+        append(payload, m.name, fc);
+      }
       bt_event_class_set_payload_field_class(ec.event_class, payload);
       bt_field_class_put_ref(payload);
       bt_event_class_put_ref(ec.event_class);  // the stream class keeps it
@@ -442,7 +502,8 @@ class ScenarioIterator final : public ScenarioListener {
     bt_trace_set_environment_entry_string(trace_, "kernel_release", "6.1.0-scenario");
     bt_trace_set_environment_entry_string(trace_, "tracer_name", "lttng-modules");
     bt_trace_set_environment_entry_integer(trace_, "tracer_major", 2);
-    bt_trace_set_environment_entry_integer(trace_, "tracer_minor", old_names ? 6 : 13);
+    bt_trace_set_environment_entry_integer(trace_, "tracer_minor",
+                                           old_names ? 6 : component_.config.statedump_lm211 ? 11 : 13);
     bt_trace_set_environment_entry_integer(trace_, "tracer_patchlevel", 0);
     bt_trace_set_environment_entry_string(trace_, "trace_buffering_scheme", "global");
     bt_trace_set_environment_entry_string(trace_, "trace_name", info_.hostname.c_str());
