@@ -5,8 +5,9 @@
 #   scripts/cookbook.sh [--update] [PLUGIN_DIR]
 #
 # Each query is a ```sql fence of the cookbook; its output is the ```text fence right after it.
-# The script fails when a query errors or returns no row. With --update it rewrites those
-# output fences with what the queries print now; without it, it only says which ones are stale.
+# The script fails when a query errors, returns no row, or prints something else than the output
+# pasted in the doc (so that the doc always shows what the current code gives). With --update it
+# rewrites those output fences with what the queries print now.
 # The database is kept as $VM_COOKBOOK_DB when that is set (else in a temporary folder).
 set -euo pipefail
 
@@ -85,7 +86,8 @@ EOF
 fi
 
 if [[ $stale -gt 0 ]]; then
-  echo "cookbook: $stale outputs in the doc differ from now; scripts/cookbook.sh --update rewrites them"
+  echo "cookbook: $stale outputs in the doc differ from what the queries print now: check the change," \
+    "then run scripts/cookbook.sh --update to paste the new outputs"
 fi
 echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+[[ $failed -eq 0 && $stale -eq 0 ]]
