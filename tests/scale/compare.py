@@ -162,7 +162,12 @@ def main():
             continue
         tolerance = 0
         if nested and args.mode == "fused":
-            tolerance = int(float(sync[machines[host]][2])) + 1
+            accuracy = sync[machines[host]][2]
+            if accuracy is None:  # not synchronized: reported above as a sync failure
+                state_failures.append(f"{vm} vCPU {vcpu_id}: its guest {host} has no bounded sync, "
+                                      "so its states cannot be placed")
+                continue
+            tolerance = int(float(accuracy)) + 1
         known = [r for r in analysis if r[2] != "unknown"]
         first_known = known[0][0] if known else None
         if first_known is None or abs(first_known - first_kvm) > tolerance:
