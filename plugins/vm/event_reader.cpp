@@ -11,6 +11,11 @@ EventFields locate_event_fields(const bt_event_class* event_class) {
   info.kind = kind_of(info.name);
   const bt_field_class* payload = bt_event_class_borrow_payload_field_class_const(event_class);
   auto member = [&](std::string_view field) { return find_member(payload, field); };
+  // One PID-namespace level of a thread: f[5..9] (both statedump layouts).
+  auto namespace_members = [&] {
+    const char* names[] = {"ns_level", "ns_inum", "vtid", "vpid", "vppid"};
+    for (int i = 0; i < 5; ++i) info.f[5 + i] = member(names[i]);
+  };
   switch (info.kind) {
     case EventKind::sched_switch:
       info.f[0] = member("prev_tid");
@@ -43,19 +48,11 @@ EventFields locate_event_fields(const bt_event_class* event_class) {
       info.f[3] = member("type");
       info.f[4] = member("status");
       // lttng-modules 2.7-2.11: one event per namespace level (absent from 2.12 on).
-      info.f[5] = member("ns_level");
-      info.f[6] = member("ns_inum");
-      info.f[7] = member("vtid");
-      info.f[8] = member("vpid");
-      info.f[9] = member("vppid");
+      namespace_members();
       break;
     case EventKind::statedump_pid_ns:
       info.f[0] = member("tid");
-      info.f[5] = member("ns_level");
-      info.f[6] = member("ns_inum");
-      info.f[7] = member("vtid");
-      info.f[8] = member("vpid");
-      info.f[9] = member("vppid");
+      namespace_members();
       if (!(info.f[0].present() && info.f[5].present())) info.kind = EventKind::other;
       break;
     case EventKind::kvm_entry: info.f[0] = member("vcpu_id"); break;
