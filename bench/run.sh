@@ -3,8 +3,10 @@
 # run: runs alternate (plain, pipeline, plain, pipeline, ...), each measured with GNU time
 # (wall, user+sys, peak RSS); the table gives medians and the ratios to the plain read.
 #
-# usage: bench/run.sh [--runs N] [--markdown FILE] [--plugin-dir DIR]
+# usage: bench/run.sh [--runs N] [--markdown FILE] [--plugin-dir DIR] [--baseline-plugin-dir DIR]
 #   --runs N         timed runs of each pipeline (default 5), after one untimed warm-up
+#   --baseline-plugin-dir DIR  also run every vm pipeline with the plugin in DIR (an older build),
+#                    alternating with the others, to compare before/after in the same run
 #   --markdown FILE  also write the table and the exact commands as Markdown into FILE, between
 #                    the markers <!-- bench:begin --> and <!-- bench:end --> (created if absent)
 #   VM_SHARED_DIR    the shared folder (default: ../shared beside the checkout)
@@ -15,12 +17,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 runs=5
 markdown=""
 plugin_dir=${VM_PLUGIN_DIR:-$top/build/plugins}
+baseline_dir=""
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) runs=$2; shift 2 ;;
     --markdown) markdown=$2; shift 2 ;;
     --plugin-dir) plugin_dir=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --baseline-plugin-dir) baseline_dir=$2; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 1 ;;
   esac
 done
@@ -84,6 +88,19 @@ for size in ${VM_BENCH_SCENARIO_SIZES-1000000 3000000 10000000}; do
   add "host-only -> SQLite" "$label" "$n" "${bt[*]} $sdir/ctf/host -c sink.vm.sqlite -p 'path=\"$db\"'"
   add "fuse + SQLite" "$label" "$n" "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 done
+
+# With a baseline build: each vm pipeline once more with the baseline plugin, right after it.
+if [ -n "$baseline_dir" ]; then
+  [ -f "$baseline_dir/babeltrace-plugin-vm.so" ] || { echo "bench: no plugin in $baseline_dir" >&2; exit 1; }
+  with_baseline=()
+  for entry in "${cases[@]}"; do
+    with_baseline+=("$entry")
+    IFS='|' read -r name input events command <<<"$entry"
+    [ "$name" = plain ] && continue
+    with_baseline+=("$name [baseline]|$input|$events|${command//$plugin_dir/$baseline_dir}")
+  done
+  cases=("${with_baseline[@]}")
+fi
 
 measure() {  # command -> "wall user sys maxrss_kib"
   rm -f "$db"
