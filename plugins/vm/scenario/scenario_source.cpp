@@ -1,4 +1,4 @@
-// source.vm.scenario: turns the scenario model's events (common/scenario_model.h) into the
+// source.vm.scenario: turns the scenario model's events (common/sim/scenario_model.h) into the
 // messages of LTTng-like kernel traces. One output port per machine (named after its hostname);
 // each port's iterator runs its own copy of the (deterministic) model and keeps its machine's
 // events, so that iterators never wait for each other and seeking back is a restart.
@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "scenario_model.h"
-#include "scenario_truth.h"
+#include "sim/scenario_model.h"
+#include "sim/truth_writer.h"
 
 namespace vm::scenario {
 
