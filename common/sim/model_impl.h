@@ -54,12 +54,12 @@ struct ScenarioModel::Impl {
     int home = 0;  // global CPU index
     Kind kind = Kind::worker;
     State state = State::runnable;
-    int64_t wake_at = kNever;    // sleeping: host time of its timer
-    int64_t phase_end_rt = 0;    // running: run time of its CPU when its phase ends
-    int64_t left = 0;            // not running: run time left in its phase
+    int64_t wake_at = kNever;  // sleeping: host time of its timer
+    int64_t phase_end_rt = 0;  // running: run time of its CPU when its phase ends
+    int64_t left = 0;          // not running: run time left in its phase
     bool woke_from_sleep = false;
-    int io_wait = -1;   // sleeping: the device it waits for (-1: a timer)
-    int woke_io = -1;   // woken by that device: its read returns when it runs
+    int io_wait = -1;  // sleeping: the device it waits for (-1: a timer)
+    int woke_io = -1;  // woken by that device: its read returns when it runs
     // vCPU threads
     int child_cpu = -1;  // global index of the guest CPU it runs
     bool in_guest = false;
@@ -69,7 +69,7 @@ struct ScenarioModel::Impl {
     bool truth_open = false;
     // PID namespaces (when the traces tell them): levels[0] is the root's.
     std::vector<ScenarioNsLevel> levels;
-    bool forked = false;      // not in the statedump: forked by `parent` right after it
+    bool forked = false;  // not in the statedump: forked by `parent` right after it
     int parent_thread = -1;
   };
 
@@ -87,7 +87,7 @@ struct ScenarioModel::Impl {
     uint64_t generation = 0;
     bool pending_irq = false;
     unsigned pending_dev = 0;  // device interrupts to deliver (bit d: kDevices[d])
-    int vcpu_thread = -1;  // guest CPU: the thread that runs it on the parent
+    int vcpu_thread = -1;      // guest CPU: the thread that runs it on the parent
     TruthCpuInterval truth;
     bool truth_open = false;
   };
@@ -132,9 +132,8 @@ struct ScenarioModel::Impl {
   ScenarioListener* listener = nullptr;  // during step()
 
   std::vector<std::pair<int64_t, double>> exit_mix;  // cumulative weights; empty: the built-in mix
-  bool emit_ns = false;  // the traces tell PID namespaces
+  bool emit_ns = false;                              // the traces tell PID namespaces
   std::vector<ScenarioThreadNamespaces> namespaces;
-
 
   explicit Impl(const ScenarioConfig& c);
 
@@ -144,12 +143,16 @@ struct ScenarioModel::Impl {
     return std::max<int64_t>(1, static_cast<int64_t>(-std::log(1.0 - uniform()) * mean));
   }
   // A guest kernel text address (stored as int64, written as the unsigned field it is).
-  int64_t kernel_rip() { return static_cast<int64_t>(0xffffffff81000000ULL + static_cast<uint64_t>(between(0, 0xfffff))); }
+  int64_t kernel_rip() {
+    return static_cast<int64_t>(0xffffffff81000000ULL + static_cast<uint64_t>(between(0, 0xfffff)));
+  }
   int64_t between(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(uniform() * double(hi - lo + 1)); }
 
   // ---- lookups
   // Run time of `cpu` at host time `t`: it stands still while the CPU does not run.
-  int64_t rt(const Cpu& cpu, int64_t t) const { return cpu.running ? cpu.frozen_rt + (t - cpu.resumed_at) : cpu.frozen_rt; }
+  int64_t rt(const Cpu& cpu, int64_t t) const {
+    return cpu.running ? cpu.frozen_rt + (t - cpu.resumed_at) : cpu.frozen_rt;
+  }
   Thread& th(int id) { return threads[static_cast<size_t>(id)]; }
   Cpu& cpu_of(const Thread& t) { return cpus[static_cast<size_t>(t.home)]; }
   bool is_guest_cpu(const Cpu& cpu) const { return machines[static_cast<size_t>(cpu.machine)].info.parent >= 0; }
@@ -212,18 +215,16 @@ struct ScenarioModel::Impl {
                          int64_t target_cpu);
   void emit_sched_wakeup(Cpu& cpu, int64_t t, const Thread& context, const char* comm, int64_t tid, int64_t prio,
                          int64_t target_cpu);
-  void emit_sched_process_fork(Cpu& cpu, int64_t t, const Thread& context, const char* parent_comm,
-                               int64_t parent_tid, int64_t parent_pid, int64_t parent_ns_inum, const char* child_comm,
-                               int64_t child_tid, int64_t child_pid, int64_t child_ns_inum,
-                               const std::vector<int64_t>& vtids);
+  void emit_sched_process_fork(Cpu& cpu, int64_t t, const Thread& context, const char* parent_comm, int64_t parent_tid,
+                               int64_t parent_pid, int64_t parent_ns_inum, const char* child_comm, int64_t child_tid,
+                               int64_t child_pid, int64_t child_ns_inum, const std::vector<int64_t>& vtids);
   // `level`: the LM <= 2.11 layout's namespace fields (level `ns_level` of the thread's chain).
   void emit_statedump_process(Cpu& cpu, int64_t t, const Thread& context, int64_t tid, int64_t pid, int64_t ppid,
                               const char* name, int64_t type, int64_t mode, int64_t submode, int64_t status,
                               int64_t cpu_id, const ScenarioNsLevel* level = nullptr, int64_t ns_level = 0);
   void emit_statedump_pid_ns(Cpu& cpu, int64_t t, const Thread& context, int64_t tid, int64_t vtid, int64_t vpid,
                              int64_t vppid, int64_t ns_level, int64_t ns_inum);
-  void emit_kvm_entry(Cpu& cpu, int64_t t, const Thread& context, int64_t vcpu_id, int64_t rip,
-                      int64_t immediate_exit);
+  void emit_kvm_entry(Cpu& cpu, int64_t t, const Thread& context, int64_t vcpu_id, int64_t rip, int64_t immediate_exit);
   void emit_kvm_exit(Cpu& cpu, int64_t t, const Thread& context, int64_t exit_reason, int64_t guest_rip, int64_t isa,
                      int64_t info1, int64_t info2, int64_t intr_info, int64_t error_code, int64_t vcpu_id);
   void emit_kvm_inj_virq(Cpu& cpu, int64_t t, const Thread& context, int64_t irq, int64_t soft, int64_t reinjected);

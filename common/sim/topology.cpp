@@ -21,7 +21,8 @@ int ScenarioModel::Impl::add_thread(int machine, int tid, int pid, int ppid, std
   return id;
 }
 
-int ScenarioModel::Impl::add_machine(const std::string& hostname, int parent, int ncpus, int64_t offset, double drift_ppm) {
+int ScenarioModel::Impl::add_machine(const std::string& hostname, int parent, int ncpus, int64_t offset,
+                                     double drift_ppm) {
   Machine m;
   m.info.hostname = hostname;
   m.info.parent = parent;
@@ -79,7 +80,8 @@ void ScenarioModel::Impl::add_workers(int machine, int count, int first_tid, con
 
 // Gives thread `id` (a process) the namespace chain `chain` (root first), its parent process
 // being `parent` (-1: outside every container); `next_vtid` counts each namespace's pids.
-void ScenarioModel::Impl::place(int id, const std::vector<int64_t>& chain, int parent, std::map<int64_t, int64_t>& next_vtid) {
+void ScenarioModel::Impl::place(int id, const std::vector<int64_t>& chain, int parent,
+                                std::map<int64_t, int64_t>& next_vtid) {
   Thread& t = th(id);
   t.parent_thread = parent;
   t.levels.clear();

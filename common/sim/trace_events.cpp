@@ -34,8 +34,8 @@ void ScenarioModel::Impl::emit_sched_process_fork(Cpu& cpu, int64_t t, const Thr
                                                   int64_t parent_tid, int64_t parent_pid, int64_t parent_ns_inum,
                                                   const char* child_comm, int64_t child_tid, int64_t child_pid,
                                                   int64_t child_ns_inum, const std::vector<int64_t>& vtids) {
-  int64_t a[13] = {parent_tid,     parent_pid,    child_tid, child_pid,
-                   parent_ns_inum, child_ns_inum, static_cast<int64_t>(vtids.size())};
+  int64_t a[13] = {
+      parent_tid, parent_pid, child_tid, child_pid, parent_ns_inum, child_ns_inum, static_cast<int64_t>(vtids.size())};
   for (size_t k = 0; k < vtids.size() && 7 + k < std::size(a); ++k) a[7 + k] = vtids[k];
   record(cpu, t, Type::sched_process_fork, context, a, std::size(a), parent_comm, child_comm);
 }
@@ -64,8 +64,8 @@ void ScenarioModel::Impl::emit_kvm_entry(Cpu& cpu, int64_t t, const Thread& cont
 }
 
 void ScenarioModel::Impl::emit_kvm_exit(Cpu& cpu, int64_t t, const Thread& context, int64_t exit_reason,
-                                        int64_t guest_rip, int64_t isa, int64_t info1, int64_t info2,
-                                        int64_t intr_info, int64_t error_code, int64_t vcpu_id) {
+                                        int64_t guest_rip, int64_t isa, int64_t info1, int64_t info2, int64_t intr_info,
+                                        int64_t error_code, int64_t vcpu_id) {
   record(cpu, t, Type::kvm_exit, context, {exit_reason, guest_rip, isa, info1, info2, intr_info, error_code, vcpu_id});
 }
 
@@ -116,8 +116,7 @@ void ScenarioModel::Impl::emit_syscall_entry_read(Cpu& cpu, int64_t t, const Thr
   record(cpu, t, Type::syscall_entry_read, context, {fd, buf, count});
 }
 
-void ScenarioModel::Impl::emit_syscall_exit_read(Cpu& cpu, int64_t t, const Thread& context, int64_t ret,
-                                                 int64_t buf) {
+void ScenarioModel::Impl::emit_syscall_exit_read(Cpu& cpu, int64_t t, const Thread& context, int64_t ret, int64_t buf) {
   record(cpu, t, Type::syscall_exit_read, context, {ret, buf});
 }
 
@@ -187,9 +186,8 @@ void ScenarioModel::Impl::statedump(int machine, int64_t t) {
     const Thread& parent = th(child.parent_thread);
     std::vector<int64_t> vtids;
     for (const ScenarioNsLevel& level : child.levels) vtids.push_back(level.vtid);
-    emit_sched_process_fork(cpu0, t, context, parent.comm.c_str(), parent.tid, parent.pid,
-                            parent.levels.back().ns_inum, child.comm.c_str(), child.tid, child.pid,
-                            child.levels.back().ns_inum, vtids);
+    emit_sched_process_fork(cpu0, t, context, parent.comm.c_str(), parent.tid, parent.pid, parent.levels.back().ns_inum,
+                            child.comm.c_str(), child.tid, child.pid, child.levels.back().ns_inum, vtids);
     t += 200;
   }
 }

@@ -5,7 +5,8 @@
 
 namespace vm {
 
-void ScenarioModel::Impl::set_truth(Thread& v, int64_t t, const char* state, int64_t pcpu, int64_t preempting, int64_t reason) {
+void ScenarioModel::Impl::set_truth(Thread& v, int64_t t, const char* state, int64_t pcpu, int64_t preempting,
+                                    int64_t reason) {
   if (v.truth_open && t > v.truth.ts) {
     TruthVcpuInterval closed = v.truth;
     closed.dur = t - v.truth.ts;

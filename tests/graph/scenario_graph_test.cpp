@@ -25,8 +25,8 @@ std::string describe(const bt_message* message) {
   const bt_clock_snapshot* snapshot = nullptr;
   if (type == BT_MESSAGE_TYPE_EVENT) {
     snapshot = bt_message_event_borrow_default_clock_snapshot_const(message);
-    text += std::string(" ") + bt_event_class_get_name(bt_event_borrow_class_const(
-                                   bt_message_event_borrow_event_const(message)));
+    text += std::string(" ") +
+            bt_event_class_get_name(bt_event_borrow_class_const(bt_message_event_borrow_event_const(message)));
   } else if (type == BT_MESSAGE_TYPE_PACKET_BEGINNING) {
     snapshot = bt_message_packet_beginning_borrow_default_clock_snapshot_const(message);
   } else if (type == BT_MESSAGE_TYPE_PACKET_END) {
@@ -56,12 +56,13 @@ bt_component_class_sink_consume_method_status consume(bt_self_component_sink* se
   auto* passes = static_cast<Passes*>(bt_self_component_get_data(bt_self_component_sink_as_self_component(self)));
   bt_message_iterator* iterator = nullptr;
   if (bt_message_iterator_create_from_sink_component(self, bt_self_component_sink_borrow_input_port_by_index(self, 0),
-                                                     &iterator) != BT_MESSAGE_ITERATOR_CREATE_FROM_SINK_COMPONENT_STATUS_OK)
+                                                     &iterator) !=
+      BT_MESSAGE_ITERATOR_CREATE_FROM_SINK_COMPONENT_STATUS_OK)
     return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
   bool ok = drain(iterator, passes->first);
   bt_bool can_seek = BT_FALSE;
-  ok = ok && bt_message_iterator_can_seek_beginning(iterator, &can_seek) ==
-                 BT_MESSAGE_ITERATOR_CAN_SEEK_BEGINNING_STATUS_OK;
+  ok = ok &&
+       bt_message_iterator_can_seek_beginning(iterator, &can_seek) == BT_MESSAGE_ITERATOR_CAN_SEEK_BEGINNING_STATUS_OK;
   passes->could_seek = can_seek;
   if (ok && can_seek)
     ok = bt_message_iterator_seek_beginning(iterator) == BT_MESSAGE_ITERATOR_SEEK_BEGINNING_STATUS_OK &&
@@ -91,9 +92,9 @@ GraphResult run_scenario(const std::string& params, const char* machine, Passes&
   bool built = bt_graph_add_source_component(
                    graph, bt_plugin_borrow_source_component_class_by_name_const(load_vm_plugin(), "scenario"), "src",
                    source_params, BT_LOGGING_LEVEL_ERROR, &source) == BT_GRAPH_ADD_COMPONENT_STATUS_OK;
-  built = built && bt_graph_add_sink_component_with_initialize_method_data(
-                       graph, sink_class, "sink", nullptr,
-                       &passes, BT_LOGGING_LEVEL_ERROR, &sink) == BT_GRAPH_ADD_COMPONENT_STATUS_OK;
+  built = built && bt_graph_add_sink_component_with_initialize_method_data(graph, sink_class, "sink", nullptr, &passes,
+                                                                           BT_LOGGING_LEVEL_ERROR,
+                                                                           &sink) == BT_GRAPH_ADD_COMPONENT_STATUS_OK;
   const bt_port_output* port = built ? bt_component_source_borrow_output_port_by_name_const(source, machine) : nullptr;
   built = built && port &&
           bt_graph_connect_ports(graph, port, bt_component_sink_borrow_input_port_by_index_const(sink, 0), nullptr) ==
@@ -122,7 +123,8 @@ size_t count_type(const std::vector<std::string>& lines, bt_message_type type) {
 // message. Each of vm1's 3 CPUs (vcpus-per-vm=3) is one stream, begun and ended once per pass.
 TEST(ScenarioSource, SeekBeginningReplaysTheSameMessages) {
   Passes passes;
-  const GraphResult result = run_scenario("seed=3,vms=1,pcpus=2,vcpus-per-vm=3,containers=1,events=4000", "vm1", passes);
+  const GraphResult result =
+      run_scenario("seed=3,vms=1,pcpus=2,vcpus-per-vm=3,containers=1,events=4000", "vm1", passes);
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_TRUE(passes.could_seek);
   EXPECT_EQ(count_type(passes.first, BT_MESSAGE_TYPE_STREAM_BEGINNING), 3u);

@@ -51,8 +51,8 @@ void ScenarioIterator::restart() {
   last_cycles_ = 0;
 }
 
-bt_message_iterator_class_next_method_status ScenarioIterator::next(bt_message_array_const messages,
-                                                                    uint64_t capacity, uint64_t* count) {
+bt_message_iterator_class_next_method_status ScenarioIterator::next(bt_message_array_const messages, uint64_t capacity,
+                                                                    uint64_t* count) {
   *count = 0;
   while (*count < capacity && phase_ != Phase::done) {
     Message message = produce();
@@ -137,8 +137,8 @@ ScenarioIterator::Message ScenarioIterator::produce() {
 ScenarioIterator::Message ScenarioIterator::make_event(const ScenarioEvent& e, StreamState& s, uint64_t at) {
   const EventClassIr& ec = ir_.event_classes[static_cast<size_t>(e.type)];
   if (!ec.event_class) throw std::runtime_error("no event class for a scenario event");
-  auto message = bt::Ref<bt_message>::adopt(bt_message_event_create_with_packet_and_default_clock_snapshot(
-      self_, ec.event_class.get(), s.packet.get(), at));
+  auto message = bt::Ref<bt_message>::adopt(
+      bt_message_event_create_with_packet_and_default_clock_snapshot(self_, ec.event_class.get(), s.packet.get(), at));
   if (!message) throw std::bad_alloc();
   fill_event(bt_message_event_borrow_event(message.get()), ec, e);
   return Message::adopt(message.release());

@@ -79,7 +79,10 @@ void set_environment(bt_trace* trace, const ScenarioConfig& config, const Scenar
   bt_trace_set_environment_entry_string(trace, "kernel_release", "6.1.0-scenario");
   bt_trace_set_environment_entry_string(trace, "tracer_name", "lttng-modules");
   bt_trace_set_environment_entry_integer(trace, "tracer_major", 2);
-  bt_trace_set_environment_entry_integer(trace, "tracer_minor", config.old_names ? 6 : config.statedump_lm211 ? 11 : 13);
+  bt_trace_set_environment_entry_integer(trace, "tracer_minor",
+                                         config.old_names         ? 6
+                                         : config.statedump_lm211 ? 11
+                                                                  : 13);
   bt_trace_set_environment_entry_integer(trace, "tracer_patchlevel", 0);
   bt_trace_set_environment_entry_string(trace, "trace_buffering_scheme", "global");
   bt_trace_set_environment_entry_string(trace, "trace_name", info.hostname.c_str());

@@ -27,8 +27,7 @@ struct MachineIr {
 };
 
 // Builds the trace IR of `info` (a machine of `config`). Throws; owns what it made until then.
-MachineIr build_machine_ir(bt_self_component* component, const ScenarioConfig& config,
-                           const ScenarioMachineInfo& info);
+MachineIr build_machine_ir(bt_self_component* component, const ScenarioConfig& config, const ScenarioMachineInfo& info);
 
 // Sets the common context (pid, tid, procname) and the payload of `event` from `e`.
 void fill_event(bt_event* event, const EventClassIr& ec, const ScenarioEvent& e);
