@@ -1,4 +1,4 @@
-// Invariants of the scenario model (common/scenario_model.h): what source.vm.scenario emits
+// Invariants of the scenario model (common/sim/scenario_model.h): what source.vm.scenario emits
 // must be a trace LTTng could have recorded, and its truth must be a tiling of time.
 
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <tuple>
 #include <vector>
 
-#include "scenario_model.h"
+#include "sim/scenario_model.h"
 
 namespace vm {
 namespace {

@@ -1,5 +1,5 @@
 #pragma once
-// source.vm.scenario: a deterministic, seeded KVM host with its guests (common/scenario_model.h),
+// source.vm.scenario: a deterministic, seeded KVM host with its guests (common/sim/scenario_model.h),
 // emitted as the LTTng kernel traces they would record: one trace per machine, one output port
 // per trace, one stream per CPU.
 

@@ -1,5 +1,5 @@
 #pragma once
-// The truth of a scenario (common/scenario_model.h) as an SQLite side file, in the vocabulary
+// The truth of a scenario (common/sim/scenario_model.h) as an SQLite side file, in the vocabulary
 // of sink.vm.sqlite's tables, so that tests can compare an analysis with it in SQL:
 //
 //   scenario(key, value)                      the parameters
@@ -19,7 +19,7 @@
 
 #include <string>
 
-#include "scenario_model.h"
+#include "sim/scenario_model.h"
 
 namespace vm {
 

@@ -1,4 +1,4 @@
-#include "scenario_truth.h"
+#include "sim/truth_writer.h"
 
 #include <unistd.h>
 

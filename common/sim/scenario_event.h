@@ -1,0 +1,49 @@
+#pragma once
+// The events the scenario model records: their kinds, LTTng names and the record that carries
+// their fields. Each kind's fields are written by one function of ScenarioModel::Impl
+// (common/sim/trace_events.cpp) and read by one entry of source.vm.scenario's layout table
+// (plugins/vm/scenario/event_layout.cpp).
+
+#include <cstdint>
+
+namespace vm {
+
+enum class ScenarioEventType : uint8_t {
+  sched_switch,       // a0 prev_tid, a1 prev_prio, a2 prev_state, a3 next_tid, a4 next_prio; s0 prev_comm, s1 next_comm
+  sched_waking,       // a0 tid, a1 prio, a2 target_cpu; s0 comm
+  sched_wakeup,       // same
+  sched_process_fork, // a0 parent_tid, a1 parent_pid, a2 child_tid, a3 child_pid, a4 parent_ns_inum,
+                      // a5 child_ns_inum, a6 number of vtids, a7.. vtids (root first); s0 parent_comm, s1 child_comm
+  statedump_process,  // a0 tid, a1 pid, a2 ppid, a3 type, a4 mode, a5 submode, a6 status, a7 cpu; s0 name;
+                      // LM <= 2.11 layout: also a8 vtid, a9 vpid, a10 vppid, a11 ns_level, a12 ns_inum
+  kvm_entry,          // a0 vcpu_id, a1 rip, a2 immediate_exit
+  kvm_exit,           // a0 exit_reason, a1 guest_rip, a2 isa, a3 info1, a4 info2, a5 intr_info, a6 error_code, a7 vcpu_id
+  kvm_inj_virq,       // a0 irq, a1 soft, a2 reinjected
+  irq_handler_entry,  // a0 irq; s0 name
+  irq_handler_exit,   // a0 irq, a1 ret
+  timer_irq_entry,    // x86_irq_vectors_local_timer_entry: a0 vector
+  timer_irq_exit,     // x86_irq_vectors_local_timer_exit: a0 vector
+  syscall_entry_ioctl,  // a0 fd, a1 cmd, a2 arg
+  syscall_exit_ioctl,   // a0 ret, a1 arg
+  syscall_entry_nanosleep,  // a0 rqtp, a1 rmtp
+  syscall_exit_nanosleep,   // a0 ret, a1 rmtp
+  statedump_pid_ns,   // lttng_statedump_process_pid_ns: a0 tid, a1 vtid, a2 vpid, a3 vppid, a4 ns_level, a5 ns_inum
+  syscall_entry_read, // a0 fd, a1 buf, a2 count
+  syscall_exit_read,  // a0 ret, a1 buf
+  count
+};
+const char* scenario_event_name(ScenarioEventType type, bool old_names);
+
+struct ScenarioEvent {
+  int64_t ts = 0;       // in the machine's own clock (ns from the Unix epoch)
+  int64_t host_ts = 0;  // the same instant in the host's clock
+  int32_t machine = 0;
+  int32_t cpu = 0;
+  ScenarioEventType type = ScenarioEventType::sched_switch;
+  int32_t tid = 0, pid = 0;         // common context: the thread the event happened in
+  const char* procname = "";        // owned by the model
+  int64_t a[13] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  const char* s[2] = {"", ""};      // owned by the model
+};
+
+}  // namespace vm

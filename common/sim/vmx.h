@@ -1,0 +1,23 @@
+#pragma once
+// The x86 numbers the scenario model puts in its KVM events (internal to common/sim/).
+
+#include <cstdint>
+
+namespace vm::sim {
+
+inline constexpr int64_t kTimerVector = 236;  // LOCAL_TIMER_VECTOR on x86
+
+// Intel VMX basic exit reasons the model uses.
+inline constexpr int64_t kExitExternalInterrupt = 1;
+inline constexpr int64_t kExitCpuid = 10;
+inline constexpr int64_t kExitHlt = 12;
+inline constexpr int64_t kExitIo = 30;
+inline constexpr int64_t kExitMsrWrite = 32;
+inline constexpr int64_t kExitApicAccess = 44;
+inline constexpr int64_t kExitEptViolation = 48;
+inline constexpr int64_t kExitEptMisconfig = 49;
+inline constexpr int64_t kExitPreemptionTimer = 52;
+inline constexpr int64_t kExitMsrRead = 31;
+inline constexpr int64_t kExitPause = 40;
+
+}  // namespace vm::sim
