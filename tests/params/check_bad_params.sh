@@ -5,7 +5,9 @@
 # usage: check_bad_params.sh PLUGIN_DIR SOURCE_DIR
 set -uo pipefail
 plugin_dir=$1 src=$2
-bt=(babeltrace2 --omit-home-plugin-path --plugin-path="$plugin_dir")
+# A sanitizer-built plugin (CI) runs inside the stock babeltrace2: load its runtimes first.
+preload=$(ldd "$plugin_dir/babeltrace-plugin-vm.so" | awk '/lib(asan|ubsan)\.so/ {printf "%s%s", sep, $3; sep=":"}')
+bt=(env LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 babeltrace2 --omit-home-plugin-path --plugin-path="$plugin_dir")
 stub="$src/traces/tc-stubs/OneQemuKvm/host"
 passed=0 failed=0
 out=$(mktemp)

@@ -12,6 +12,8 @@ import re
 import subprocess
 import sys
 
+from bt_cli import babeltrace2
+
 
 def number(text):
     if re.fullmatch(r"-?[0-9]+", text):
@@ -84,7 +86,7 @@ def main():
                     problems.append(f"README, {component_class}: `{name}` has type \"{column}\", "
                                     f"the specification says \"{expected[name]}\"")
         help_text = subprocess.run(
-            ["babeltrace2", "--omit-home-plugin-path", f"--plugin-path={plugin_dir}", "help", component_class],
+            babeltrace2(plugin_dir) + ["help", component_class],
             check=True, capture_output=True, text=True).stdout
         for name, kind in params:
             line = re.search(r"^  " + re.escape(name) + r"=\S*  \(([^)]*)\)$", help_text, re.MULTILINE)

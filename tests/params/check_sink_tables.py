@@ -12,12 +12,14 @@ import sqlite3
 import subprocess
 import sys
 
+from bt_cli import babeltrace2
+
 
 def main():
     plugin_dir, source_dir, work = sys.argv[1:4]
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    bt = ["babeltrace2", "--omit-home-plugin-path", f"--plugin-path={plugin_dir}"]
+    bt = babeltrace2(plugin_dir)
     db = os.path.join(work, "stub.db")
     trace = os.path.join(source_dir, "traces", "tc-stubs", "OneQemuKvm-lttng", "host")
     subprocess.run(bt + [trace, "-c", "sink.vm.sqlite", "-p", f'path="{db}"'], check=True, capture_output=True)
