@@ -1,7 +1,9 @@
 #include "bt_util.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 namespace vm::bt {
 
@@ -11,18 +13,36 @@ const char* type_word(ParamType type) {
   switch (type) {
     case ParamType::string: return "a string";
     case ParamType::boolean: return "a boolean";
-    case ParamType::integer: return "an integer";
+    case ParamType::signed_integer:
+    case ParamType::unsigned_integer: return "an integer";
+    case ParamType::real: return "a number";
     case ParamType::string_array: return "an array of strings";
   }
   return "?";
 }
+
+const char* type_example(ParamType type) {
+  switch (type) {
+    case ParamType::string: return "=\"...\"";
+    case ParamType::boolean: return "=true";
+    case ParamType::signed_integer:
+    case ParamType::unsigned_integer: return "=1";
+    case ParamType::real: return "=2.5";
+    case ParamType::string_array: return "=[\"...\"]";
+  }
+  return "";
+}
+
+bool is_integer(const bt_value* value) { return bt_value_is_signed_integer(value) || bt_value_is_unsigned_integer(value); }
 
 bool has_type(const bt_value* value, ParamType type) {
   switch (type) {
     case ParamType::string: return bt_value_is_string(value);
     case ParamType::boolean: return bt_value_is_bool(value);
     // The CLI writes `3` as signed and `+3` as unsigned: accept both.
-    case ParamType::integer: return bt_value_is_signed_integer(value) || bt_value_is_unsigned_integer(value);
+    case ParamType::signed_integer:
+    case ParamType::unsigned_integer: return is_integer(value);
+    case ParamType::real: return bt_value_is_real(value) || is_integer(value);
     case ParamType::string_array: {
       if (!bt_value_is_array(value)) return false;
       for (uint64_t i = 0; i < bt_value_array_get_length(value); ++i)
@@ -31,6 +51,56 @@ bool has_type(const bt_value* value, ParamType type) {
     }
   }
   return false;
+}
+
+// A real as printed in messages: the shortest form that reads back as the same number.
+std::string real_text(double x) {
+  char buffer[64];
+  if (std::fabs(x) < 1e15 && x == std::floor(x)) {  // an integer: as the help prints it
+    std::snprintf(buffer, sizeof buffer, "%.0f", x);
+    return buffer;
+  }
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::snprintf(buffer, sizeof buffer, "%.*g", digits, x);
+    if (std::strtod(buffer, nullptr) == x || std::isnan(x)) break;
+  }
+  return buffer;
+}
+
+// The problem with a number outside `spec`'s range, or an empty string.
+std::string range_problem(const ParamSpec& spec, const bt_value* value) {
+  std::string shown, range;
+  bool inside = true;
+  if (spec.type == ParamType::signed_integer || spec.type == ParamType::unsigned_integer) {
+    range = std::to_string(spec.int_min) + " to " + std::to_string(spec.int_max);
+    if (bt_value_is_unsigned_integer(value)) {
+      const uint64_t x = bt_value_integer_unsigned_get(value);
+      shown = std::to_string(x);
+      inside = x <= static_cast<uint64_t>(INT64_MAX) && static_cast<int64_t>(x) >= spec.int_min &&
+               static_cast<int64_t>(x) <= spec.int_max;
+    } else {
+      const int64_t x = bt_value_integer_signed_get(value);
+      shown = std::to_string(x);
+      inside = x >= spec.int_min && x <= spec.int_max;
+    }
+  } else if (spec.type == ParamType::real) {
+    range = real_text(spec.real_min) + " to " + real_text(spec.real_max);
+    double x = 0;
+    if (bt_value_is_real(value)) {
+      x = bt_value_real_get(value);
+      shown = real_text(x);
+    } else if (bt_value_is_unsigned_integer(value)) {
+      x = static_cast<double>(bt_value_integer_unsigned_get(value));
+      shown = std::to_string(bt_value_integer_unsigned_get(value));
+    } else {
+      x = static_cast<double>(bt_value_integer_signed_get(value));
+      shown = std::to_string(bt_value_integer_signed_get(value));
+    }
+    inside = x >= spec.real_min && x <= spec.real_max;  // false for NaN
+  }
+  if (inside) return {};
+  return "parameter `" + std::string(spec.name) + "` is " + shown + ", out of its range: it must be " +
+         type_word(spec.type) + " from " + range;
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {
@@ -123,15 +193,49 @@ std::string validate_params(const bt_value* params, const std::vector<ParamSpec>
     }
     const bt_value* value = bt_value_map_borrow_entry_value_const(params, key.c_str());
     if (!has_type(value, spec->type))
-      return "parameter `" + key + "` must be " + type_word(spec->type) + ", e.g. " + key +
-             (spec->type == ParamType::string    ? "=\"...\""
-              : spec->type == ParamType::boolean ? "=true"
-                                                 : "=1");
+      return "parameter `" + key + "` must be " + type_word(spec->type) + ", e.g. " + key + type_example(spec->type);
+    std::string problem = range_problem(*spec, value);
+    if (!problem.empty()) return problem;
   }
   for (const ParamSpec& spec : specs)
     if (spec.mandatory && !bt_value_map_has_entry(params, spec.name))
       return "missing mandatory parameter `" + std::string(spec.name) + "` (" + type_word(spec.type) + ")";
   return {};
+}
+
+namespace {
+
+const bt_value* entry(const bt_value* params, const char* name) {
+  return params && bt_value_is_map(params) ? bt_value_map_borrow_entry_value_const(params, name) : nullptr;
+}
+
+}  // namespace
+
+int64_t param_int(const bt_value* params, const char* name, int64_t fallback) {
+  const bt_value* value = entry(params, name);
+  if (!value) return fallback;
+  if (bt_value_is_unsigned_integer(value)) return static_cast<int64_t>(bt_value_integer_unsigned_get(value));
+  if (bt_value_is_signed_integer(value)) return bt_value_integer_signed_get(value);
+  return fallback;
+}
+
+double param_real(const bt_value* params, const char* name, double fallback) {
+  const bt_value* value = entry(params, name);
+  if (!value) return fallback;
+  if (bt_value_is_real(value)) return bt_value_real_get(value);
+  if (bt_value_is_unsigned_integer(value)) return static_cast<double>(bt_value_integer_unsigned_get(value));
+  if (bt_value_is_signed_integer(value)) return static_cast<double>(bt_value_integer_signed_get(value));
+  return fallback;
+}
+
+bool param_bool(const bt_value* params, const char* name, bool fallback) {
+  const bt_value* value = entry(params, name);
+  return value && bt_value_is_bool(value) ? bt_value_bool_get(value) : fallback;
+}
+
+std::string param_string(const bt_value* params, const char* name, const std::string& fallback) {
+  const bt_value* value = entry(params, name);
+  return value && bt_value_is_string(value) ? bt_value_string_get(value) : fallback;
 }
 
 std::string params_to_string(const bt_value* params) {

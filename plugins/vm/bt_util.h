@@ -9,19 +9,22 @@
 #include <string_view>
 #include <vector>
 
+#include "param_spec.h"
+
 namespace vm::bt {
 
-enum class ParamType { string, boolean, integer, string_array };
-
-struct ParamSpec {
-  const char* name;
-  ParamType type;
-  bool mandatory;
-};
-
-// Checks `params` against `specs`: unknown keys (with a "did you mean" suggestion), wrong types
+// Checks `params` against `specs` (param_spec.h): unknown keys (with a "did you mean"
+// suggestion), wrong types, numbers outside their range (named, with the value and the range)
 // and missing mandatory keys. Returns the problem, or an empty string.
 std::string validate_params(const bt_value* params, const std::vector<ParamSpec>& specs);
+
+// A validated parameter's value, or `fallback` when it is absent. Integers: either of
+// babeltrace2's integer kinds (the CLI writes `3` as signed and `+3` as unsigned); reals: a real
+// or an integer.
+int64_t param_int(const bt_value* params, const char* name, int64_t fallback);
+double param_real(const bt_value* params, const char* name, double fallback);
+bool param_bool(const bt_value* params, const char* name, bool fallback);
+std::string param_string(const bt_value* params, const char* name, const std::string& fallback);
 
 // Renders a parameter map as `key=value, ...` (for the run table and messages).
 std::string params_to_string(const bt_value* params);

@@ -1,23 +1,38 @@
 #!/usr/bin/env bash
 # End-to-end tests through the real `babeltrace2` CLI: run the plugin as a user would, then
 # compare SQL query results with expected rows, and check the bad-input behaviour.
-# usage: run-e2e.sh PLUGIN_DIR SOURCE_DIR TEST_DATA_DIR WORK_DIR
+# usage: run-e2e.sh PLUGIN_DIR SOURCE_DIR TEST_DATA_DIR WORK_DIR [CASE...]
+# Each case is one ctest test (tests/CMakeLists.txt) and works in its own WORK_DIR/CASE, so
+# that cases run in parallel; without CASE, every case runs in turn.
 set -uo pipefail
-plugin_dir=$1 src=$2 data=$3 work=$4
-rm -rf "$work" && mkdir -p "$work"
+plugin_dir=$1 src=$2 data=$3 work_root=$4
+shift 4
 bt=(babeltrace2 --omit-home-plugin-path --plugin-path="$plugin_dir")
+va=("$src/scripts/vm-analyze" --plugin-dir "$plugin_dir" --quiet)
 passed=0 failed=0
 pass() { echo "PASS: $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL: $1"; failed=$((failed + 1)); }
 check_eq() {  # name expected actual
   if [ "$2" == "$3" ]; then pass "$1"; else fail "$1"; diff <(echo "$2") <(echo "$3") | head -20; fi
 }
+expect_error() {  # name output-file expected-text rc (and no database at $db)
+  # babeltrace2 wraps cause messages at 80 columns: compare with the lines joined.
+  if [ "$4" -ne 0 ] && tr -s ' \n' ' ' <"$2" | grep -qF -- "$3" && [ ! -e "$db" ] && ! ls "$db".tmp-* >/dev/null 2>&1; then
+    pass "$1"
+  else fail "$1 (rc=$4)"; grep -vE '^[0-9]{2}-[0-9]{2} ' "$2" | head -30; fi
+}
+
+# The host and guest of the lab's basic pair, through filter.vm.fuse (a `run` graph; append the sink).
+lab_host="$data/lab/basic/host/kernel" lab_guest="$data/lab/basic/guest/kernel"
+fuse_run=(run -c "h:source.ctf.fs" -p "inputs=[\"$lab_host\"]" -c "g:source.ctf.fs" -p "inputs=[\"$lab_guest\"]"
+          -c fuse:filter.vm.fuse --connect h:fuse --connect g:fuse --connect fuse:out)
 
 # 1. The `convert` shorthand of the README, on the OneQemuKvm host stub. Expected rows: the
 #    Trace Compass oracle, derived in tests/unit/vcpu_tracker_test.cpp.
-db="$work/oneqemukvm.db"
-"${bt[@]}" "$src/traces/tc-stubs/OneQemuKvm-lttng/host" -c sink.vm.sqlite -p "path=\"$db\"" 2>"$work/oneqemukvm.err"
-check_eq "convert shorthand: vcpu 0 timeline of the OneQemuKvm host stub" \
+case_convert_stub() {
+  local db="$work/oneqemukvm.db"
+  "${bt[@]}" "$src/traces/tc-stubs/OneQemuKvm-lttng/host" -c sink.vm.sqlite -p "path=\"$db\"" 2>"$work/oneqemukvm.err"
+  check_eq "convert shorthand: vcpu 0 timeline of the OneQemuKvm host stub" \
 "1|4|unknown|
 5|40|guest|
 45|15|vmm|MSR_WRITE
@@ -33,163 +48,195 @@ check_eq "convert shorthand: vcpu 0 timeline of the OneQemuKvm host stub" \
 295|5|vmm|MSR_WRITE
 300|50|preempted|
 350|5|vmm|MSR_WRITE" \
-"$(sqlite3 "$db" "SELECT ts, dur, state, exit_reason_name FROM vcpu_state ORDER BY ts")"
+  "$(sqlite3 "$db" "SELECT ts, dur, state, exit_reason_name FROM vcpu_state ORDER BY ts")"
+}
 
 # 2. Exit counts on the real lab host, against an independent count of the kvm_x86_exit events
 #    (babeltrace2's text output and a short script), per vCPU thread and reason.
-host="$data/lab/basic/host/kernel"
-db="$work/lab-host.db"
-"${bt[@]}" "$host" -c sink.vm.sqlite -p "path=\"$db\"" 2>"$work/lab-host.err" || fail "lab host run: $(cat "$work/lab-host.err")"
-expected=$(babeltrace2 "$host" | python3 "$src/tests/e2e/count_exits.py")
-actual=$(sqlite3 "$db" "SELECT v.host_tid, e.exit_reason, e.exits FROM exit_stats e JOIN vcpu v USING (machine_id, vcpu_id)
-                        ORDER BY v.host_tid, e.exit_reason")
-check_eq "lab host: exit_stats.exits equals the independent count of kvm_x86_exit" "$expected" "$actual"
-total=$(sqlite3 "$db" "SELECT SUM(exits) FROM exit_stats")
-grep_total=$(babeltrace2 "$host" | grep -c 'kvm_x86_exit: ')
-check_eq "lab host: total exits" "$grep_total" "$total"
+case_lab_host_exits() {
+  local host="$lab_host" db="$work/lab-host.db"
+  "${bt[@]}" "$host" -c sink.vm.sqlite -p "path=\"$db\"" 2>"$work/lab-host.err" || fail "lab host run: $(cat "$work/lab-host.err")"
+  local expected actual total grep_total
+  expected=$(babeltrace2 "$host" | python3 "$src/tests/e2e/count_exits.py")
+  actual=$(sqlite3 "$db" "SELECT v.host_tid, e.exit_reason, e.exits FROM exit_stats e JOIN vcpu v USING (machine_id, vcpu_id)
+                          ORDER BY v.host_tid, e.exit_reason")
+  check_eq "lab host: exit_stats.exits equals the independent count of kvm_x86_exit" "$expected" "$actual"
+  total=$(sqlite3 "$db" "SELECT SUM(exits) FROM exit_stats")
+  grep_total=$(babeltrace2 "$host" | grep -c 'kvm_x86_exit: ')
+  check_eq "lab host: total exits" "$grep_total" "$total"
+}
 
 # 3. Bad input: one clear error naming the problem and the fix, and no database.
 #    Input problems are caught by scripts/vm-analyze (babeltrace2's own source fails before our
 #    sink exists); problems met while reading are reported by the sink itself.
-va=("$src/scripts/vm-analyze" --plugin-dir "$plugin_dir" --quiet)
-db="$work/bad.db"
-expect_error() {  # name output-file expected-text rc
-  # babeltrace2 wraps cause messages at 80 columns: compare with the lines joined.
-  if [ "$4" -ne 0 ] && tr -s ' \n' ' ' <"$2" | grep -qF -- "$3" && [ ! -e "$db" ] && ! ls "$db".tmp-* >/dev/null 2>&1; then
-    pass "$1"
-  else fail "$1 (rc=$4)"; grep -vE '^[0-9]{2}-[0-9]{2} ' "$2" | head -30; fi
+case_bad_input_paths() {
+  db="$work/bad.db"
+  "${va[@]}" -o "$db" "$work/no-such-trace" >"$work/bad1.out" 2>&1
+  expect_error "nonexistent trace path: named, with the fix" "$work/bad1.out" \
+    "trace path '$work/no-such-trace' does not exist. Give the folder of an LTTng trace" $?
+
+  mkdir -p "$work/empty-dir"
+  "${va[@]}" -o "$db" "$work/empty-dir" >"$work/bad1b.out" 2>&1
+  expect_error "folder without a trace: named, with the fix" "$work/bad1b.out" "no CTF trace under '$work/empty-dir'" $?
+
+  "${bt[@]}" "$src/traces/tc-stubs/OneQemuKvm/host" -c sink.vm.sqlite -p 'path="/proc/forbidden/out.db"' >"$work/bad3.out" 2>&1
+  expect_error "unwritable output path (babeltrace2 CLI): path, reason and fix" "$work/bad3.out" \
+    "cannot write the output database \`/proc/forbidden/out.db\`: No such file or directory. Give a path in an existing, writable directory" $?
+  "${va[@]}" -o /proc/forbidden/out.db "$src/traces/tc-stubs/OneQemuKvm/host" >"$work/bad3b.out" 2>&1
+  expect_error "unwritable output path (vm-analyze)" "$work/bad3b.out" \
+    "cannot write the output database '/proc/forbidden/out.db'" $?
+
+  "${bt[@]}" "$src/traces/tc-stubs/OneQemuKvm/host" -c sink.vm.sqlite -p "paht=\"$db\"" >"$work/bad4.out" 2>&1
+  expect_error "mistyped parameter: named, with the right one" "$work/bad4.out" \
+    "unknown parameter \`paht\`; did you mean \`path\`? (known parameters: path)" $?
 }
 
-"${va[@]}" -o "$db" "$work/no-such-trace" >"$work/bad1.out" 2>&1
-expect_error "nonexistent trace path: named, with the fix" "$work/bad1.out" \
-  "trace path '$work/no-such-trace' does not exist. Give the folder of an LTTng trace" $?
-
-mkdir -p "$work/empty-dir"
-"${va[@]}" -o "$db" "$work/empty-dir" >"$work/bad1b.out" 2>&1
-expect_error "folder without a trace: named, with the fix" "$work/bad1b.out" "no CTF trace under '$work/empty-dir'" $?
-
-trunc="$work/truncated"
-cp -r "$data/lab/basic/host/kernel" "$trunc"
-truncate -s 5000000 "$trunc/ch0_0"
-"${va[@]}" -o "$db" "$trunc" >"$work/bad2.out" 2>&1
-expect_error "truncated data stream: the file is named, with the fix" "$work/bad2.out" \
-  "the data stream file '$trunc/ch0_0' is truncated or corrupted" $?
+case_bad_input_truncated() {
+  db="$work/bad.db"
+  local trunc="$work/truncated"
+  cp -r "$lab_host" "$trunc"
+  truncate -s 5000000 "$trunc/ch0_0"
+  "${va[@]}" -o "$db" "$trunc" >"$work/bad2.out" 2>&1
+  expect_error "truncated data stream: the file is named, with the fix" "$work/bad2.out" \
+    "the data stream file '$trunc/ch0_0' is truncated or corrupted" $?
+}
 
 # Garbage inside a packet: the packet index is fine, decoding fails mid-run, in our sink's graph.
-corrupt="$work/corrupted"
-cp -r "$data/lab/basic/host/kernel" "$corrupt"
-rm -rf "$corrupt/index"
-python3 -c "f = open('$corrupt/ch0_0', 'r+b'); f.seek(2 * 1024 * 1024 + 5000); f.write(b'\\xff' * 4096)"
-"${bt[@]}" "$corrupt" -c sink.vm.sqlite -p "path=\"$db\"" >"$work/bad2b.out" 2>&1
-expect_error "corrupted data stream (decoding fails mid-run): sink says no database, with the fix" "$work/bad2b.out" \
-  "reading the input trace failed, so no database was written at \`$db\`" $?
-
-"${bt[@]}" "$src/traces/tc-stubs/OneQemuKvm/host" -c sink.vm.sqlite -p 'path="/proc/forbidden/out.db"' >"$work/bad3.out" 2>&1
-expect_error "unwritable output path (babeltrace2 CLI): path, reason and fix" "$work/bad3.out" \
-  "cannot write the output database \`/proc/forbidden/out.db\`: No such file or directory. Give a path in an existing, writable directory" $?
-"${va[@]}" -o /proc/forbidden/out.db "$src/traces/tc-stubs/OneQemuKvm/host" >"$work/bad3b.out" 2>&1
-expect_error "unwritable output path (vm-analyze)" "$work/bad3b.out" \
-  "cannot write the output database '/proc/forbidden/out.db'" $?
-
-"${bt[@]}" "$src/traces/tc-stubs/OneQemuKvm/host" -c sink.vm.sqlite -p "paht=\"$db\"" >"$work/bad4.out" 2>&1
-expect_error "mistyped parameter: named, with the right one" "$work/bad4.out" \
-  "unknown parameter \`paht\`; did you mean \`path\`? (known parameters: path)" $?
+case_bad_input_corrupted() {
+  db="$work/bad.db"
+  local corrupt="$work/corrupted"
+  cp -r "$lab_host" "$corrupt"
+  rm -rf "$corrupt/index"
+  python3 -c "f = open('$corrupt/ch0_0', 'r+b'); f.seek(2 * 1024 * 1024 + 5000); f.write(b'\\xff' * 4096)"
+  "${bt[@]}" "$corrupt" -c sink.vm.sqlite -p "path=\"$db\"" >"$work/bad2b.out" 2>&1
+  expect_error "corrupted data stream (decoding fails mid-run): sink says no database, with the fix" "$work/bad2b.out" \
+    "reading the input trace failed, so no database was written at \`$db\`" $?
+}
 
 # 4. A trace without KVM events: success, a warning with the lttng command, "no VM" in the database.
-db="$work/nokvm.db"
-"${bt[@]}" "$data/real/tviz-wget-k-20180802-115406/kernel" -c sink.vm.sqlite -p "path=\"$db\"" >"$work/nokvm.out" 2>&1
-rc=$?
-if [ $rc -eq 0 ] && grep -q "lttng enable-event --kernel 'kvm_x86_\*'" "$work/nokvm.out" &&
-   [ "$(sqlite3 "$db" 'SELECT vms_found FROM run')" == "0" ]; then
-  pass "trace without KVM events: warning with the lttng command, vms_found = 0"
-else fail "trace without KVM events (rc=$rc)"; cat "$work/nokvm.out"; fi
+case_no_kvm() {
+  local db="$work/nokvm.db" rc
+  "${bt[@]}" "$data/real/tviz-wget-k-20180802-115406/kernel" -c sink.vm.sqlite -p "path=\"$db\"" >"$work/nokvm.out" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ] && grep -q "lttng enable-event --kernel 'kvm_x86_\*'" "$work/nokvm.out" &&
+     [ "$(sqlite3 "$db" 'SELECT vms_found FROM run')" == "0" ]; then
+    pass "trace without KVM events: warning with the lttng command, vms_found = 0"
+  else fail "trace without KVM events (rc=$rc)"; cat "$work/nokvm.out"; fi
+}
 
 # 5. filter.vm.fuse from the CLI, composed with babeltrace2's own sinks.
-host="$data/lab/basic/host/kernel" guest="$data/lab/basic/guest/kernel"
-inputs_total=$((936929 + 249966))  # shared/traces/lab/README.md
-fuse_run=(run -c "h:source.ctf.fs" -p "inputs=[\"$host\"]" -c "g:source.ctf.fs" -p "inputs=[\"$guest\"]"
-          -c fuse:filter.vm.fuse --connect h:fuse --connect g:fuse --connect fuse:out)
-"${bt[@]}" "${fuse_run[@]}" -c out:sink.ctf.fs -p "path=\"$work/fused-ctf\"" >"$work/fuse-ctf.out" 2>&1 ||
-  fail "fuse -> sink.ctf.fs: $(tail -5 "$work/fuse-ctf.out")"
-readback=$(babeltrace2 "$work/fused-ctf" 2>/dev/null | wc -l)
-check_eq "round trip: fused output written by sink.ctf.fs reads back with every event" "$inputs_total" "$readback"
-tagged=$(babeltrace2 "$work/fused-ctf" 2>/dev/null | grep -m1 'tl-guest' | grep -oE 'vm_machine = "tl-guest", vm_layer = 1, vm_vcpu = [01], vm_pcpu = -?[0-9]+' | wc -l)
-check_eq "round trip: guest events carry vm_machine, vm_layer, vm_vcpu, vm_pcpu" "1" "$tagged"
-counted=$("${bt[@]}" "${fuse_run[@]}" -c out:sink.utils.counter 2>/dev/null | awk '/Event messages/ {n = $1} END {print n}')
-check_eq "fuse -> sink.utils.counter counts every event" "$inputs_total" "$counted"
-pretty=$("${bt[@]}" "${fuse_run[@]}" -c out:sink.text.pretty 2>/dev/null | wc -l)
-check_eq "fuse -> sink.text.pretty prints every event" "$inputs_total" "$pretty"
+case_fuse_sinks() {
+  local inputs_total=$((936929 + 249966))  # shared/traces/lab/README.md
+  local readback tagged counted pretty
+  "${bt[@]}" "${fuse_run[@]}" -c out:sink.ctf.fs -p "path=\"$work/fused-ctf\"" >"$work/fuse-ctf.out" 2>&1 ||
+    fail "fuse -> sink.ctf.fs: $(tail -5 "$work/fuse-ctf.out")"
+  readback=$(babeltrace2 "$work/fused-ctf" 2>/dev/null | wc -l)
+  check_eq "round trip: fused output written by sink.ctf.fs reads back with every event" "$inputs_total" "$readback"
+  tagged=$(babeltrace2 "$work/fused-ctf" 2>/dev/null | grep -m1 'tl-guest' | grep -oE 'vm_machine = "tl-guest", vm_layer = 1, vm_vcpu = [01], vm_pcpu = -?[0-9]+' | wc -l)
+  check_eq "round trip: guest events carry vm_machine, vm_layer, vm_vcpu, vm_pcpu" "1" "$tagged"
+  counted=$("${bt[@]}" "${fuse_run[@]}" -c out:sink.utils.counter 2>/dev/null | awk '/Event messages/ {n = $1} END {print n}')
+  check_eq "fuse -> sink.utils.counter counts every event" "$inputs_total" "$counted"
+  pretty=$("${bt[@]}" "${fuse_run[@]}" -c out:sink.text.pretty 2>/dev/null | wc -l)
+  check_eq "fuse -> sink.text.pretty prints every event" "$inputs_total" "$pretty"
+}
 
 # The convert shorthand gives the filter one pre-muxed input: the bounded re-sort gives the
 # same synchronization as the run graph.
-"${bt[@]}" "${fuse_run[@]}" -c out:sink.vm.sqlite -p "path=\"$work/fused-run.db\"" >/dev/null 2>&1
-"${bt[@]}" "$host" "$guest" -c filter.vm.fuse -c sink.vm.sqlite -p "path=\"$work/fused-convert.db\"" >"$work/convert.out" 2>&1
-q="SELECT m.name, s.alpha_text, s.beta_text, s.method, s.quality FROM sync s JOIN machine m ON m.id = s.machine ORDER BY m.name"
-check_eq "convert shorthand: same synchronization as the run graph" "$(sqlite3 "$work/fused-run.db" "$q")" \
-  "$(sqlite3 "$work/fused-convert.db" "$q" 2>&1)"
+case_fuse_convert() {
+  "${bt[@]}" "${fuse_run[@]}" -c out:sink.vm.sqlite -p "path=\"$work/fused-run.db\"" >/dev/null 2>&1
+  "${bt[@]}" "$lab_host" "$lab_guest" -c filter.vm.fuse -c sink.vm.sqlite -p "path=\"$work/fused-convert.db\"" >"$work/convert.out" 2>&1
+  local q="SELECT m.name, s.alpha_text, s.beta_text, s.method, s.quality FROM sync s JOIN machine m ON m.id = s.machine ORDER BY m.name"
+  check_eq "convert shorthand: same synchronization as the run graph" "$(sqlite3 "$work/fused-run.db" "$q")" \
+    "$(sqlite3 "$work/fused-convert.db" "$q" 2>&1)"
+}
 
 # sync="FILE": reuse a previous run's synchronization: one pass, the same intervals.
-"${bt[@]}" "${fuse_run[@]}" -p "sync=\"$work/fused-run.db\"" \
-  -c out:sink.vm.sqlite -p "path=\"$work/fused-reused.db\"" >"$work/reused.out" 2>&1
-digest() { sqlite3 "$1" "SELECT ts, dur, state, machine_id, vcpu_id FROM vcpu_state ORDER BY ts, machine_id, vcpu_id" | md5sum; }
-check_eq "sync=FILE reuses the previous synchronization: same vcpu_state rows" "$(digest "$work/fused-run.db")" \
-  "$(digest "$work/fused-reused.db" 2>&1)"
-check_eq "sync=FILE: the sync table says where the transform came from" "reused from $work/fused-run.db" \
-  "$(sqlite3 "$work/fused-reused.db" "SELECT method FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = 'tl-guest'" 2>&1)"
+case_fuse_sync_file() {
+  "${bt[@]}" "${fuse_run[@]}" -c out:sink.vm.sqlite -p "path=\"$work/fused-run.db\"" >/dev/null 2>&1
+  "${bt[@]}" "${fuse_run[@]}" -p "sync=\"$work/fused-run.db\"" \
+    -c out:sink.vm.sqlite -p "path=\"$work/fused-reused.db\"" >"$work/reused.out" 2>&1
+  digest() { sqlite3 "$1" "SELECT ts, dur, state, machine_id, vcpu_id FROM vcpu_state ORDER BY ts, machine_id, vcpu_id" | md5sum; }
+  check_eq "sync=FILE reuses the previous synchronization: same vcpu_state rows" "$(digest "$work/fused-run.db")" \
+    "$(digest "$work/fused-reused.db" 2>&1)"
+  check_eq "sync=FILE: the sync table says where the transform came from" "reused from $work/fused-run.db" \
+    "$(sqlite3 "$work/fused-reused.db" "SELECT method FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = 'tl-guest'" 2>&1)"
+}
 
 # reference="tl-guest": the guest's clock is the reference; the host gets the inverse transform.
-"${bt[@]}" "${fuse_run[@]}" -p 'reference="tl-guest",sync="tl-host=1,-117650000"' \
-  -c out:sink.vm.sqlite -p "path=\"$work/reference.db\"" >"$work/reference.out" 2>&1
-check_eq "reference parameter: the named machine is the reference" "tl-host|formula (given) tl-guest|reference" \
-  "$(sqlite3 "$work/reference.db" "SELECT GROUP_CONCAT(m.name || '|' || s.method, ' ') FROM sync s JOIN machine m ON m.id = s.machine" 2>&1)"
+case_fuse_reference() {
+  "${bt[@]}" "${fuse_run[@]}" -p 'reference="tl-guest",sync="tl-host=1,-117650000"' \
+    -c out:sink.vm.sqlite -p "path=\"$work/reference.db\"" >"$work/reference.out" 2>&1
+  check_eq "reference parameter: the named machine is the reference" "tl-host|formula (given) tl-guest|reference" \
+    "$(sqlite3 "$work/reference.db" "SELECT GROUP_CONCAT(m.name || '|' || s.method, ' ') FROM sync s JOIN machine m ON m.id = s.machine" 2>&1)"
+}
 
 # guest-vm="GUEST=PID": the user links a guest to its VM; sync="MACHINE=ALPHA,BETA": the user's
 # transform (here the lab README's offset, 117.65 ms, without drift).
-"${bt[@]}" "${fuse_run[@]}" -p 'guest-vm="tl-guest=204",sync="tl-guest=1,117650000"' \
-  -c out:sink.vm.sqlite -p "path=\"$work/given.db\"" >"$work/given.out" 2>&1
-check_eq "guest-vm and sync formulas: the user's link and transform are used and recorded" \
-  "parameter|204|1|117650000|formula (given)" \
-  "$(sqlite3 "$work/given.db" "SELECT g.method, g.qemu_pid, s.alpha_text, s.beta_text, s.method FROM guest_match g JOIN sync s ON s.machine = g.machine" 2>&1)"
-db="$work/no-such.db"
-"${bt[@]}" "${fuse_run[@]}" -p 'guest-vm="tl-guest:204"' -c out:sink.utils.dummy >"$work/bad-guest-vm.out" 2>&1
-expect_error "guest-vm with a bad item: named, with the expected form" "$work/bad-guest-vm.out" \
-  "parameter \`guest-vm\`: \`tl-guest:204\` is not GUEST=PID" $?
+case_fuse_given() {
+  "${bt[@]}" "${fuse_run[@]}" -p 'guest-vm="tl-guest=204",sync="tl-guest=1,117650000"' \
+    -c out:sink.vm.sqlite -p "path=\"$work/given.db\"" >"$work/given.out" 2>&1
+  check_eq "guest-vm and sync formulas: the user's link and transform are used and recorded" \
+    "parameter|204|1|117650000|formula (given)" \
+    "$(sqlite3 "$work/given.db" "SELECT g.method, g.qemu_pid, s.alpha_text, s.beta_text, s.method FROM guest_match g JOIN sync s ON s.machine = g.machine" 2>&1)"
+  db="$work/no-such.db"
+  "${bt[@]}" "${fuse_run[@]}" -p 'guest-vm="tl-guest:204"' -c out:sink.utils.dummy >"$work/bad-guest-vm.out" 2>&1
+  expect_error "guest-vm with a bad item: named, with the expected form" "$work/bad-guest-vm.out" \
+    "parameter \`guest-vm\`: \`tl-guest:204\` is not GUEST=PID" $?
+}
 
 # Bad input: the sync table records what happened, and a warning says it.
-/usr/bin/python3 "$src/scripts/xml2ctf.py" "$src/tests/data/sync-fail/guest.xml" "$work/sync-fail/guest" >/dev/null
-/usr/bin/python3 "$src/scripts/xml2ctf.py" "$src/tests/data/sync-fail/host.xml" "$work/sync-fail/host" >/dev/null
-"${bt[@]}" run -c "h:source.ctf.fs" -p "inputs=[\"$work/sync-fail/host\"]" -c "g:source.ctf.fs" \
-  -p "inputs=[\"$work/sync-fail/guest\"]" -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p "path=\"$work/fail.db\"" \
-  --connect h:fuse --connect g:fuse --connect fuse:out >"$work/fail.out" 2>&1
-check_eq "contradictory sync points: quality fail in the sync table" "guest|fail|vmsync" \
-  "$(sqlite3 "$work/fail.db" "SELECT m.name, s.quality, s.method FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = 'guest'")"
+case_sync_fail() {
+  /usr/bin/python3 "$src/scripts/xml2ctf.py" "$src/tests/data/sync-fail/guest.xml" "$work/sync-fail/guest" >/dev/null
+  /usr/bin/python3 "$src/scripts/xml2ctf.py" "$src/tests/data/sync-fail/host.xml" "$work/sync-fail/host" >/dev/null
+  "${bt[@]}" run -c "h:source.ctf.fs" -p "inputs=[\"$work/sync-fail/host\"]" -c "g:source.ctf.fs" \
+    -p "inputs=[\"$work/sync-fail/guest\"]" -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p "path=\"$work/fail.db\"" \
+    --connect h:fuse --connect g:fuse --connect fuse:out >"$work/fail.out" 2>&1
+  check_eq "contradictory sync points: quality fail in the sync table" "guest|fail|vmsync" \
+    "$(sqlite3 "$work/fail.db" "SELECT m.name, s.quality, s.method FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = 'guest'")"
+}
 
-"${bt[@]}" run -c "g:source.ctf.fs" -p "inputs=[\"$src/traces/tc-stubs/OneQemuKvm/guest\"]" \
-  -c "o:source.ctf.fs" -p "inputs=[\"$data/real/tviz-wget-k-20180802-115406/kernel\"]" \
-  -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p "path=\"$work/nohost.db\"" \
-  --connect g:fuse --connect o:fuse --connect fuse:out >"$work/nohost.out" 2>&1
-if grep -q "guest trace \`guest\` (vm_uid 123456) has no host among the inputs" "$work/nohost.out" &&
-   grep -q "could not be synchronized" "$work/nohost.out" &&
-   [ "$(sqlite3 "$work/nohost.db" "SELECT s.quality || '|' || s.method || '|' || s.alpha FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = 'guest'")" == "absent|none|1.0" ]; then
-  pass "guest without its host, machines without sync points: warnings, quality absent, identity kept"
-else fail "guest without its host (see $work/nohost.out)"; grep -v '^[0-9][0-9]-' "$work/nohost.out" | head; fi
+case_no_host() {
+  "${bt[@]}" run -c "g:source.ctf.fs" -p "inputs=[\"$src/traces/tc-stubs/OneQemuKvm/guest\"]" \
+    -c "o:source.ctf.fs" -p "inputs=[\"$data/real/tviz-wget-k-20180802-115406/kernel\"]" \
+    -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p "path=\"$work/nohost.db\"" \
+    --connect g:fuse --connect o:fuse --connect fuse:out >"$work/nohost.out" 2>&1
+  if grep -q "guest trace \`guest\` (vm_uid 123456) has no host among the inputs" "$work/nohost.out" &&
+     grep -q "could not be synchronized" "$work/nohost.out" &&
+     [ "$(sqlite3 "$work/nohost.db" "SELECT s.quality || '|' || s.method || '|' || s.alpha FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = 'guest'")" == "absent|none|1.0" ]; then
+    pass "guest without its host, machines without sync points: warnings, quality absent, identity kept"
+  else fail "guest without its host (see $work/nohost.out)"; grep -v '^[0-9][0-9]-' "$work/nohost.out" | head; fi
+}
 
 # Lab container scenario (guest runs an `unshare --pid` container; lttng-modules 2.13 statedump
 # layout): the container tables against the vtid/vpid contexts of every guest event. The
 # namespace inode is the child_ns_inum of the trace's sched_process_fork of tid 401 (the
 # container's init, `babeltrace2 guest/kernel | grep 'child_tid = 401'`).
-chost="$data/lab/container/host/kernel" cguest="$data/lab/container/guest/kernel"
-"${bt[@]}" run -c "h:source.ctf.fs" -p "inputs=[\"$chost\"]" -c "g:source.ctf.fs" -p "inputs=[\"$cguest\"]" \
-  -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p "path=\"$work/container.db\"" \
-  --connect h:fuse --connect g:fuse --connect fuse:out >"$work/container.out" 2>&1
-if /usr/bin/python3 "$src/tests/e2e/check_container_contexts.py" "$work/container.db" "$cguest" tl-guest \
-    >"$work/container-check.out" 2>&1; then
-  pass "lab container: every containerized guest thread has the namespace and vtid/vpid its events carry"
-else fail "lab container (see $work/container-check.out)"; head -12 "$work/container-check.out"; fi
-check_eq "lab container: the unshare namespace is a child of the guest's root namespace" \
-  "4026531836||0
+case_container() {
+  local chost="$data/lab/container/host/kernel" cguest="$data/lab/container/guest/kernel"
+  "${bt[@]}" run -c "h:source.ctf.fs" -p "inputs=[\"$chost\"]" -c "g:source.ctf.fs" -p "inputs=[\"$cguest\"]" \
+    -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p "path=\"$work/container.db\"" \
+    --connect h:fuse --connect g:fuse --connect fuse:out >"$work/container.out" 2>&1
+  if /usr/bin/python3 "$src/tests/e2e/check_container_contexts.py" "$work/container.db" "$cguest" tl-guest \
+      >"$work/container-check.out" 2>&1; then
+    pass "lab container: every containerized guest thread has the namespace and vtid/vpid its events carry"
+  else fail "lab container (see $work/container-check.out)"; head -12 "$work/container-check.out"; fi
+  check_eq "lab container: the unshare namespace is a child of the guest's root namespace" \
+    "4026531836||0
 4026532224|4026531836|1" \
-  "$(sqlite3 "$work/container.db" "SELECT c.ns_inum, c.parent_ns_inum, c.ns_level FROM container c JOIN machine m ON m.id = c.machine_id WHERE m.name = 'tl-guest' ORDER BY c.ns_level")"
+    "$(sqlite3 "$work/container.db" "SELECT c.ns_inum, c.parent_ns_inum, c.ns_level FROM container c JOIN machine m ON m.id = c.machine_id WHERE m.name = 'tl-guest' ORDER BY c.ns_level")"
+}
 
+all_cases=(convert-stub lab-host-exits bad-input-paths bad-input-truncated bad-input-corrupted no-kvm fuse-sinks
+           fuse-convert fuse-sync-file fuse-reference fuse-given sync-fail no-host container)
+[ $# -gt 0 ] || set -- "${all_cases[@]}"
+for name in "$@"; do
+  if ! declare -F "case_${name//-/_}" >/dev/null; then
+    fail "unknown case \`$name\` (cases: ${all_cases[*]})"
+    continue
+  fi
+  work="$work_root/$name"
+  rm -rf "$work" && mkdir -p "$work"
+  "case_${name//-/_}"
+done
 echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -37,6 +37,7 @@
 #include "bt_util.h"
 #include "event_reader.h"
 #include "fuse/ir_mapper.h"
+#include "fuse/params.h"
 #include "fuse_model.h"
 #include "host_analysis.h"
 #include "kvm_window_sync.h"
@@ -913,15 +914,6 @@ class FuseIterator {
 
 Component* component_of(bt_self_message_iterator* self) {
   return static_cast<Component*>(bt_self_component_get_data(bt_self_message_iterator_borrow_component(self)));
-}
-
-const std::vector<bt::ParamSpec>& param_specs() {
-  static const std::vector<bt::ParamSpec> specs = {
-      {"reference", bt::ParamType::string, false},
-      {"sync", bt::ParamType::string, false},
-      {"guest-vm", bt::ParamType::string, false},
-  };
-  return specs;
 }
 
 }  // namespace

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "bt_util.h"
+#include "scenario/params.h"
 #include "scenario/scenario_iterator.h"
 #include "sim/scenario_model.h"
 #include "sim/truth_writer.h"
@@ -24,130 +26,49 @@ namespace {
 
 // ---- parameters
 
-struct Param {
-  const char* name;
-  const char* type;  // "integer", "number", "boolean", "string"
-  const char* help;
-};
-
-const std::vector<Param>& params() {
-  static const std::vector<Param> list = {
-      {"seed", "integer", "random seed (default 1): the same seed gives the same traces"},
-      {"pcpus", "integer", "physical CPUs of the host (default 2)"},
-      {"vms", "integer", "VMs on the host (default 2)"},
-      {"vcpus-per-vm", "integer", "vCPUs of each VM (default 2); more vCPUs than pcpus overcommits"},
-      {"guest-threads", "integer", "worker threads in each guest (default 3)"},
-      {"host-threads", "integer", "host tasks besides the vCPU threads (default 2)"},
-      {"exit-rate", "number", "random VM exits per second of guest mode, per vCPU (default 5000)"},
-      {"host-irq-rate", "number", "device interrupts per second per physical CPU (default 500)"},
-      {"exit-mix", "string", "weights of the random exits' reasons, e.g. \"MSR:3,IO:1,NPF:2,CPUID:0.5\""},
-      {"time-slice-ns", "integer", "scheduler time slice on every CPU (default 3000000)"},
-      {"nested", "boolean", "an L2 guest `vm1-l2` inside VM 1 (default false)"},
-      {"nested-vcpus", "integer", "vCPUs of the nested guest (default 1)"},
-      {"clock-offset-ns", "integer", "magnitude of the guests' clock offsets (default 300000000, at most 1 s)"},
-      {"drift-ppm", "number", "magnitude of the guests' clock drifts in ppm (default 20)"},
-      {"duration-ns", "integer", "simulated time (default 1000000000), unless `events` is given"},
-      {"events", "integer", "stop once about this many events are recorded, all traces together"},
-      {"naming", "string", "\"new\" (kvm_x86_entry/kvm_x86_exit, default) or \"old\" (kvm_entry/kvm_exit)"},
-      {"disk-irq-rate", "number", "virtio-blk interrupts per second per VM (default 0)"},
-      {"net-irq-rate", "number", "virtio-net interrupts per second per VM (default 0)"},
-      {"containers", "integer", "PID-namespace containers in each guest (default 0)"},
-      {"statedump", "string", "\"lm212\" (lttng_statedump_process_pid_ns, default) or \"lm211\" (ns fields in process_state)"},
-      {"truth", "string", "write the truth (vCPU states, CPUs, guest-VM map, clock transforms) to this SQLite file"},
-  };
-  return list;
-}
-
-std::string known_names() {
-  std::string names;
-  for (const Param& p : params()) names += (names.empty() ? "" : ", ") + std::string(p.name);
-  return names;
-}
-
-bt_value_map_foreach_entry_const_func_status collect_key(const char* key, const bt_value*, void* data) {
-  static_cast<std::vector<std::string>*>(data)->push_back(key);
-  return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
-}
-
-int64_t get_int(const bt_value* value, const char* name) {
-  if (bt_value_is_signed_integer(value)) return bt_value_integer_signed_get(value);
-  if (bt_value_is_unsigned_integer(value)) {
-    const uint64_t v = bt_value_integer_unsigned_get(value);
-    if (v > static_cast<uint64_t>(INT64_MAX)) throw std::invalid_argument(std::string("`") + name + "` is too large");
-    return static_cast<int64_t>(v);
-  }
-  throw std::invalid_argument(std::string("`") + name + "` must be an integer, e.g. " + name + "=4");
-}
-
-double get_number(const bt_value* value, const char* name) {
-  if (bt_value_is_real(value)) return bt_value_real_get(value);
-  if (bt_value_is_signed_integer(value) || bt_value_is_unsigned_integer(value))
-    return static_cast<double>(get_int(value, name));
-  throw std::invalid_argument(std::string("`") + name + "` must be a number, e.g. " + name + "=2.5");
-}
-
-// Parses and checks the parameters; throws std::invalid_argument naming the key and the fix.
+// Reads the parameters, checked against their list (scenario/params.h) and then together
+// (validate()); throws std::invalid_argument naming the key and the fix.
 ScenarioConfig parse(const bt_value* map, std::string& truth) {
-  std::vector<std::string> keys;
-  bt_value_map_foreach_entry_const(map, collect_key, &keys);
-  for (const std::string& key : keys) {
-    bool known = false;
-    for (const Param& p : params()) known = known || key == p.name;
-    if (!known) throw std::invalid_argument("unknown parameter `" + key + "` (known: " + known_names() + ")");
-  }
+  const std::string problem = bt::validate_params(map, param_specs());
+  if (!problem.empty()) throw std::invalid_argument(problem);
   ScenarioConfig c;
-  auto value = [&](const char* name) { return bt_value_map_borrow_entry_value_const(map, name); };
-  auto int_param = [&](const char* name, auto& out, int64_t lo) {
-    if (const bt_value* v = value(name)) {
-      const int64_t x = get_int(v, name);
-      if (x < lo) throw std::invalid_argument(std::string("`") + name + "` must be >= " + std::to_string(lo));
-      out = static_cast<std::remove_reference_t<decltype(out)>>(x);
-    }
+  // In range (validate_params), so every narrowing below keeps the value.
+  auto int_param = [&](const char* name, auto& out) {
+    out = static_cast<std::remove_reference_t<decltype(out)>>(bt::param_int(map, name, static_cast<int64_t>(out)));
   };
-  int_param("seed", c.seed, 0);
-  int_param("pcpus", c.pcpus, 1);
-  int_param("vms", c.vms, 0);
-  int_param("vcpus-per-vm", c.vcpus_per_vm, 1);
-  int_param("guest-threads", c.guest_threads, 0);
-  int_param("host-threads", c.host_threads, 0);
-  int_param("time-slice-ns", c.time_slice_ns, 1);
-  int_param("nested-vcpus", c.nested_vcpus, 1);
-  int_param("clock-offset-ns", c.clock_offset_ns, 0);
-  int_param("duration-ns", c.duration_ns, 1);
-  int_param("events", c.events, 0);
-  int_param("containers", c.containers, 0);
-  if (const bt_value* v = value("statedump")) {
-    const std::string layout = bt_value_is_string(v) ? bt_value_string_get(v) : "";
-    if (layout != "lm212" && layout != "lm211")
-      throw std::invalid_argument("`statedump` must be \"lm212\" (lttng-modules 2.12+) or \"lm211\" (2.7-2.11)");
-    c.statedump_lm211 = layout == "lm211";
-  }
-  if (const bt_value* v = value("exit-rate")) c.exit_rate = get_number(v, "exit-rate");
-  if (const bt_value* v = value("host-irq-rate")) c.host_irq_rate = get_number(v, "host-irq-rate");
-  if (const bt_value* v = value("disk-irq-rate")) c.disk_irq_rate = get_number(v, "disk-irq-rate");
-  if (const bt_value* v = value("net-irq-rate")) c.net_irq_rate = get_number(v, "net-irq-rate");
-  if (const bt_value* v = value("drift-ppm")) c.drift_ppm = get_number(v, "drift-ppm");
-  if (const bt_value* v = value("nested")) {
-    if (!bt_value_is_bool(v)) throw std::invalid_argument("`nested` must be a boolean: nested=true");
-    c.nested = bt_value_bool_get(v);
-  }
-  if (const bt_value* v = value("naming")) {
-    const std::string naming = bt_value_is_string(v) ? bt_value_string_get(v) : "";
-    if (naming != "new" && naming != "old")
-      throw std::invalid_argument("`naming` must be \"new\" (kvm_x86_entry) or \"old\" (kvm_entry)");
-    c.old_names = naming == "old";
-  }
-  if (const bt_value* v = value("exit-mix")) {
-    if (!bt_value_is_string(v)) throw std::invalid_argument("`exit-mix` must be a string: exit-mix=\"MSR:3,IO:1\"");
-    c.exit_mix = bt_value_string_get(v);
+  int_param("seed", c.seed);
+  int_param("pcpus", c.pcpus);
+  int_param("vms", c.vms);
+  int_param("vcpus-per-vm", c.vcpus_per_vm);
+  int_param("guest-threads", c.guest_threads);
+  int_param("host-threads", c.host_threads);
+  int_param("time-slice-ns", c.time_slice_ns);
+  int_param("nested-vcpus", c.nested_vcpus);
+  int_param("clock-offset-ns", c.clock_offset_ns);
+  int_param("duration-ns", c.duration_ns);
+  int_param("events", c.events);
+  int_param("containers", c.containers);
+  const std::string layout = bt::param_string(map, "statedump", "lm212");
+  if (layout != "lm212" && layout != "lm211")
+    throw std::invalid_argument("`statedump` must be \"lm212\" (lttng-modules 2.12+) or \"lm211\" (2.7-2.11)");
+  c.statedump_lm211 = layout == "lm211";
+  c.exit_rate = bt::param_real(map, "exit-rate", c.exit_rate);
+  c.host_irq_rate = bt::param_real(map, "host-irq-rate", c.host_irq_rate);
+  c.disk_irq_rate = bt::param_real(map, "disk-irq-rate", c.disk_irq_rate);
+  c.net_irq_rate = bt::param_real(map, "net-irq-rate", c.net_irq_rate);
+  c.drift_ppm = bt::param_real(map, "drift-ppm", c.drift_ppm);
+  c.nested = bt::param_bool(map, "nested", c.nested);
+  const std::string naming = bt::param_string(map, "naming", "new");
+  if (naming != "new" && naming != "old")
+    throw std::invalid_argument("`naming` must be \"new\" (kvm_x86_entry) or \"old\" (kvm_entry)");
+  c.old_names = naming == "old";
+  if (bt_value_map_has_entry(map, "exit-mix")) {
+    c.exit_mix = bt::param_string(map, "exit-mix", "");
     if (c.exit_mix.empty()) throw std::invalid_argument("`exit-mix` must not be empty");
   }
-  if (const bt_value* v = value("truth")) {
-    if (!bt_value_is_string(v)) throw std::invalid_argument("`truth` must be a path: truth=\"truth.sqlite\"");
-    truth = bt_value_string_get(v);
-  }
-  const std::string problem = validate(c);
-  if (!problem.empty()) throw std::invalid_argument(problem);
+  truth = bt::param_string(map, "truth", "");
+  const std::string model_problem = validate(c);
+  if (!model_problem.empty()) throw std::invalid_argument(model_problem);
   return c;
 }
 

@@ -18,6 +18,7 @@
 #include "fused_cpu_model.h"
 #include "host_analysis.h"
 #include "machine_registry.h"
+#include "sqlite-sink/params.h"
 #include "vm_database.h"
 
 namespace vm::sqlite_sink {
@@ -434,11 +435,6 @@ void finish(Sink& sink) {
   sink.database->commit(sink.machines, sink.run);
 }
 
-const std::vector<bt::ParamSpec>& param_specs() {
-  static const std::vector<bt::ParamSpec> specs = {{"path", bt::ParamType::string, true}};
-  return specs;
-}
-
 }  // namespace
 
 bt_component_class_initialize_method_status initialize(bt_self_component_sink* self,
@@ -475,6 +471,9 @@ bt_component_class_initialize_method_status initialize(bt_self_component_sink* s
     return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
   } catch (const std::exception& error) {
     BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
+    return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+  } catch (...) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "unexpected error while initializing");
     return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
   }
 }

@@ -1,0 +1,41 @@
+#pragma once
+// filter.vm.fuse's parameters: the one list that validates them (fuse_filter.cpp) and that
+// `babeltrace2 help filter.vm.fuse` prints (plugin.cpp). Format: param_spec.h.
+
+#include <vector>
+
+#include "param_spec.h"
+
+// clang-format off
+#define VM_FUSE_PARAMS(X) \
+  X("reference", string, optional, 0, 0, "\"NAME\"", \
+    "the machine whose clock is the reference (hostname, trace name or display name;" VM_PARAM_NL \
+    "default: the top-level host)") \
+  X("sync", string, optional, 0, 0, "\"auto\"|\"identity\"|\"MACHINE=ALPHA,BETA;...\"|\"FILE\"", \
+    "\"auto\" (default): synchronize from vmsync and TCP sync points and the host's KVM windows;" VM_PARAM_NL \
+    "\"identity\": keep every machine's clock;" VM_PARAM_NL \
+    "\"MACHINE=ALPHA,BETA;...\": your transforms, t_reference = ALPHA * t + BETA (BETA in ns);" VM_PARAM_NL \
+    "\"FILE\": the database of a previous run, to reuse its machines and transforms in one pass") \
+  X("guest-vm", string, optional, 0, 0, "\"GUEST=PID,...\"", \
+    "the guest trace GUEST (trace name or hostname) runs as the VM of QEMU process PID" VM_PARAM_NL \
+    "on its host (instead of the automatic matching), e.g. guest-vm=\"web1=2231\"")
+// clang-format on
+
+#define VM_FUSE_HELP                                                                                         \
+  "Parameters (all optional):\n" VM_FUSE_PARAMS(VM_PARAM_HELP)                                               \
+  "\n"                                                                                                       \
+  "Inputs: any number of streams of any number of traces (connect every source port):\n"                     \
+  "  babeltrace2 run -c host:source.ctf.fs -p 'inputs=[\"HOST\"]' -c guest:source.ctf.fs -p 'inputs=[\"GUEST\"]'\n" \
+  "    -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p 'path=\"out.db\"'\n"                                   \
+  "    --connect=host:fuse --connect=guest:fuse --connect=fuse:out\n"                                        \
+  "Output events carry vm_machine, vm_layer, vm_vcpu and vm_pcpu in their common context; output traces\n"   \
+  "carry the machine model and the sync transform as environment entries vm_*."
+
+namespace vm::fuse {
+
+inline const std::vector<bt::ParamSpec>& param_specs() {
+  static const std::vector<bt::ParamSpec> specs = {VM_FUSE_PARAMS(VM_PARAM_SPEC)};
+  return specs;
+}
+
+}  // namespace vm::fuse
