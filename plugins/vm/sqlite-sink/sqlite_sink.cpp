@@ -94,6 +94,7 @@ struct Sink {
   const bt_stream* last_stream = nullptr;  // one-entry cache in front of `streams`
   StreamInfo* last_stream_info = nullptr;
   RunInfo run;
+  Event decoded;  // the current event, decoded once
 
   const bt_component* component() const {
     return bt_self_component_as_component(bt_self_component_sink_as_self_component(self));
@@ -239,19 +240,19 @@ void on_event(Sink& sink, const bt_message* message) {
   HostAnalysis& analysis = *trace.analysis;
   analysis.on_event(ctx);
   if (info.fields.kind == EventKind::other) return;
-  // The thread the event happened in, before a sched_switch changes the CPU's current one.
-  const int64_t event_tid = analysis.thread_of_event(ctx);
-  bt::feed_host_analysis(analysis, info.fields, ctx, event);
-  const bool status_changed = bt::feed_kernel_model(*trace.kernel, info.fields, ctx, event_tid, event);
+  // Decoded once; the thread the event happened in, before a sched_switch changes the CPU's.
+  Event& decoded = sink.decoded;
+  bt::decode_event(info.fields, ctx, event, decoded);
+  decoded.tid = analysis.thread_of_event(ctx);
+  analysis.on_decoded(decoded);
+  const bool status_changed = trace.kernel->on_decoded(decoded);
   // What runs on each physical CPU (cpu_state).
   FusedCpuModel& cpus = *sink.cpus;
-  if (status_changed && info.fields.kind != EventKind::sched_switch)
+  if (status_changed && decoded.kind != EventKind::sched_switch)
     cpus.on_status(trace.layer, ctx.ts, ctx.cpu, trace.kernel->cpu_status(ctx.cpu));
-  switch (info.fields.kind) {
+  switch (decoded.kind) {
     case EventKind::sched_switch:
-      cpus.on_switch(trace.layer, ctx.ts, ctx.cpu,
-                     bt::read_int(bt_event_borrow_payload_field_const(event), info.fields.f[2]),
-                     trace.kernel->cpu_status(ctx.cpu));
+      cpus.on_switch(trace.layer, ctx.ts, ctx.cpu, decoded.as<SchedSwitch>().next_tid, trace.kernel->cpu_status(ctx.cpu));
       break;
     case EventKind::kvm_entry: {
       VcpuTracker::VcpuOfThread vcpu;
@@ -263,10 +264,8 @@ void on_event(Sink& sink, const bt_message* message) {
     default: break;
   }
   // A fused guest's scheduler tells its host's vCPU states whether the guest runs a thread.
-  if (trace.host && info.fields.kind == EventKind::sched_switch) {
-    const int64_t next_tid = bt::read_int(bt_event_borrow_payload_field_const(event), info.fields.f[2]);
-    trace.host->analysis->on_guest_status(ctx.ts, trace.vm_key, ctx.cpu, next_tid != 0);
-  }
+  if (trace.host && decoded.kind == EventKind::sched_switch)
+    trace.host->analysis->on_guest_status(ctx.ts, trace.vm_key, ctx.cpu, decoded.as<SchedSwitch>().next_tid != 0);
 }
 
 int64_t snapshot_ns(const bt_clock_snapshot* snapshot) {
