@@ -51,8 +51,8 @@ Database::~Database() {
 }
 
 // Indexes and views are created after the bulk inserts (faster than maintaining them row by row).
-void Database::create_indexes_and_views() {
-  try {
+void Database::commit() {
+  {
     for (const SchemaObjects& objects : schema_)
       for (const SchemaObject& object : objects)
         if (object.kind == ObjectKind::index) connection_->exec(object.sql);
@@ -60,9 +60,6 @@ void Database::create_indexes_and_views() {
       for (const SchemaObject& object : objects)
         if (object.kind == ObjectKind::view) connection_->exec(object.sql);
     connection_->exec("COMMIT");
-  } catch (const std::exception& error) {
-    abandon();
-    throw std::runtime_error("cannot finish the output database `" + path_ + "`: " + error.what());
   }
 }
 

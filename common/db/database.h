@@ -32,9 +32,9 @@ class Database {
   SqliteConnection& connection() { return *connection_; }
   SqliteStatement prepare(std::string_view sql) { return connection_->prepare(sql); }
 
-  // Creates the indexes and views of the schema and commits the transaction. Every statement
-  // must be finalized before close().
-  void create_indexes_and_views();
+  // Creates the indexes and views of the schema and commits the transaction. Throws on failure
+  // (call abandon() then, once every statement is finalized).
+  void commit();
   // Closes the file and renames it onto the output path. Throws on failure (the temporary file
   // is then removed).
   void close_and_rename();

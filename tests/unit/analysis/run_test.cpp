@@ -1,4 +1,5 @@
-// VmDatabase: the file appears only on commit, and the views count what the rows say.
+// A run's database (common/analysis/run.h, common/db/): the file appears only on commit, and the
+// vCPU analysis's views count what the rows say.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,7 +7,8 @@
 #include <cstdio>
 #include <string>
 
-#include "vm_database.h"
+#include "analysis/run.h"
+#include "analysis/vcpu/vcpu_analysis.h"
 
 namespace vm {
 namespace {
@@ -19,39 +21,39 @@ bool exists(const std::string& path) {
   return ::access(path.c_str(), F_OK) == 0;
 }
 
-TEST(VmDatabase, FileAppearsOnlyAfterCommit) {
+TEST(RunDatabase, FileAppearsOnlyAfterCommit) {
   const std::string path = temp_path("commit");
   std::remove(path.c_str());
-  MachineRegistry machines;
+  vm::Run run(path);
+  MachineRegistry& machines = run.registry();
   machines.add("host", MachineRole::host, kUnknown, 0);
   {
-    VmDatabase db(path);
     EXPECT_FALSE(exists(path));
-    EXPECT_TRUE(exists(db.temporary_path()));
-    db.commit(machines, RunInfo{});
+    EXPECT_TRUE(exists(run.database().temporary_path()));
+    run.commit();
     EXPECT_TRUE(exists(path));
-    EXPECT_FALSE(exists(db.temporary_path()));
+    EXPECT_FALSE(exists(run.database().temporary_path()));
   }
   EXPECT_TRUE(exists(path));
   std::remove(path.c_str());
 }
 
-TEST(VmDatabase, AbandonedRunLeavesNothing) {
+TEST(RunDatabase, AbandonedRunLeavesNothing) {
   const std::string path = temp_path("abandon");
   std::remove(path.c_str());
   std::string temporary;
   {
-    VmDatabase db(path);
-    temporary = db.temporary_path();
-    db.on_vcpu_interval(VcpuInterval{});
+    vm::Run run(path);
+    temporary = run.database().temporary_path();
+    run.get<VcpuAnalysis>().on_vcpu_interval(VcpuInterval{});
   }
   EXPECT_FALSE(exists(path));
   EXPECT_FALSE(exists(temporary));
 }
 
-TEST(VmDatabase, UnwritablePathIsRefusedWithTheReason) {
+TEST(RunDatabase, UnwritablePathIsRefusedWithTheReason) {
   try {
-    VmDatabase db("/nonexistent-directory/out.db");
+    vm::Run run("/nonexistent-directory/out.db");
     FAIL() << "expected an error";
   } catch (const std::runtime_error& error) {
     const std::string message = error.what();
@@ -60,13 +62,13 @@ TEST(VmDatabase, UnwritablePathIsRefusedWithTheReason) {
   }
 }
 
-TEST(VmDatabase, ExitStatsCountsExitsAndHypervisorTime) {
+TEST(RunDatabase, ExitStatsCountsExitsAndHypervisorTime) {
   const std::string path = temp_path("views");
-  MachineRegistry machines;
+  vm::Run run(path);
+  MachineRegistry& machines = run.registry();
   const int64_t host = machines.add("host", MachineRole::host, kUnknown, 0);
   const int64_t guest = machines.add("qemu-1", MachineRole::guest, host, 1);
   {
-    VmDatabase db(path);
     auto row = [&](Timestamp ts, Timestamp dur, VcpuState state, int64_t reason, BeginEvent begin) {
       VcpuInterval interval;
       interval.ts = ts;
@@ -77,7 +79,7 @@ TEST(VmDatabase, ExitStatsCountsExitsAndHypervisorTime) {
       interval.exit_reason = reason;
       interval.isa = VirtIsa::vmx;
       interval.begin_event = begin;
-      db.on_vcpu_interval(interval);
+      run.get<VcpuAnalysis>().on_vcpu_interval(interval);
     };
     // Hand-derived: two HLT exits (12), the second preempted and resumed: 2 exits, 10+5+7 ns.
     row(0, 10, VcpuState::vmm, 12, BeginEvent::kvm_exit);
@@ -85,7 +87,7 @@ TEST(VmDatabase, ExitStatsCountsExitsAndHypervisorTime) {
     row(30, 5, VcpuState::vmm, 12, BeginEvent::kvm_exit);
     row(35, 50, VcpuState::preempted, -1, BeginEvent::sched_switch);
     row(85, 7, VcpuState::vmm, 12, BeginEvent::sched_switch);
-    db.commit(machines, RunInfo{});
+    run.commit();
   }
   SqliteConnection check(path);
   SqliteStatement query = check.prepare("SELECT exit_reason_name, exits, vmm_ns FROM exit_stats");
@@ -96,7 +98,7 @@ TEST(VmDatabase, ExitStatsCountsExitsAndHypervisorTime) {
   EXPECT_FALSE(query.step());
   SqliteStatement version = check.prepare("PRAGMA user_version");
   ASSERT_TRUE(version.step());
-  EXPECT_EQ(version.column_int(0), kSchemaVersion);
+  EXPECT_EQ(version.column_int(0), db::kSchemaVersion);
   query = SqliteStatement();
   version = SqliteStatement();
   check.close();
@@ -113,15 +115,15 @@ namespace {
 // VM B's vCPU 1 (thread 21), 10 ns by B's vCPU 1 again, and 5 ns by host thread 99 (not a vCPU).
 // vcpu_preemption attributes them to B / vCPU 1 (2 preemptions, 50 ns) and to H (1, 5 ns);
 // noisy_neighbour gives A's neighbour B with 50 ns.
-TEST(VmDatabase, PreemptionViewsNameTheNeighbourVm) {
+TEST(RunDatabase, PreemptionViewsNameTheNeighbourVm) {
   const std::string path = temp_path("neighbour");
-  MachineRegistry machines;
+  vm::Run run(path);
+  MachineRegistry& machines = run.registry();
   const int64_t host = machines.add("H", MachineRole::host, kUnknown, 0);
   const int64_t a = machines.add("A", MachineRole::guest, host, 1);
   const int64_t b = machines.add("B", MachineRole::guest, host, 1);
   {
-    VmDatabase db(path);
-    db.add_vcpus({VcpuRecord{a, 0, 10, 1000, VcpuIdSource::kvm_exit_field},
+    run.get<VcpuAnalysis>().add_vcpus({VcpuRecord{a, 0, 10, 1000, VcpuIdSource::kvm_exit_field},
                   VcpuRecord{b, 1, 21, 2000, VcpuIdSource::kvm_exit_field}});
     auto preempted = [&](Timestamp ts, Timestamp dur, int64_t by) {
       VcpuInterval interval;
@@ -133,12 +135,12 @@ TEST(VmDatabase, PreemptionViewsNameTheNeighbourVm) {
       interval.pcpu = 0;
       interval.preempting_tid = by;
       interval.begin_event = BeginEvent::sched_switch;
-      db.on_vcpu_interval(interval);
+      run.get<VcpuAnalysis>().on_vcpu_interval(interval);
     };
     preempted(0, 40, 21);
     preempted(100, 10, 21);
     preempted(200, 5, 99);
-    db.commit(machines, RunInfo{});
+    run.commit();
   }
   SqliteConnection check(path);
   {
