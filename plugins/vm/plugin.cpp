@@ -4,6 +4,7 @@
 #include <babeltrace2/babeltrace.h>
 
 #include "fuse/fuse_filter.h"
+#include "schema_help.h"  // generated: VM_SQLITE_SCHEMA_HELP
 #include "scenario/scenario_source.h"
 #include "sqlite-sink/sqlite_sink.h"
 
@@ -30,8 +31,7 @@ BT_PLUGIN_SINK_COMPONENT_CLASS_HELP(
     "\n"
     "Input: one time-ordered message stream, e.g. the output of filter.utils.muxer:\n"
     "  babeltrace2 TRACE -c sink.vm.sqlite -p 'path=\"out.db\"'\n"
-    "Tables: machine, vcpu, vcpu_state, thread, trace, data_loss, event_stat, diagnostic, run;\n"
-    "views: exit_stats, vcpu_state_share, preemption_by_thread. See the project's README.");
+    "\n" VM_SQLITE_SCHEMA_HELP "See the project's README.");
 BT_PLUGIN_SINK_COMPONENT_CLASS_INITIALIZE_METHOD(sqlite, vm::sqlite_sink::initialize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_FINALIZE_METHOD(sqlite, vm::sqlite_sink::finalize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_GRAPH_IS_CONFIGURED_METHOD(sqlite, vm::sqlite_sink::graph_is_configured);

@@ -10,7 +10,7 @@ namespace {
 
 const db::SchemaObject kSchema[] = {
     {db::ObjectKind::table, "cpu_state",
-     "what runs on each physical CPU: the machine (host, VM, nested VM), its vCPU and thread, and their status",
+     "what runs on each physical CPU: machine (host, VM, nested VM), vCPU, thread, status",
      R"sql(
 CREATE TABLE cpu_state(
   ts INTEGER NOT NULL,

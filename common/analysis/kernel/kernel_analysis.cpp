@@ -11,7 +11,7 @@ namespace {
 
 const db::SchemaObject kSchema[] = {
     {db::ObjectKind::table, "thread_state",
-     "each thread's state intervals: running, interrupted, wait_cpu, blocked, vcpu_preempted, vmm, ...", R"sql(
+     "each thread's state intervals: running, wait_cpu, blocked, vcpu_preempted, vmm, ...", R"sql(
 CREATE TABLE thread_state(
   ts INTEGER NOT NULL,
   dur INTEGER NOT NULL,
@@ -33,7 +33,7 @@ CREATE TABLE container(
   PRIMARY KEY(machine_id, ns_inum)
 ))sql"},
     {db::ObjectKind::table, "container_thread",
-     "each thread's place at every level of its namespace chain: namespace, vtid, vpid, vppid", R"sql(
+     "each thread's namespace, vtid, vpid and vppid at every level of its chain", R"sql(
 CREATE TABLE container_thread(
   machine_id INTEGER NOT NULL REFERENCES machine(id),
   tid INTEGER NOT NULL,          -- the machine's (root namespace) tid
@@ -48,7 +48,7 @@ CREATE TABLE container_thread(
     {db::ObjectKind::index, "container_thread_by_tid", "",
      "CREATE INDEX container_thread_by_tid ON container_thread(machine_id, tid)"},
     {db::ObjectKind::view, "thread_delay",
-     "each thread's time by state: its own blocking and waiting, and its vCPU's preemption and hypervisor time",
+     "each thread's time by state, its vCPU's preemption and hypervisor time included",
      R"sql(
 CREATE VIEW thread_delay AS
 SELECT ts.machine_id, ts.tid,

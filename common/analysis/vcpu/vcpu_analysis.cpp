@@ -19,7 +19,7 @@ CREATE TABLE vcpu(
   PRIMARY KEY(machine_id, vcpu_id, host_tid)
 ))sql"},
     {db::ObjectKind::table, "vcpu_state",
-     "each vCPU's state intervals: guest, vmm (with the exit reason), preempted, idle, unknown", R"sql(
+     "each vCPU's state intervals: guest, vmm (with its exit reason), preempted, idle", R"sql(
 CREATE TABLE vcpu_state(
   ts INTEGER NOT NULL,
   dur INTEGER NOT NULL,
@@ -63,7 +63,7 @@ JOIN (SELECT machine_id, vcpu_id, SUM(dur) AS span FROM vcpu_state GROUP BY mach
   USING (machine_id, vcpu_id)
 GROUP BY s.machine_id, s.vcpu_id, s.state)sql"},
     {db::ObjectKind::view, "vcpu_preemption",
-     "time each vCPU lost to preemption, by the preempting thread, its machine and vCPU", R"sql(
+     "time each vCPU lost to preemption, by preempting thread, machine and vCPU", R"sql(
 -- The machine of the preempting thread is another VM when that thread is one of its vCPUs, else
 -- the host.
 CREATE VIEW vcpu_preemption AS
@@ -78,7 +78,7 @@ LEFT JOIN vcpu pv ON pv.host_tid = s.preempting_tid
 WHERE s.state = 'preempted'
 GROUP BY s.machine_id, s.vcpu_id, s.preempting_tid)sql"},
     {db::ObjectKind::view, "noisy_neighbour",
-     "for each VM, the other VMs whose vCPUs kept its vCPUs off their CPUs, noisiest first", R"sql(
+     "for each VM, the VMs whose vCPUs kept its vCPUs off their CPUs, noisiest first", R"sql(
 CREATE VIEW noisy_neighbour AS
 SELECT machine_id AS vm_id, preempting_machine_id AS neighbour_id,
        SUM(preemptions) AS preemptions, SUM(preempted_ns) AS preempted_ns

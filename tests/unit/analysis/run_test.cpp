@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
+#include <set>
 #include <string>
 
+#include "analysis/registry.h"
 #include "analysis/run.h"
 #include "analysis/vcpu/vcpu_analysis.h"
 
@@ -167,6 +170,40 @@ TEST(RunDatabase, PreemptionViewsNameTheNeighbourVm) {
   }
   check.close();
   std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace vm
+
+namespace vm {
+namespace {
+
+// Every table and view of a committed database belongs to one registered analysis and has a
+// one-line description (sink.vm.sqlite's help prints them); nothing is listed that is not there.
+TEST(RunDatabase, EveryTableAndViewIsDescribedByItsAnalysis) {
+  const std::string path = temp_path("described");
+  { vm::Run(path).commit(); }
+  std::map<std::string, std::string> described;  // name -> description
+  for (const AnalysisInfo* analysis : registered_analyses()) {
+    EXPECT_NE(std::string(analysis->help), "");
+    for (const db::SchemaObject& object : analysis->schema) {
+      if (object.kind == db::ObjectKind::index) continue;
+      EXPECT_TRUE(described.emplace(object.name, object.description).second) << object.name << " twice";
+      EXPECT_NE(std::string(object.description), "") << object.name;
+      EXPECT_EQ(std::string(object.description).find('\n'), std::string::npos) << object.name;
+    }
+  }
+  SqliteConnection check(path);
+  std::set<std::string> present;
+  {
+    SqliteStatement query = check.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')");
+    while (query.step()) present.insert(query.column_text(0));
+  }
+  check.close();
+  std::remove(path.c_str());
+  for (const std::string& name : present) EXPECT_EQ(described.count(name), 1u) << name << " is not described";
+  for (const auto& [name, description] : described) EXPECT_EQ(present.count(name), 1u) << name << " is not created";
+  EXPECT_EQ(present.size(), 22u);  // the schema of version 2: 16 tables and 6 views
 }
 
 }  // namespace
