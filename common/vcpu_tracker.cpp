@@ -194,7 +194,9 @@ void VcpuTracker::transition(Vcpu& vcpu, Timestamp ts, VcpuState state, BeginEve
 
 void VcpuTracker::notify(const Vcpu& vcpu, Timestamp ts, VcpuState state) {
   if (!observer_) return;
-  const int64_t id = vcpu.vcpu_id >= 0 ? vcpu.vcpu_id : vcpu.entry_field < kMaxPlausibleVcpuId ? vcpu.entry_field : kUnknown;
+  const int64_t id = vcpu.vcpu_id >= 0                        ? vcpu.vcpu_id
+                     : vcpu.entry_field < kMaxPlausibleVcpuId ? vcpu.entry_field
+                                                              : kUnknown;
   if (id >= 0) observer_->on_vcpu_state(vcpu.vm->machine_id, id, ts, state);
 }
 

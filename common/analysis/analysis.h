@@ -21,15 +21,15 @@ class Run;
 
 // One traced machine (one input trace) and what every analysis shares about it.
 struct TracedMachine {
-  int64_t id = 0;     // in the MachineRegistry and the `machine` table
-  size_t index = 0;   // order of appearance in the run
+  int64_t id = 0;    // in the MachineRegistry and the `machine` table
+  size_t index = 0;  // order of appearance in the run
   std::string trace_name, hostname, clock_uuid;
   // Fused runs (filter.vm.fuse upstream): this trace is the VM `vm_key` of its host machine.
   bool fused = false;  // the trace carries the fused machine model
   bool guest = false;  // its fused role is `guest`
   int64_t vm_key = kUnknown;
   bool has_vm_key = false;
-  std::string fused_parent;  // the host machine's name
+  std::string fused_parent;       // the host machine's name
   TracedMachine* host = nullptr;  // the fused host whose VM this is, once linked
   // First and last event, and the number of events.
   Timestamp first_ts = 0, last_ts = 0;
@@ -67,7 +67,8 @@ class Analysis {
   virtual void after_event(TracedMachine&, const Event&) {}
   // Discarded events or packets on `cpu` (kUnknown: unknown) from `begin` to `end`; `count`
   // is kUnknown when the tracer did not count them.
-  virtual void on_lost_events(TracedMachine&, Timestamp /*begin*/, Timestamp /*end*/, int64_t /*cpu*/, int64_t /*count*/) {}
+  virtual void on_lost_events(TracedMachine&, Timestamp /*begin*/, Timestamp /*end*/, int64_t /*cpu*/,
+                              int64_t /*count*/) {}
   // End of the input: close this machine's intervals at `end`.
   virtual void finish_machine(TracedMachine&, Timestamp /*end*/) {}
   // End of the input, after every machine was finished.

@@ -68,9 +68,9 @@ struct Softirq {
   int64_t vec;
 };
 
-using EventPayload = std::variant<std::monostate, SchedSwitch, SchedWakeup, ProcessFork, ThreadEnd, StatedumpProcess,
-                                  StatedumpPidNs, KvmEntry, KvmExit, Vmsync, KvmInjVirq, IrqVector, Syscall, Irq,
-                                  Softirq>;
+using EventPayload =
+    std::variant<std::monostate, SchedSwitch, SchedWakeup, ProcessFork, ThreadEnd, StatedumpProcess, StatedumpPidNs,
+                 KvmEntry, KvmExit, Vmsync, KvmInjVirq, IrqVector, Syscall, Irq, Softirq>;
 
 struct Event {
   EventKind kind = EventKind::other;

@@ -9,13 +9,6 @@ constexpr FieldType S = FieldType::string;
 constexpr FieldType A = FieldType::int_array;
 constexpr int64_t kNone = -1;
 
-// One PID-namespace level of a thread (both statedump layouts).
-#define VM_NS_FIELDS                                                                                 \
-  {"ns_level", I, false, kNone}, {"ns_inum", I, false, kNone}, {"vtid", I, false, kNone},            \
-      {"vpid", I, false, kNone}, {                                                                   \
-    "vppid", I, false, kNone                                                                         \
-  }
-
 const EventLayout kLayouts[] = {
     {EventKind::sched_switch,
      {"sched_switch"},
@@ -51,8 +44,12 @@ const EventLayout kLayouts[] = {
       {"name", S, false, kNone},
       {"type", I, false, kNone},
       {"status", I, false, kNone},
-      // lttng-modules 2.7-2.11: one event per namespace level (absent from 2.12 on).
-      VM_NS_FIELDS},
+      // lttng-modules 2.7-2.11: one event per PID-namespace level (absent from 2.12 on).
+      {"ns_level", I, false, kNone},
+      {"ns_inum", I, false, kNone},
+      {"vtid", I, false, kNone},
+      {"vpid", I, false, kNone},
+      {"vppid", I, false, kNone}},
      EventKind::other,
      "a thread that existed when tracing started"},
     {EventKind::kvm_entry,
@@ -117,7 +114,11 @@ const EventLayout kLayouts[] = {
      {},
      EventKind::other,
      "a system call returns"},
-    {EventKind::irq_entry, {"irq_handler_entry"}, {{"irq", I, false, kNone}}, EventKind::other, "an IRQ handler starts"},
+    {EventKind::irq_entry,
+     {"irq_handler_entry"},
+     {{"irq", I, false, kNone}},
+     EventKind::other,
+     "an IRQ handler starts"},
     {EventKind::irq_exit, {"irq_handler_exit"}, {{"irq", I, false, kNone}}, EventKind::other, "an IRQ handler ends"},
     {EventKind::softirq_entry,
      {"irq_softirq_entry", "softirq_entry"},
@@ -132,15 +133,17 @@ const EventLayout kLayouts[] = {
     {EventKind::process_free, {"sched_process_free"}, {{"tid", I, false, kNone}}, EventKind::other, "a thread is gone"},
     {EventKind::statedump_pid_ns,
      {"lttng_statedump_process_pid_ns"},
-     {{"tid", I, true, kNone}, {"ns_level", I, true, kNone}, {"ns_inum", I, false, kNone}, {"vtid", I, false, kNone},
-      {"vpid", I, false, kNone}, {"vppid", I, false, kNone}},
+     {{"tid", I, true, kNone},
+      {"ns_level", I, true, kNone},
+      {"ns_inum", I, false, kNone},
+      {"vtid", I, false, kNone},
+      {"vpid", I, false, kNone},
+      {"vppid", I, false, kNone}},
      EventKind::other,
      "one PID-namespace level of a thread (lttng-modules >= 2.12)"},
     // Last: any other kvm_* event still proves a KVM host.
     {EventKind::kvm_other, {"kvm_*"}, {}, EventKind::other, "any other KVM event"},
 };
-
-#undef VM_NS_FIELDS
 
 }  // namespace
 

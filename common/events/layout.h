@@ -29,15 +29,15 @@ enum class EventKind : uint8_t {
   kvm_inj_virq,      // kvm_x86_inj_virq, kvm_inj_virq: a vector injected into the guest
   irq_vector_entry,  // x86_irq_vectors_<name>_entry (field `vector`): an interrupt handler starts
   // The kernel state of every machine (KernelModel): modes, interrupts, thread life, namespaces.
-  irq_vector_exit,    // x86_irq_vectors_<name>_exit
-  syscall_entry,      // syscall_entry_* and compat_syscall_entry_* (lttng-modules >= 2.7), sys_* (older)
-  syscall_exit,       // syscall_exit_*, compat_syscall_exit_*, exit_syscall (older)
-  irq_entry,          // irq_handler_entry
-  irq_exit,           // irq_handler_exit
-  softirq_entry,      // irq_softirq_entry (softirq_entry before lttng-modules 2.?)
-  softirq_exit,       // irq_softirq_exit
-  process_free,       // sched_process_free: the thread is gone
-  statedump_pid_ns,   // lttng_statedump_process_pid_ns (lttng-modules >= 2.12)
+  irq_vector_exit,   // x86_irq_vectors_<name>_exit
+  syscall_entry,     // syscall_entry_* and compat_syscall_entry_* (lttng-modules >= 2.7), sys_* (older)
+  syscall_exit,      // syscall_exit_*, compat_syscall_exit_*, exit_syscall (older)
+  irq_entry,         // irq_handler_entry
+  irq_exit,          // irq_handler_exit
+  softirq_entry,     // irq_softirq_entry (softirq_entry before lttng-modules 2.?)
+  softirq_exit,      // irq_softirq_exit
+  process_free,      // sched_process_free: the thread is gone
+  statedump_pid_ns,  // lttng_statedump_process_pid_ns (lttng-modules >= 2.12)
 };
 
 enum class FieldType : uint8_t { integer, string, int_array };

@@ -15,8 +15,8 @@ EventFields locate_event_fields(const bt_event_class* event_class) {
   const size_t count = info.layout->field_count();
   for (size_t i = 0; i < count; ++i) {
     const FieldSpec& spec = info.layout->fields[i];
-    info.f[i] = spec.type == FieldType::int_array ? find_int_array_member(payload, spec.name)
-                                                  : find_member(payload, spec.name);
+    info.f[i] =
+        spec.type == FieldType::int_array ? find_int_array_member(payload, spec.name) : find_member(payload, spec.name);
     if (spec.required && !info.f[i].present()) {
       info.kind = info.layout->incomplete_kind;
       info.layout = layout_of(info.kind);

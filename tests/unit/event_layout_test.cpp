@@ -106,9 +106,9 @@ TEST(EventLayout, PayloadsDecodeByFieldName) {
   EXPECT_TRUE(fork.vtids->empty());
 
   // 2.7-2.11 statedump: namespace members in the process event.
-  const auto old = std::get<StatedumpProcess>(make_payload(
-      EventKind::statedump_process,
-      raw_of(EventKind::statedump_process, {{"tid", 7}, {"type", 1}, {"ns_level", 1}, {"vtid", 3}})));
+  const auto old = std::get<StatedumpProcess>(
+      make_payload(EventKind::statedump_process,
+                   raw_of(EventKind::statedump_process, {{"tid", 7}, {"type", 1}, {"ns_level", 1}, {"vtid", 3}})));
   EXPECT_TRUE(old.has_ns);
   EXPECT_EQ(old.ns.ns_level, 1);
   EXPECT_EQ(old.ns.vtid, 3);

@@ -100,8 +100,8 @@ void RunTables::finish(Run& run) {
 }
 
 void RunTables::write(Run& run) {
-  SqliteStatement insert_trace = db::prepare_insert(
-      database_, "trace", {"machine_id", "name", "hostname", "clock_uuid", "begin_ts", "end_ts"});
+  SqliteStatement insert_trace =
+      db::prepare_insert(database_, "trace", {"machine_id", "name", "hostname", "clock_uuid", "begin_ts", "end_ts"});
   SqliteStatement insert_count = db::prepare_insert(database_, "event_stat", {"machine_id", "name", "count"});
   for (const TracedMachine* machine : run.machines()) {
     insert_trace.bind(1, machine->id);

@@ -110,10 +110,10 @@ const AnalysisInfo VcpuAnalysis::info = {"vcpu", "vCPU states of the VMs each ho
 VcpuAnalysis::VcpuAnalysis(Run& run)
     : run_(run),
       run_tables_(&run.get<RunTables>()),
-      insert_vcpu_state_(db::prepare_insert(run.database(), "vcpu_state",
-                                            {"ts", "dur", "machine_id", "vcpu_id", "state", "exit_reason",
-                                             "exit_reason_name", "pcpu", "preempting_tid", "begin_event",
-                                             "guest_status"})) {}
+      insert_vcpu_state_(
+          db::prepare_insert(run.database(), "vcpu_state",
+                             {"ts", "dur", "machine_id", "vcpu_id", "state", "exit_reason", "exit_reason_name", "pcpu",
+                              "preempting_tid", "begin_event", "guest_status"})) {}
 
 void VcpuAnalysis::set_observer(VcpuStateObserver* observer) {
   observer_ = observer;
@@ -134,8 +134,8 @@ void VcpuAnalysis::on_guest_linked(TracedMachine& guest) {
 // A fused guest's scheduler tells its host's vCPU states whether the guest runs a thread.
 void VcpuAnalysis::after_event(TracedMachine& machine, const Event& event) {
   if (machine.host && event.kind == EventKind::sched_switch)
-    host(*machine.host).on_guest_status(event.ctx.ts, machine.vm_key, event.ctx.cpu,
-                                        event.as<SchedSwitch>().next_tid != 0);
+    host(*machine.host)
+        .on_guest_status(event.ctx.ts, machine.vm_key, event.ctx.cpu, event.as<SchedSwitch>().next_tid != 0);
 }
 
 void VcpuAnalysis::on_lost_events(TracedMachine& machine, Timestamp begin, Timestamp end, int64_t cpu, int64_t) {
@@ -201,8 +201,8 @@ void VcpuAnalysis::add_threads(int64_t machine_id, const ThreadTable& threads) {
 }
 
 void VcpuAnalysis::add_vcpus(const std::vector<VcpuRecord>& vcpus) {
-  SqliteStatement insert = db::prepare_insert(run_.database(), "vcpu",
-                                              {"machine_id", "vcpu_id", "host_tid", "host_pid", "vcpu_id_source"});
+  SqliteStatement insert =
+      db::prepare_insert(run_.database(), "vcpu", {"machine_id", "vcpu_id", "host_tid", "host_pid", "vcpu_id_source"});
   for (const VcpuRecord& vcpu : vcpus) {
     insert.bind(1, vcpu.machine_id);
     insert.bind(2, vcpu.vcpu_id);

@@ -299,8 +299,8 @@ void finish(Sink& sink) {
   run.write();
   RunInfo& run_info = run.get<RunTables>().run_info();
   run_info.plugin_version = VM_VERSION_STRING;
-  run_info.babeltrace2_version = std::to_string(bt_version_get_major()) + "." +
-                                 std::to_string(bt_version_get_minor()) + "." + std::to_string(bt_version_get_patch());
+  run_info.babeltrace2_version = std::to_string(bt_version_get_major()) + "." + std::to_string(bt_version_get_minor()) +
+                                 "." + std::to_string(bt_version_get_patch());
   for (TraceState* trace : sink.trace_order)
     run_info.inputs += (run_info.inputs.empty() ? "" : "\n") + trace->name + " (hostname " + trace->hostname +
                        ", clock " + trace->clock_uuid + ", " + std::to_string(trace->machine->events) + " events)";
@@ -404,7 +404,8 @@ bt_component_class_sink_consume_method_status consume(bt_self_component_sink* se
       return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
     default:
       sink->run->abandon();
-      append_cause(*sink, "reading the input trace failed, so no database was written at `" + sink->run->database().path() +
+      append_cause(*sink, "reading the input trace failed, so no database was written at `" +
+                              sink->run->database().path() +
                               "`. The causes that follow say where; a truncated or corrupted data stream is the usual "
                               "reason. Copy the trace again from the machine that recorded it, or limit the run to its "
                               "readable part with babeltrace2's --end option.");
@@ -420,7 +421,8 @@ bt_component_class_sink_consume_method_status consume(bt_self_component_sink* se
     for (; i < count; ++i) bt_message_put_ref(messages[i]);
     sink->run->abandon();
     if (dynamic_cast<const std::bad_alloc*>(&error)) return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
-    append_cause(*sink, std::string(error.what()) + "; no database was written at `" + sink->run->database().path() + "`");
+    append_cause(*sink,
+                 std::string(error.what()) + "; no database was written at `" + sink->run->database().path() + "`");
     return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
   }
   return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK;

@@ -127,7 +127,7 @@ TEST(RunDatabase, PreemptionViewsNameTheNeighbourVm) {
   const int64_t b = machines.add("B", MachineRole::guest, host, 1);
   {
     run.get<VcpuAnalysis>().add_vcpus({VcpuRecord{a, 0, 10, 1000, VcpuIdSource::kvm_exit_field},
-                  VcpuRecord{b, 1, 21, 2000, VcpuIdSource::kvm_exit_field}});
+                                       VcpuRecord{b, 1, 21, 2000, VcpuIdSource::kvm_exit_field}});
     auto preempted = [&](Timestamp ts, Timestamp dur, int64_t by) {
       VcpuInterval interval;
       interval.ts = ts;
