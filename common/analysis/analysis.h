@@ -58,8 +58,10 @@ class Analysis {
   virtual void on_machine(TracedMachine&) {}
   // A fused guest was linked to its host (guest.host is set).
   virtual void on_guest_linked(TracedMachine& /*guest*/) {}
-  // Every event, whatever its kind, before it is decoded (only when wants_context()).
-  virtual bool wants_context() const { return false; }
+  // Which of the per-event hooks below it overrides (the run calls only those, per event).
+  enum Hook : unsigned { kContextHook = 1, kEventHook = 2, kAfterEventHook = 4 };
+  virtual unsigned hooks() const { return kEventHook; }
+  // Every event, whatever its kind, before it is decoded.
   virtual void on_context(TracedMachine&, const EventContext&) {}
   // A decoded event of a known kind (event.tid: the thread it happened in).
   virtual void on_event(TracedMachine&, const Event&) {}

@@ -20,12 +20,11 @@ std::vector<db::SchemaObjects> registered_schema() {
 Run::Run(const std::string& path) : database_(std::make_unique<db::Database>(path, registered_schema())) {
   for (const AnalysisInfo* info : registered_analyses()) {
     analyses_.push_back(info->create(*this));
-    context_hooks_.push_back(analyses_.back().get());
+    Analysis* analysis = analyses_.back().get();
+    if (analysis->hooks() & Analysis::kContextHook) context_hooks_.push_back(analysis);
+    if (analysis->hooks() & Analysis::kEventHook) event_hooks_.push_back(analysis);
+    if (analysis->hooks() & Analysis::kAfterEventHook) after_event_hooks_.push_back(analysis);
   }
-  // Only the analyses that override on_context are called for every event.
-  context_hooks_.erase(std::remove_if(context_hooks_.begin(), context_hooks_.end(),
-                                      [](Analysis* analysis) { return !analysis->wants_context(); }),
-                       context_hooks_.end());
 }
 
 Run::~Run() {
@@ -86,14 +85,19 @@ void Run::commit() {
     abandon();
     throw std::runtime_error("cannot finish the output database `" + database_->path() + "`: " + error.what());
   }
-  analyses_.clear();
-  context_hooks_.clear();
+  clear_analyses();
   database_->close_and_rename();
 }
 
-void Run::abandon() {
-  analyses_.clear();
+void Run::clear_analyses() {
   context_hooks_.clear();
+  event_hooks_.clear();
+  after_event_hooks_.clear();
+  analyses_.clear();
+}
+
+void Run::abandon() {
+  clear_analyses();
   database_->abandon();
 }
 

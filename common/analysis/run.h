@@ -41,8 +41,8 @@ class Run {
   }
   void on_event(TracedMachine& machine, Event& event) {
     event.tid = machine.thread_of(event.ctx);
-    for (const auto& analysis : analyses_) analysis->on_event(machine, event);
-    for (const auto& analysis : analyses_) analysis->after_event(machine, event);
+    for (Analysis* analysis : event_hooks_) analysis->on_event(machine, event);
+    for (Analysis* analysis : after_event_hooks_) analysis->after_event(machine, event);
   }
   // `begin`/`end` kUnknown: not known (the machine's last event then).
   void on_lost_events(TracedMachine& machine, Timestamp begin, Timestamp end, int64_t cpu, int64_t count);
@@ -69,11 +69,13 @@ class Run {
 
  private:
   void link_fused_guests();
+  void clear_analyses();
 
   MachineRegistry registry_;
   std::unique_ptr<db::Database> database_;  // declared before the analyses: they hold statements
   std::vector<std::unique_ptr<Analysis>> analyses_;
-  std::vector<Analysis*> context_hooks_;  // the analyses that override on_context
+  // The analyses that want each hook, in registration order (the per-event path).
+  std::vector<Analysis*> context_hooks_, event_hooks_, after_event_hooks_;
   std::vector<std::unique_ptr<TracedMachine>> machines_;
   std::vector<TracedMachine*> machine_order_;
   bool fused_ = false;

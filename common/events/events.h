@@ -86,10 +86,18 @@ struct Event {
   }
 };
 
-// The payload fields of one event, in its layout's order, as the adapter read them.
+// A string field as read (no default initialization: RawFields is filled per event).
+struct RawText {
+  const char* data;
+  size_t size;
+  operator std::string_view() const { return data ? std::string_view(data, size) : std::string_view(); }
+};
+
+// The payload fields of one event, in its layout's order, as the adapter read them. Only the
+// layout's fields are set.
 struct RawFields {
   int64_t value[kMaxEventFields];
-  std::string_view text[kMaxEventFields];
+  RawText text[kMaxEventFields];
   const std::vector<int64_t>* array = nullptr;  // the int_array field, if any
   bool present[kMaxEventFields];
 };

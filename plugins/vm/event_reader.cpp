@@ -13,6 +13,7 @@ EventFields locate_event_fields(const bt_event_class* event_class) {
   if (!info.layout) return info;
   const bt_field_class* payload = bt_event_class_borrow_payload_field_class_const(event_class);
   const size_t count = info.layout->field_count();
+  info.field_count = static_cast<uint8_t>(count);
   for (size_t i = 0; i < count; ++i) {
     const FieldSpec& spec = info.layout->fields[i];
     info.f[i] =
@@ -20,6 +21,7 @@ EventFields locate_event_fields(const bt_event_class* event_class) {
     if (spec.required && !info.f[i].present()) {
       info.kind = info.layout->incomplete_kind;
       info.layout = layout_of(info.kind);
+      info.field_count = 0;  // an incomplete layout's kind (other, kvm_other) reads no field
       // Keep no located field of a layout that no longer applies.
       for (FieldRef& ref : info.f) ref = FieldRef();
       return info;
@@ -74,15 +76,20 @@ void decode_event(const EventFields& info, const EventContext& ctx, const bt_eve
   }
   thread_local std::vector<int64_t> array;
   RawFields raw;
-  const size_t count = info.layout->field_count();
+  const size_t count = info.field_count;
   const bt_field* payload = count ? bt_event_borrow_payload_field_const(event) : nullptr;
   for (size_t i = 0; i < count; ++i) {
     const FieldSpec& spec = info.layout->fields[i];
     raw.present[i] = info.f[i].present();
     raw.value[i] = spec.fallback;
+    raw.text[i] = {nullptr, 0};
     switch (spec.type) {
       case FieldType::integer: raw.value[i] = read_int(payload, info.f[i], spec.fallback); break;
-      case FieldType::string: raw.text[i] = read_string(payload, info.f[i]); break;
+      case FieldType::string: {
+        const std::string_view text = read_string(payload, info.f[i]);
+        raw.text[i] = {text.data(), text.size()};
+        break;
+      }
       case FieldType::int_array:
         read_int_array(payload, info.f[i], array);
         raw.array = &array;
@@ -95,14 +102,14 @@ void decode_event(const EventFields& info, const EventContext& ctx, const bt_eve
 void feed_host_analysis(HostAnalysis& analysis, const EventFields& fields, const EventContext& ctx,
                         const bt_event* event) {
   if (fields.kind == EventKind::other || fields.kind > EventKind::kvm_exit) return;
-  Event decoded;
+  thread_local Event decoded;
   decode_event(fields, ctx, event, decoded);
   analysis.on_decoded(decoded);
 }
 
 bool feed_kernel_model(KernelModel& model, const EventFields& fields, const EventContext& ctx, int64_t tid,
                        const bt_event* event) {
-  Event decoded;
+  thread_local Event decoded;
   decode_event(fields, ctx, event, decoded);
   decoded.tid = tid;
   return model.on_decoded(decoded);

@@ -21,6 +21,7 @@ struct EventFields {
   EventKind kind = EventKind::other;
   std::string name;
   const EventLayout* layout = nullptr;  // of `kind`; null for `other`
+  uint8_t field_count = 0;              // the layout's
   FieldRef f[kMaxEventFields];          // the layout's fields, in its order (common/events/layout.cpp)
 };
 

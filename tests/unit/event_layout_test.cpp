@@ -80,8 +80,8 @@ RawFields raw_of(EventKind kind, std::initializer_list<std::pair<const char*, in
 
 TEST(EventLayout, PayloadsDecodeByFieldName) {
   RawFields raw = raw_of(EventKind::sched_switch, {{"prev_tid", 10}, {"prev_state", 1}, {"next_tid", 20}});
-  raw.text[3] = "a";
-  raw.text[4] = "b";
+  raw.text[3] = {"a", 1};
+  raw.text[4] = {"b", 1};
   const auto sw = std::get<SchedSwitch>(make_payload(EventKind::sched_switch, raw));
   EXPECT_EQ(sw.prev_tid, 10);
   EXPECT_EQ(sw.prev_state, 1);

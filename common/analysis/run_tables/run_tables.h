@@ -23,6 +23,7 @@ struct RunInfo {
 class RunTables final : public Analysis {
  public:
   static const AnalysisInfo info;
+  unsigned hooks() const override { return 0; }
   explicit RunTables(Run& run);
 
   RunInfo& run_info() { return run_info_; }

@@ -11,6 +11,7 @@ namespace vm {
 class SyncTables final : public Analysis {
  public:
   static const AnalysisInfo info;
+  unsigned hooks() const override { return 0; }
   explicit SyncTables(Run& run) : run_(run) {}
 
   // One machine's clock transform into the reference's: t_reference = alpha * t + beta.

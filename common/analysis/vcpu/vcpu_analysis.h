@@ -23,7 +23,7 @@ class VcpuAnalysis final : public Analysis, public VcpuListener {
 
   void on_machine(TracedMachine& machine) override;
   void on_guest_linked(TracedMachine& guest) override;
-  bool wants_context() const override { return true; }
+  unsigned hooks() const override { return kContextHook | kEventHook | kAfterEventHook; }
   void on_context(TracedMachine& machine, const EventContext& ctx) override { host(machine).on_event(ctx); }
   void on_event(TracedMachine& machine, const Event& event) override { host(machine).on_decoded(event); }
   void after_event(TracedMachine& machine, const Event& event) override;
