@@ -42,7 +42,7 @@ class FusedCpuModel {
 
   // A traced machine (one per trace). Returns its layer handle.
   int add_layer(int64_t machine_id);
-  // Layer `guest` is the VM `vm_key` (QEMU pid, or -2 - tid) run by layer `host`.
+  // Layer `guest` is the VM `vm_key` (QEMU pid, or vm_key_of_thread(tid), common/kvm/vm_key.h) run by layer `host`.
   void set_guest_of(int guest, int host, int64_t vm_key);
   void set_start(Timestamp ts) { start_ = std::min(start_, ts); }
 

@@ -72,4 +72,38 @@ void HostAnalysis::finish() {
   if (saw_events_) vcpus_.finish(last_ts_);
 }
 
+void HostAnalysis::on_decoded(const Event& event) {
+  const EventContext& ctx = event.ctx;
+  switch (event.kind) {
+    case EventKind::sched_switch: {
+      const auto& e = event.as<SchedSwitch>();
+      on_sched_switch(ctx, e.prev_tid, e.prev_state, e.next_tid, e.prev_comm, e.next_comm);
+      break;
+    }
+    case EventKind::sched_wakeup: {
+      const auto& e = event.as<SchedWakeup>();
+      on_wakeup(ctx, e.tid, e.target_cpu);
+      break;
+    }
+    case EventKind::process_fork: {
+      const auto& e = event.as<ProcessFork>();
+      on_fork(ctx, e.child_tid, e.child_pid, e.child_comm);
+      break;
+    }
+    case EventKind::process_exit: on_process_exit(ctx, event.as<ThreadEnd>().tid); break;
+    case EventKind::statedump_process: {
+      const auto& e = event.as<StatedumpProcess>();
+      on_statedump_process(ctx, e.tid, e.pid, e.name);
+      break;
+    }
+    case EventKind::kvm_entry: on_kvm_entry(ctx, event.as<KvmEntry>().vcpu_id); break;
+    case EventKind::kvm_exit: {
+      const auto& e = event.as<KvmExit>();
+      on_kvm_exit(ctx, e.exit_reason, e.isa, e.vcpu_id);
+      break;
+    }
+    default: break;
+  }
+}
+
 }  // namespace vm

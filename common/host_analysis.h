@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "events/events.h"
 #include "machine_registry.h"
 #include "thread_table.h"
 #include "types.h"
@@ -48,6 +49,8 @@ class HostAnalysis {
   void on_statedump_process(const EventContext& ctx, int64_t tid, int64_t pid, std::string_view name);
   void on_kvm_entry(const EventContext& ctx, int64_t vcpu_id_field);
   void on_kvm_exit(const EventContext& ctx, int64_t exit_reason, int64_t isa_field, int64_t vcpu_id_field);
+  // A decoded scheduler, process or KVM event: calls the handler of its kind (others are ignored).
+  void on_decoded(const Event& event);
   // Discarded events on `cpu` (kUnknown: unknown CPU) between `begin` and `end`.
   void on_lost_events(Timestamp begin, Timestamp end, int64_t cpu);
 

@@ -289,4 +289,49 @@ std::vector<ThreadNamespaces> KernelModel::namespaces() const {
   return out;
 }
 
+bool KernelModel::on_decoded(const Event& event) {
+  const EventContext& ctx = event.ctx;
+  switch (event.kind) {
+    case EventKind::sched_switch: {
+      const auto& e = event.as<SchedSwitch>();
+      on_switch(ctx.ts, ctx.cpu, e.prev_tid, e.prev_state, e.next_tid);
+      return true;
+    }
+    case EventKind::sched_wakeup: on_wakeup(ctx.ts, event.as<SchedWakeup>().tid); return false;
+    case EventKind::syscall_entry:
+    case EventKind::syscall_exit:
+      on_syscall(ctx.ts, ctx.cpu, event.tid, event.kind == EventKind::syscall_entry);
+      return true;
+    case EventKind::irq_entry:
+    case EventKind::irq_vector_entry:
+    case EventKind::irq_exit:
+    case EventKind::irq_vector_exit:
+      on_irq(ctx.ts, ctx.cpu, event.kind == EventKind::irq_entry || event.kind == EventKind::irq_vector_entry);
+      return true;
+    case EventKind::softirq_entry:
+    case EventKind::softirq_exit: on_softirq(ctx.ts, ctx.cpu, event.kind == EventKind::softirq_entry); return true;
+    case EventKind::process_fork: {
+      const auto& e = event.as<ProcessFork>();
+      on_fork(ctx.ts, e.parent_tid, e.parent_pid, e.child_tid, e.child_pid, *e.vtids, e.parent_ns_inum,
+              e.child_ns_inum);
+      return false;
+    }
+    case EventKind::process_free: on_thread_free(ctx.ts, event.as<ThreadEnd>().tid); return true;
+    case EventKind::kvm_entry:
+    case EventKind::kvm_exit: on_kernel_mode(ctx.ts, event.tid); return true;
+    case EventKind::statedump_process: {
+      const auto& e = event.as<StatedumpProcess>();
+      on_statedump_process(ctx.ts, e.tid, e.type, e.status);
+      if (e.has_ns) on_pid_ns(ctx.ts, e.tid, e.ns.ns_level, e.ns.ns_inum, e.ns.vtid, e.ns.vpid, e.ns.vppid);
+      return true;
+    }
+    case EventKind::statedump_pid_ns: {
+      const auto& e = event.as<StatedumpPidNs>();
+      on_pid_ns(ctx.ts, e.tid, e.ns.ns_level, e.ns.ns_inum, e.ns.vtid, e.ns.vpid, e.ns.vppid);
+      return true;
+    }
+    default: return false;
+  }
+}
+
 }  // namespace vm

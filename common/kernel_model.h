@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "events/events.h"
 #include "types.h"
 #include "vcpu_tracker.h"
 
@@ -83,6 +84,10 @@ class KernelModel {
 
   int64_t machine_id() const { return machine_id_; }
   void set_observer(ThreadStateObserver* observer) { observer_ = observer; }
+
+  // A decoded event of a kind it follows (event.tid: the thread it happened in). Returns true
+  // when the event may have changed what the event's CPU does (then ask cpu_status()).
+  bool on_decoded(const Event& event);
 
   void on_switch(Timestamp ts, int64_t cpu, int64_t prev_tid, int64_t prev_state, int64_t next_tid);
   void on_wakeup(Timestamp ts, int64_t tid);

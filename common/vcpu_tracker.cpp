@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "kvm/vm_key.h"
+
 namespace vm {
 
 namespace {
@@ -117,7 +119,7 @@ VcpuTracker::Vcpu* VcpuTracker::find(int64_t tid) {
 VcpuTracker::Vm& VcpuTracker::vm_for_pid(int64_t pid, int64_t tid) {
   // Without the process of a vCPU thread, each such thread is its own VM: merging unrelated
   // threads would mix vCPUs of different VMs.
-  const int64_t key = pid >= 0 ? pid : -2 - tid;
+  const int64_t key = pid >= 0 ? pid : vm_key_of_thread(tid);
   auto& slot = vms_[key];
   if (!slot) {
     slot = std::make_unique<Vm>();
@@ -192,7 +194,9 @@ void VcpuTracker::transition(Vcpu& vcpu, Timestamp ts, VcpuState state, BeginEve
 
 void VcpuTracker::notify(const Vcpu& vcpu, Timestamp ts, VcpuState state) {
   if (!observer_) return;
-  const int64_t id = vcpu.vcpu_id >= 0 ? vcpu.vcpu_id : vcpu.entry_field < kMaxPlausibleVcpuId ? vcpu.entry_field : kUnknown;
+  const int64_t id = vcpu.vcpu_id >= 0                        ? vcpu.vcpu_id
+                     : vcpu.entry_field < kMaxPlausibleVcpuId ? vcpu.entry_field
+                                                              : kUnknown;
   if (id >= 0) observer_->on_vcpu_state(vcpu.vm->machine_id, id, ts, state);
 }
 
@@ -362,7 +366,7 @@ bool VcpuTracker::describe(int64_t tid, VcpuOfThread& out) const {
   const auto it = vcpus_.find(tid);
   if (it == vcpus_.end()) return false;
   const Vcpu& vcpu = *it->second;
-  out.vm_key = vcpu.vm->pid >= 0 ? vcpu.vm->pid : -2 - vcpu.tid;
+  out.vm_key = vcpu.vm->pid >= 0 ? vcpu.vm->pid : vm_key_of_thread(vcpu.tid);
   out.machine_id = vcpu.vm->machine_id;
   out.vcpu_id = vcpu.vcpu_id >= 0 ? vcpu.vcpu_id : vcpu.entry_field < kMaxPlausibleVcpuId ? vcpu.entry_field : kUnknown;
   return true;

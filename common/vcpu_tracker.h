@@ -118,7 +118,7 @@ class VcpuTracker {
   // `waker_cpu_tid`: the thread on the CPU the woken thread will run on (kUnknown if unknown).
   void on_wakeup(Timestamp ts, int64_t tid, int64_t target_cpu, int64_t target_cpu_tid);
   void on_thread_exit(Timestamp ts, int64_t tid);
-  // The guest of VM `vm_key` (QEMU pid, or -2 - tid for a vCPU thread of unknown process)
+  // The guest of VM `vm_key` (QEMU pid, or vm_key_of_thread(tid) for a vCPU thread of unknown process)
   // switched, on its CPU `vcpu_id`, to a thread (`running`) or to its idle task.
   void on_guest_status(Timestamp ts, int64_t vm_key, int64_t vcpu_id, bool running);
   // Lost events make every vCPU of this host unknown from `begin` (or from its current state's

@@ -1,14 +1,16 @@
 #pragma once
-// Reads LTTng kernel events into the core's calls. Shared by the component classes: the fields
-// an analysis needs are located once per event class (EventFields) and per stream class
-// (StreamFields); reading an event is then indexed member accesses only.
+// Reads LTTng kernel events into the core's typed events (common/events/). The payload fields of
+// an event class's layout are located once (EventFields) and the context fields once per stream
+// class (StreamFields); decoding an event is then indexed member reads only, once per event.
 
 #include <babeltrace2/babeltrace.h>
 
 #include <string>
+#include <vector>
 
 #include "bt_util.h"
-#include "event_layout.h"
+#include "events/events.h"
+#include "events/layout.h"
 #include "host_analysis.h"
 #include "kernel_model.h"
 #include "types.h"
@@ -18,11 +20,13 @@ namespace vm::bt {
 struct EventFields {
   EventKind kind = EventKind::other;
   std::string name;
-  FieldRef f[10];  // meaning depends on `kind`, see locate_event_fields()
+  const EventLayout* layout = nullptr;  // of `kind`; null for `other`
+  uint8_t field_count = 0;              // the layout's
+  FieldRef f[kMaxEventFields];          // the layout's fields, in its order (common/events/layout.cpp)
 };
 
-// Locates the payload members of `event_class`'s kind. A layout we cannot read (a member missing
-// or of an unexpected type) makes the kind `other`: better ignore the event than misread it.
+// Locates the payload fields of `event_class`'s layout. A required field missing makes the kind
+// the layout's incomplete kind (usually `other`): better ignore the event than misread it.
 EventFields locate_event_fields(const bt_event_class* event_class);
 
 struct StreamFields {
@@ -44,13 +48,16 @@ inline int64_t event_ns(const bt_message* message) {
 // The event's context (time, CPU, tid/pid/procname contexts when recorded).
 EventContext read_context(const bt_event* event, int64_t ns, int64_t cpu, const StreamFields& fields);
 
-// Feeds a host-side analysis with one event of a kind it handles (scheduler, process, KVM).
+// Decodes `event` into `out` (kind, context, typed payload), once. Strings point into the event
+// and the fork's `vtids` into a buffer of this thread: valid until the next decode.
+void decode_event(const EventFields& fields, const EventContext& ctx, const bt_event* event, Event& out);
+
+// Compatibility: decodes and feeds a host-side analysis (scheduler, process, KVM events).
 void feed_host_analysis(HostAnalysis& analysis, const EventFields& fields, const EventContext& ctx,
                         const bt_event* event);
 
-// Feeds a machine's kernel model (CPU modes, thread states, namespaces) with one event of a kind
-// it handles. `tid` is the thread the event happened in. Returns true when the event may have
-// changed what the event's CPU does (then ask KernelModel::cpu_status()).
+// Compatibility: decodes and feeds a machine's kernel model. `tid` is the thread the event
+// happened in. Returns true when the event may have changed what the event's CPU does.
 bool feed_kernel_model(KernelModel& model, const EventFields& fields, const EventContext& ctx, int64_t tid,
                        const bt_event* event);
 

@@ -1,6 +1,6 @@
-// sink.vm.sqlite: the babeltrace2 adapter of the core analyses. It turns each message into one
-// call on the babeltrace-free core (common/), with the fields it needs located once per event
-// class, and hands the results to VmDatabase.
+// sink.vm.sqlite: the babeltrace2 adapter of the analysis registry. It turns each message into
+// calls on the babeltrace-free Run (common/analysis/run.h): every event decoded once into a typed
+// event (common/events/), lost events, and the end of the input.
 
 #include "sqlite-sink/sqlite_sink.h"
 
@@ -13,13 +13,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analysis/run.h"
+#include "analysis/run_tables/run_tables.h"
+#include "analysis/sync/sync_tables.h"
 #include "bt_util.h"
 #include "event_reader.h"
-#include "fused_cpu_model.h"
-#include "host_analysis.h"
-#include "machine_registry.h"
 #include "sqlite-sink/params.h"
-#include "vm_database.h"
 
 namespace vm::sqlite_sink {
 
@@ -34,7 +33,7 @@ struct EventClassInfo {
   uint64_t count = 0;
 };
 
-// Per trace: one machine.
+// Per trace: one machine of the run, and the fused model's environment entries.
 struct TraceState {
   std::string name, hostname, clock_uuid;
   // Written by filter.vm.fuse as environment entries: the fused machine model and the sync.
@@ -43,13 +42,9 @@ struct TraceState {
   std::string match_method, match_confidence, qemu_pid;
   int64_t vm_key = kUnknown;  // vm_vm_key: its VM's key on the host (parsed once, used per guest event)
   bool has_vm_key = false;
-  TraceState* host = nullptr;  // weak: the fused host whose VM this guest trace is
-  int layer = 0;               // in Sink::cpus
   int fused_layer = -1;
   int64_t machine_id = 0;
-  std::unique_ptr<HostAnalysis> analysis;
-  std::unique_ptr<KernelModel> kernel;  // thread_state, CPU modes, namespaces
-  uint64_t events = 0;
+  TracedMachine* machine = nullptr;  // owned by the run
 };
 
 // Per stream: its trace, its CPU (packet context `cpu_id`) and where its contexts are.
@@ -59,42 +54,18 @@ struct StreamInfo {
   bt::StreamFields fields;
 };
 
-// A fused guest's threads follow the host's state of the vCPU they run on (vcpu_preempted, vmm);
-// an L2 guest's also follow the state of the L1 thread that runs that vCPU.
-struct VcpuRelay final : VcpuStateObserver, ThreadStateObserver {
-  std::vector<TraceState*>* traces = nullptr;  // weak
-  void on_vcpu_state(int64_t vm_machine_id, int64_t vcpu_id, Timestamp ts, VcpuState state) override {
-    for (TraceState* trace : *traces)
-      if (trace->machine_id == vm_machine_id && trace->host) trace->kernel->on_host_vcpu_state(ts, vcpu_id, state);
-  }
-  void on_thread_state(int64_t machine_id, int64_t tid, Timestamp ts, ThreadState state) override {
-    for (TraceState* hypervisor : *traces) {
-      if (hypervisor->machine_id != machine_id) continue;
-      VcpuTracker::VcpuOfThread vcpu;
-      if (!hypervisor->analysis->vcpus().describe(tid, vcpu)) return;
-      for (TraceState* guest : *traces)
-        if (guest->host == hypervisor && guest->machine_id == vcpu.machine_id)
-          guest->kernel->on_outer_vcpu_thread_state(ts, vcpu.vcpu_id, state);
-      return;
-    }
-  }
-};
-
 struct Sink {
   bt_self_component_sink* self = nullptr;   // weak
   bt_message_iterator* upstream = nullptr;  // owned
   std::string parameters;
-  std::unique_ptr<VmDatabase> database;
-  std::unique_ptr<FusedCpuModel> cpus;  // writes cpu_state into `database`
-  MachineRegistry machines;
+  std::unique_ptr<Run> run;  // the analyses and the output database
   std::unordered_map<const bt_trace*, std::unique_ptr<TraceState>> traces;
   std::vector<TraceState*> trace_order;
-  VcpuRelay vcpu_relay;
   std::unordered_map<const bt_stream*, StreamInfo> streams;
   std::unordered_map<const bt_event_class*, std::unique_ptr<EventClassInfo>> event_classes;
   const bt_stream* last_stream = nullptr;  // one-entry cache in front of `streams`
   StreamInfo* last_stream_info = nullptr;
-  RunInfo run;
+  Event decoded;  // the current event, decoded once
 
   const bt_component* component() const {
     return bt_self_component_as_component(bt_self_component_sink_as_self_component(self));
@@ -118,24 +89,6 @@ std::string uuid_text(const uint8_t* uuid) {
 std::string env_string(const bt_trace* trace, const char* key) {
   const bt_value* value = bt_trace_borrow_environment_entry_value_by_name_const(trace, key);
   return value && bt_value_is_string(value) ? bt_value_string_get(value) : std::string();
-}
-
-// A guest trace fused with its host (filter.vm.fuse upstream) is the VM that the host's QEMU
-// process runs: one machine, whose vCPU intervals the host's analysis writes. Links every such
-// pair known so far (traces appear in any order).
-void adopt_fused_guests(Sink& sink) {
-  for (TraceState* guest : sink.trace_order) {
-    if (guest->fused_parent.empty() || !guest->has_vm_key || guest->host) continue;
-    for (TraceState* host : sink.trace_order)
-      if (host != guest && sink.machines.get(host->machine_id).name == guest->fused_parent) {
-        host->analysis->adopt_vm(guest->vm_key, guest->machine_id);
-        sink.cpus->set_guest_of(guest->layer, host->layer, guest->vm_key);
-        guest->host = host;
-      }
-  }
-  // A hypervisor that is itself a guest (L1): its vCPU threads' states reach its guests (L2).
-  for (TraceState* guest : sink.trace_order)
-    if (guest->host && guest->host->host) guest->host->kernel->set_observer(&sink.vcpu_relay);
 }
 
 TraceState& trace_state(Sink& sink, const bt_stream* stream) {
@@ -170,22 +123,29 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
     state.vm_key = std::stoll(key);
     state.has_vm_key = true;
   }
+  MachineRegistry& machines = sink.run->registry();
   std::string machine_name = !state.fused_machine.empty() ? state.fused_machine
                              : !state.hostname.empty()    ? state.hostname
                              : !state.name.empty()        ? state.name
                                                           : "machine";
   // Cloned machines often share a hostname: keep names unique by qualifying with the trace name.
   for (const TraceState* other : sink.trace_order)
-    if (other != &state && sink.machines.get(other->machine_id).name == machine_name)
+    if (other != &state && machines.get(other->machine_id).name == machine_name)
       machine_name += " (" + (state.name.empty() ? std::to_string(sink.trace_order.size() + 1) : state.name) + ")";
-  state.machine_id = sink.machines.add(machine_name, MachineRole::unknown, kUnknown, std::max(state.fused_layer, 0));
-  if (state.fused_role == "guest") sink.machines.get(state.machine_id).role = MachineRole::guest;
-  state.analysis = std::make_unique<HostAnalysis>(sink.machines, state.machine_id, *sink.database);
-  state.analysis->set_vcpu_observer(&sink.vcpu_relay);
-  state.kernel = std::make_unique<KernelModel>(state.machine_id, *sink.database);
-  state.layer = sink.cpus->add_layer(state.machine_id);
+  state.machine_id = machines.add(machine_name, MachineRole::unknown, kUnknown, std::max(state.fused_layer, 0));
+  if (state.fused_role == "guest") machines.get(state.machine_id).role = MachineRole::guest;
+  auto machine = std::make_unique<TracedMachine>();
+  machine->id = state.machine_id;
+  machine->trace_name = state.name;
+  machine->hostname = state.hostname;
+  machine->clock_uuid = state.clock_uuid;
+  machine->fused = !state.fused_machine.empty();
+  machine->guest = state.fused_role == "guest";
+  machine->fused_parent = state.fused_parent;
+  machine->vm_key = state.vm_key;
+  machine->has_vm_key = state.has_vm_key;
   sink.trace_order.push_back(&state);
-  adopt_fused_guests(sink);
+  state.machine = &sink.run->add_machine(std::move(machine));
   return state;
 }
 
@@ -233,41 +193,12 @@ void on_event(Sink& sink, const bt_message* message) {
   StreamInfo& stream_data = stream_info(sink, stream);
   EventClassInfo& info = event_class_info(sink, bt_event_borrow_class_const(event), stream_data.trace);
   ++info.count;
-  TraceState& trace = *stream_data.trace;
-  ++trace.events;
-
+  TracedMachine& machine = *stream_data.trace->machine;
   const EventContext ctx = bt::read_context(event, bt::event_ns(message), stream_data.cpu, stream_data.fields);
-  HostAnalysis& analysis = *trace.analysis;
-  analysis.on_event(ctx);
+  sink.run->on_context(machine, ctx);
   if (info.fields.kind == EventKind::other) return;
-  // The thread the event happened in, before a sched_switch changes the CPU's current one.
-  const int64_t event_tid = analysis.thread_of_event(ctx);
-  bt::feed_host_analysis(analysis, info.fields, ctx, event);
-  const bool status_changed = bt::feed_kernel_model(*trace.kernel, info.fields, ctx, event_tid, event);
-  // What runs on each physical CPU (cpu_state).
-  FusedCpuModel& cpus = *sink.cpus;
-  if (status_changed && info.fields.kind != EventKind::sched_switch)
-    cpus.on_status(trace.layer, ctx.ts, ctx.cpu, trace.kernel->cpu_status(ctx.cpu));
-  switch (info.fields.kind) {
-    case EventKind::sched_switch:
-      cpus.on_switch(trace.layer, ctx.ts, ctx.cpu,
-                     bt::read_int(bt_event_borrow_payload_field_const(event), info.fields.f[2]),
-                     trace.kernel->cpu_status(ctx.cpu));
-      break;
-    case EventKind::kvm_entry: {
-      VcpuTracker::VcpuOfThread vcpu;
-      if (analysis.vcpus().describe(analysis.thread_of_event(ctx), vcpu))
-        cpus.on_kvm_entry(trace.layer, ctx.ts, ctx.cpu, vcpu.vm_key, vcpu.machine_id, vcpu.vcpu_id);
-      break;
-    }
-    case EventKind::kvm_exit: cpus.on_kvm_exit(trace.layer, ctx.ts, ctx.cpu); break;
-    default: break;
-  }
-  // A fused guest's scheduler tells its host's vCPU states whether the guest runs a thread.
-  if (trace.host && info.fields.kind == EventKind::sched_switch) {
-    const int64_t next_tid = bt::read_int(bt_event_borrow_payload_field_const(event), info.fields.f[2]);
-    trace.host->analysis->on_guest_status(ctx.ts, trace.vm_key, ctx.cpu, next_tid != 0);
-  }
+  bt::decode_event(info.fields, ctx, event, sink.decoded);
+  sink.run->on_event(machine, sink.decoded);
 }
 
 int64_t snapshot_ns(const bt_clock_snapshot* snapshot) {
@@ -279,20 +210,14 @@ void on_discarded_events(Sink& sink, const bt_message* message) {
   StreamInfo& info = stream_info(sink, stream);
   uint64_t count = 0;
   const bool counted = bt_message_discarded_events_get_count(message, &count) == BT_PROPERTY_AVAILABILITY_AVAILABLE;
-  sink.run.discarded_events += counted ? count : 0;
+  sink.run->get<RunTables>().run_info().discarded_events += counted ? count : 0;
   int64_t begin = kUnknown, end = kUnknown;
   if (bt_stream_class_discarded_events_have_default_clock_snapshots(bt_stream_borrow_class_const(stream))) {
     begin = snapshot_ns(bt_message_discarded_events_borrow_beginning_default_clock_snapshot_const(message));
     end = snapshot_ns(bt_message_discarded_events_borrow_end_default_clock_snapshot_const(message));
   }
-  HostAnalysis& analysis = *info.trace->analysis;
-  if (begin == kUnknown) begin = analysis.last_ts();
-  if (end == kUnknown) end = begin;
-  analysis.on_lost_events(begin, end, info.cpu);
-  info.trace->kernel->on_lost_events(begin, info.cpu);
-  sink.cpus->on_lost_events(info.trace->layer, begin, info.cpu);
-  sink.database->add_data_loss(info.trace->machine_id, info.cpu, begin, end - begin,
-                               counted ? static_cast<int64_t>(count) : kUnknown);
+  sink.run->on_lost_events(*info.trace->machine, begin, end, info.cpu,
+                           counted ? static_cast<int64_t>(count) : kUnknown);
 }
 
 void on_discarded_packets(Sink& sink, const bt_message* message) {
@@ -300,19 +225,13 @@ void on_discarded_packets(Sink& sink, const bt_message* message) {
   StreamInfo& info = stream_info(sink, stream);
   uint64_t count = 0;
   if (bt_message_discarded_packets_get_count(message, &count) == BT_PROPERTY_AVAILABILITY_AVAILABLE)
-    sink.run.discarded_packets += count;
+    sink.run->get<RunTables>().run_info().discarded_packets += count;
   int64_t begin = kUnknown, end = kUnknown;
   if (bt_stream_class_discarded_packets_have_default_clock_snapshots(bt_stream_borrow_class_const(stream))) {
     begin = snapshot_ns(bt_message_discarded_packets_borrow_beginning_default_clock_snapshot_const(message));
     end = snapshot_ns(bt_message_discarded_packets_borrow_end_default_clock_snapshot_const(message));
   }
-  HostAnalysis& analysis = *info.trace->analysis;
-  if (begin == kUnknown) begin = analysis.last_ts();
-  if (end == kUnknown) end = begin;
-  analysis.on_lost_events(begin, end, info.cpu);
-  info.trace->kernel->on_lost_events(begin, info.cpu);
-  sink.cpus->on_lost_events(info.trace->layer, begin, info.cpu);
-  sink.database->add_data_loss(info.trace->machine_id, info.cpu, begin, end - begin, kUnknown);
+  sink.run->on_lost_events(*info.trace->machine, begin, end, info.cpu, kUnknown);
 }
 
 void handle(Sink& sink, const bt_message* message) {
@@ -328,16 +247,18 @@ void handle(Sink& sink, const bt_message* message) {
 
 // With filter.vm.fuse upstream: parents from the fused model, and the `sync` table.
 void write_fused_model(Sink& sink) {
+  MachineRegistry& machines = sink.run->registry();
+  SyncTables& tables = sink.run->get<SyncTables>();
   auto machine_named = [&](const std::string& name) -> int64_t {
     for (const TraceState* trace : sink.trace_order)
-      if (sink.machines.get(trace->machine_id).name == name) return trace->machine_id;
+      if (machines.get(trace->machine_id).name == name) return trace->machine_id;
     return kUnknown;
   };
   for (TraceState* trace : sink.trace_order) {
-    Machine& machine = sink.machines.get(trace->machine_id);
+    Machine& machine = machines.get(trace->machine_id);
     if (!trace->fused_parent.empty()) machine.parent_id = machine_named(trace->fused_parent);
     if (trace->sync_method.empty()) continue;
-    VmDatabase::SyncRow row;
+    SyncTables::SyncRow row;
     row.machine_id = trace->machine_id;
     row.reference_id = machine_named(trace->sync_reference);
     row.alpha = trace->sync_alpha;
@@ -346,13 +267,13 @@ void write_fused_model(Sink& sink) {
     row.quality = trace->sync_quality;
     row.matches = trace->sync_matches.empty() ? 0 : std::stoll(trace->sync_matches);
     row.accuracy_ns = trace->sync_accuracy_ns;
-    sink.database->add_sync(row);
+    tables.add_sync(row);
     // "method alpha beta quality matches accuracy_ns peer" per line.
     std::istringstream lines(trace->sync_estimates);
     std::string line;
     while (std::getline(lines, line)) {
       std::istringstream fields(line);
-      VmDatabase::SyncRow estimate;
+      SyncTables::SyncRow estimate;
       std::string peer;
       fields >> estimate.method >> estimate.alpha >> estimate.beta >> estimate.quality >> estimate.matches >>
           estimate.accuracy_ns;
@@ -360,79 +281,33 @@ void write_fused_model(Sink& sink) {
       if (!fields && peer.empty()) continue;
       estimate.machine_id = trace->machine_id;
       estimate.reference_id = row.reference_id;
-      sink.database->add_sync_estimate(estimate, machine_named(peer));
+      tables.add_sync_estimate(estimate, machine_named(peer));
     }
     if (!trace->match_method.empty())
-      sink.database->add_guest_match(trace->machine_id, machine.parent_id,
-                                     trace->qemu_pid.empty() ? kUnknown : std::stoll(trace->qemu_pid),
-                                     trace->match_method, std::stod(trace->match_confidence));
+      tables.add_guest_match(trace->machine_id, machine.parent_id,
+                             trace->qemu_pid.empty() ? kUnknown : std::stoll(trace->qemu_pid), trace->match_method,
+                             std::stod(trace->match_confidence));
   }
 }
 
 // The run is complete: finish the analyses, tell the user what is missing, write the file.
 void finish(Sink& sink) {
-  // Fused traces share one clock and end together: every timeline runs to the run's last event.
-  Timestamp end = 0;
-  bool fused = false;
-  for (TraceState* trace : sink.trace_order) {
-    end = std::max(end, trace->analysis->last_ts());
-    fused |= !trace->fused_machine.empty();
-  }
-  for (TraceState* trace : sink.trace_order) {
-    if (fused)
-      trace->analysis->finish_at(end);
-    else
-      trace->analysis->finish();
-    trace->kernel->finish(fused ? end : trace->analysis->last_ts());
-    sink.run.events += trace->events;
-  }
-  sink.cpus->finish(end);
-  int64_t vms = 0;
-  for (const Machine& machine : sink.machines.all())
-    if (machine.role == MachineRole::guest) ++vms;
-  sink.run.vms_found = vms;
-
+  Run& run = *sink.run;
+  run.finish();
   write_fused_model(sink);
-  for (TraceState* trace : sink.trace_order) {
-    const HostAnalysis& analysis = *trace->analysis;
-    sink.database->add_trace(
-        {trace->machine_id, trace->name, trace->hostname, trace->clock_uuid, analysis.first_ts(), analysis.last_ts()});
-    sink.database->add_threads(trace->machine_id, analysis.threads());
-    sink.database->add_namespaces(trace->machine_id, trace->kernel->namespaces());
-    sink.database->add_vcpus(analysis.vcpus().vcpus());
-    bool has_kvm = false, has_sched = false;
-    for (const auto& [event_class, info] : sink.event_classes) {
-      if (info->trace != trace) continue;
-      has_kvm |= info->fields.kind == EventKind::kvm_entry || info->fields.kind == EventKind::kvm_exit;
-      has_sched |= info->fields.kind == EventKind::sched_switch;
-    }
-    const std::string who = "trace `" + trace->name + "` (machine `" + sink.machines.get(trace->machine_id).name + "`)";
-    if (!has_kvm && trace->fused_role != "guest")
-      sink.database->add_diagnostic(
-          "warning", who +
-                         " has no KVM events (kvm_x86_entry and kvm_x86_exit): no VM was found in it. If it is a KVM "
-                         "host, record them with: lttng enable-event --kernel 'kvm_x86_*'  (lttng-modules < 2.8 names "
-                         "them kvm_*: lttng enable-event --kernel 'kvm_*')");
-    if (!has_sched)
-      sink.database->add_diagnostic(
-          "warning", who +
-                         " has no sched_switch events: vCPU preemption and idle time cannot be seen. Record them "
-                         "with: lttng enable-event --kernel sched_switch,sched_waking,sched_wakeup,sched_process_fork,"
-                         "sched_process_exit");
-  }
   for (const auto& [event_class, info] : sink.event_classes)
-    sink.database->add_event_count(info->trace->machine_id, info->fields.name, info->count);
-  if (vms == 0) sink.database->add_diagnostic("warning", "no VM was found in the input");
-
-  sink.run.plugin_version = VM_VERSION_STRING;
-  sink.run.babeltrace2_version = std::to_string(bt_version_get_major()) + "." + std::to_string(bt_version_get_minor()) +
+    info->trace->machine->event_classes.push_back({info->fields.name, info->fields.kind, info->count});
+  run.write();
+  RunInfo& run_info = run.get<RunTables>().run_info();
+  run_info.plugin_version = VM_VERSION_STRING;
+  run_info.babeltrace2_version = std::to_string(bt_version_get_major()) + "." + std::to_string(bt_version_get_minor()) +
                                  "." + std::to_string(bt_version_get_patch());
   for (TraceState* trace : sink.trace_order)
-    sink.run.inputs += (sink.run.inputs.empty() ? "" : "\n") + trace->name + " (hostname " + trace->hostname +
-                       ", clock " + trace->clock_uuid + ", " + std::to_string(trace->events) + " events)";
-  sink.run.parameters = sink.parameters;
-  for (const std::string& message : sink.database->diagnostics()) bt::warn(sink.component(), message);
-  sink.database->commit(sink.machines, sink.run);
+    run_info.inputs += (run_info.inputs.empty() ? "" : "\n") + trace->name + " (hostname " + trace->hostname +
+                       ", clock " + trace->clock_uuid + ", " + std::to_string(trace->machine->events) + " events)";
+  run_info.parameters = sink.parameters;
+  for (const std::string& message : run.get<RunTables>().diagnostics()) bt::warn(sink.component(), message);
+  run.commit();
 }
 
 }  // namespace
@@ -451,11 +326,9 @@ bt_component_class_initialize_method_status initialize(bt_self_component_sink* s
     auto sink = std::make_unique<Sink>();
     sink->self = self;
     sink->parameters = bt::params_to_string(params);
-    sink->vcpu_relay.traces = &sink->trace_order;
     const std::string path = bt_value_string_get(bt_value_map_borrow_entry_value_const(params, "path"));
     try {
-      sink->database = std::make_unique<VmDatabase>(path);
-      sink->cpus = std::make_unique<FusedCpuModel>(*sink->database);
+      sink->run = std::make_unique<Run>(path);
     } catch (const std::exception& error) {
       BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
           self_component, "%s. Give a path in an existing, writable directory: -p 'path=\"DIR/out.db\"'", error.what());
@@ -518,19 +391,20 @@ bt_component_class_sink_consume_method_status consume(bt_self_component_sink* se
         finish(*sink);
         return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
       } catch (const std::bad_alloc&) {
-        sink->database->abandon();
+        sink->run->abandon();
         return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
       } catch (const std::exception& error) {
-        sink->database->abandon();
+        sink->run->abandon();
         append_cause(*sink, error.what());
         return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
       }
     case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
-      sink->database->abandon();
+      sink->run->abandon();
       return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
     default:
-      sink->database->abandon();
-      append_cause(*sink, "reading the input trace failed, so no database was written at `" + sink->database->path() +
+      sink->run->abandon();
+      append_cause(*sink, "reading the input trace failed, so no database was written at `" +
+                              sink->run->database().path() +
                               "`. The causes that follow say where; a truncated or corrupted data stream is the usual "
                               "reason. Copy the trace again from the machine that recorded it, or limit the run to its "
                               "readable part with babeltrace2's --end option.");
@@ -544,9 +418,10 @@ bt_component_class_sink_consume_method_status consume(bt_self_component_sink* se
     }
   } catch (const std::exception& error) {
     for (; i < count; ++i) bt_message_put_ref(messages[i]);
-    sink->database->abandon();
+    sink->run->abandon();
     if (dynamic_cast<const std::bad_alloc*>(&error)) return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
-    append_cause(*sink, std::string(error.what()) + "; no database was written at `" + sink->database->path() + "`");
+    append_cause(*sink,
+                 std::string(error.what()) + "; no database was written at `" + sink->run->database().path() + "`");
     return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
   }
   return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK;

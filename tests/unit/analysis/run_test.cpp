@@ -1,12 +1,17 @@
-// VmDatabase: the file appears only on commit, and the views count what the rows say.
+// A run's database (common/analysis/run.h, common/db/): the file appears only on commit, and the
+// vCPU analysis's views count what the rows say.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
+#include <set>
 #include <string>
 
-#include "vm_database.h"
+#include "analysis/registry.h"
+#include "analysis/run.h"
+#include "analysis/vcpu/vcpu_analysis.h"
 
 namespace vm {
 namespace {
@@ -19,39 +24,39 @@ bool exists(const std::string& path) {
   return ::access(path.c_str(), F_OK) == 0;
 }
 
-TEST(VmDatabase, FileAppearsOnlyAfterCommit) {
+TEST(RunDatabase, FileAppearsOnlyAfterCommit) {
   const std::string path = temp_path("commit");
   std::remove(path.c_str());
-  MachineRegistry machines;
+  vm::Run run(path);
+  MachineRegistry& machines = run.registry();
   machines.add("host", MachineRole::host, kUnknown, 0);
   {
-    VmDatabase db(path);
     EXPECT_FALSE(exists(path));
-    EXPECT_TRUE(exists(db.temporary_path()));
-    db.commit(machines, RunInfo{});
+    EXPECT_TRUE(exists(run.database().temporary_path()));
+    run.commit();
     EXPECT_TRUE(exists(path));
-    EXPECT_FALSE(exists(db.temporary_path()));
+    EXPECT_FALSE(exists(run.database().temporary_path()));
   }
   EXPECT_TRUE(exists(path));
   std::remove(path.c_str());
 }
 
-TEST(VmDatabase, AbandonedRunLeavesNothing) {
+TEST(RunDatabase, AbandonedRunLeavesNothing) {
   const std::string path = temp_path("abandon");
   std::remove(path.c_str());
   std::string temporary;
   {
-    VmDatabase db(path);
-    temporary = db.temporary_path();
-    db.on_vcpu_interval(VcpuInterval{});
+    vm::Run run(path);
+    temporary = run.database().temporary_path();
+    run.get<VcpuAnalysis>().on_vcpu_interval(VcpuInterval{});
   }
   EXPECT_FALSE(exists(path));
   EXPECT_FALSE(exists(temporary));
 }
 
-TEST(VmDatabase, UnwritablePathIsRefusedWithTheReason) {
+TEST(RunDatabase, UnwritablePathIsRefusedWithTheReason) {
   try {
-    VmDatabase db("/nonexistent-directory/out.db");
+    vm::Run run("/nonexistent-directory/out.db");
     FAIL() << "expected an error";
   } catch (const std::runtime_error& error) {
     const std::string message = error.what();
@@ -60,13 +65,13 @@ TEST(VmDatabase, UnwritablePathIsRefusedWithTheReason) {
   }
 }
 
-TEST(VmDatabase, ExitStatsCountsExitsAndHypervisorTime) {
+TEST(RunDatabase, ExitStatsCountsExitsAndHypervisorTime) {
   const std::string path = temp_path("views");
-  MachineRegistry machines;
+  vm::Run run(path);
+  MachineRegistry& machines = run.registry();
   const int64_t host = machines.add("host", MachineRole::host, kUnknown, 0);
   const int64_t guest = machines.add("qemu-1", MachineRole::guest, host, 1);
   {
-    VmDatabase db(path);
     auto row = [&](Timestamp ts, Timestamp dur, VcpuState state, int64_t reason, BeginEvent begin) {
       VcpuInterval interval;
       interval.ts = ts;
@@ -77,7 +82,7 @@ TEST(VmDatabase, ExitStatsCountsExitsAndHypervisorTime) {
       interval.exit_reason = reason;
       interval.isa = VirtIsa::vmx;
       interval.begin_event = begin;
-      db.on_vcpu_interval(interval);
+      run.get<VcpuAnalysis>().on_vcpu_interval(interval);
     };
     // Hand-derived: two HLT exits (12), the second preempted and resumed: 2 exits, 10+5+7 ns.
     row(0, 10, VcpuState::vmm, 12, BeginEvent::kvm_exit);
@@ -85,7 +90,7 @@ TEST(VmDatabase, ExitStatsCountsExitsAndHypervisorTime) {
     row(30, 5, VcpuState::vmm, 12, BeginEvent::kvm_exit);
     row(35, 50, VcpuState::preempted, -1, BeginEvent::sched_switch);
     row(85, 7, VcpuState::vmm, 12, BeginEvent::sched_switch);
-    db.commit(machines, RunInfo{});
+    run.commit();
   }
   SqliteConnection check(path);
   SqliteStatement query = check.prepare("SELECT exit_reason_name, exits, vmm_ns FROM exit_stats");
@@ -96,7 +101,7 @@ TEST(VmDatabase, ExitStatsCountsExitsAndHypervisorTime) {
   EXPECT_FALSE(query.step());
   SqliteStatement version = check.prepare("PRAGMA user_version");
   ASSERT_TRUE(version.step());
-  EXPECT_EQ(version.column_int(0), kSchemaVersion);
+  EXPECT_EQ(version.column_int(0), db::kSchemaVersion);
   query = SqliteStatement();
   version = SqliteStatement();
   check.close();
@@ -113,16 +118,16 @@ namespace {
 // VM B's vCPU 1 (thread 21), 10 ns by B's vCPU 1 again, and 5 ns by host thread 99 (not a vCPU).
 // vcpu_preemption attributes them to B / vCPU 1 (2 preemptions, 50 ns) and to H (1, 5 ns);
 // noisy_neighbour gives A's neighbour B with 50 ns.
-TEST(VmDatabase, PreemptionViewsNameTheNeighbourVm) {
+TEST(RunDatabase, PreemptionViewsNameTheNeighbourVm) {
   const std::string path = temp_path("neighbour");
-  MachineRegistry machines;
+  vm::Run run(path);
+  MachineRegistry& machines = run.registry();
   const int64_t host = machines.add("H", MachineRole::host, kUnknown, 0);
   const int64_t a = machines.add("A", MachineRole::guest, host, 1);
   const int64_t b = machines.add("B", MachineRole::guest, host, 1);
   {
-    VmDatabase db(path);
-    db.add_vcpus({VcpuRecord{a, 0, 10, 1000, VcpuIdSource::kvm_exit_field},
-                  VcpuRecord{b, 1, 21, 2000, VcpuIdSource::kvm_exit_field}});
+    run.get<VcpuAnalysis>().add_vcpus({VcpuRecord{a, 0, 10, 1000, VcpuIdSource::kvm_exit_field},
+                                       VcpuRecord{b, 1, 21, 2000, VcpuIdSource::kvm_exit_field}});
     auto preempted = [&](Timestamp ts, Timestamp dur, int64_t by) {
       VcpuInterval interval;
       interval.ts = ts;
@@ -133,12 +138,12 @@ TEST(VmDatabase, PreemptionViewsNameTheNeighbourVm) {
       interval.pcpu = 0;
       interval.preempting_tid = by;
       interval.begin_event = BeginEvent::sched_switch;
-      db.on_vcpu_interval(interval);
+      run.get<VcpuAnalysis>().on_vcpu_interval(interval);
     };
     preempted(0, 40, 21);
     preempted(100, 10, 21);
     preempted(200, 5, 99);
-    db.commit(machines, RunInfo{});
+    run.commit();
   }
   SqliteConnection check(path);
   {
@@ -165,6 +170,40 @@ TEST(VmDatabase, PreemptionViewsNameTheNeighbourVm) {
   }
   check.close();
   std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace vm
+
+namespace vm {
+namespace {
+
+// Every table and view of a committed database belongs to one registered analysis and has a
+// one-line description (sink.vm.sqlite's help prints them); nothing is listed that is not there.
+TEST(RunDatabase, EveryTableAndViewIsDescribedByItsAnalysis) {
+  const std::string path = temp_path("described");
+  { vm::Run(path).commit(); }
+  std::map<std::string, std::string> described;  // name -> description
+  for (const AnalysisInfo* analysis : registered_analyses()) {
+    EXPECT_NE(std::string(analysis->help), "");
+    for (const db::SchemaObject& object : analysis->schema) {
+      if (object.kind == db::ObjectKind::index) continue;
+      EXPECT_TRUE(described.emplace(object.name, object.description).second) << object.name << " twice";
+      EXPECT_NE(std::string(object.description), "") << object.name;
+      EXPECT_EQ(std::string(object.description).find('\n'), std::string::npos) << object.name;
+    }
+  }
+  SqliteConnection check(path);
+  std::set<std::string> present;
+  {
+    SqliteStatement query = check.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')");
+    while (query.step()) present.insert(query.column_text(0));
+  }
+  check.close();
+  std::remove(path.c_str());
+  for (const std::string& name : present) EXPECT_EQ(described.count(name), 1u) << name << " is not described";
+  for (const auto& [name, description] : described) EXPECT_EQ(present.count(name), 1u) << name << " is not created";
+  EXPECT_EQ(present.size(), 22u);  // the schema of version 2: 16 tables and 6 views
 }
 
 }  // namespace

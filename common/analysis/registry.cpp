@@ -1,0 +1,24 @@
+#include "analysis/registry.h"
+
+#include "analysis/cpu_state/cpu_state_analysis.h"
+#include "analysis/kernel/kernel_analysis.h"
+#include "analysis/run_tables/run_tables.h"
+#include "analysis/sync/sync_tables.h"
+#include "analysis/vcpu/vcpu_analysis.h"
+
+namespace vm {
+
+// One line per analysis. Order matters: an analysis sees an event after those above it (the
+// kernel model reads the threads the vCPU analysis keeps, cpu_state the kernel model's status).
+const std::vector<const AnalysisInfo*>& registered_analyses() {
+  static const std::vector<const AnalysisInfo*> analyses = {
+      &RunTables::info,         // machine, trace, run, data_loss, event_stat, diagnostic
+      &VcpuAnalysis::info,      // vcpu, vcpu_state, thread and the vCPU views
+      &KernelAnalysis::info,    // thread_state, container, container_thread, thread_delay
+      &CpuStateAnalysis::info,  // cpu_state
+      &SyncTables::info,        // sync, sync_estimate, guest_match (from filter.vm.fuse)
+  };
+  return analyses;
+}
+
+}  // namespace vm

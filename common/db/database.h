@@ -1,0 +1,55 @@
+#pragma once
+// The SQLite database a run writes. It is built in a temporary file beside the output path and
+// renamed onto it only when the run succeeds, so a failed run never leaves a half-written
+// database at the path.
+//
+// Conventions (after Perfetto's trace processor): `ts`/`dur` in ns, half-open intervals; integer
+// ids; column and state names are words. `PRAGMA user_version` holds kSchemaVersion.
+
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "db/schema.h"
+#include "db/sqlite_db.h"
+
+namespace vm::db {
+
+inline constexpr int kSchemaVersion = 2;
+
+class Database {
+ public:
+  // Creates the temporary database beside `path` with the tables of `schema` and opens the
+  // run's transaction. Throws std::runtime_error naming the path and the reason on failure.
+  Database(std::string path, const std::vector<SchemaObjects>& schema);
+  ~Database();  // removes the temporary file unless commit() succeeded
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  const std::string& path() const { return path_; }
+  const std::string& temporary_path() const { return temporary_path_; }
+  SqliteConnection& connection() { return *connection_; }
+  SqliteStatement prepare(std::string_view sql) { return connection_->prepare(sql); }
+
+  // Creates the indexes and views of the schema and commits the transaction. Throws on failure
+  // (call abandon() then, once every statement is finalized).
+  void commit();
+  // Closes the file and renames it onto the output path. Throws on failure (the temporary file
+  // is then removed).
+  void close_and_rename();
+  // Closes and removes the temporary file (also done by the destructor).
+  void abandon();
+
+ private:
+  std::string path_;
+  std::string temporary_path_;
+  std::vector<SchemaObjects> schema_;
+  std::unique_ptr<SqliteConnection> connection_;
+  bool committed_ = false;
+};
+
+// An INSERT of some columns of one table, prepared once: bind 1..N in the columns' order, run().
+SqliteStatement prepare_insert(Database& database, const char* table, std::initializer_list<const char*> columns);
+
+}  // namespace vm::db
