@@ -1,0 +1,66 @@
+#pragma once
+// Guest matching without vmsync: which VM of which host a guest trace is, from stock KVM events
+// alone. Every event a guest records on its CPU v happens while the host runs v's thread in guest
+// mode, i.e. inside a window [kvm_entry, kvm_exit] of that thread (KvmWindowSync). For each trace
+// not linked by vmsync, every VM of every other trace is scored by the share of the trace's
+// events its windows explain under drift-tracked offsets (KvmWindowSync::coarse):
+//   - the best VM must explain at least kCoarseThreshold (90%) of them,
+//   - then, synchronized by KvmWindowSync::solve, at least kSolvedThreshold (99%);
+// the confidence of the link is that final share. A `guest-vm` parameter (trace -> QEMU pid)
+// restricts the candidates to that VM and links even when the windows cannot synchronize it.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "fuse_model.h"
+#include "kvm_window_sync.h"
+#include "types.h"
+#include "vcpu_tracker.h"
+
+namespace vm {
+
+inline constexpr double kCoarseThreshold = 0.9;
+inline constexpr double kSolvedThreshold = 0.99;
+
+// What one trace's first pass keeps for guest matching: as a guest, the time of every event per
+// CPU and its interrupt handler entries; as a host, the guest-mode windows of every thread and
+// the interrupts injected into them. Events are given in time order.
+class GuestEvidence {
+ public:
+  void on_event(int64_t cpu, Timestamp ts);
+  // kvm_entry / kvm_exit of host thread `tid` (tid < 0: unknown, ignored).
+  void on_kvm_entry(int64_t tid, Timestamp ts);
+  void on_kvm_exit(int64_t tid, Timestamp ts);
+  // kvm_inj_virq by host thread `tid` (ignored when tid < 0).
+  void on_injection(int64_t tid, Timestamp ts, int64_t vector);
+  // An interrupt handler entry on the guest's CPU `cpu` (ignored when cpu < 0).
+  void on_vector_entry(int64_t cpu, Timestamp ts, int64_t vector);
+
+  size_t active_cpus() const;  // CPUs with at least one event
+  bool has_windows() const { return !windows_.empty(); }
+
+  // Adds the windows and injections of `vcpus` (threads of this trace) as a host, and this
+  // trace's events and vector entries as a guest.
+  void add_host_side(KvmWindowSync& sync, const std::vector<VcpuRecord>& vcpus) const;
+  void add_guest_side(KvmWindowSync& sync) const;
+
+ private:
+  std::vector<std::vector<Timestamp>> event_times_;                          // per CPU
+  std::unordered_map<int64_t, std::vector<KvmWindowSync::Window>> windows_;  // per host thread
+  std::unordered_map<int64_t, Timestamp> open_entry_;
+  std::unordered_map<int64_t, std::vector<KvmWindowSync::Vector>> injections_;  // per host thread
+  std::vector<std::vector<KvmWindowSync::Vector>> vector_entries_;              // per CPU
+};
+
+// Links the guests of `model` that vmsync did not link (FuseModel::link_guest) and adds their
+// KVM-window and injected-interrupt sync points. `evidence[i]` and `vcpus[i]` belong to machine
+// i (`vcpus`: the vCPU threads pass 1 found on it). `guest_vm`: trace name or hostname -> QEMU
+// pid. Returns the diagnostics worth a warning.
+std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector<GuestEvidence>& evidence,
+                                             const std::vector<std::vector<VcpuRecord>>& vcpus,
+                                             const std::map<std::string, int64_t>& guest_vm);
+
+}  // namespace vm

@@ -1,0 +1,12 @@
+#pragma once
+// The host-side key of a VM: its QEMU process id when the vCPU threads' process is known, else
+// the key of the vCPU thread alone. Keys of the second kind are -2 - tid: below kUnknown (-1), so
+// they never collide with a pid or with "unknown".
+
+#include <cstdint>
+
+namespace vm {
+
+inline int64_t vm_key_of_thread(int64_t tid) { return -2 - tid; }
+
+}  // namespace vm
