@@ -16,8 +16,6 @@ std::vector<T>& slot(std::vector<std::vector<T>>& per_cpu, int64_t cpu) {
 struct Candidate {
   int host = -1;
   int64_t pid = kUnknown;
-  double score = 0;
-  std::unique_ptr<KvmWindowSync> sync;
 };
 
 }  // namespace
@@ -70,6 +68,20 @@ void GuestEvidence::add_guest_side(KvmWindowSync& sync) const {
     for (const KvmWindowSync::Vector& entry : vector_entries_[cpu]) sync.add_guest_vector(int(cpu), entry);
 }
 
+VmRanking rank_vms(const std::vector<double>& scores) {
+  VmRanking ranking;
+  auto score_of = [&](int index) { return index >= 0 ? scores[static_cast<size_t>(index)] : 0.0; };
+  for (int i = 0; i < static_cast<int>(scores.size()); ++i) {
+    if (scores[static_cast<size_t>(i)] > score_of(ranking.best)) {
+      ranking.second = ranking.best;
+      ranking.best = i;
+    } else if (scores[static_cast<size_t>(i)] > score_of(ranking.second)) {
+      ranking.second = i;
+    }
+  }
+  return ranking;
+}
+
 std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector<GuestEvidence>& evidence,
                                              const std::vector<std::vector<VcpuRecord>>& vcpus,
                                              const std::map<std::string, int64_t>& guest_vm) {
@@ -83,7 +95,9 @@ std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector
     const GuestEvidence& guest = evidence[t];
     const size_t guest_cpus = guest.active_cpus();
     if (guest_cpus == 0) continue;
-    Candidate best, second;
+    std::vector<Candidate> candidates;
+    std::vector<double> scores;
+    std::unique_ptr<KvmWindowSync> best_sync;  // only the leader's material is kept
     for (size_t h = 0; h < model.size(); ++h) {
       if (h == t || !evidence[h].has_windows() || h >= vcpus.size()) continue;
       std::map<int64_t, std::vector<VcpuRecord>> vms;  // by QEMU pid (kUnknown: process-less threads)
@@ -94,32 +108,31 @@ std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector
         auto sync = std::make_unique<KvmWindowSync>();
         evidence[h].add_host_side(*sync, vm_vcpus);
         guest.add_guest_side(*sync);
-        const double score = sync->coarse(KvmWindowSync::Options{}).inside_fraction;
-        Candidate found{int(h), pid, score, std::move(sync)};
-        if (found.score > best.score) {
-          second = std::move(best);
-          best = std::move(found);
-        } else if (found.score > second.score) {
-          second = std::move(found);
-        }
+        scores.push_back(sync->coarse(KvmWindowSync::Options{}).inside_fraction);
+        candidates.push_back(Candidate{int(h), pid});
+        if (rank_vms(scores).best == static_cast<int>(scores.size()) - 1) best_sync = std::move(sync);
       }
     }
-    if (wanted_pid != kUnknown && !best.sync) {
+    const VmRanking ranking = rank_vms(scores);
+    if (wanted_pid != kUnknown && ranking.best < 0) {
       diagnostics.push_back("parameter `guest-vm`: no host trace runs a VM with QEMU pid " +
                             std::to_string(wanted_pid) + " for trace `" + candidate.trace_name + "`");
       continue;
     }
-    if (wanted_pid != kUnknown && best.score < kCoarseThreshold) {
+    if (ranking.best < 0) continue;
+    const Candidate& best = candidates[static_cast<size_t>(ranking.best)];
+    const double best_score = scores[static_cast<size_t>(ranking.best)];
+    if (wanted_pid != kUnknown && !explains_coarsely(best_score)) {
       // The user said so: link, even if the KVM windows cannot synchronize it.
-      model.link_guest(int(t), best.host, best.pid, "parameter", best.score);
+      model.link_guest(int(t), best.host, best.pid, "parameter", best_score);
       continue;
     }
-    if (!best.sync || best.score < kCoarseThreshold) continue;
-    const KvmWindowSync::Result result = best.sync->solve(KvmWindowSync::Options{});
-    if (result.inside_fraction < kSolvedThreshold) {
+    if (!explains_coarsely(best_score)) continue;
+    const KvmWindowSync::Result result = best_sync->solve(KvmWindowSync::Options{});
+    if (!explains_when_synchronized(result.inside_fraction)) {
       diagnostics.push_back("trace `" + candidate.trace_name + "` looks like a guest of VM " + std::to_string(best.pid) +
                             " on `" + model.machine(best.host).trace_name + "` (" +
-                            std::to_string(int(best.score * 1000) / 10.0) +
+                            std::to_string(int(best_score * 1000) / 10.0) +
                             "% of its events in that VM's guest-mode windows), but no clock transform keeps 99% "
                             "of them there: not linked.");
       continue;
@@ -133,12 +146,12 @@ std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector
         model.add_constraint(int(t), c.send_ts, best.host, c.recv_ts, SyncMethod::kvm_windows);
     }
     // Injected interrupts: kvm_x86_inj_virq on the host precedes the guest's handler entry.
-    for (const auto& [host_ts, guest_ts] : best.sync->injection_pairs(result.guest_to_host))
+    for (const auto& [host_ts, guest_ts] : best_sync->injection_pairs(result.guest_to_host))
       model.add_constraint(best.host, host_ts, int(t), guest_ts, SyncMethod::kvm_inj_virq);
-    if (second.sync && second.score > kCoarseThreshold)
+    if (is_ambiguous(scores, ranking))
       diagnostics.push_back("trace `" + candidate.trace_name + "`: two VMs explain its events (" +
-                            std::to_string(best.score) + " and " + std::to_string(second.score) +
-                            "); the first was chosen.");
+                            std::to_string(best_score) + " and " +
+                            std::to_string(scores[static_cast<size_t>(ranking.second)]) + "); the first was chosen.");
   }
   return diagnostics;
 }

@@ -55,6 +55,22 @@ class GuestEvidence {
   std::vector<std::vector<KvmWindowSync::Vector>> vector_entries_;              // per CPU
 };
 
+// The steps of the decision, for each guest trace, on the scores of the candidate VMs.
+// The best VM and the runner-up, as indexes into `scores` (-1: none). A VM must score above 0 and
+// strictly above the ones before it to move ahead: among equals the first stays ahead.
+struct VmRanking {
+  int best = -1, second = -1;
+};
+VmRanking rank_vms(const std::vector<double>& scores);
+// The best VM explains enough of the guest's events to try synchronizing with it.
+inline bool explains_coarsely(double score) { return score >= kCoarseThreshold; }
+// Synchronized, it explains enough of them to link the guest to it.
+inline bool explains_when_synchronized(double fraction) { return fraction >= kSolvedThreshold; }
+// The runner-up would have been a match too: the link is reported as doubtful.
+inline bool is_ambiguous(const std::vector<double>& scores, const VmRanking& ranking) {
+  return ranking.second >= 0 && scores[static_cast<size_t>(ranking.second)] > kCoarseThreshold;
+}
+
 // Links the guests of `model` that vmsync did not link (FuseModel::link_guest) and adds their
 // KVM-window and injected-interrupt sync points. `evidence[i]` and `vcpus[i]` belong to machine
 // i (`vcpus`: the vCPU threads pass 1 found on it). `guest_vm`: trace name or hostname -> QEMU
