@@ -75,6 +75,7 @@ bt_component_class_initialize_method_status initialize(bt_self_component_filter*
     bt_self_component_set_data(self_component, component.release());
     return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
   } catch (const std::bad_alloc&) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "out of memory");
     return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
   } catch (const std::exception& error) {
     BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
@@ -102,6 +103,7 @@ bt_component_class_port_connected_method_status input_port_connected(bt_self_com
       throw std::runtime_error("cannot add input port " + name);
     return BT_COMPONENT_CLASS_PORT_CONNECTED_METHOD_STATUS_OK;
   } catch (const std::bad_alloc&) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "out of memory");
     return BT_COMPONENT_CLASS_PORT_CONNECTED_METHOD_STATUS_MEMORY_ERROR;
   } catch (const std::exception& error) {
     BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());

@@ -313,6 +313,7 @@ bt_message_iterator_class_initialize_method_status iterator_initialize(bt_self_m
     bt_self_message_iterator_set_data(self, iterator.release());
     return BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_OK;
   } catch (const std::bad_alloc&) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "out of memory");
     return BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
   } catch (const std::exception& error) {
     BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "%s", error.what());
@@ -333,6 +334,7 @@ bt_message_iterator_class_next_method_status iterator_next(bt_self_message_itera
   try {
     return iterator_of(self)->next(messages, capacity, count);
   } catch (const std::bad_alloc&) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "out of memory");
     return BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_MEMORY_ERROR;
   } catch (const UpstreamMerge::UpstreamError&) {
     BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "reading an input failed (causes follow)");
@@ -364,6 +366,7 @@ bt_message_iterator_class_seek_beginning_method_status seek_beginning(bt_self_me
     iterator_of(self)->seek_beginning();
     return BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_OK;
   } catch (const std::bad_alloc&) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "out of memory");
     return BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_MEMORY_ERROR;
   } catch (const std::exception& error) {
     BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "%s", error.what());
