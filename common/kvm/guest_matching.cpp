@@ -130,8 +130,8 @@ std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector
     if (!explains_coarsely(best_score)) continue;
     const KvmWindowSync::Result result = best_sync->solve(KvmWindowSync::Options{});
     if (!explains_when_synchronized(result.inside_fraction)) {
-      diagnostics.push_back("trace `" + candidate.trace_name + "` looks like a guest of VM " + std::to_string(best.pid) +
-                            " on `" + model.machine(best.host).trace_name + "` (" +
+      diagnostics.push_back("trace `" + candidate.trace_name + "` looks like a guest of VM " +
+                            std::to_string(best.pid) + " on `" + model.machine(best.host).trace_name + "` (" +
                             std::to_string(int(best_score * 1000) / 10.0) +
                             "% of its events in that VM's guest-mode windows), but no clock transform keeps 99% "
                             "of them there: not linked.");

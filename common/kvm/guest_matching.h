@@ -63,9 +63,13 @@ struct VmRanking {
 };
 VmRanking rank_vms(const std::vector<double>& scores);
 // The best VM explains enough of the guest's events to try synchronizing with it.
-inline bool explains_coarsely(double score) { return score >= kCoarseThreshold; }
+inline bool explains_coarsely(double score) {
+  return score >= kCoarseThreshold;
+}
 // Synchronized, it explains enough of them to link the guest to it.
-inline bool explains_when_synchronized(double fraction) { return fraction >= kSolvedThreshold; }
+inline bool explains_when_synchronized(double fraction) {
+  return fraction >= kSolvedThreshold;
+}
 // The runner-up would have been a match too: the link is reported as doubtful.
 inline bool is_ambiguous(const std::vector<double>& scores, const VmRanking& ranking) {
   return ranking.second >= 0 && scores[static_cast<size_t>(ranking.second)] > kCoarseThreshold;

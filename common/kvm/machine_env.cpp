@@ -48,7 +48,9 @@ long double parse_real(const char* key, const std::string& text, Real kind) {
   return value;
 }
 
-std::string count_text(uint64_t value) { return std::to_string(static_cast<unsigned long long>(value)); }
+std::string count_text(uint64_t value) {
+  return std::to_string(static_cast<unsigned long long>(value));
+}
 
 }  // namespace
 

@@ -7,6 +7,8 @@
 
 namespace vm {
 
-inline int64_t vm_key_of_thread(int64_t tid) { return -2 - tid; }
+inline int64_t vm_key_of_thread(int64_t tid) {
+  return -2 - tid;
+}
 
 }  // namespace vm

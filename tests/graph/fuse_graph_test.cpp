@@ -512,7 +512,8 @@ TEST(FuseParameters, OutOfRangeNumbersAreCleanErrors) {
   for (const auto& c : cases) {
     const GraphResult result = run_fused(traces, c.params, "path=\"" + db + "\"");
     EXPECT_FALSE(result.ok) << c.params;
-    for (const char* word : c.named) EXPECT_NE(result.error.find(word), std::string::npos) << c.params << ": " << result.error;
+    for (const char* word : c.named)
+      EXPECT_NE(result.error.find(word), std::string::npos) << c.params << ": " << result.error;
   }
   std::remove(db.c_str());
 }

@@ -15,7 +15,9 @@ namespace {
 
 using Entries = std::map<std::string, std::string>;
 
-Entries as_map(const MachineEnv::Entries& entries) { return Entries(entries.begin(), entries.end()); }
+Entries as_map(const MachineEnv::Entries& entries) {
+  return Entries(entries.begin(), entries.end());
+}
 
 MachineEnv decode(const Entries& entries) {
   return MachineEnv::decode([&](const char* key) -> std::optional<std::string> {

@@ -39,8 +39,8 @@ class Discovery {
                 const bt::EventFields& fields);
 
   struct Result {
-    FuseModel model;            // solved: links, layers, transforms
-    PcpuResolver pcpus;         // every host's vCPU threads, every machine's place
+    FuseModel model;                       // solved: links, layers, transforms
+    PcpuResolver pcpus;                    // every host's vCPU threads, every machine's place
     std::vector<std::string> diagnostics;  // worth a warning, in order
   };
   // After the last message: guest matching, then the transforms (parameters `sync`, `reference`).
@@ -64,8 +64,8 @@ class Discovery {
   FuseModel model_;
   MachineRegistry registry_;  // HostAnalysis bookkeeping
   NullListener null_listener_;
-  std::vector<std::unique_ptr<HostAnalysis>> analyses_;  // per machine: threads and vCPU records
-  std::vector<GuestEvidence> evidence_;                  // per machine
+  std::vector<std::unique_ptr<HostAnalysis>> analyses_;          // per machine: threads and vCPU records
+  std::vector<GuestEvidence> evidence_;                          // per machine
   std::unordered_map<uint64_t, int64_t> vmsync_threads_by_uid_;  // host thread of each vmsync exchange
   std::unordered_map<size_t, uint64_t> guest_uid_;               // guest machine -> its last vmsync uid
   std::unordered_map<size_t, int64_t> vmsync_thread_;            // guest machine -> host thread of an exchange

@@ -68,8 +68,7 @@ bt_component_class_initialize_method_status initialize(bt_self_component_filter*
     component->self = self;
     if (bt_self_component_filter_add_input_port(self, "in0", nullptr, nullptr) !=
             BT_SELF_COMPONENT_ADD_PORT_STATUS_OK ||
-        bt_self_component_filter_add_output_port(self, "out", nullptr, nullptr) !=
-            BT_SELF_COMPONENT_ADD_PORT_STATUS_OK)
+        bt_self_component_filter_add_output_port(self, "out", nullptr, nullptr) != BT_SELF_COMPONENT_ADD_PORT_STATUS_OK)
       throw std::runtime_error("cannot add ports");
     component->next_port = 1;
     bt_self_component_set_data(self_component, component.release());

@@ -19,7 +19,7 @@ FuseIterator::FuseIterator(bt_self_message_iterator* self, const Component& comp
       discovery_(std::make_unique<Discovery>(component)) {}
 
 bt_message_iterator_class_next_method_status FuseIterator::next(bt_message_array_const messages, uint64_t capacity,
-                                                                 uint64_t* count) {
+                                                                uint64_t* count) {
   *count = 0;
   if (phase_ == Phase::start) start();
   if (phase_ == Phase::ended) return BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_END;
@@ -125,15 +125,17 @@ void FuseIterator::run_discovery() {
   model_ = std::move(result.model);
   pcpus_ = std::move(result.pcpus);
   transforms_.clear();
-  for (size_t i = 0; i < model_.size(); ++i) transforms_.push_back(model_.machine(static_cast<int>(i)).sync.to_reference);
+  for (size_t i = 0; i < model_.size(); ++i)
+    transforms_.push_back(model_.machine(static_cast<int>(i)).sync.to_reference);
   transforms_ready_ = true;
   phase_ = Phase::emitting;
 }
 
 const LinearTransform& FuseIterator::transform_of(int machine) const {
   static const LinearTransform identity;
-  return transforms_ready_ && static_cast<size_t>(machine) < transforms_.size() ? transforms_[static_cast<size_t>(machine)]
-                                                                                 : identity;
+  return transforms_ready_ && static_cast<size_t>(machine) < transforms_.size()
+             ? transforms_[static_cast<size_t>(machine)]
+             : identity;
 }
 
 int FuseIterator::machine_of(const bt_stream* stream) {
@@ -165,8 +167,8 @@ int FuseIterator::machine_of(const bt_stream* stream) {
                                component_.sync_path + "`: synchronize it with sync=\"auto\" (the default)");
     throw std::runtime_error("a trace appeared in the second pass that the first pass did not see");
   } else {
-    machine = discovery_->add_machine(name, hostname && bt_value_is_string(hostname) ? bt_value_string_get(hostname) : "",
-                                      uuid);
+    machine = discovery_->add_machine(
+        name, hostname && bt_value_is_string(hostname) ? bt_value_string_get(hostname) : "", uuid);
     machine_traces_.push_back(key);
   }
   machine_of_trace_[trace] = machine;
@@ -290,7 +292,8 @@ bt_message_iterator_class_initialize_method_status iterator_initialize(bt_self_m
     bt_self_component_filter* filter = component->self;
     auto iterator = std::make_unique<FuseIterator>(self, *component);
     bool can_seek_forward = true;
-    const uint64_t ports = bt_component_filter_get_input_port_count(bt_self_component_filter_as_component_filter(filter));
+    const uint64_t ports =
+        bt_component_filter_get_input_port_count(bt_self_component_filter_as_component_filter(filter));
     for (uint64_t i = 0; i < ports; ++i) {
       bt_self_component_port_input* port = bt_self_component_filter_borrow_input_port_by_index(filter, i);
       if (!bt_port_is_connected(

@@ -69,7 +69,7 @@ class FuseIterator final : public MachineClock {
   Phase phase_ = Phase::start;
   std::unique_ptr<Discovery> discovery_;  // until the transforms are known
   bool transforms_ready_ = false;
-  FuseModel model_;                       // once the transforms are known
+  FuseModel model_;                          // once the transforms are known
   std::vector<LinearTransform> transforms_;  // per machine
   PcpuResolver pcpus_;
   std::vector<std::string> machine_traces_;  // key (name, UUID) per machine index

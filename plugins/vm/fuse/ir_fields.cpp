@@ -81,7 +81,8 @@ bt::Ref<bt_field_class> TraceClassCopy::copy(const bt_field_class* in, const Roo
     out_fc = created(bt_field_class_structure_create(out), "structure");
     for (uint64_t i = 0; i < bt_field_class_structure_get_member_count(in); ++i) {
       const bt_field_class_structure_member* member = bt_field_class_structure_borrow_member_by_index_const(in, i);
-      const bt::Ref<bt_field_class> child = copy(bt_field_class_structure_member_borrow_field_class_const(member), roots);
+      const bt::Ref<bt_field_class> child =
+          copy(bt_field_class_structure_member_borrow_field_class_const(member), roots);
       append_member(out_fc.get(), bt_field_class_structure_member_get_name(member), child.get());
     }
   } else if (type == BT_FIELD_CLASS_TYPE_STATIC_ARRAY) {

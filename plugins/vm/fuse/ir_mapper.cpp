@@ -206,9 +206,9 @@ IrMapper::Message IrMapper::packet_beginning(const bt_message* in, int64_t out_n
   if (const bt_field* context = bt_packet_borrow_context_field_const(in_packet))
     copy_field(context, bt_packet_borrow_context_field(stream.packet.get()));
   if (bt_stream_class_packets_have_beginning_default_clock_snapshot(stream.stream_class->out))
-    return Message::adopt(check(bt_message_packet_beginning_create_with_default_clock_snapshot(
-                                    self_, stream.packet.get(), cycles(out_ns)),
-                                "a packet beginning message"));
+    return Message::adopt(check(
+        bt_message_packet_beginning_create_with_default_clock_snapshot(self_, stream.packet.get(), cycles(out_ns)),
+        "a packet beginning message"));
   return Message::adopt(
       check(bt_message_packet_beginning_create(self_, stream.packet.get()), "a packet beginning message"));
 }
@@ -232,10 +232,10 @@ IrMapper::Message IrMapper::event(const bt_message* in, int64_t out_ns, const Ev
   bt_event_class* event_class = event_class_map(bt_event_borrow_class_const(in_event));
   StreamMap& stream = stream_map(bt_event_borrow_stream_const(in_event));
   bt::Ref<bt_message> out = created(
-      stream.stream_class->has_packets ? bt_message_event_create_with_packet_and_default_clock_snapshot(
-                                             self_, event_class, stream.packet.get(), cycles(out_ns))
-                                       : bt_message_event_create_with_default_clock_snapshot(
-                                             self_, event_class, stream.out.get(), cycles(out_ns)),
+      stream.stream_class->has_packets
+          ? bt_message_event_create_with_packet_and_default_clock_snapshot(self_, event_class, stream.packet.get(),
+                                                                           cycles(out_ns))
+          : bt_message_event_create_with_default_clock_snapshot(self_, event_class, stream.out.get(), cycles(out_ns)),
       "an event message");
   bt_event* event = bt_message_event_borrow_event(out.get());
   bt_field* common = bt_event_borrow_common_context_field(event);

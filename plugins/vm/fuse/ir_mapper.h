@@ -77,7 +77,7 @@ class IrMapper {
   bt_trace* trace_map(const bt_trace* in);
   static uint64_t cycles(int64_t ns);
 
-  bt_self_message_iterator* self_;   // weak
+  bt_self_message_iterator* self_;  // weak
   bt::Ref<bt_clock_class> clock_;
   std::unordered_map<const bt_trace_class*, std::unique_ptr<TraceClassMap>> trace_classes_;
   std::unordered_map<const bt_stream_class*, StreamClassMap> stream_classes_;

@@ -71,8 +71,7 @@ int64_t raw_ns(const bt_message* message, const bt_stream*& stream) {
 int64_t discarded_end_raw_ns(const bt_message* message) {
   if (bt_message_get_type(message) == BT_MESSAGE_TYPE_DISCARDED_EVENTS) {
     const bt_stream* stream = bt_message_discarded_events_borrow_stream_const(message);
-    if (!bt_stream_class_discarded_events_have_default_clock_snapshots(bt_stream_borrow_class_const(stream)))
-      return 0;
+    if (!bt_stream_class_discarded_events_have_default_clock_snapshots(bt_stream_borrow_class_const(stream))) return 0;
     return bt::snapshot_ns(bt_message_discarded_events_borrow_end_default_clock_snapshot_const(message));
   }
   const bt_stream* stream = bt_message_discarded_packets_borrow_stream_const(message);
@@ -137,7 +136,8 @@ UpstreamMerge::Fill UpstreamMerge::fill(Upstream*& chosen) {
 
 int64_t UpstreamMerge::frontier(const Upstream& upstream) const {
   int64_t lowest = std::numeric_limits<int64_t>::max();
-  for (int machine : upstream.traces) lowest = std::min(lowest, clock_.transform_of(machine).apply(upstream.last_raw_ns));
+  for (int machine : upstream.traces)
+    lowest = std::min(lowest, clock_.transform_of(machine).apply(upstream.last_raw_ns));
   return lowest;
 }
 
