@@ -1,7 +1,9 @@
 #include "kvm/guest_matching.h"
 
 #include <memory>
+
 #include <utility>
+#include "kvm/vm_key.h"
 
 namespace vm {
 
@@ -154,6 +156,28 @@ std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector
                             std::to_string(scores[static_cast<size_t>(ranking.second)]) + "); the first was chosen.");
   }
   return diagnostics;
+}
+
+void VmsyncThreads::on_guest_exchange(int guest, uint64_t uid) {
+  guest_uid_[guest] = uid;
+  if (const auto it = thread_by_uid_.find(uid); it != thread_by_uid_.end()) guest_thread_[guest] = it->second;
+}
+
+void VmsyncThreads::on_host_exchange(uint64_t uid, int64_t host_tid) {
+  if (host_tid < 0 || !thread_by_uid_.emplace(uid, host_tid).second) return;
+  for (const auto& [guest, guest_uid] : guest_uid_)
+    if (guest_uid == uid) guest_thread_[guest] = host_tid;
+}
+
+void VmsyncThreads::resolve(FuseModel& model, const std::function<int64_t(int, int64_t)>& pid_of) const {
+  for (size_t i = 0; i < model.size(); ++i) {
+    FusedMachine& machine = model.machine(static_cast<int>(i));
+    if (machine.parent < 0 || machine.vm_pid >= 0) continue;
+    const auto thread = guest_thread_.find(static_cast<int>(i));
+    if (thread == guest_thread_.end()) continue;
+    const int64_t pid = pid_of(machine.parent, thread->second);
+    machine.vm_pid = pid >= 0 ? pid : vm_key_of_thread(thread->second);
+  }
 }
 
 }  // namespace vm

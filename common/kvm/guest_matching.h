@@ -10,6 +10,7 @@
 // restricts the candidates to that VM and links even when the windows cannot synchronize it.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -82,5 +83,24 @@ inline bool is_ambiguous(const std::vector<double>& scores, const VmRanking& ran
 std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector<GuestEvidence>& evidence,
                                              const std::vector<std::vector<VcpuRecord>>& vcpus,
                                              const std::map<std::string, int64_t>& guest_vm);
+
+// Guests linked by vmsync whose VM the host knows only by the thread of their exchanges (the
+// host's vmsync events carry no pid context): the host thread of each guest's exchanges, found by
+// the exchanges' uid. Fed in time order; a guest's last exchange decides, once its host thread
+// is known, and the first host thread of a uid stays.
+class VmsyncThreads {
+ public:
+  void on_guest_exchange(int guest, uint64_t uid);
+  void on_host_exchange(uint64_t uid, int64_t host_tid);
+  // Gives every guest of `model` with a parent but no VM pid its VM key: the process of its
+  // exchanges' thread on the parent (`pid_of(parent, tid)`, < 0 when unknown), else the
+  // thread's own key (vm_key_of_thread).
+  void resolve(FuseModel& model, const std::function<int64_t(int machine, int64_t tid)>& pid_of) const;
+
+ private:
+  std::unordered_map<uint64_t, int64_t> thread_by_uid_;
+  std::unordered_map<int, uint64_t> guest_uid_;
+  std::unordered_map<int, int64_t> guest_thread_;
+};
 
 }  // namespace vm

@@ -157,5 +157,42 @@ TEST(GuestMatching, AGuestVmParameterNamingNoVmIsReported) {
   EXPECT_EQ(world.model.machine(world.guest).parent, -1);
 }
 
+// vmsync guests whose host exchanges carry no pid: host thread 31 of process 30 answers the
+// guest's exchanges of uid 7.
+TEST(VmsyncThreads, TheExchangesThreadGivesTheGuestsVm) {
+  FuseModel model;
+  const int host = model.add_machine("host", "host", "u0");
+  const int guest = model.add_machine("guest", "guest", "u1");
+  const int other = model.add_machine("other", "other", "u2");
+  model.link_guest(guest, host, kUnknown, "vmsync", 1.0);
+  model.link_guest(other, host, 4000, "vmsync", 1.0);  // its VM is known: left alone
+  VmsyncThreads threads;
+  threads.on_guest_exchange(guest, 7);  // the guest's event may come first...
+  threads.on_host_exchange(7, 31);      // ... then the host's
+  threads.on_host_exchange(7, 99);      // the first thread of a uid stays
+  threads.on_guest_exchange(other, 7);
+  threads.resolve(model, [&](int machine, int64_t tid) -> int64_t {
+    EXPECT_EQ(machine, host);
+    return tid == 31 ? 30 : kUnknown;
+  });
+  EXPECT_EQ(model.machine(guest).vm_pid, 30);
+  EXPECT_EQ(model.machine(other).vm_pid, 4000);
+  EXPECT_EQ(model.machine(host).vm_pid, kUnknown);  // no parent
+}
+
+TEST(VmsyncThreads, AThreadOfUnknownProcessIsItsOwnVm) {
+  FuseModel model;
+  const int host = model.add_machine("host", "host", "u0");
+  const int guest = model.add_machine("guest", "guest", "u1");
+  model.link_guest(guest, host, kUnknown, "vmsync", 1.0);
+  VmsyncThreads threads;
+  threads.on_host_exchange(7, 31);
+  threads.on_guest_exchange(guest, 7);
+  threads.on_guest_exchange(guest, 8);  // no host thread for uid 8: the one of uid 7 stays
+  threads.on_host_exchange(9, -1);      // no thread known: ignored
+  threads.resolve(model, [](int, int64_t) -> int64_t { return kUnknown; });
+  EXPECT_EQ(model.machine(guest).vm_pid, -2 - 31);
+}
+
 }  // namespace
 }  // namespace vm

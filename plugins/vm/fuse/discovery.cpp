@@ -66,9 +66,7 @@ void Discovery::on_event(const bt_message* message, int machine, int64_t cpu, co
       model_.on_vmsync_guest(machine, ctx.ts, fields.kind == EventKind::vmsync_gh_guest,
                              uint64_t(bt::read_int(payload, fields.f[0])), uid);
       // Remember, per guest machine, its vmsync exchanges: their host thread is its vCPU thread.
-      guest_uid_[static_cast<size_t>(machine)] = uid;
-      if (const auto it = vmsync_threads_by_uid_.find(uid); it != vmsync_threads_by_uid_.end())
-        vmsync_thread_[static_cast<size_t>(machine)] = it->second;
+      vmsync_threads_.on_guest_exchange(machine, uid);
       break;
     }
     case EventKind::vmsync_gh_host:
@@ -77,9 +75,7 @@ void Discovery::on_event(const bt_message* message, int machine, int64_t cpu, co
       const uint64_t uid = uint64_t(bt::read_int(payload, fields.f[1]));
       model_.on_vmsync_host(machine, ctx.ts, fields.kind == EventKind::vmsync_gh_host,
                             uint64_t(bt::read_int(payload, fields.f[0])), uid, kUnknown);
-      if (tid >= 0 && vmsync_threads_by_uid_.emplace(uid, tid).second)
-        for (const auto& [guest, guest_uid] : guest_uid_)
-          if (guest_uid == uid) vmsync_thread_[guest] = tid;
+      vmsync_threads_.on_host_exchange(uid, tid);
       break;
     }
     case EventKind::net_send:
@@ -116,21 +112,6 @@ void Discovery::record_evidence(int machine, const bt::EventFields& fields, cons
     evidence.on_injection(tid, ctx.ts, bt::read_int(payload, fields.f[0]));
 }
 
-// Guests whose VM is known only through the host thread of the vmsync exchange (no pid
-// context): resolve the thread's process with pass 1's thread table.
-void Discovery::resolve_vmsync_vm_keys() {
-  for (size_t i = 0; i < model_.size(); ++i) {
-    FusedMachine& machine = model_.machine(static_cast<int>(i));
-    if (machine.parent < 0 || machine.vm_pid >= 0) continue;
-    const HostAnalysis* host = analyses_[static_cast<size_t>(machine.parent)].get();
-    if (host && vmsync_thread_.count(i)) {
-      const int64_t tid = vmsync_thread_[i];
-      const int64_t pid = host->threads().pid_of(tid);
-      machine.vm_pid = pid >= 0 ? pid : vm_key_of_thread(tid);
-    }
-  }
-}
-
 Discovery::Result Discovery::finish() {
   Result result;
   std::vector<std::vector<VcpuRecord>> vcpus(model_.size());
@@ -144,7 +125,10 @@ Discovery::Result Discovery::finish() {
   else
     model_.solve(component_.reference);
   for (const std::string& message : model_.diagnostics()) result.diagnostics.push_back(message);
-  resolve_vmsync_vm_keys();
+  // Guests whose VM is known only through the host thread of the vmsync exchange (no pid
+  // context): the thread's process, from pass 1's thread table.
+  vmsync_threads_.resolve(
+      model_, [this](int host, int64_t tid) { return analyses_[static_cast<size_t>(host)]->threads().pid_of(tid); });
   for (size_t i = 0; i < model_.size(); ++i) {
     for (const VcpuRecord& vcpu : vcpus[i]) {
       // A vCPU thread of an unknown process is its own VM (VcpuTracker's key).

@@ -58,17 +58,14 @@ class Discovery {
 
   void record_evidence(int machine, const bt::EventFields& fields, const EventContext& ctx, const bt_field* payload,
                        const HostAnalysis& analysis);
-  void resolve_vmsync_vm_keys();
 
   const Component& component_;
   FuseModel model_;
   MachineRegistry registry_;  // HostAnalysis bookkeeping
   NullListener null_listener_;
-  std::vector<std::unique_ptr<HostAnalysis>> analyses_;          // per machine: threads and vCPU records
-  std::vector<GuestEvidence> evidence_;                          // per machine
-  std::unordered_map<uint64_t, int64_t> vmsync_threads_by_uid_;  // host thread of each vmsync exchange
-  std::unordered_map<size_t, uint64_t> guest_uid_;               // guest machine -> its last vmsync uid
-  std::unordered_map<size_t, int64_t> vmsync_thread_;            // guest machine -> host thread of an exchange
+  std::vector<std::unique_ptr<HostAnalysis>> analyses_;  // per machine: threads and vCPU records
+  std::vector<GuestEvidence> evidence_;                  // per machine
+  VmsyncThreads vmsync_threads_;                         // host thread of each guest's vmsync exchanges
 };
 
 }  // namespace vm::fuse
