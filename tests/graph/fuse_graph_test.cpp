@@ -491,5 +491,45 @@ TEST(FuseLabBasic, CpuStateTilesEachCpuAndAgreesWithVcpuState) {
   std::remove(db.c_str());
 }
 
+// Numbers in the string parameters are range-checked: a bad one is an error that names the
+// parameter and the value (before, the guest-vm case escaped as an std::out_of_range and aborted
+// babeltrace2).
+TEST(FuseParameters, OutOfRangeNumbersAreCleanErrors) {
+  const std::vector<std::string> traces = {source_dir("traces/tc-stubs/OneQemuKvm/host"),
+                                           source_dir("traces/tc-stubs/OneQemuKvm/guest")};
+  const std::string db = temp_db("fuse-bad-numbers");
+  const struct {
+    const char* params;
+    std::vector<const char*> named;
+  } cases[] = {
+      {"guest-vm=\"tl-guest=99999999999999999999999\"", {"guest-vm", "99999999999999999999999", "out of range"}},
+      {"guest-vm=\"tl-guest=qemu-4294967296\"", {"guest-vm", "4294967296", "out of range"}},
+      {"guest-vm=\"tl-guest=-5\"", {"guest-vm", "tl-guest=-5"}},
+      {"sync=\"X=1e999999,5\"", {"sync", "1e999999", "out of range"}},
+      {"sync=\"X=1,-1e999999\"", {"sync", "-1e999999", "BETA"}},
+      {"sync=\"X=1,abc\"", {"sync", "abc", "not a number"}},
+  };
+  for (const auto& c : cases) {
+    const GraphResult result = run_fused(traces, c.params, "path=\"" + db + "\"");
+    EXPECT_FALSE(result.ok) << c.params;
+    for (const char* word : c.named)
+      EXPECT_NE(result.error.find(word), std::string::npos) << c.params << ": " << result.error;
+  }
+  std::remove(db.c_str());
+}
+
+// A valid guest-vm pid at the top of the range is accepted (the guest is linked by vmsync anyway).
+TEST(FuseParameters, AGuestVmPidInRangeIsAccepted) {
+  const std::string db = temp_db("fuse-good-guest-vm");
+  std::remove(db.c_str());
+  const GraphResult result =
+      run_fused({source_dir("traces/tc-stubs/OneQemuKvm/host"), source_dir("traces/tc-stubs/OneQemuKvm/guest")},
+                "guest-vm=\"nobody=qemu-2147483647\"", "path=\"" + db + "\"");
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(query_one(db, "SELECT method FROM guest_match g JOIN machine m ON m.id = g.machine WHERE m.name = 'guest'"),
+            "vmsync");
+  std::remove(db.c_str());
+}
+
 }  // namespace
 }  // namespace vm::test

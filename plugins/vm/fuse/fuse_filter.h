@@ -1,6 +1,7 @@
 #pragma once
 // filter.vm.fuse: fuses and time-synchronizes host and guest message streams, and tags every
-// event with its machine, layer, vCPU and physical CPU.
+// event with its machine, layer, vCPU and physical CPU. The component methods are in
+// fuse_component.cpp, the message iterator methods in fuse_iterator.cpp.
 
 #include <babeltrace2/babeltrace.h>
 

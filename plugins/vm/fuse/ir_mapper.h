@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "bt_ref.h"
+
 namespace vm::fuse {
 
 // Appended to every output event's common context: vm_machine (string), vm_layer (unsigned),
@@ -37,14 +39,15 @@ class IrMapper {
   // Extra environment entries of the output trace of `in_trace` (before its first message).
   void set_trace_environment(const bt_trace* in_trace, const std::vector<std::pair<std::string, std::string>>& extra);
 
-  // Each returns a new reference to an output message, or throws std::runtime_error.
-  const bt_message* stream_beginning(const bt_message* in);
-  const bt_message* stream_end(const bt_message* in);
-  const bt_message* packet_beginning(const bt_message* in, int64_t out_ns);
-  const bt_message* packet_end(const bt_message* in, int64_t out_ns);
-  const bt_message* event(const bt_message* in, int64_t out_ns, const EventTags& tags);
-  const bt_message* discarded_events(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns);
-  const bt_message* discarded_packets(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns);
+  // Each returns the output message, or throws std::runtime_error.
+  using Message = bt::Ref<const bt_message>;
+  Message stream_beginning(const bt_message* in);
+  Message stream_end(const bt_message* in);
+  Message packet_beginning(const bt_message* in, int64_t out_ns);
+  Message packet_end(const bt_message* in, int64_t out_ns);
+  Message event(const bt_message* in, int64_t out_ns, const EventTags& tags);
+  Message discarded_events(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns);
+  Message discarded_packets(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns);
 
   // Forgets every mapping (seek to the beginning: the inputs are read again).
   void reset();
@@ -60,8 +63,8 @@ class IrMapper {
     bool has_packets = false;
   };
   struct StreamMap {
-    bt_stream* out = nullptr;                // owned
-    bt_packet* packet = nullptr;             // owned: the current output packet
+    bt::Ref<bt_stream> out;
+    bt::Ref<bt_packet> packet;               // the current output packet
     const bt_packet* in_packet = nullptr;    // weak
     StreamClassMap* stream_class = nullptr;  // weak
   };
@@ -74,12 +77,12 @@ class IrMapper {
   bt_trace* trace_map(const bt_trace* in);
   static uint64_t cycles(int64_t ns);
 
-  bt_self_message_iterator* self_;   // weak
-  bt_clock_class* clock_ = nullptr;  // owned
+  bt_self_message_iterator* self_;  // weak
+  bt::Ref<bt_clock_class> clock_;
   std::unordered_map<const bt_trace_class*, std::unique_ptr<TraceClassMap>> trace_classes_;
   std::unordered_map<const bt_stream_class*, StreamClassMap> stream_classes_;
   std::unordered_map<const bt_event_class*, EventClassMap> event_classes_;
-  std::unordered_map<const bt_trace*, bt_trace*> traces_;  // owned values
+  std::unordered_map<const bt_trace*, bt::Ref<bt_trace>> traces_;
   std::unordered_map<const bt_trace*, std::vector<std::pair<std::string, std::string>>> extra_env_;
   std::unordered_map<const bt_stream*, StreamMap> streams_;
   const bt_event_class* last_event_class_ = nullptr;

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <memory>
 #include <new>
-#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +17,7 @@
 #include "analysis/sync/sync_tables.h"
 #include "bt_util.h"
 #include "event_reader.h"
+#include "kvm/machine_env.h"
 #include "sqlite-sink/params.h"
 
 namespace vm::sqlite_sink {
@@ -37,9 +37,8 @@ struct EventClassInfo {
 struct TraceState {
   std::string name, hostname, clock_uuid;
   // Written by filter.vm.fuse as environment entries: the fused machine model and the sync.
-  std::string fused_machine, fused_role, fused_parent, sync_reference, sync_method, sync_quality;
-  std::string sync_alpha, sync_beta, sync_matches, sync_accuracy_ns, sync_estimates;
-  std::string match_method, match_confidence, qemu_pid;
+  MachineEnv fused;
+  std::string fused_machine, fused_role, fused_parent;
   int64_t vm_key = kUnknown;  // vm_vm_key: its VM's key on the host (parsed once, used per guest event)
   bool has_vm_key = false;
   int fused_layer = -1;
@@ -102,25 +101,22 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
   state.hostname = env_string(trace, "hostname");
   const bt_clock_class* clock = bt_stream_class_borrow_default_clock_class_const(bt_stream_borrow_class_const(stream));
   if (clock) state.clock_uuid = uuid_text(bt_clock_class_get_uuid(clock));
-  state.fused_machine = env_string(trace, "vm_machine");
-  if (const std::string original = env_string(trace, "vm_clock_uuid"); !original.empty()) state.clock_uuid = original;
-  state.fused_role = env_string(trace, "vm_role");
-  state.fused_parent = env_string(trace, "vm_parent");
-  const std::string layer = env_string(trace, "vm_layer");
-  if (!layer.empty()) state.fused_layer = std::stoi(layer);
-  state.sync_reference = env_string(trace, "vm_sync_reference");
-  state.sync_method = env_string(trace, "vm_sync_method");
-  state.sync_quality = env_string(trace, "vm_sync_quality");
-  state.sync_alpha = env_string(trace, "vm_sync_alpha");
-  state.sync_beta = env_string(trace, "vm_sync_beta");
-  state.sync_matches = env_string(trace, "vm_sync_matches");
-  state.sync_accuracy_ns = env_string(trace, "vm_sync_accuracy_ns");
-  state.sync_estimates = env_string(trace, "vm_sync_estimates");
-  state.match_method = env_string(trace, "vm_match_method");
-  state.match_confidence = env_string(trace, "vm_match_confidence");
-  state.qemu_pid = env_string(trace, "vm_qemu_pid");
-  if (const std::string key = env_string(trace, "vm_vm_key"); !key.empty()) {
-    state.vm_key = std::stoll(key);
+  try {
+    state.fused = MachineEnv::decode([trace](const char* key) -> std::optional<std::string> {
+      const bt_value* value = bt_trace_borrow_environment_entry_value_by_name_const(trace, key);
+      if (!value || !bt_value_is_string(value)) return std::nullopt;
+      return std::string(bt_value_string_get(value));
+    });
+  } catch (const MachineEnvError& error) {
+    throw std::runtime_error("trace `" + state.name + "`: " + error.what());
+  }
+  state.fused_machine = state.fused.machine;
+  if (!state.fused.clock_uuid.empty()) state.clock_uuid = state.fused.clock_uuid;
+  state.fused_role = state.fused.role;
+  state.fused_parent = state.fused.parent;
+  state.fused_layer = state.fused.layer;
+  if (state.fused.vm_key) {
+    state.vm_key = *state.fused.vm_key;
     state.has_vm_key = true;
   }
   MachineRegistry& machines = sink.run->registry();
@@ -257,36 +253,34 @@ void write_fused_model(Sink& sink) {
   for (TraceState* trace : sink.trace_order) {
     Machine& machine = machines.get(trace->machine_id);
     if (!trace->fused_parent.empty()) machine.parent_id = machine_named(trace->fused_parent);
-    if (trace->sync_method.empty()) continue;
+    const MachineEnv& fused = trace->fused;
+    if (fused.sync_method.empty()) continue;
     SyncTables::SyncRow row;
     row.machine_id = trace->machine_id;
-    row.reference_id = machine_named(trace->sync_reference);
-    row.alpha = trace->sync_alpha;
-    row.beta = trace->sync_beta;
-    row.method = trace->sync_method;
-    row.quality = trace->sync_quality;
-    row.matches = trace->sync_matches.empty() ? 0 : std::stoll(trace->sync_matches);
-    row.accuracy_ns = trace->sync_accuracy_ns;
+    row.reference_id = machine_named(fused.sync_reference);
+    row.alpha = MachineEnv::coefficient_text(fused.to_reference.alpha);
+    row.beta = MachineEnv::coefficient_text(fused.to_reference.beta);
+    row.method = fused.sync_method;
+    row.quality = fused.sync_quality;
+    row.matches = static_cast<int64_t>(fused.sync_matches);  // decode() keeps it in the int64 range
+    row.accuracy_ns = MachineEnv::accuracy_text(fused.sync_accuracy_ns);
     tables.add_sync(row);
-    // "method alpha beta quality matches accuracy_ns peer" per line.
-    std::istringstream lines(trace->sync_estimates);
-    std::string line;
-    while (std::getline(lines, line)) {
-      std::istringstream fields(line);
+    for (const MachineEnv::Estimate& e : fused.estimates) {
+      if (e.peer.empty()) continue;
       SyncTables::SyncRow estimate;
-      std::string peer;
-      fields >> estimate.method >> estimate.alpha >> estimate.beta >> estimate.quality >> estimate.matches >>
-          estimate.accuracy_ns;
-      std::getline(fields >> std::ws, peer);
-      if (!fields && peer.empty()) continue;
       estimate.machine_id = trace->machine_id;
       estimate.reference_id = row.reference_id;
-      tables.add_sync_estimate(estimate, machine_named(peer));
+      estimate.method = e.method;
+      estimate.alpha = MachineEnv::coefficient_text(e.to_reference.alpha);
+      estimate.beta = MachineEnv::coefficient_text(e.to_reference.beta);
+      estimate.quality = e.quality;
+      estimate.matches = static_cast<int64_t>(e.matches);
+      estimate.accuracy_ns = MachineEnv::estimate_accuracy_text(e.accuracy_ns);
+      tables.add_sync_estimate(estimate, machine_named(e.peer));
     }
-    if (!trace->match_method.empty())
-      tables.add_guest_match(trace->machine_id, machine.parent_id,
-                             trace->qemu_pid.empty() ? kUnknown : std::stoll(trace->qemu_pid), trace->match_method,
-                             std::stod(trace->match_confidence));
+    if (!fused.match_method.empty())
+      tables.add_guest_match(trace->machine_id, machine.parent_id, fused.qemu_pid, fused.match_method,
+                             fused.match_confidence);
   }
 }
 

@@ -1,0 +1,183 @@
+#include "kvm/guest_matching.h"
+
+#include <memory>
+
+#include <utility>
+#include "kvm/vm_key.h"
+
+namespace vm {
+
+namespace {
+
+template <typename T>
+std::vector<T>& slot(std::vector<std::vector<T>>& per_cpu, int64_t cpu) {
+  if (static_cast<size_t>(cpu) >= per_cpu.size()) per_cpu.resize(size_t(cpu) + 1);
+  return per_cpu[static_cast<size_t>(cpu)];
+}
+
+struct Candidate {
+  int host = -1;
+  int64_t pid = kUnknown;
+};
+
+}  // namespace
+
+void GuestEvidence::on_event(int64_t cpu, Timestamp ts) {
+  if (cpu >= 0) slot(event_times_, cpu).push_back(ts);
+}
+
+void GuestEvidence::on_kvm_entry(int64_t tid, Timestamp ts) {
+  if (tid >= 0) open_entry_[tid] = ts;
+}
+
+void GuestEvidence::on_kvm_exit(int64_t tid, Timestamp ts) {
+  if (tid < 0) return;
+  if (auto open = open_entry_.find(tid); open != open_entry_.end()) {
+    windows_[tid].push_back(KvmWindowSync::Window{open->second, ts});
+    open_entry_.erase(open);
+  }
+}
+
+void GuestEvidence::on_injection(int64_t tid, Timestamp ts, int64_t vector) {
+  if (tid >= 0) injections_[tid].push_back({ts, vector});
+}
+
+void GuestEvidence::on_vector_entry(int64_t cpu, Timestamp ts, int64_t vector) {
+  if (cpu >= 0) slot(vector_entries_, cpu).push_back({ts, vector});
+}
+
+size_t GuestEvidence::active_cpus() const {
+  size_t cpus = 0;
+  for (const auto& times : event_times_) cpus += times.empty() ? 0 : 1;
+  return cpus;
+}
+
+void GuestEvidence::add_host_side(KvmWindowSync& sync, const std::vector<VcpuRecord>& vcpus) const {
+  for (const VcpuRecord& vcpu : vcpus) {
+    const auto windows = windows_.find(vcpu.host_tid);
+    if (windows == windows_.end()) continue;
+    for (const KvmWindowSync::Window& w : windows->second) sync.add_window(int(vcpu.vcpu_id), w.entry, w.exit);
+  }
+  for (const VcpuRecord& vcpu : vcpus)
+    if (const auto it = injections_.find(vcpu.host_tid); it != injections_.end())
+      for (const KvmWindowSync::Vector& injection : it->second) sync.add_injection(int(vcpu.vcpu_id), injection);
+}
+
+void GuestEvidence::add_guest_side(KvmWindowSync& sync) const {
+  for (size_t cpu = 0; cpu < event_times_.size(); ++cpu)
+    for (Timestamp ts : event_times_[cpu]) sync.add_guest_event(int(cpu), ts);
+  for (size_t cpu = 0; cpu < vector_entries_.size(); ++cpu)
+    for (const KvmWindowSync::Vector& entry : vector_entries_[cpu]) sync.add_guest_vector(int(cpu), entry);
+}
+
+VmRanking rank_vms(const std::vector<double>& scores) {
+  VmRanking ranking;
+  auto score_of = [&](int index) { return index >= 0 ? scores[static_cast<size_t>(index)] : 0.0; };
+  for (int i = 0; i < static_cast<int>(scores.size()); ++i) {
+    if (scores[static_cast<size_t>(i)] > score_of(ranking.best)) {
+      ranking.second = ranking.best;
+      ranking.best = i;
+    } else if (scores[static_cast<size_t>(i)] > score_of(ranking.second)) {
+      ranking.second = i;
+    }
+  }
+  return ranking;
+}
+
+std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector<GuestEvidence>& evidence,
+                                             const std::vector<std::vector<VcpuRecord>>& vcpus,
+                                             const std::map<std::string, int64_t>& guest_vm) {
+  std::vector<std::string> diagnostics;
+  for (size_t t = 0; t < model.size(); ++t) {
+    const FusedMachine& candidate = model.machine(static_cast<int>(t));
+    if (candidate.is_vmsync_guest) continue;
+    int64_t wanted_pid = kUnknown;  // from the guest-vm parameter; the trace name wins over the hostname
+    for (const std::string& key : {candidate.hostname, candidate.trace_name})
+      if (auto found = guest_vm.find(key); found != guest_vm.end()) wanted_pid = found->second;
+    const GuestEvidence& guest = evidence[t];
+    const size_t guest_cpus = guest.active_cpus();
+    if (guest_cpus == 0) continue;
+    std::vector<Candidate> candidates;
+    std::vector<double> scores;
+    std::unique_ptr<KvmWindowSync> best_sync;  // only the leader's material is kept
+    for (size_t h = 0; h < model.size(); ++h) {
+      if (h == t || !evidence[h].has_windows() || h >= vcpus.size()) continue;
+      std::map<int64_t, std::vector<VcpuRecord>> vms;  // by QEMU pid (kUnknown: process-less threads)
+      for (const VcpuRecord& vcpu : vcpus[h]) vms[vcpu.host_pid].push_back(vcpu);
+      for (const auto& [pid, vm_vcpus] : vms) {
+        // A VM with fewer vCPUs than the guest has CPUs cannot be it.
+        if (wanted_pid != kUnknown ? pid != wanted_pid : vm_vcpus.size() < guest_cpus) continue;
+        auto sync = std::make_unique<KvmWindowSync>();
+        evidence[h].add_host_side(*sync, vm_vcpus);
+        guest.add_guest_side(*sync);
+        scores.push_back(sync->coarse(KvmWindowSync::Options{}).inside_fraction);
+        candidates.push_back(Candidate{int(h), pid});
+        if (rank_vms(scores).best == static_cast<int>(scores.size()) - 1) best_sync = std::move(sync);
+      }
+    }
+    const VmRanking ranking = rank_vms(scores);
+    if (wanted_pid != kUnknown && ranking.best < 0) {
+      diagnostics.push_back("parameter `guest-vm`: no host trace runs a VM with QEMU pid " +
+                            std::to_string(wanted_pid) + " for trace `" + candidate.trace_name + "`");
+      continue;
+    }
+    if (ranking.best < 0) continue;
+    const Candidate& best = candidates[static_cast<size_t>(ranking.best)];
+    const double best_score = scores[static_cast<size_t>(ranking.best)];
+    if (wanted_pid != kUnknown && !explains_coarsely(best_score)) {
+      // The user said so: link, even if the KVM windows cannot synchronize it.
+      model.link_guest(int(t), best.host, best.pid, "parameter", best_score);
+      continue;
+    }
+    if (!explains_coarsely(best_score)) continue;
+    const KvmWindowSync::Result result = best_sync->solve(KvmWindowSync::Options{});
+    if (!explains_when_synchronized(result.inside_fraction)) {
+      diagnostics.push_back("trace `" + candidate.trace_name + "` looks like a guest of VM " +
+                            std::to_string(best.pid) + " on `" + model.machine(best.host).trace_name + "` (" +
+                            std::to_string(int(best_score * 1000) / 10.0) +
+                            "% of its events in that VM's guest-mode windows), but no clock transform keeps 99% "
+                            "of them there: not linked.");
+      continue;
+    }
+    model.link_guest(int(t), best.host, best.pid, wanted_pid != kUnknown ? "parameter" : "kvm_windows",
+                     result.inside_fraction);
+    for (const auto& c : result.constraint_list) {
+      if (c.host_sends)
+        model.add_constraint(best.host, c.send_ts, int(t), c.recv_ts, SyncMethod::kvm_windows);
+      else
+        model.add_constraint(int(t), c.send_ts, best.host, c.recv_ts, SyncMethod::kvm_windows);
+    }
+    // Injected interrupts: kvm_x86_inj_virq on the host precedes the guest's handler entry.
+    for (const auto& [host_ts, guest_ts] : best_sync->injection_pairs(result.guest_to_host))
+      model.add_constraint(best.host, host_ts, int(t), guest_ts, SyncMethod::kvm_inj_virq);
+    if (is_ambiguous(scores, ranking))
+      diagnostics.push_back("trace `" + candidate.trace_name + "`: two VMs explain its events (" +
+                            std::to_string(best_score) + " and " +
+                            std::to_string(scores[static_cast<size_t>(ranking.second)]) + "); the first was chosen.");
+  }
+  return diagnostics;
+}
+
+void VmsyncThreads::on_guest_exchange(int guest, uint64_t uid) {
+  guest_uid_[guest] = uid;
+  if (const auto it = thread_by_uid_.find(uid); it != thread_by_uid_.end()) guest_thread_[guest] = it->second;
+}
+
+void VmsyncThreads::on_host_exchange(uint64_t uid, int64_t host_tid) {
+  if (host_tid < 0 || !thread_by_uid_.emplace(uid, host_tid).second) return;
+  for (const auto& [guest, guest_uid] : guest_uid_)
+    if (guest_uid == uid) guest_thread_[guest] = host_tid;
+}
+
+void VmsyncThreads::resolve(FuseModel& model, const std::function<int64_t(int, int64_t)>& pid_of) const {
+  for (size_t i = 0; i < model.size(); ++i) {
+    FusedMachine& machine = model.machine(static_cast<int>(i));
+    if (machine.parent < 0 || machine.vm_pid >= 0) continue;
+    const auto thread = guest_thread_.find(static_cast<int>(i));
+    if (thread == guest_thread_.end()) continue;
+    const int64_t pid = pid_of(machine.parent, thread->second);
+    machine.vm_pid = pid >= 0 ? pid : vm_key_of_thread(thread->second);
+  }
+}
+
+}  // namespace vm

@@ -1,0 +1,147 @@
+#include "fuse/discovery.h"
+
+#include <map>
+#include <utility>
+
+#include "kvm/vm_key.h"
+
+namespace vm::fuse {
+
+namespace {
+
+// TCP key of a net_dev_queue / net_if_receive_skb event (lttng-modules >= 2.9 layout:
+// network_header variant -> ipv4 structure -> transport_header variant -> tcp structure).
+bool read_tcp_key(const bt_field* payload, TcpKey& key) {
+  // inet_sock_local_in/out (addon events): seq, ack_seq and flags at the top level, no addresses.
+  if (const bt_field* seq = bt::member_by_name(payload, "seq"); seq && !bt::member_by_name(payload, "network_header")) {
+    key.seq = uint32_t(bt::field_int(seq));
+    key.ack_seq = uint32_t(bt::field_int(bt::member_by_name(payload, "ack_seq")));
+    key.flags = uint16_t(bt::field_int(bt::member_by_name(payload, "flags")));
+    return true;
+  }
+  const bt_field* ip = bt::member_by_name(payload, "network_header");
+  ip = bt::select_variant(ip);
+  if (!ip || !bt::member_by_name(ip, "saddr")) return false;
+  const bt_field* protocol = bt::member_by_name(ip, "protocol");
+  if (protocol && bt::field_int(protocol) != 6) return false;  // not TCP
+  const bt_field* tcp = bt::select_variant(bt::member_by_name(ip, "transport_header"));
+  if (!tcp || !bt::member_by_name(tcp, "seq")) return false;
+  key.saddr = uint32_t(bt::field_ipv4(bt::member_by_name(ip, "saddr")));
+  key.daddr = uint32_t(bt::field_ipv4(bt::member_by_name(ip, "daddr")));
+  key.sport = uint16_t(bt::field_int(bt::member_by_name(tcp, "source_port")));
+  key.dport = uint16_t(bt::field_int(bt::member_by_name(tcp, "dest_port")));
+  key.seq = uint32_t(bt::field_int(bt::member_by_name(tcp, "seq")));
+  key.ack_seq = uint32_t(bt::field_int(bt::member_by_name(tcp, "ack_seq")));
+  key.flags = uint16_t(bt::field_int(bt::member_by_name(tcp, "flags")));
+  return true;
+}
+
+}  // namespace
+
+int Discovery::add_machine(const std::string& trace_name, const std::string& hostname, const std::string& clock_uuid) {
+  const int machine = model_.add_machine(trace_name, hostname, clock_uuid);
+  evidence_.resize(model_.size());
+  analyses_.resize(model_.size());
+  analyses_.back() = std::make_unique<HostAnalysis>(
+      registry_, registry_.add(trace_name, MachineRole::unknown, kUnknown, 0), null_listener_);
+  return machine;
+}
+
+void Discovery::on_event(const bt_message* message, int machine, int64_t cpu, const bt::StreamFields& stream,
+                         const bt::EventFields& fields) {
+  const bt_event* event = bt_message_event_borrow_event_const(message);
+  const EventContext ctx = bt::read_context(event, bt::event_ns(message), cpu, stream);
+  HostAnalysis& analysis = *analyses_[static_cast<size_t>(machine)];
+  analysis.on_event(ctx);
+  bt::feed_host_analysis(analysis, fields, ctx, event);
+  const bt_field* payload = bt_event_borrow_payload_field_const(event);
+  record_evidence(machine, fields, ctx, payload, analysis);
+  switch (fields.kind) {
+    case EventKind::kvm_entry:
+    case EventKind::kvm_exit:
+    case EventKind::kvm_other: model_.on_kvm_event(machine); break;
+    case EventKind::vmsync_gh_guest:
+    case EventKind::vmsync_hg_guest: {
+      const uint64_t uid = uint64_t(bt::read_int(payload, fields.f[1]));
+      model_.on_vmsync_guest(machine, ctx.ts, fields.kind == EventKind::vmsync_gh_guest,
+                             uint64_t(bt::read_int(payload, fields.f[0])), uid);
+      // Remember, per guest machine, its vmsync exchanges: their host thread is its vCPU thread.
+      vmsync_threads_.on_guest_exchange(machine, uid);
+      break;
+    }
+    case EventKind::vmsync_gh_host:
+    case EventKind::vmsync_hg_host: {
+      const int64_t tid = ctx.tid >= 0 ? ctx.tid : analysis.threads().current(ctx.cpu);
+      const uint64_t uid = uint64_t(bt::read_int(payload, fields.f[1]));
+      model_.on_vmsync_host(machine, ctx.ts, fields.kind == EventKind::vmsync_gh_host,
+                            uint64_t(bt::read_int(payload, fields.f[0])), uid, kUnknown);
+      vmsync_threads_.on_host_exchange(uid, tid);
+      break;
+    }
+    case EventKind::net_send:
+    case EventKind::net_receive: {
+      TcpKey key;
+      if (read_tcp_key(payload, key)) model_.on_tcp(machine, ctx.ts, fields.kind == EventKind::net_send, key);
+      break;
+    }
+    default: break;
+  }
+}
+
+// The material of the KVM-window sync: every event's time per (machine, CPU), as any trace may
+// be a guest, and the guest-mode windows and injected interrupts of every thread of every host.
+void Discovery::record_evidence(int machine, const bt::EventFields& fields, const EventContext& ctx,
+                                const bt_field* payload, const HostAnalysis& analysis) {
+  if (component_.identity) return;
+  GuestEvidence& evidence = evidence_[static_cast<size_t>(machine)];
+  evidence.on_event(ctx.cpu, ctx.ts);
+  const EventKind kind = fields.kind;
+  if (kind != EventKind::kvm_entry && kind != EventKind::kvm_exit && kind != EventKind::kvm_inj_virq &&
+      kind != EventKind::irq_vector_entry)
+    return;
+  if (kind == EventKind::irq_vector_entry) {
+    evidence.on_vector_entry(ctx.cpu, ctx.ts, bt::read_int(payload, fields.f[0]));
+    return;
+  }
+  const int64_t tid = ctx.tid >= 0 ? ctx.tid : analysis.threads().current(ctx.cpu);
+  if (kind == EventKind::kvm_entry)
+    evidence.on_kvm_entry(tid, ctx.ts);
+  else if (kind == EventKind::kvm_exit)
+    evidence.on_kvm_exit(tid, ctx.ts);
+  else
+    evidence.on_injection(tid, ctx.ts, bt::read_int(payload, fields.f[0]));
+}
+
+Discovery::Result Discovery::finish() {
+  Result result;
+  std::vector<std::vector<VcpuRecord>> vcpus(model_.size());
+  for (size_t i = 0; i < model_.size(); ++i) vcpus[i] = analyses_[i]->vcpus().vcpus();
+  if (!component_.identity) result.diagnostics = link_by_kvm_windows(model_, evidence_, vcpus, component_.guest_vm);
+  evidence_.clear();  // the windows and event times are no longer needed
+  if (!component_.formulas.empty())
+    model_.solve_given(component_.reference, component_.formulas);
+  else if (component_.identity)
+    model_.solve_identity(component_.reference);
+  else
+    model_.solve(component_.reference);
+  for (const std::string& message : model_.diagnostics()) result.diagnostics.push_back(message);
+  // Guests whose VM is known only through the host thread of the vmsync exchange (no pid
+  // context): the thread's process, from pass 1's thread table.
+  vmsync_threads_.resolve(
+      model_, [this](int host, int64_t tid) { return analyses_[static_cast<size_t>(host)]->threads().pid_of(tid); });
+  for (size_t i = 0; i < model_.size(); ++i) {
+    for (const VcpuRecord& vcpu : vcpus[i]) {
+      // A vCPU thread of an unknown process is its own VM (VcpuTracker's key).
+      const int64_t vm_key = vcpu.host_pid >= 0 ? vcpu.host_pid : vm_key_of_thread(vcpu.host_tid);
+      result.pcpus.add_vcpu(static_cast<int>(i), vm_key, vcpu.vcpu_id, vcpu.host_tid);
+    }
+  }
+  for (size_t i = 0; i < model_.size(); ++i) {
+    const FusedMachine& machine = model_.machine(static_cast<int>(i));
+    result.pcpus.set_machine(static_cast<int>(i), machine.parent, machine.vm_pid);
+  }
+  result.model = std::move(model_);
+  return result;
+}
+
+}  // namespace vm::fuse

@@ -1,0 +1,71 @@
+#pragma once
+// Pass 1 of filter.vm.fuse, as a step of its own: it consumes every input message once, in raw
+// time order, and learns the machines (their roles and the VMs they run), how the guests link to
+// their VMs (vmsync, KVM windows, the guest-vm parameter) and the sync points; finish() solves
+// the clock transforms and yields the model and what pass 2 needs to place vCPUs.
+//
+// One input trace, or a previous run's model (sync="FILE"), needs no pass 1: take_model() then
+// hands over the machines as met.
+
+#include <babeltrace2/babeltrace.h>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "event_reader.h"
+#include "fuse/fuse_component.h"
+#include "fuse_model.h"
+#include "host_analysis.h"
+#include "kvm/guest_matching.h"
+#include "kvm/pcpu_resolver.h"
+#include "machine_registry.h"
+
+namespace vm::fuse {
+
+class Discovery {
+ public:
+  explicit Discovery(const Component& component) : component_(component) {}
+  Discovery(const Discovery&) = delete;
+  Discovery& operator=(const Discovery&) = delete;
+
+  // A trace met for the first time: its machine index.
+  int add_machine(const std::string& trace_name, const std::string& hostname, const std::string& clock_uuid);
+  size_t size() const { return model_.size(); }
+
+  // One event message of pass 1 (in raw time order), of machine `machine`.
+  void on_event(const bt_message* message, int machine, int64_t cpu, const bt::StreamFields& stream,
+                const bt::EventFields& fields);
+
+  struct Result {
+    FuseModel model;                       // solved: links, layers, transforms
+    PcpuResolver pcpus;                    // every host's vCPU threads, every machine's place
+    std::vector<std::string> diagnostics;  // worth a warning, in order
+  };
+  // After the last message: guest matching, then the transforms (parameters `sync`, `reference`).
+  Result finish();
+  // The machines met so far, unsolved.
+  FuseModel take_model() { return std::move(model_); }
+
+ private:
+  // Discards vCPU intervals: pass 1 only needs the vCPU records (tid -> VM, index).
+  class NullListener final : public VcpuListener {
+   public:
+    void on_vcpu_interval(const VcpuInterval&) override {}
+    void on_diagnostic(const std::string&) override {}
+  };
+
+  void record_evidence(int machine, const bt::EventFields& fields, const EventContext& ctx, const bt_field* payload,
+                       const HostAnalysis& analysis);
+
+  const Component& component_;
+  FuseModel model_;
+  MachineRegistry registry_;  // HostAnalysis bookkeeping
+  NullListener null_listener_;
+  std::vector<std::unique_ptr<HostAnalysis>> analyses_;  // per machine: threads and vCPU records
+  std::vector<GuestEvidence> evidence_;                  // per machine
+  VmsyncThreads vmsync_threads_;                         // host thread of each guest's vmsync exchanges
+};
+
+}  // namespace vm::fuse

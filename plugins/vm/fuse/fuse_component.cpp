@@ -1,0 +1,107 @@
+// filter.vm.fuse, the component: its parameters, its ports. The message iterator is in
+// fuse_iterator.cpp.
+
+#include <unistd.h>
+
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bt_util.h"
+#include "fuse/fuse_component.h"
+#include "fuse/fuse_filter.h"
+#include "fuse/fuse_params.h"
+#include "fuse/params.h"
+
+namespace vm::fuse {
+
+namespace {
+
+std::string string_param(const bt_value* params, const char* name, const std::string& otherwise) {
+  if (!bt_value_map_has_entry(params, name)) return otherwise;
+  return bt_value_string_get(bt_value_map_borrow_entry_value_const(params, name));
+}
+
+// The component of `params`; throws std::invalid_argument with the message for the user.
+std::unique_ptr<Component> configure(const bt_value* params) {
+  if (std::string problem = bt::validate_params(params, param_specs()); !problem.empty())
+    throw std::invalid_argument(problem + ". Usage: -c filter.vm.fuse [-p 'reference=\"HOST\",sync=\"auto\"']");
+  const std::string sync = string_param(params, "sync", "auto");
+  if (sync != "auto" && sync != "identity" && sync.find('=') == std::string::npos && ::access(sync.c_str(), R_OK) != 0)
+    throw std::invalid_argument(
+        "parameter `sync` must be \"auto\" (synchronize from the traces), \"identity\" (keep every "
+        "machine's clock) or the database of a previous run to reuse its synchronization; `" +
+        sync +
+        "` is none of these (no readable file by that name). Usage: -c filter.vm.fuse "
+        "[-p 'reference=\"HOST\",sync=\"auto\"']");
+  auto component = std::make_unique<Component>();
+  // Formulas: NAME=ALPHA,BETA;NAME=ALPHA,BETA (t_reference = ALPHA * t + BETA).
+  if (sync.find('=') != std::string::npos) component->formulas = parse_sync_formulas(sync);
+  component->guest_vm = parse_guest_vm(string_param(params, "guest-vm", ""));
+  component->identity = sync == "identity";
+  if (sync != "auto" && sync != "identity" && component->formulas.empty()) {
+    component->cached = FuseModel::read_previous_run(sync);  // std::runtime_error naming the file
+    component->sync_path = sync;
+  }
+  component->reference = string_param(params, "reference", "");
+  return component;
+}
+
+}  // namespace
+
+bt_component_class_initialize_method_status initialize(bt_self_component_filter* self,
+                                                       bt_self_component_filter_configuration*, const bt_value* params,
+                                                       void*) {
+  bt_self_component* self_component = bt_self_component_filter_as_self_component(self);
+  try {
+    std::unique_ptr<Component> component = configure(params);
+    component->self = self;
+    if (bt_self_component_filter_add_input_port(self, "in0", nullptr, nullptr) !=
+            BT_SELF_COMPONENT_ADD_PORT_STATUS_OK ||
+        bt_self_component_filter_add_output_port(self, "out", nullptr, nullptr) != BT_SELF_COMPONENT_ADD_PORT_STATUS_OK)
+      throw std::runtime_error("cannot add ports");
+    component->next_port = 1;
+    bt_self_component_set_data(self_component, component.release());
+    return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
+  } catch (const std::bad_alloc&) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "out of memory");
+    return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+  } catch (const std::exception& error) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
+  } catch (...) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "unexpected error while initializing");
+  }
+  return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+}
+
+void finalize(bt_self_component_filter* self) {
+  // Deleting a Component throws nothing (strings, maps, vectors).
+  delete static_cast<Component*>(bt_self_component_get_data(bt_self_component_filter_as_self_component(self)));
+}
+
+bt_component_class_port_connected_method_status input_port_connected(bt_self_component_filter* self,
+                                                                     bt_self_component_port_input*,
+                                                                     const bt_port_output*) {
+  bt_self_component* self_component = bt_self_component_filter_as_self_component(self);
+  try {
+    // Keep one free input port, as filter.utils.muxer does, so that each --connect takes the next.
+    auto* component = static_cast<Component*>(bt_self_component_get_data(self_component));
+    const std::string name = "in" + std::to_string(component->next_port++);
+    if (bt_self_component_filter_add_input_port(self, name.c_str(), nullptr, nullptr) !=
+        BT_SELF_COMPONENT_ADD_PORT_STATUS_OK)
+      throw std::runtime_error("cannot add input port " + name);
+    return BT_COMPONENT_CLASS_PORT_CONNECTED_METHOD_STATUS_OK;
+  } catch (const std::bad_alloc&) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "out of memory");
+    return BT_COMPONENT_CLASS_PORT_CONNECTED_METHOD_STATUS_MEMORY_ERROR;
+  } catch (const std::exception& error) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
+  } catch (...) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "unexpected error adding an input port");
+  }
+  return BT_COMPONENT_CLASS_PORT_CONNECTED_METHOD_STATUS_ERROR;
+}
+
+}  // namespace vm::fuse

@@ -1,0 +1,28 @@
+#pragma once
+// The state of one filter.vm.fuse component: its parameters, parsed once by initialize()
+// (fuse_component.cpp), read by its message iterators (fuse_iterator.cpp).
+
+#include <babeltrace2/babeltrace.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fuse_model.h"
+
+namespace vm::fuse {
+
+struct Component {
+  bt_self_component_filter* self = nullptr;  // weak
+  std::string reference;
+  bool identity = false;
+  // sync="FILE": the machines and transforms of a previous run; the run then takes one pass.
+  std::string sync_path;
+  std::vector<FuseModel::CachedMachine> cached;
+  std::map<std::string, LinearTransform> formulas;  // sync="NAME=ALPHA,BETA;..."
+  std::map<std::string, int64_t> guest_vm;          // guest-vm="NAME=PID,...": guest trace -> QEMU pid
+  uint64_t next_port = 0;
+};
+
+}  // namespace vm::fuse

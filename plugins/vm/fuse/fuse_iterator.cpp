@@ -1,0 +1,382 @@
+#include "fuse/fuse_iterator.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <new>
+#include <stdexcept>
+#include <utility>
+
+#include "bt_util.h"
+#include "fuse/fuse_filter.h"
+
+namespace vm::fuse {
+
+FuseIterator::FuseIterator(bt_self_message_iterator* self, const Component& component)
+    : self_(self),
+      component_(component),
+      merge_(*this),
+      mapper_(self),
+      discovery_(std::make_unique<Discovery>(component)) {}
+
+bt_message_iterator_class_next_method_status FuseIterator::next(bt_message_array_const messages, uint64_t capacity,
+                                                                uint64_t* count) {
+  *count = 0;
+  if (phase_ == Phase::start) start();
+  if (phase_ == Phase::ended) return BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_END;
+  out_.clear();
+  try {
+    while (out_.size() < capacity) {
+      std::optional<Buffered> item;
+      if (merge_.next(item) == UpstreamMerge::Fill::again) break;
+      if (!item) {
+        phase_ = Phase::ended;
+        break;
+      }
+      if (bt::Ref<const bt_message> out = map(*item)) out_.push_back(std::move(out));
+    }
+  } catch (...) {
+    out_.clear();
+    throw;
+  }
+  for (bt::Ref<const bt_message>& message : out_) messages[(*count)++] = message.release();
+  out_.clear();
+  if (*count > 0) return BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_OK;
+  return phase_ == Phase::ended ? BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_END
+                                : BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_AGAIN;
+}
+
+void FuseIterator::rewind() {
+  merge_.seek_beginning();
+  mapper_.reset();
+  machine_of_trace_.clear();
+  last_out_ns_ = kNoTime;
+}
+
+void FuseIterator::seek_beginning() {
+  rewind();
+  phase_ = Phase::start;
+  discovery_ = std::make_unique<Discovery>(component_);
+  transforms_ready_ = false;
+  model_ = FuseModel();
+  transforms_.clear();
+  pcpus_ = PcpuResolver();
+  machine_traces_.clear();
+}
+
+void FuseIterator::start() {
+  if (!component_.cached.empty()) return start_from_cache();
+  // One machine: nothing to synchronize, so one pass. Every upstream is read up to its first
+  // event: by then every trace of the run has shown itself.
+  if (merge_.read_to_first_events() && discovery_->size() == 1) return start_single_machine();
+  run_discovery();
+}
+
+// One pass: the model of a previous run (sync="FILE").
+void FuseIterator::start_from_cache() {
+  model_.load(component_.cached, component_.sync_path);
+  transforms_.assign(model_.size(), LinearTransform::identity());
+  for (size_t i = 0; i < model_.size(); ++i) {
+    const FusedMachine& machine = model_.machine(static_cast<int>(i));
+    machine_traces_.push_back(machine.trace_name + "\n" + machine.clock_uuid);
+    transforms_[i] = machine.sync.to_reference;
+    for (const FuseModel::CachedVcpu& vcpu : component_.cached[i].vcpus)
+      pcpus_.add_vcpu(static_cast<int>(i), vcpu.host_pid, vcpu.vcpu_id, vcpu.host_tid);
+    pcpus_.set_machine(static_cast<int>(i), machine.parent, machine.vm_pid);
+  }
+  discovery_.reset();
+  transforms_ready_ = true;
+  phase_ = Phase::emitting;
+}
+
+void FuseIterator::start_single_machine() {
+  model_ = discovery_->take_model();
+  discovery_.reset();
+  model_.solve_identity(component_.reference);
+  transforms_.assign(1, LinearTransform::identity());
+  pcpus_.set_machine(0, model_.machine(0).parent, model_.machine(0).vm_pid);
+  transforms_ready_ = true;
+  for (const auto& [trace, machine] : machine_of_trace_) mapper_.set_trace_environment(trace, environment_of(machine));
+  phase_ = Phase::emitting;
+}
+
+// Pass 1 when there is more than one trace: read everything, solve, seek back.
+void FuseIterator::run_discovery() {
+  // Every upstream in merged raw-time order (transforms are all the identity now).
+  while (true) {
+    std::optional<Buffered> item;
+    if (merge_.next(item) == UpstreamMerge::Fill::again)
+      throw std::runtime_error(
+          "an upstream iterator returned AGAIN during the discovery pass; filter.vm.fuse "
+          "needs finite, seekable inputs (source.ctf.fs), not live ones");
+    if (!item) break;
+    const bt_message* message = item->message.get();
+    if (bt_message_get_type(message) != BT_MESSAGE_TYPE_EVENT) continue;
+    const bt_event* event = bt_message_event_borrow_event_const(message);
+    const StreamState& state = merge_.stream_state(bt_event_borrow_stream_const(event));
+    discovery_->on_event(message, state.machine, state.cpu, state.fields,
+                         event_fields(bt_event_borrow_class_const(event)));
+  }
+  Discovery::Result result = discovery_->finish();
+  discovery_.reset();
+  const bt_component* component = bt_self_component_as_component(bt_self_message_iterator_borrow_component(self_));
+  for (const std::string& message : result.diagnostics) bt::warn(component, message);
+  // Keep what pass 2 needs from pass 1, then start over.
+  rewind();
+  model_ = std::move(result.model);
+  pcpus_ = std::move(result.pcpus);
+  transforms_.clear();
+  for (size_t i = 0; i < model_.size(); ++i)
+    transforms_.push_back(model_.machine(static_cast<int>(i)).sync.to_reference);
+  transforms_ready_ = true;
+  phase_ = Phase::emitting;
+}
+
+const LinearTransform& FuseIterator::transform_of(int machine) const {
+  static const LinearTransform identity;
+  return transforms_ready_ && static_cast<size_t>(machine) < transforms_.size()
+             ? transforms_[static_cast<size_t>(machine)]
+             : identity;
+}
+
+int FuseIterator::machine_of(const bt_stream* stream) {
+  const bt_trace* trace = bt_stream_borrow_trace_const(stream);
+  auto it = machine_of_trace_.find(trace);
+  if (it != machine_of_trace_.end()) return it->second;
+  const char* name_or_null = bt_trace_get_name(trace);
+  const std::string name = name_or_null ? name_or_null : "";
+  const bt_value* hostname = bt_trace_borrow_environment_entry_value_by_name_const(trace, "hostname");
+  const bt_clock_class* clock = bt_stream_class_borrow_default_clock_class_const(bt_stream_borrow_class_const(stream));
+  if (!clock) throw std::runtime_error("trace `" + name + "` has no clock: filter.vm.fuse needs timestamped events");
+  std::string uuid;
+  if (const uint8_t* bytes = bt_clock_class_get_uuid(clock)) {
+    char text[40];
+    std::snprintf(text, sizeof text, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", bytes[0],
+                  bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9], bytes[10],
+                  bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]);
+    uuid = text;
+  }
+  int machine;
+  // Pass 2 meets the traces again: same machine indexes, by trace identity (name, UUID).
+  const std::string key = name + "\n" + uuid;
+  auto known = std::find(machine_traces_.begin(), machine_traces_.end(), key);
+  if (transforms_ready_ && known != machine_traces_.end()) {
+    machine = static_cast<int>(known - machine_traces_.begin());
+  } else if (transforms_ready_) {
+    if (!component_.cached.empty())
+      throw std::runtime_error("trace `" + name + "` (clock " + uuid + ") was not in the run of `" +
+                               component_.sync_path + "`: synchronize it with sync=\"auto\" (the default)");
+    throw std::runtime_error("a trace appeared in the second pass that the first pass did not see");
+  } else {
+    machine = discovery_->add_machine(
+        name, hostname && bt_value_is_string(hostname) ? bt_value_string_get(hostname) : "", uuid);
+    machine_traces_.push_back(key);
+  }
+  machine_of_trace_[trace] = machine;
+  if (transforms_ready_) mapper_.set_trace_environment(trace, environment_of(machine));
+  return machine;
+}
+
+MachineEnv::Entries FuseIterator::environment_of(int index) const {
+  const FusedMachine& machine = model_.machine(index);
+  const MachineSync& sync = machine.sync;
+  MachineEnv env;
+  env.machine = machine.name;
+  // The output clock is the reference's: keep the input trace's own clock identity.
+  env.clock_uuid = machine.clock_uuid;
+  env.role = role_name(machine.role());
+  env.layer = machine.layer;
+  env.parent = machine.parent >= 0 ? model_.machine(machine.parent).name : "";
+  env.qemu_pid = machine.vm_pid >= 0 ? machine.vm_pid : kUnknown;
+  // The host-side key of its VM: the QEMU pid, or vm_key_of_thread() when only the vCPU thread is known.
+  if (machine.parent >= 0 && machine.vm_pid != kUnknown) env.vm_key = machine.vm_pid;
+  env.sync_reference = model_.machine(model_.reference()).name;
+  env.to_reference = sync.to_reference;
+  env.sync_method = sync.method;
+  env.sync_quality = sync_quality_name(sync.quality);
+  env.sync_matches = sync.matches;
+  env.sync_accuracy_ns = sync.accuracy_ns;
+  for (const MachineSync::Estimate& e : sync.estimates)
+    env.estimates.push_back({sync_method_name(e.method), e.to_reference, sync_quality_name(e.quality), e.matches,
+                             e.accuracy_ns, model_.machine(e.peer).name});
+  env.match_method = machine.match_method;
+  env.match_confidence = machine.match_confidence;
+  return env.encode();
+}
+
+const bt::EventFields& FuseIterator::event_fields(const bt_event_class* event_class) {
+  auto& slot = event_classes_[event_class];
+  if (!slot) slot = std::make_unique<bt::EventFields>(bt::locate_event_fields(event_class));
+  return *slot;
+}
+
+bt::Ref<const bt_message> FuseIterator::map(const Buffered& item) {
+  const bt_message* message = item.message.get();
+  if (item.out_ns != kNoTime) {
+    if (item.out_ns < last_out_ns_)
+      throw std::runtime_error(
+          "message times go backwards after synchronization (" + std::to_string(item.out_ns) + " < " +
+          std::to_string(last_out_ns_) +
+          "): with the `convert` shorthand a trace that starts late cannot be re-sorted. Use the run command "
+          "instead, e.g.: babeltrace2 run --component=host:source.ctf.fs --params='inputs=[\"HOST\"]' "
+          "--component=guest:source.ctf.fs --params='inputs=[\"GUEST\"]' --component=fuse:filter.vm.fuse "
+          "--component=out:sink.vm.sqlite --params='path=\"out.db\"' --connect=host:fuse --connect=guest:fuse "
+          "--connect=fuse:out");
+    last_out_ns_ = item.out_ns;
+  }
+  const int64_t out_ns = item.out_ns == kNoTime ? std::max<int64_t>(last_out_ns_, 0) : item.out_ns;
+  switch (bt_message_get_type(message)) {
+    case BT_MESSAGE_TYPE_EVENT: return map_event(message, out_ns);
+    case BT_MESSAGE_TYPE_STREAM_BEGINNING: return mapper_.stream_beginning(message);
+    case BT_MESSAGE_TYPE_STREAM_END: return mapper_.stream_end(message);
+    case BT_MESSAGE_TYPE_PACKET_BEGINNING: return mapper_.packet_beginning(message, out_ns);
+    case BT_MESSAGE_TYPE_PACKET_END: return mapper_.packet_end(message, out_ns);
+    case BT_MESSAGE_TYPE_DISCARDED_EVENTS: {
+      const bt_stream* stream = bt_message_discarded_events_borrow_stream_const(message);
+      // Sorted by its beginning (out_ns); its end is mapped the same way.
+      const int64_t end =
+          std::max(out_ns, transform_of(merge_.stream_state(stream).machine).apply(discarded_end_raw_ns(message)));
+      return mapper_.discarded_events(message, out_ns, end);
+    }
+    case BT_MESSAGE_TYPE_DISCARDED_PACKETS: {
+      const bt_stream* stream = bt_message_discarded_packets_borrow_stream_const(message);
+      const int64_t end =
+          std::max(out_ns, transform_of(merge_.stream_state(stream).machine).apply(discarded_end_raw_ns(message)));
+      return mapper_.discarded_packets(message, out_ns, end);
+    }
+    default: return {};
+  }
+}
+
+bt::Ref<const bt_message> FuseIterator::map_event(const bt_message* message, int64_t out_ns) {
+  const bt_event* event = bt_message_event_borrow_event_const(message);
+  StreamState& state = merge_.stream_state(bt_event_borrow_stream_const(event));
+  const bt::EventFields& fields = event_fields(bt_event_borrow_class_const(event));
+  const FusedMachine& machine = model_.machine(state.machine);
+  track_host(state.machine, fields, event, state);
+  EventTags tags{machine.name.c_str(), static_cast<uint64_t>(machine.layer), kUnknown, state.cpu};
+  if (machine.parent >= 0) {
+    tags.vcpu = state.cpu;
+    tags.pcpu = pcpus_.physical_cpu(state.machine, state.cpu);
+  }
+  return mapper_.event(message, out_ns, tags);
+}
+
+void FuseIterator::track_host(int machine, const bt::EventFields& fields, const bt_event* event,
+                              const StreamState& state) {
+  if (fields.kind != EventKind::sched_switch && fields.kind != EventKind::kvm_entry) return;
+  if (!pcpus_.runs_vcpus(machine)) return;
+  if (fields.kind == EventKind::sched_switch) {
+    const bt_field* payload = bt_event_borrow_payload_field_const(event);
+    pcpus_.on_sched_switch(machine, state.cpu, bt::read_int(payload, fields.f[0]), bt::read_int(payload, fields.f[2]));
+    return;
+  }
+  pcpus_.on_vcpu_entry(machine, state.cpu, bt::read_context(event, 0, state.cpu, state.fields).tid);
+}
+
+// The methods babeltrace2 calls: every exception becomes an error cause.
+
+namespace {
+
+FuseIterator* iterator_of(bt_self_message_iterator* self) {
+  return static_cast<FuseIterator*>(bt_self_message_iterator_get_data(self));
+}
+
+}  // namespace
+
+bt_message_iterator_class_initialize_method_status iterator_initialize(bt_self_message_iterator* self,
+                                                                       bt_self_message_iterator_configuration* config,
+                                                                       bt_self_component_port_output*) {
+  try {
+    const auto* component =
+        static_cast<const Component*>(bt_self_component_get_data(bt_self_message_iterator_borrow_component(self)));
+    bt_self_component_filter* filter = component->self;
+    auto iterator = std::make_unique<FuseIterator>(self, *component);
+    bool can_seek_forward = true;
+    const uint64_t ports =
+        bt_component_filter_get_input_port_count(bt_self_component_filter_as_component_filter(filter));
+    for (uint64_t i = 0; i < ports; ++i) {
+      bt_self_component_port_input* port = bt_self_component_filter_borrow_input_port_by_index(filter, i);
+      if (!bt_port_is_connected(
+              bt_self_component_port_as_port(bt_self_component_port_input_as_self_component_port(port))))
+        continue;
+      bt_message_iterator* upstream = nullptr;
+      const auto status = bt_message_iterator_create_from_message_iterator(self, port, &upstream);
+      if (status == BT_MESSAGE_ITERATOR_CREATE_FROM_MESSAGE_ITERATOR_STATUS_MEMORY_ERROR) throw std::bad_alloc();
+      if (status != BT_MESSAGE_ITERATOR_CREATE_FROM_MESSAGE_ITERATOR_STATUS_OK)
+        throw std::runtime_error("cannot create an upstream iterator");
+      auto owned = bt::Ref<bt_message_iterator>::adopt(upstream);
+      can_seek_forward = can_seek_forward && bt_message_iterator_can_seek_forward(owned.get());
+      iterator->merge().add(std::move(owned));
+    }
+    if (iterator->merge().empty())
+      throw std::runtime_error(
+          "no input port is connected: connect the sources (or a muxer) to filter.vm.fuse, e.g. "
+          "--connect=host:fuse --connect=guest:fuse");
+    bt_self_message_iterator_configuration_set_can_seek_forward(config, can_seek_forward);
+    bt_self_message_iterator_set_data(self, iterator.release());
+    return BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_OK;
+  } catch (const std::bad_alloc&) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "out of memory");
+    return BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+  } catch (const std::exception& error) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "%s", error.what());
+  } catch (...) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "unexpected error creating the iterator");
+  }
+  return BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+}
+
+void iterator_finalize(bt_self_message_iterator* self) {
+  // Destroying the iterator only puts references and frees memory: nothing throws.
+  delete iterator_of(self);
+}
+
+bt_message_iterator_class_next_method_status iterator_next(bt_self_message_iterator* self,
+                                                           bt_message_array_const messages, uint64_t capacity,
+                                                           uint64_t* count) {
+  try {
+    return iterator_of(self)->next(messages, capacity, count);
+  } catch (const std::bad_alloc&) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "out of memory");
+    return BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_MEMORY_ERROR;
+  } catch (const UpstreamMerge::UpstreamError&) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "reading an input failed (causes follow)");
+  } catch (const std::exception& error) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "%s", error.what());
+  } catch (...) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "unexpected error reading the inputs");
+  }
+  return BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_ERROR;
+}
+
+bt_message_iterator_class_can_seek_beginning_method_status can_seek_beginning(bt_self_message_iterator* self,
+                                                                              bt_bool* can_seek) {
+  try {
+    *can_seek = iterator_of(self)->merge().can_seek_beginning() ? BT_TRUE : BT_FALSE;
+    return BT_MESSAGE_ITERATOR_CLASS_CAN_SEEK_BEGINNING_METHOD_STATUS_OK;
+  } catch (const UpstreamMerge::UpstreamError&) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "cannot ask an input whether it can seek");
+  } catch (const std::exception& error) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "%s", error.what());
+  } catch (...) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "unexpected error asking the inputs");
+  }
+  return BT_MESSAGE_ITERATOR_CLASS_CAN_SEEK_BEGINNING_METHOD_STATUS_ERROR;
+}
+
+bt_message_iterator_class_seek_beginning_method_status seek_beginning(bt_self_message_iterator* self) {
+  try {
+    iterator_of(self)->seek_beginning();
+    return BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_OK;
+  } catch (const std::bad_alloc&) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "out of memory");
+    return BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_MEMORY_ERROR;
+  } catch (const std::exception& error) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "%s", error.what());
+  } catch (...) {
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "unexpected error seeking the inputs");
+  }
+  return BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_ERROR;
+}
+
+}  // namespace vm::fuse

@@ -1,0 +1,82 @@
+#pragma once
+// filter.vm.fuse, the message iterator: merges the message streams of several traces (a host,
+// its guests, nested guests) into one stream in the reference machine's clock, and tags every
+// event with where it ran (machine, layer, vCPU, physical CPU).
+//
+// With more than one input trace it works in two passes: pass 1 (Discovery) reads every input
+// once, in time order, to learn the machines, their roles and the sync points; then every
+// upstream iterator is sought back to the beginning and pass 2 emits, merging by corrected time
+// (UpstreamMerge) and copying each message into the output trace IR (IrMapper). One input trace:
+// one pass, no re-timing. sync="FILE": one pass with a previous run's model.
+
+#include <babeltrace2/babeltrace.h>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bt_ref.h"
+#include "event_reader.h"
+#include "fuse/discovery.h"
+#include "fuse/fuse_component.h"
+#include "fuse/ir_mapper.h"
+#include "fuse/upstream_merge.h"
+#include "fuse_model.h"
+#include "kvm/machine_env.h"
+#include "kvm/pcpu_resolver.h"
+
+namespace vm::fuse {
+
+class FuseIterator final : public MachineClock {
+ public:
+  FuseIterator(bt_self_message_iterator* self, const Component& component);
+  FuseIterator(const FuseIterator&) = delete;
+  FuseIterator& operator=(const FuseIterator&) = delete;
+
+  UpstreamMerge& merge() { return merge_; }
+
+  // Fills `messages` with up to `capacity` new references.
+  bt_message_iterator_class_next_method_status next(bt_message_array_const messages, uint64_t capacity,
+                                                    uint64_t* count);
+  // Starts over from scratch: the inputs are read again, pass 1 included.
+  void seek_beginning();
+
+  int machine_of(const bt_stream* stream) override;
+  const LinearTransform& transform_of(int machine) const override;
+
+ private:
+  enum class Phase { start, emitting, ended };
+
+  void start();
+  void start_from_cache();
+  void start_single_machine();
+  void run_discovery();
+  void rewind();  // upstreams to their beginnings, every per-stream and per-trace state forgotten
+  MachineEnv::Entries environment_of(int machine) const;
+  const bt::EventFields& event_fields(const bt_event_class* event_class);
+
+  // Pass 2: the output message for a buffered input message (empty: dropped).
+  bt::Ref<const bt_message> map(const Buffered& item);
+  bt::Ref<const bt_message> map_event(const bt_message* message, int64_t out_ns);
+  // Pass 2 host state: which CPU each vCPU thread runs on.
+  void track_host(int machine, const bt::EventFields& fields, const bt_event* event, const StreamState& state);
+
+  bt_self_message_iterator* self_;  // weak
+  const Component& component_;
+  UpstreamMerge merge_;
+  IrMapper mapper_;
+  Phase phase_ = Phase::start;
+  std::unique_ptr<Discovery> discovery_;  // until the transforms are known
+  bool transforms_ready_ = false;
+  FuseModel model_;                          // once the transforms are known
+  std::vector<LinearTransform> transforms_;  // per machine
+  PcpuResolver pcpus_;
+  std::vector<std::string> machine_traces_;  // key (name, UUID) per machine index
+  std::unordered_map<const bt_trace*, int> machine_of_trace_;
+  std::unordered_map<const bt_event_class*, std::unique_ptr<bt::EventFields>> event_classes_;
+  std::vector<bt::Ref<const bt_message>> out_;  // the batch being filled by next()
+  int64_t last_out_ns_ = kNoTime;
+};
+
+}  // namespace vm::fuse

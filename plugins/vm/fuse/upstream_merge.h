@@ -1,0 +1,132 @@
+#pragma once
+// The upstream side of filter.vm.fuse, as babeltrace2's muxer keeps its upstream message
+// iterators apart (src/plugins/utils/muxer/msg-iter.c): a k-way merge over the upstream
+// iterators by corrected time.
+//
+// Within one upstream (the `convert` shorthand gives a single pre-muxed input holding every
+// trace) messages are re-sorted in a bounded window: a buffered message is emitted only once no
+// later message of that upstream can map to an earlier time, i.e. when its corrected time is <=
+// min over the upstream's traces T of T(last raw time read) (corrected transforms are increasing,
+// and the upstream is sorted by raw time).
+
+#include <babeltrace2/babeltrace.h>
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "bt_ref.h"
+#include "convex_hull_sync.h"
+#include "event_reader.h"
+
+namespace vm::fuse {
+
+inline constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
+
+// What the merge asks of the rest of the filter.
+class MachineClock {
+ public:
+  virtual ~MachineClock() = default;
+  // The machine index of a stream's trace, met for the first time.
+  virtual int machine_of(const bt_stream* stream) = 0;
+  // The transform of a machine's raw times into the output clock.
+  virtual const LinearTransform& transform_of(int machine) const = 0;
+};
+
+// Per stream: its machine, its CPU and how far its output times went.
+struct StreamState {
+  int machine = 0;
+  int64_t cpu = kUnknown;
+  int64_t last_out_ns = kNoTime;  // for messages without a clock snapshot
+  int64_t last_event_out_ns = kNoTime;
+  int64_t packet_begin_out_ns = kNoTime;
+  // A discarded-items message spans from the end of the previous packet to the end of the next
+  // one (CTF, and what sink.ctf.fs checks): the end of that next packet, once mapped.
+  int64_t discarded_end_out_ns = kNoTime;
+  bt::StreamFields fields;
+};
+
+struct Buffered {
+  bt::Ref<const bt_message> message;
+  int64_t out_ns = kNoTime;
+  uint64_t sequence = 0;  // arrival order: ties keep it
+  bool operator>(const Buffered& other) const {
+    return out_ns != other.out_ns ? out_ns > other.out_ns : sequence > other.sequence;
+  }
+};
+
+// One upstream iterator and the messages read from it but not emitted yet. Move-only: it owns
+// the iterator and the messages.
+class Upstream {
+ public:
+  explicit Upstream(bt::Ref<bt_message_iterator> iterator) : iterator_(std::move(iterator)) {}
+  Upstream(Upstream&&) = default;
+  Upstream& operator=(Upstream&&) = default;
+  Upstream(const Upstream&) = delete;
+  Upstream& operator=(const Upstream&) = delete;
+
+  bt_message_iterator* iterator() const { return iterator_.get(); }
+  bool empty() const { return buffer_.empty(); }
+  const Buffered& head() const { return buffer_.front(); }
+  void push(Buffered item);
+  Buffered pop();
+  void reset();  // drops the buffer, forgets what was read
+
+  bool ended = false;
+  bool saw_event = false;  // an event message was read
+  int64_t last_raw_ns = kNoTime;
+  int64_t frontier_ns = kNoTime;  // lower bound of the corrected time of its later messages
+  std::vector<int> traces;        // machine indexes seen in this upstream
+  uint64_t sequence = 0;
+
+ private:
+  bt::Ref<bt_message_iterator> iterator_;
+  std::vector<Buffered> buffer_;  // a min-heap on (out_ns, sequence)
+};
+
+// Raw time of a message (kNoTime when it has no clock snapshot) and its stream (nullptr: none).
+int64_t raw_ns(const bt_message* message, const bt_stream*& stream);
+// The raw end time of a discarded-items message (0 when it has no clock snapshots).
+int64_t discarded_end_raw_ns(const bt_message* message);
+
+class UpstreamMerge {
+ public:
+  explicit UpstreamMerge(MachineClock& clock) : clock_(clock) {}
+
+  void add(bt::Ref<bt_message_iterator> iterator) { upstreams_.emplace_back(std::move(iterator)); }
+  bool empty() const { return upstreams_.empty(); }
+  bool can_seek_beginning() const;
+  // Seeks every upstream to its beginning and forgets every stream.
+  void seek_beginning();
+
+  // Reads every upstream up to its first event: stream beginnings come first (a muxed input too,
+  // they carry no time), so by then every trace has shown itself. False: an upstream said AGAIN.
+  bool read_to_first_events();
+
+  enum class Fill { ready, again };
+  // The next message in corrected time order into `item` (empty: every upstream ended).
+  Fill next(std::optional<Buffered>& item);
+
+  StreamState& stream_state(const bt_stream* stream);
+
+  struct UpstreamError {};  // an upstream iterator failed (its causes are set)
+
+ private:
+  Fill fill(Upstream*& chosen);
+  bool emittable(const Upstream& upstream) const {
+    return !upstream.empty() && upstream.head().out_ns <= upstream.frontier_ns;
+  }
+  int64_t frontier(const Upstream& upstream) const;
+  Fill read(Upstream& upstream);
+  void buffer(Upstream& upstream, bt::Ref<const bt_message> message);
+
+  MachineClock& clock_;
+  std::vector<Upstream> upstreams_;
+  std::unordered_map<const bt_stream*, StreamState> streams_;
+  const bt_stream* last_stream_ = nullptr;  // one-entry cache in front of `streams_`
+  StreamState* last_stream_state_ = nullptr;
+};
+
+}  // namespace vm::fuse
