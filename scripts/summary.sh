@@ -70,6 +70,7 @@ q "SELECT vm, vcpu, exit_reason_name AS reason, exits, vmm_$total_unit, avg_$avg
             ROW_NUMBER() OVER (PARTITION BY e.machine_id, e.vcpu_id ORDER BY e.vmm_ns DESC) AS rank
      FROM exit_stats e JOIN machine m ON m.id = e.machine_id)
    WHERE rank <= $top ORDER BY vm, vcpu, rank"
+[ "$(v "SELECT COUNT(*) FROM vcpu_state")" -gt 0 ] || note "(none: no vCPU)"
 echo
 echo "== Top $top preempting host threads per vCPU"
 # tid 0 is the idle task of every CPU: the thread table names it after the first CPU it was seen
@@ -83,7 +84,9 @@ preempt_rows="SELECT vm, vcpu, preempting_tid AS tid, thread, preemptions, preem
      FROM preemption_by_thread p JOIN machine m ON m.id = p.machine_id)
    WHERE rank <= $top"
 q "$preempt_rows ORDER BY vm, vcpu, rank"
-if [ "$(v "SELECT COUNT(*) FROM vcpu_state")" -gt 0 ] && [ "$(v "SELECT COUNT(*) FROM preemption_by_thread")" -eq 0 ]; then
+if [ "$(v "SELECT COUNT(*) FROM vcpu_state")" -eq 0 ]; then
+  note "(none: no vCPU)"
+elif [ "$(v "SELECT COUNT(*) FROM preemption_by_thread")" -eq 0 ]; then
   note "(none: no vCPU thread was ever runnable without a CPU)"
 fi
 if [ "$(v "SELECT COUNT(*) FROM ($preempt_rows) WHERE tid = 0")" -gt 0 ]; then
