@@ -13,9 +13,10 @@ tar -xJf "$top/traces/lab/basic-host-4s.tar.xz" -C "$out"
 tar -xJf "$top/traces/lab/container-2s.tar.xz" -C "$out"
 bt=(babeltrace2 --omit-home-plugin-path --plugin-path="$build/plugins")
 
-run() {  # name trace
+run() {  # name trace [note]
   local db="$out/$1.db"
   echo "### $1: ${2#$top/}"
+  [ -z "${3:-}" ] || echo "$3" | fold -s -w 98 | sed 's/ *$//'
   echo "\$ babeltrace2 --plugin-path=build/plugins ${2#$top/} -c sink.vm.sqlite -p 'path=\"${db#$top/}\"'"
   "${bt[@]}" "$2" -c sink.vm.sqlite -p "path=\"$db\""
   "$top/scripts/summary.sh" "$db" 3
@@ -25,8 +26,8 @@ run() {  # name trace
 fused() {  # name host guest
   local db="$out/$1.db"
   echo "### $1: ${2#$out/} + ${3#$out/} (fused)"
-  echo "\$ babeltrace2 --plugin-path=build/plugins run -c host:source.ctf.fs -p 'inputs=[\"HOST\"]'" \
-    "-c guest:source.ctf.fs -p 'inputs=[\"GUEST\"]' -c fuse:filter.vm.fuse -c out:sink.vm.sqlite" \
+  echo "\$ babeltrace2 --plugin-path=build/plugins run -c host:source.ctf.fs -p 'inputs=[\"${2#$top/}\"]'" \
+    "-c guest:source.ctf.fs -p 'inputs=[\"${3#$top/}\"]' -c fuse:filter.vm.fuse -c out:sink.vm.sqlite" \
     "-p 'path=\"${db#$top/}\"' --connect host:fuse --connect guest:fuse --connect fuse:out"
   "${bt[@]}" run -c host:source.ctf.fs -p "inputs=[\"$2\"]" -c guest:source.ctf.fs -p "inputs=[\"$3\"]" \
     -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p "path=\"$db\"" --connect host:fuse --connect guest:fuse \
@@ -37,6 +38,10 @@ fused() {  # name host guest
 fused lab-container-2s "$(dirname "$(find "$out/slice-c/host" -name metadata)")" \
   "$(dirname "$(find "$out/slice-c/guest" -name metadata)")"
 run lab-basic-host-4s "$out/slice"
-run oneqemukvm-host "$top/traces/tc-stubs/OneQemuKvm-lttng/host"
+run oneqemukvm-host "$top/traces/tc-stubs/OneQemuKvm-lttng/host" \
+  "Trace Compass's OneQemuKvm stub, a test trace (traces/tc-stubs/README.md): 22 events with timestamps\
+ of 1 to 355 ns, so the summary counts in ns. Its host threads are tid 31 'qemucpu1', the vCPU thread,\
+ and tid 30, which the stub names 'any'. Its events carry no pid context, so the VM is named after\
+ the vCPU thread: qemu-tid31. The expected intervals are Trace Compass's (tests/e2e/run-e2e.sh)."
 echo "Databases: $out/*.db  (try: sqlite3 $out/lab-container-2s.db 'SELECT * FROM thread_delay LIMIT 5';"
 echo "more questions and their queries: docs/sql-cookbook.md)"

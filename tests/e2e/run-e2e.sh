@@ -226,8 +226,99 @@ case_container() {
     "$(sqlite3 "$work/container.db" "SELECT c.ns_inum, c.parent_ns_inum, c.ns_level FROM container c JOIN machine m ON m.id = c.machine_id WHERE m.name = 'tl-guest' ORDER BY c.ns_level")"
 }
 
+# scripts/summary.sh on the OneQemuKvm host stub alone (a host, no guest trace). Expected values
+# from the Trace Compass timeline of case 1: the vCPU tiles 1..355 ns (354 ns); 5 kvm_x86_exit
+# (MSR_WRITE) and the hypervisor time of every vmm row, 15+5+5+15+15+5+5 = 65 ns; 2 preemptions
+# of 50 ns by tid 30, which the stub names `any`. The run lasts 354 ns: the units are ns.
+case_summary_host_only() {
+  local db="$work/stub.db" out="$work/summary.out"
+  "${bt[@]}" "$src/traces/tc-stubs/OneQemuKvm-lttng/host" -c sink.vm.sqlite -p "path=\"$db\"" 2>"$work/stub.err"
+  "$src/scripts/summary.sh" "$db" 3 >"$out" 2>&1 || fail "summary.sh on the host-only stub failed: $(tail -3 "$out")"
+  check_eq "summary, host only, tiny trace: the vCPU share in ns" "qemu-tid31  0     52.3   18.4  28.2       0.0   1.1      354" \
+    "$(grep -E '^qemu-tid31 +0 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9]+ *$' "$out" | sed 's/ *$//')"
+  check_eq "summary, host only, tiny trace: exits in ns" "MSR_WRITE 5 65 13" \
+    "$(grep -E '^qemu-tid31 +0 +MSR_WRITE' "$out" | awk '{print $3, $4, $5, $6}')"
+  check_eq "summary, host only, tiny trace: preemptions in ns, by the stub's thread \`any\`" "30 any 2 100" \
+    "$(grep -E '^qemu-tid31 +0 +30 ' "$out" | awk '{print $3, $4, $5, $6}')"
+  check_eq "summary, host only: the units are named in the headers" "traced_ns vmm_ns avg_ns preempted_ns" \
+    "$(grep -oE '\b(traced|vmm|avg|preempted)_(ns|µs|ms|s)\b' "$out" | tr '\n' ' ' | sed 's/ $//')"
+  check_eq "summary, host only: the VM's unknown CPU status is explained, with the fuse command" "1 1" \
+    "$(grep -c '^  ? on a VM.s rows (status NULL in cpu_state)' "$out") $(grep -c "babeltrace2 HOST_TRACE GUEST_TRACE -c filter.vm.fuse" "$out")"
+  check_eq "summary, host only: the guest-thread section says it needs a guest trace" "1" \
+    "$(sed -n '/^== Top 3 guest threads/,/^$/p' "$out" | grep -c '(none: needs a guest trace.')"
+  check_eq "summary, host only: the container section says a guest's containers need its trace" "1" \
+    "$(sed -n '/^== Containers/,$p' "$out" | grep -c 'Containers inside a guest need a guest trace')"
+  check_eq "summary, host only: no idle-task note without an idle-task row" "0" "$(grep -c 'swapper (idle)' "$out")"
+}
+
+# scripts/summary.sh on the shipped container slice, host and guest fused: the guest sections
+# have rows and no "needs a guest trace"; the vCPU threads waited for idle CPUs (tid 0), and the
+# note says what that is. Independent check of the note's claim: every preempted interval charged
+# to tid 0 begins at a sched_wakeup, on a CPU whose cpu_state then runs tid 0.
+case_summary_fused() {
+  local db="$work/fused.db" out="$work/summary.out" host guest
+  tar -xJf "$src/traces/lab/container-2s.tar.xz" -C "$work"
+  host=$(dirname "$(find "$work/slice-c/host" -name metadata)") guest=$(dirname "$(find "$work/slice-c/guest" -name metadata)")
+  "${bt[@]}" "$host" "$guest" -c filter.vm.fuse -c sink.vm.sqlite -p "path=\"$db\"" 2>"$work/fused.err"
+  "$src/scripts/summary.sh" "$db" 3 >"$out" 2>&1 || fail "summary.sh on the fused slice failed: $(tail -3 "$out")"
+  check_eq "summary, fused: no \"needs a guest trace\", no unexplained ?" "0 0" \
+    "$(grep -c 'needs a guest trace' "$out") $(grep -cE '^tl-host +[0-9]+ +[^ ]+ +\? ' "$out")"
+  check_eq "summary, fused: guest threads and the container are listed" "3 1" \
+    "$(sed -n '/^== Top 3 guest threads/,/^$/p' "$out" | grep -c '^tl-guest ') $(sed -n '/^== Containers/,$p' "$out" | grep -c '^tl-guest  4026532224 ')"
+  check_eq "summary, fused: tid 0 is shown as the idle task, and explained as wake-up latency" "2 1" \
+    "$(grep -cE '^tl-guest +[01] +0 +swapper \(idle\) ' "$out") $(tr -s ' \n' ' ' <"$out" | grep -o 'wake-up latency on an idle CPU' | wc -l)"
+  check_eq "summary, fused: every preemption charged to tid 0 is a wait after a wake-up on a CPU running tid 0" "0" \
+    "$(sqlite3 "$db" "SELECT COUNT(*) FROM vcpu_state v JOIN machine vm ON vm.id = v.machine_id
+                      WHERE v.state = 'preempted' AND v.preempting_tid = 0 AND (v.begin_event != 'sched_wakeup' OR NOT EXISTS (
+                        SELECT 1 FROM cpu_state c WHERE c.host_machine_id = vm.parent_id AND c.pcpu = v.pcpu
+                          AND c.ts <= v.ts AND v.ts < c.ts + c.dur AND c.tid = 0))")"
+}
+
+# scripts/vm-analyze on a data stream with garbage inside a packet: babeltrace2's chain is shown,
+# and the last stderr line is our sink's cause, on one line.
+case_vm_analyze_cause() {
+  db="$work/bad.db"
+  local corrupt="$work/corrupted" rc last
+  cp -r "$lab_host" "$corrupt"
+  rm -rf "$corrupt/index"
+  python3 -c "f = open('$corrupt/ch0_0', 'r+b'); f.seek(2 * 1024 * 1024 + 5000); f.write(b'\\xff' * 4096)"
+  "${va[@]}" -o "$db" "$corrupt" >"$work/va.out" 2>"$work/va.err"
+  rc=$?
+  last=$(tail -1 "$work/va.err")
+  expect_error "vm-analyze, corrupted data stream: fails, no database" "$work/va.err" "reading the input trace failed" $rc
+  check_eq "vm-analyze: the last stderr line is our cause, on one line" \
+    "vm-analyze: error: reading the input trace failed, so no database was written at \`$db\`." "${last%%. *}."
+  check_eq "vm-analyze: babeltrace2's chain comes before it, with source.ctf.fs's causes" "1 1" \
+    "$(head -n -1 "$work/va.err" | grep -c '^ERROR: ') $(head -n -1 "$work/va.err" | grep -q "^CAUSED BY \[.*'source.ctf.fs'\]" && echo 1)"
+}
+
+# The README's ready-to-paste commands, from "Every command below runs as is" to the parameter
+# table of source.vm.scenario, run as written in a copy of a clone's top (the scripts, the
+# shipped traces, the built plugin as build/plugins); their /tmp folders are moved into WORK_DIR.
+case_readme_commands() {
+  local top="$work/top" rc
+  mkdir -p "$top/build/plugins"  # babeltrace2 does not follow a symbolic link to a plugin folder: a copy
+  ln -s "$src/scripts" "$top/scripts" && ln -s "$src/traces" "$top/traces" &&
+    cp "$plugin_dir/babeltrace-plugin-vm.so" "$top/build/plugins/"
+  python3 - "$src/README.md" "$work" >"$work/readme.sh" <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+text = text[text.index("Every command below runs as is"):text.index("`source.vm.scenario` parameters")]
+for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+    print(block.replace("/tmp/vm-", sys.argv[2] + "/vm-"), end="")
+PY
+  (cd "$top" && bash -e "$work/readme.sh") >"$work/readme.out" 2>&1
+  rc=$?
+  check_eq "README: the ready-to-paste commands run as written (see $work/readme.out)" "0" "$rc"
+  # VMs: the lab host's QEMU 204 (traces/README.md), the stub's one vCPU thread, the lab guest,
+  # and make-scenario.sh's default vms=2 (its nested guest is not visible from the host alone).
+  check_eq "README: they write the host, stub, fused and scenario databases" "1|1|1|2" \
+    "$(for d in host stub fused scenario; do sqlite3 "$top/$d.db" "SELECT COUNT(*) FROM machine WHERE role = 'guest'" 2>&1; done | paste -sd'|')"
+}
+
 all_cases=(convert-stub lab-host-exits bad-input-paths bad-input-truncated bad-input-corrupted no-kvm fuse-sinks
-           fuse-convert fuse-sync-file fuse-reference fuse-given sync-fail no-host container)
+           fuse-convert fuse-sync-file fuse-reference fuse-given sync-fail no-host container summary-host-only
+           summary-fused vm-analyze-cause readme-commands)
 [ $# -gt 0 ] || set -- "${all_cases[@]}"
 for name in "$@"; do
   if ! declare -F "case_${name//-/_}" >/dev/null; then
