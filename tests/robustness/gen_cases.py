@@ -180,7 +180,8 @@ class Gen:
 
     # --- cases ----------------------------------------------------------------------------
     def case(self, cid, family, expected, base, kind='fused', mutate=None, traces=None,
-             params=None, compare=False, diag=(), note='', prepare=None, out=None, err_names=()):
+             params=None, compare=False, diag=(), note='', prepare=None, out=None, err_names=(),
+             interrupt=None, existing=False):
         """A case: copies of the base's traces (mutate(traces) edits them), expected classes
         (a list: the first is the one shown), kind 'host' (one trace -> sink.vm.sqlite) or
         'fused' (every trace -> filter.vm.fuse -> sink.vm.sqlite)."""
@@ -196,6 +197,7 @@ class Gen:
             'id': cid, 'family': family, 'expected': expected, 'base': base, 'kind': kind,
             'traces': traces, 'params': params or {}, 'compare': compare, 'diag': list(diag),
             'note': note, 'prepare': prepare, 'out': out, 'err_names': list(err_names),
+            'interrupt': interrupt, 'existing': existing,
         })
 
     def rng(self, cid):
@@ -491,6 +493,12 @@ class Gen:
         self.case('out-is-folder', 'output', ERR, B, 'host', out='folder', err_names=['/out/'])
         self.case('out-missing-folder', 'output', ERR, B, 'host', out='missing/sub/out.db', err_names=['/out/'])
         self.case('out-255-chars', 'output', ['success'], B, 'host', out='n' * 252 + '.db')
+        # Interrupted runs: nothing may be left, and a database already at the path stays intact.
+        for sig in ('TERM', 'INT'):
+            self.case('out-sig%s' % sig.lower(), 'output', ERR, C, interrupt=sig,
+                      note='SIG%s during a fused run' % sig)
+            self.case('out-sig%s-existing' % sig.lower(), 'output', ERR, C, interrupt=sig, existing=True,
+                      note='SIG%s during a fused run over an existing database' % sig)
 
         with open(os.path.join(self.work, 'cases.json'), 'w') as fh:
             json.dump({'seed': self.seed, 'cases': self.cases}, fh, indent=1)

@@ -13,7 +13,8 @@ our plugin is not involved yet), bt-crash (a crash or hang that the plain
 Failures: crash, hang, leftover, unnamed-error, silent-loss, loss (rows or the guest link lost
 although a diagnostic says why: intervals must become unknown, never vanish), missing-diagnostic (expected a
 diagnostic, got a plain success), accepted (expected a clean error, got a success),
-unexpected-error (expected a success, got a clean error).
+unexpected-error (expected a success, got a clean error), slow (a success that took more than 10
+times the CPU time of the unmutated input, and more than 2 s).
 
 usage: run_suite.py PLUGIN_DIR SOURCE_DIR WORK_DIR [-j N] [--only REGEX] [--timeout S]
 """
@@ -29,6 +30,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -71,6 +73,7 @@ class Runner:
             self.env.setdefault('UBSAN_OPTIONS', 'print_stacktrace=1')
         self.bt = ['babeltrace2', '--omit-home-plugin-path', '--plugin-path=' + self.plugin_dir]
         self.base_dbs = {}
+        self.base_cpu = {}
 
     # --- command lines ----------------------------------------------------------------------
     def resolve(self, value, case):
@@ -145,15 +148,34 @@ class Runner:
             return res
         cmd = self.command(case, out)
         res['cmd'] = ' '.join("'%s'" % c if re.search(r'[ "\[;]', c) else c for c in cmd)
+        existing = None
+        if case.get('existing'):
+            existing = b'an existing database that an interrupted run must leave intact\n'
+            with open(out, 'wb') as fh:
+                fh.write(existing)
         t0 = time.time()
-        try:
-            p = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                 text=True, errors='replace', start_new_session=True)
-            _, err = p.communicate(timeout=self.timeout)
-            rc = p.returncode
-        except subprocess.TimeoutExpired:
+        p = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        hung = threading.Event()
+
+        def kill():
+            hung.set()
             os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
+        timer = threading.Timer(self.timeout, kill)
+        timer.start()
+        if case.get('interrupt'):
+            # Signalled once the sink's temporary file exists: the graph is running then.
+            while time.time() - t0 < self.timeout and not any('.tmp-' in f for f in os.listdir(outdir)):
+                time.sleep(0.02)
+            time.sleep(0.2)
+            p.send_signal(getattr(signal, 'SIG' + case['interrupt']))  # harmless on an ended run
+        err = p.stderr.read().decode(errors='replace')
+        _, status, usage = os.wait4(p.pid, 0)   # this child's own CPU time, whatever the load
+        timer.cancel()
+        rc = p.returncode = os.waitstatus_to_exitcode(status)
+        p.stderr.close()
+        res['cpu'] = case['cpu'] = usage.ru_utime + usage.ru_stime
+        if hung.is_set():
             res.update(actual='hang', detail='no end after %d s' % self.timeout, secs=time.time() - t0)
             plain = self.bt_alone(case)
             if plain:
@@ -163,8 +185,25 @@ class Runner:
         with open(os.path.join(cdir, 'stderr.txt'), 'w') as fh:
             fh.write(err)
         res['rc'] = rc
-        res.update(self.classify(case, rc, err, out, outdir))
+        if case.get('interrupt'):
+            res.update(self.interrupted(case, rc, out, outdir, existing))
+        else:
+            res.update(self.classify(case, rc, err, out, outdir))
         return res
+
+    def interrupted(self, case, rc, out, outdir, existing):
+        if rc == 0:
+            return {'actual': 'success', 'detail': 'the run ended before the signal'}
+        left = [f for f in os.listdir(outdir) if '.tmp-' in f]
+        if existing is not None:
+            intact = os.path.isfile(out) and open(out, 'rb').read() == existing
+            if not intact:
+                left.append('the existing database was changed or removed')
+        elif os.path.exists(out):
+            left.append(os.path.basename(out))
+        if left:
+            return {'actual': 'leftover', 'detail': 'after SIG%s (exit %d): %s' % (case['interrupt'], rc, ', '.join(left))}
+        return {'actual': 'clean-error', 'detail': 'SIG%s: exit %d, nothing left' % (case['interrupt'], rc)}
 
     def leftovers(self, outdir, out, failed):
         left = []
@@ -268,6 +307,10 @@ class Runner:
         if loss:
             return {'actual': 'loss' if named else 'silent-loss', 'detail': '; '.join(loss) + (
                 ' (a diagnostic names it, but intervals must become unknown, not vanish)' if named else '')}
+        base_cpu = self.base_cpu.get(case['base'] if case['kind'] == 'fused' else case['base'] + '-host') \
+            or self.base_cpu.get(case['base'], 0)
+        if case['cpu'] > max(2.0, 10 * base_cpu):
+            return {'actual': 'slow', 'detail': 'CPU %.1f s, the unmutated input %.1f s' % (case['cpu'], base_cpu)}
         if named:
             return {'actual': 'diagnostic', 'detail': named[0][:160]}
         return {'actual': 'success', 'detail': ''}
@@ -327,6 +370,7 @@ def main():
             results[c['id']] = res
             r.base_dbs[c['id']] = res['db']
         r.base_metrics = {c['id'][5:]: results[c['id']].get('metrics') for c in bases}
+        r.base_cpu = {c['id'][5:]: results[c['id']].get('cpu', 0) for c in bases}
         rest = [c for c in cases if c['family'] != 'base']
         for c, res in zip(rest, pool.map(r.run, rest)):
             results[c['id']] = res
@@ -350,9 +394,9 @@ def main():
         elif c['id'] in known:
             mark = 'FIXED'
             fixed.append(c['id'])
-        lines.append('%-5s %-30s %-12s %-18s %5.1fs  %s' % (
-            mark, c['id'], '|'.join(c['expected']), cls, res.get('secs', 0), res.get('detail', '')))
-    print('\n== cases (expected classes, actual class, time, detail); stderr in %s/cases/ID/stderr.txt'
+        lines.append('%-5s %-30s %-12s %-18s %5.1fs %5.1fs  %s' % (
+            mark, c['id'], '|'.join(c['expected']), cls, res.get('secs', 0), res.get('cpu', 0), res.get('detail', '')))
+    print('\n== cases (expected classes, actual class, wall time, CPU time, detail); stderr in %s/cases/ID/stderr.txt'
           % r.work)
     print('\n'.join(lines))
     print('\n== classes per family (expected -> actual: cases)')
