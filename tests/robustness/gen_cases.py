@@ -479,7 +479,9 @@ class Gen:
         self.case('contra-sync-identity', 'contradiction', ['success'], C, compare=True,
                   params={'sync': 'identity'}, note='identity keeps clocks; the guest must stay linked')
         self.case('contra-sync-roundtrip', 'contradiction', ['success'], C, compare=True,
-                  params={'sync': '@SYNC@'}, note='the transform as the sync table writes it')
+                  params={'sync': '@SYNC@'}, note='the transform as the sync table writes it (alpha_text, beta_text)')
+        self.case('contra-sync-roundtrip-real', 'contradiction', ['success'], C, compare=True,
+                  params={'sync': '@SYNCREAL@'}, note='the transform as sqlite3 prints the alpha and beta columns')
         self.case('contra-sync-file', 'contradiction', ['success'], C, compare=True,
                   params={'sync': '@DB:base-cont@'}, note='sync=FILE: the baseline database')
         self.case('contra-fuse-own-output', 'contradiction', ERR, C, traces=[],

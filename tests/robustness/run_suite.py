@@ -77,6 +77,11 @@ class Runner:
 
     # --- command lines ----------------------------------------------------------------------
     def resolve(self, value, case):
+        if value == '@SYNCREAL@':
+            with sqlite3.connect(self.base_dbs['base-cont']) as c:
+                a, b = c.execute("SELECT alpha, beta FROM sync s JOIN machine m ON m.id = s.machine "
+                                 "WHERE m.name = 'tl-guest'").fetchone()
+            return 'tl-guest=%r,%r' % (a, b)
         if '@SYNC' in value:
             alpha, beta = self.base_sync()
             if value == '@SYNC@':
