@@ -380,7 +380,12 @@ def main():
         for c, res in zip(rest, pool.map(r.run, rest)):
             results[c['id']] = res
 
-    # Report.
+    # Report: on stdout and in WORK_DIR/report.txt.
+    report = []
+
+    def say(text):
+        print(text)
+        report.append(text)
     families, new_failures, fixed, lines = {}, [], [], []
     for c in cases:
         res = results[c['id']]
@@ -401,33 +406,34 @@ def main():
             fixed.append(c['id'])
         lines.append('%-5s %-30s %-12s %-18s %5.1fs %5.1fs  %s' % (
             mark, c['id'], '|'.join(c['expected']), cls, res.get('secs', 0), res.get('cpu', 0), res.get('detail', '')))
-    print('\n== cases (expected classes, actual class, wall time, CPU time, detail); stderr in %s/cases/ID/stderr.txt'
+    say('\n== cases (expected classes, actual class, wall time, CPU time, detail); stderr in %s/cases/ID/stderr.txt'
           % r.work)
-    print('\n'.join(lines))
-    print('\n== classes per family (expected -> actual: cases)')
+    say('\n'.join(lines))
+    say('\n== classes per family (expected -> actual: cases)')
     for fam, counts in families.items():
-        print('%-14s %s' % (fam, ', '.join('%s -> %s: %d' % (e, act, n) for (e, act), n in sorted(counts.items()))))
+        say('%-14s %s' % (fam, ', '.join('%s -> %s: %d' % (e, act, n) for (e, act), n in sorted(counts.items()))))
     bt = [(cid, res) for cid, res in results.items() if res.get('class') == 'bt-crash']
     if bt:
-        print('\n== crashes inside babeltrace2 (the plain command crashes too)')
+        say('\n== crashes inside babeltrace2 (the plain command crashes too)')
         for cid, res in bt:
-            print('%s: %s\n    %s' % (cid, res.get('detail', ''), res['bt_cmd']))
+            say('%s: %s\n    %s' % (cid, res.get('detail', ''), res['bt_cmd']))
     for cid, res in results.items():
         if res.get('class') not in FINE:
-            print('\n-- %s [%s] %s\n   %s' % (cid, res['class'], res.get('detail', ''), res.get('cmd', '')))
+            say('\n-- %s [%s] %s\n   %s' % (cid, res['class'], res.get('detail', ''), res.get('cmd', '')))
     stale = [cid for cid in known if cid not in results and not a.only]
     if fixed:
-        print('\n== fixed, remove from known-findings.txt: ' + ' '.join(fixed))
+        say('\n== fixed, remove from known-findings.txt: ' + ' '.join(fixed))
     if stale:
-        print('\n== known-findings.txt names unknown cases: ' + ' '.join(stale))
-    print('\n%d cases, %d failures (%d known), %d fixed, %.0f s%s' % (
+        say('\n== known-findings.txt names unknown cases: ' + ' '.join(stale))
+    say('\n%d cases, %d failures (%d known), %d fixed, %.0f s%s' % (
         len(cases), sum(1 for x in results.values() if x['class'] not in FINE),
         sum(1 for x in results if results[x]['class'] not in FINE and x in known), len(fixed),
         time.time() - t0, ' (sanitizer build)' if r.sanitized else ''))
     if new_failures:
-        print('NEW FAILURES (not in known-findings.txt): ' + ' '.join(new_failures))
-        return 1
-    return 0
+        say('NEW FAILURES (not in known-findings.txt): ' + ' '.join(new_failures))
+    with open(os.path.join(r.work, 'report.txt'), 'w') as fh:
+        fh.write('\n'.join(report) + '\n')
+    return 1 if new_failures else 0
 
 
 if __name__ == '__main__':
