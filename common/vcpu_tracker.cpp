@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "kvm/vm_key.h"
 
@@ -76,14 +77,9 @@ int64_t vcpu_index_from_thread_name(std::string_view name) {
 struct VcpuTracker::Vm {
   int64_t machine_id = 0;
   int64_t pid = kUnknown;
-  std::vector<bool> used_ids;
-  bool uses(int64_t id) const {
-    return id >= 0 && static_cast<size_t>(id) < used_ids.size() && used_ids[static_cast<size_t>(id)];
-  }
-  void take(int64_t id) {
-    if (static_cast<size_t>(id) >= used_ids.size()) used_ids.resize(static_cast<size_t>(id) + 1, false);
-    used_ids[static_cast<size_t>(id)] = true;
-  }
+  std::set<int64_t> used_ids;  // sparse: an id comes from a trace field, never size anything by it
+  bool uses(int64_t id) const { return used_ids.count(id) != 0; }
+  void take(int64_t id) { used_ids.insert(id); }
   int64_t first_free() const {
     int64_t id = 0;
     while (uses(id)) ++id;
@@ -214,6 +210,13 @@ void VcpuTracker::resolve_id(Vcpu& vcpu, int64_t exit_vcpu_id_field) {
                   "kvm_x86_entry.vcpu_id holds " + std::to_string(vcpu.entry_field) +
                       ", which is not a vCPU index: lttng-modules <= 2.13 on Linux >= 5.10 records a "
                       "stale field there. vCPU indexes were taken from other sources (see vcpu.vcpu_id_source).");
+  }
+  if (exit_vcpu_id_field >= kMaxPlausibleVcpuId) {
+    diagnose_once("exit-garbage", "kvm_x86_exit.vcpu_id holds " + std::to_string(exit_vcpu_id_field) +
+                                      ", which is not a vCPU index (KVM allows at most " +
+                                      std::to_string(kMaxPlausibleVcpuId) +
+                                      "); vCPU indexes were taken from other sources (see vcpu.vcpu_id_source).");
+    exit_vcpu_id_field = kUnknown;
   }
   if (exit_vcpu_id_field >= 0) {
     id = exit_vcpu_id_field;

@@ -59,7 +59,9 @@ const EventLayout kLayouts[] = {
      "a vCPU enters guest mode"},
     {EventKind::kvm_exit,
      {"kvm_x86_exit", "kvm_exit"},
-     {{"exit_reason", I, true, kNone}, {"isa", I, false, kNone}, {"vcpu_id", I, false, kNone}},
+     // Without exit_reason an exit still ends the guest interval: the reason becomes unknown
+     // (the adapter reports it, see missing_field_effect()), never the interval.
+     {{"exit_reason", I, false, kNone}, {"isa", I, false, kNone}, {"vcpu_id", I, false, kNone}},
      EventKind::kvm_other,
      "a vCPU leaves guest mode"},
     {EventKind::vmsync_gh_guest,
@@ -158,6 +160,13 @@ size_t event_layout_count() {
 const EventLayout* layout_of(EventKind kind) {
   for (const EventLayout& layout : kLayouts)
     if (layout.kind == kind) return &layout;
+  return nullptr;
+}
+
+const char* missing_field_effect(EventKind kind, std::string_view field) {
+  if (kind == EventKind::kvm_exit && field == "exit_reason")
+    return "the exit reason of the vCPU intervals in the hypervisor (vcpu_state.exit_reason) is unknown; the "
+           "intervals are kept";
   return nullptr;
 }
 

@@ -78,6 +78,11 @@ const EventLayout* layout_of(EventKind kind);
 // The kind of an event name (EventKind::other when no layout names it). Call it once per event
 // class, never per event.
 EventKind kind_of(std::string_view name);
+// What becomes unknown when an event class of `kind` lacks integer field `field` (or has it
+// mistyped), for the warning that names it; nullptr when its absence is ordinary (an optional
+// field of some lttng-modules generations). A missing required field is reported by the caller:
+// the events become the layout's incomplete kind.
+const char* missing_field_effect(EventKind kind, std::string_view field);
 // True when `name` matches `pattern` (`*`: one or more characters).
 bool event_name_matches(std::string_view pattern, std::string_view name);
 

@@ -18,6 +18,17 @@ EventFields locate_event_fields(const bt_event_class* event_class) {
     const FieldSpec& spec = info.layout->fields[i];
     info.f[i] =
         spec.type == FieldType::int_array ? find_int_array_member(payload, spec.name) : find_member(payload, spec.name);
+    // An integer field typed string (or a string typed integer) is as good as absent.
+    const bool mistyped = info.f[i].present() && info.f[i].is_string != (spec.type == FieldType::string) &&
+                          spec.type != FieldType::int_array;
+    if (mistyped) info.f[i] = FieldRef();
+    const bool absent = !info.f[i].present();
+    if (absent && (spec.required || missing_field_effect(info.kind, spec.name)))
+      info.missing = "event " + info.name + " has no " + (spec.type == FieldType::string ? "string" : "integer") +
+                     " field `" + spec.name + "`" + (mistyped ? " (it is mistyped)" : "") + ": " +
+                     (spec.required ? std::string("its events are ignored")
+                                    : std::string(missing_field_effect(info.kind, spec.name))) +
+                     ". Record it with: lttng enable-event --kernel " + info.name;
     if (spec.required && !info.f[i].present()) {
       info.kind = info.layout->incomplete_kind;
       info.layout = layout_of(info.kind);
@@ -40,10 +51,13 @@ StreamFields locate_stream_fields(const bt_stream_class* stream_class) {
   return fields;
 }
 
-int64_t packet_cpu(const bt_packet* packet, const StreamFields& fields) {
+int64_t packet_cpu(const bt_packet* packet, const StreamFields& fields, int64_t* implausible) {
   if (!fields.packet_cpu.present()) return kUnknown;
   const bt_field* context = bt_packet_borrow_context_field_const(packet);
-  return context ? read_int(context, fields.packet_cpu) : kUnknown;
+  const int64_t cpu = context ? read_int(context, fields.packet_cpu) : kUnknown;
+  if (cpu == kUnknown || (cpu >= 0 && cpu <= kMaxCpuId)) return cpu;
+  if (implausible) *implausible = cpu;
+  return kUnknown;
 }
 
 int64_t snapshot_ns(const bt_clock_snapshot* snapshot) {

@@ -23,6 +23,9 @@ struct EventFields {
   const EventLayout* layout = nullptr;  // of `kind`; null for `other`
   uint8_t field_count = 0;              // the layout's
   FieldRef f[kMaxEventFields];          // the layout's fields, in its order (common/events/layout.cpp)
+  // A warning when a field that matters is absent or mistyped (empty when none): the field, what
+  // becomes unknown, and the lttng command that records it.
+  std::string missing;
 };
 
 // Locates the payload fields of `event_class`'s layout. A required field missing makes the kind
@@ -35,8 +38,13 @@ struct StreamFields {
 };
 StreamFields locate_stream_fields(const bt_stream_class* stream_class);
 
-// The CPU of a packet (kUnknown without `cpu_id`).
-int64_t packet_cpu(const bt_packet* packet, const StreamFields& fields);
+// The largest CPU id taken from a packet's `cpu_id`. Linux's NR_CPUS is at most 8192 (x86-64
+// MAXSMP); CPU ids index per-CPU state in the models, so a larger value is corruption, not a CPU.
+constexpr int64_t kMaxCpuId = 8191;
+
+// The CPU of a packet (kUnknown without `cpu_id`). A value outside [0, kMaxCpuId] gives kUnknown
+// and is stored in `*implausible` (when given) for the caller's diagnostic.
+int64_t packet_cpu(const bt_packet* packet, const StreamFields& fields, int64_t* implausible = nullptr);
 
 // ns from origin of a snapshot; throws when it overflows.
 int64_t snapshot_ns(const bt_clock_snapshot* snapshot);

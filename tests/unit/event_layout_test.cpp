@@ -58,8 +58,11 @@ TEST(EventLayout, TableIsConsistent) {
   EXPECT_EQ(layout_of(EventKind::other), nullptr);
   ASSERT_NE(layout_of(EventKind::kvm_exit), nullptr);
   EXPECT_STREQ(layout_of(EventKind::kvm_exit)->fields[0].name, "exit_reason");
-  EXPECT_TRUE(layout_of(EventKind::kvm_exit)->fields[0].required);
-  EXPECT_EQ(layout_of(EventKind::kvm_exit)->incomplete_kind, EventKind::kvm_other);
+  // Without exit_reason an exit still ends the guest interval: only the reason is unknown.
+  EXPECT_FALSE(layout_of(EventKind::kvm_exit)->fields[0].required);
+  EXPECT_NE(missing_field_effect(EventKind::kvm_exit, "exit_reason"), nullptr);
+  EXPECT_EQ(missing_field_effect(EventKind::kvm_exit, "isa"), nullptr);
+  EXPECT_EQ(missing_field_effect(EventKind::kvm_entry, "vcpu_id"), nullptr);
 }
 
 // Fills raw fields by name, as an adapter would from the table.

@@ -111,11 +111,13 @@ void RunTables::write(Run& run) {
     insert_trace.bind(5, machine->first_ts);
     insert_trace.bind(6, machine->last_ts);
     insert_trace.run();
-    bool has_kvm = false, has_sched = false;
+    bool has_entry = false, has_exit = false, has_sched = false;
     for (const TracedMachine::EventClassCount& event_class : machine->event_classes) {
-      has_kvm |= event_class.kind == EventKind::kvm_entry || event_class.kind == EventKind::kvm_exit;
+      has_entry |= event_class.kind == EventKind::kvm_entry;
+      has_exit |= event_class.kind == EventKind::kvm_exit;
       has_sched |= event_class.kind == EventKind::sched_switch;
     }
+    const bool has_kvm = has_entry || has_exit;
     const std::string who =
         "trace `" + machine->trace_name + "` (machine `" + run.registry().get(machine->id).name + "`)";
     if (!has_kvm && !machine->guest)
@@ -123,6 +125,14 @@ void RunTables::write(Run& run) {
                                     " has no KVM events (kvm_x86_entry and kvm_x86_exit): no VM was found in it. If it "
                                     "is a KVM host, record them with: lttng enable-event --kernel 'kvm_x86_*'  "
                                     "(lttng-modules < 2.8 names them kvm_*: lttng enable-event --kernel 'kvm_*')");
+    if (has_entry != has_exit) {
+      const std::string missing = has_entry ? "kvm_x86_exit" : "kvm_x86_entry";
+      add_diagnostic("warning", who + " has " + (has_entry ? "kvm_x86_entry" : "kvm_x86_exit") + " events but no " +
+                                    missing + " (kvm_" + (has_entry ? "exit" : "entry") +
+                                    ") events: when a vCPU " + (has_entry ? "leaves" : "enters") +
+                                    " guest mode is unknown, so its time in the guest and in the hypervisor cannot "
+                                    "be told apart. Record them with: lttng enable-event --kernel " + missing);
+    }
     if (!has_sched)
       add_diagnostic("warning", who +
                                     " has no sched_switch events: vCPU preemption and idle time cannot be seen. Record "

@@ -138,6 +138,16 @@ const LinearTransform& FuseIterator::transform_of(int machine) const {
              : identity;
 }
 
+std::string FuseIterator::trace_names(const std::vector<int>& machines) const {
+  std::string names;
+  for (int machine : machines) {
+    if (machine < 0 || static_cast<size_t>(machine) >= machine_traces_.size()) continue;
+    const std::string& key = machine_traces_[static_cast<size_t>(machine)];
+    names += (names.empty() ? " `" : ", `") + key.substr(0, key.find('\n')) + "`";
+  }
+  return names;
+}
+
 int FuseIterator::machine_of(const bt_stream* stream) {
   const bt_trace* trace = bt_stream_borrow_trace_const(stream);
   auto it = machine_of_trace_.find(trace);
@@ -339,8 +349,10 @@ bt_message_iterator_class_next_method_status iterator_next(bt_self_message_itera
   } catch (const std::bad_alloc&) {
     BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "out of memory");
     return BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_MEMORY_ERROR;
-  } catch (const UpstreamMerge::UpstreamError&) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "reading an input failed (causes follow)");
+  } catch (const UpstreamMerge::UpstreamError& error) {
+    const std::string names = iterator_of(self)->trace_names(error.machines);
+    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(
+        self, "reading the input%s failed (causes follow)", names.empty() ? "" : (" trace" + names).c_str());
   } catch (const std::exception& error) {
     BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "%s", error.what());
   } catch (...) {

@@ -44,6 +44,8 @@ class FuseIterator final : public MachineClock {
 
   int machine_of(const bt_stream* stream) override;
   const LinearTransform& transform_of(int machine) const override;
+  // " `NAME`, `NAME`" of the traces of these machine indexes, for error messages ("" if none known).
+  std::string trace_names(const std::vector<int>& machines) const;
 
  private:
   enum class Phase { start, emitting, ended };

@@ -149,7 +149,7 @@ UpstreamMerge::Fill UpstreamMerge::read(Upstream& upstream) {
     case BT_MESSAGE_ITERATOR_NEXT_STATUS_END: upstream.ended = true; return Fill::ready;
     case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN: return Fill::again;
     case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR: throw std::bad_alloc();
-    default: throw UpstreamError();
+    default: throw UpstreamError{upstream.traces};
   }
   // Owned from here on, whatever happens to the ones before them.
   std::vector<bt::Ref<const bt_message>> batch(count);

@@ -111,7 +111,9 @@ class UpstreamMerge {
 
   StreamState& stream_state(const bt_stream* stream);
 
-  struct UpstreamError {};  // an upstream iterator failed (its causes are set)
+  struct UpstreamError {  // an upstream iterator failed (its causes are set)
+    std::vector<int> machines;  // the machine indexes read from it so far
+  };
 
  private:
   Fill fill(Upstream*& chosen);

@@ -44,12 +44,15 @@ struct TraceState {
   int fused_layer = -1;
   int64_t machine_id = 0;
   TracedMachine* machine = nullptr;  // owned by the run
+  bool tid_diagnosed = false;        // the missing `tid` context was reported
 };
 
 // Per stream: its trace, its CPU (packet context `cpu_id`) and where its contexts are.
 struct StreamInfo {
   TraceState* trace = nullptr;  // weak
   int64_t cpu = kUnknown;
+  bool cpu_diagnosed = false;  // an implausible packet `cpu_id` was reported for this stream
+  uint64_t id = 0;             // the stream's id in its trace
   bt::StreamFields fields;
 };
 
@@ -63,6 +66,7 @@ struct Sink {
   std::unordered_map<const bt_stream*, StreamInfo> streams;
   std::unordered_map<const bt_event_class*, std::unique_ptr<EventClassInfo>> event_classes;
   const bt_stream* last_stream = nullptr;  // one-entry cache in front of `streams`
+  const StreamInfo* last_read = nullptr;   // the stream of the last message read, for error messages
   StreamInfo* last_stream_info = nullptr;
   Event decoded;  // the current event, decoded once
 
@@ -154,6 +158,16 @@ void on_stream_beginning(Sink& sink, const bt_message* message) {
   StreamInfo info;
   info.trace = &trace_state(sink, stream);
   info.fields = bt::locate_stream_fields(stream_class);
+  info.id = bt_stream_get_id(stream);
+  if (!info.fields.ctx_tid.present() && !info.trace->tid_diagnosed) {
+    info.trace->tid_diagnosed = true;
+    sink.run->get<RunTables>().add_diagnostic(
+        "warning", "trace `" + info.trace->name +
+                       "` has no `tid` context: an event's thread is known only from the last sched_switch on its "
+                       "CPU, so intervals before it are lost, and a vCPU thread whose process is unknown makes a "
+                       "VM named after the thread (qemu-tidN). Record it with: lttng add-context --kernel "
+                       "--type=tid --type=pid --type=procname");
+  }
   sink.streams[stream] = info;
   sink.last_stream = nullptr;
 }
@@ -164,13 +178,23 @@ StreamInfo& stream_info(Sink& sink, const bt_stream* stream) {
   if (it == sink.streams.end()) throw std::runtime_error("message of a stream that never began");
   sink.last_stream = stream;
   sink.last_stream_info = &it->second;
+  sink.last_read = &it->second;
   return it->second;
 }
 
 void on_packet_beginning(Sink& sink, const bt_message* message) {
   const bt_packet* packet = bt_message_packet_beginning_borrow_packet_const(message);
   StreamInfo& info = stream_info(sink, bt_packet_borrow_stream_const(packet));
-  info.cpu = bt::packet_cpu(packet, info.fields);
+  int64_t implausible = kUnknown;
+  info.cpu = bt::packet_cpu(packet, info.fields, &implausible);
+  if (implausible != kUnknown && !info.cpu_diagnosed) {
+    // A CPU id indexes per-CPU state: a corrupted one is not used, its packets' CPU is unknown.
+    info.cpu_diagnosed = true;
+    sink.run->get<RunTables>().add_diagnostic(
+        "warning", "trace `" + info.trace->name + "`, stream " + std::to_string(info.id) + ": packet context field cpu_id " +
+                       std::to_string(implausible) + " is not a CPU id (0 to " + std::to_string(bt::kMaxCpuId) +
+                       "); the CPU of this stream's events with that value is unknown");
+  }
 }
 
 EventClassInfo& event_class_info(Sink& sink, const bt_event_class* event_class, TraceState* trace) {
@@ -179,6 +203,8 @@ EventClassInfo& event_class_info(Sink& sink, const bt_event_class* event_class, 
     slot = std::make_unique<EventClassInfo>();
     slot->fields = bt::locate_event_fields(event_class);
     slot->trace = trace;
+    if (!slot->fields.missing.empty())
+      sink.run->get<RunTables>().add_diagnostic("warning", "trace `" + trace->name + "`: " + slot->fields.missing);
   }
   return *slot;
 }
@@ -304,6 +330,16 @@ void finish(Sink& sink) {
   run.commit();
 }
 
+// " `TRACE` (stream N, the last one read)" when a message was read, else every trace's name.
+std::string last_read_text(const Sink& sink) {
+  if (sink.last_read && sink.last_read->trace)
+    return " `" + sink.last_read->trace->name + "` (stream " + std::to_string(sink.last_read->id) +
+           " was the last one read)";
+  std::string names;
+  for (const TraceState* trace : sink.trace_order) names += (names.empty() ? " `" : "`, `") + trace->name;
+  return names.empty() ? "" : names + "`";
+}
+
 }  // namespace
 
 bt_component_class_initialize_method_status initialize(bt_self_component_sink* self,
@@ -397,7 +433,7 @@ bt_component_class_sink_consume_method_status consume(bt_self_component_sink* se
       return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
     default:
       sink->run->abandon();
-      append_cause(*sink, "reading the input trace failed, so no database was written at `" +
+      append_cause(*sink, "reading the input trace" + last_read_text(*sink) + " failed, so no database was written at `" +
                               sink->run->database().path() +
                               "`. The causes that follow say where; a truncated or corrupted data stream is the usual "
                               "reason. Copy the trace again from the machine that recorded it, or limit the run to its "
