@@ -149,18 +149,25 @@ Timestamp KvmWindowSync::best_offset(Timestamp center, Timestamp range, Timestam
   return center - lags * bin + static_cast<Timestamp>(best - score.begin()) * bin;
 }
 
-std::optional<KvmWindowSync::WideOffset> KvmWindowSync::wide_offset() const {
-  // The guest's events can meet the host's windows only for offsets in [lowest, highest]: the
-  // correlation over that whole interval, in at most about 4000 bins of at least 10 ms.
+std::pair<Timestamp, Timestamp> KvmWindowSync::possible_offsets() const {
   const auto [begin, end] = guest_range();
   const auto [host_begin, host_end] = host_range();
-  if (begin >= end || host_begin > host_end) return std::nullopt;
   Timestamp lowest = 0, highest = 0, width = 0;
-  if (__builtin_sub_overflow(host_begin, end, &lowest) || __builtin_sub_overflow(host_end, begin, &highest) ||
-      __builtin_sub_overflow(highest, lowest, &width))
-    return std::nullopt;  // clocks further apart than 64-bit nanoseconds can tell
+  if (begin >= end || host_begin > host_end || __builtin_sub_overflow(host_begin, end, &lowest) ||
+      __builtin_sub_overflow(host_end, begin, &highest) || __builtin_sub_overflow(highest, lowest, &width))
+    return {1, 0};
+  return {lowest, highest};
+}
+
+std::optional<KvmWindowSync::WideOffset> KvmWindowSync::wide_offset() const {
+  // The guest's events can meet the host's windows only for offsets in [lowest, highest]: the
+  // correlation over that whole interval, in at most about 2000 bins of at least 10 ms.
+  const auto [begin, end] = guest_range();
+  const auto [lowest, highest] = possible_offsets();
+  if (lowest > highest) return std::nullopt;
+  const Timestamp width = highest - lowest;
   constexpr Timestamp kMinBin = 10'000'000;
-  constexpr Timestamp kMaxBins = 4'000;
+  constexpr Timestamp kMaxBins = 2'000;
   const Timestamp bin = std::max(kMinBin, (width / kMaxBins / kMinBin + 1) * kMinBin);
   const Timestamp center = lowest + width / 2;
   return WideOffset{best_offset(center, width / 2 + bin, bin, begin, end), bin};
@@ -267,14 +274,18 @@ KvmWindowSync::Track KvmWindowSync::track(const Options& options) const {
   Track result;
   const auto [begin, end] = guest_range();
   if (guest_event_count() == 0 || window_count() == 0) return result;
-  // 1. Rough offset over the whole trace, around the hint, or around the offset the search over
-  // every possible offset finds when that one lies outside the hint's range (clocks hours, days
-  // or years apart).
+  // 1. Rough offset over the whole trace, around the hint; when no offset of the hint's range
+  // can put a guest event in the host's time range (clocks hours, days or years apart), around
+  // the offset that the search over every possible offset finds.
   const Timestamp range = std::max(options.search_range_ns, Timestamp(20'000'000));
   Timestamp center = options.offset_hint_ns;
-  const std::optional<WideOffset> wide = wide_offset();
-  if (!wide) return result;
-  if (std::llabs(wide->offset - center) > range + 2 * wide->bin) center = round_to_second(wide->offset);
+  const auto [lowest, highest] = possible_offsets();
+  if (lowest > highest) return result;  // clocks further apart than 64-bit nanoseconds can tell
+  if (highest < center - range || lowest > center + range) {
+    const std::optional<WideOffset> wide = wide_offset();
+    if (!wide) return result;
+    center = round_to_second(wide->offset);
+  }
   Timestamp d = best_offset(center, range, 10'000'000, begin, end);
   d = best_offset(d, 200'000'000, 1'000'000, begin, end);
   // 2. The leading segment: where the host trace begins (guest events before it cannot be

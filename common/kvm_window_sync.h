@@ -145,6 +145,9 @@ class KvmWindowSync {
     Timestamp offset, bin;
   };
   std::optional<WideOffset> wide_offset() const;
+  // [lowest, highest]: the offsets that put at least one guest event in the host's time range
+  // (lowest > highest: no guest event or window, or the clocks are too far apart).
+  std::pair<Timestamp, Timestamp> possible_offsets() const;
   // `t` rounded to the nearest whole second (halves up).
   static Timestamp round_to_second(Timestamp t);
   // Most events inside over [center - range, center + range] by `step`; ties: nearest `center`.
