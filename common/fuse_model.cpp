@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <deque>
 #include <limits>
 #include <set>
@@ -297,6 +298,21 @@ void FuseModel::compose_transforms() {
   }
 }
 
+namespace {
+
+// A number of a previous run's database, the whole text and finite (a tampered file is refused
+// with the column and the machine named).
+long double cached_number(const std::string& text, const char* column, const std::string& machine) {
+  char* end = nullptr;
+  const long double value = std::strtold(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value))
+    throw std::runtime_error(std::string(column) + " of machine `" + machine + "` is `" + text +
+                             "`, not a finite number");
+  return value;
+}
+
+}  // namespace
+
 std::vector<FuseModel::CachedMachine> FuseModel::read_previous_run(const std::string& path) {
   std::vector<CachedMachine> machines;
   try {
@@ -304,7 +320,7 @@ std::vector<FuseModel::CachedMachine> FuseModel::read_previous_run(const std::st
     SqliteStatement query = db.prepare(
         "SELECT t.name, t.clock_uuid, t.hostname, m.name, m.role, COALESCE(p.name, ''), m.layer,"
         " COALESCE(g.qemu_pid, -1), s.alpha_text, s.beta_text, s.method, s.quality, s.matches,"
-        " COALESCE(s.accuracy_ns, -1), m.id"
+        " COALESCE(s.accuracy_ns, -1), m.id, COALESCE(g.method, ''), COALESCE(g.confidence, 0)"
         " FROM trace t JOIN machine m ON m.id = t.machine_id LEFT JOIN machine p ON p.id = m.parent_id"
         " JOIN sync s ON s.machine = m.id LEFT JOIN guest_match g ON g.machine = m.id ORDER BY m.id");
     std::vector<int64_t> ids;
@@ -318,14 +334,20 @@ std::vector<FuseModel::CachedMachine> FuseModel::read_previous_run(const std::st
       machine.parent_name = query.column_text(5);
       machine.layer = static_cast<int>(query.column_int(6));
       machine.qemu_pid = query.column_int(7);
-      machine.to_reference = LinearTransform{std::stold(query.column_text(8)), std::stold(query.column_text(9))};
+      machine.to_reference = LinearTransform{cached_number(query.column_text(8), "sync.alpha_text", machine.name),
+                                             cached_number(query.column_text(9), "sync.beta_text", machine.name)};
+      if (!(machine.to_reference.alpha > 0))
+        throw std::runtime_error("sync.alpha_text of machine `" + machine.name + "` is not > 0");
       machine.method = query.column_text(10);
       machine.quality = query.column_text(11);
       machine.matches = static_cast<uint64_t>(query.column_int(12));
       const std::string accuracy = query.column_text(13);
-      machine.accuracy_ns = std::stold(accuracy);
+      machine.accuracy_ns = cached_number(accuracy, "sync.accuracy_ns", machine.name);
       if (machine.accuracy_ns < 0) machine.accuracy_ns = std::numeric_limits<long double>::infinity();
       ids.push_back(query.column_int(14));
+      machine.match_method = query.column_text(15);
+      machine.match_confidence = static_cast<double>(cached_number(query.column_text(16), "guest_match.confidence",
+                                                                   machine.name));
       machines.push_back(std::move(machine));
     }
     query = SqliteStatement();
@@ -359,6 +381,8 @@ void FuseModel::load(const std::vector<CachedMachine>& cached, const std::string
     m.has_kvm = c.role == "host";
     m.is_guest = c.role == "guest";
     m.vm_pid = c.qemu_pid;
+    m.match_method = c.match_method;
+    m.match_confidence = c.match_confidence;
     m.sync.to_reference = c.to_reference;
     m.sync.method = c.method == "reference" ? "reference" : "reused from " + path;
     m.sync.quality = c.quality == "accurate"      ? SyncQuality::accurate

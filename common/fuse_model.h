@@ -139,6 +139,8 @@ class FuseModel {
     std::string method, quality;
     uint64_t matches = 0;
     long double accuracy_ns = 0;
+    std::string match_method;  // guest_match: how the previous run linked the guest ("" if not)
+    double match_confidence = 0;
     std::vector<CachedVcpu> vcpus;  // VMs this machine runs
   };
   static std::vector<CachedMachine> read_previous_run(const std::string& path);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 
 namespace vm {
 
@@ -148,6 +149,36 @@ Timestamp KvmWindowSync::best_offset(Timestamp center, Timestamp range, Timestam
   return center - lags * bin + static_cast<Timestamp>(best - score.begin()) * bin;
 }
 
+std::pair<Timestamp, Timestamp> KvmWindowSync::possible_offsets() const {
+  const auto [begin, end] = guest_range();
+  const auto [host_begin, host_end] = host_range();
+  Timestamp lowest = 0, highest = 0, width = 0;
+  if (begin >= end || host_begin > host_end || __builtin_sub_overflow(host_begin, end, &lowest) ||
+      __builtin_sub_overflow(host_end, begin, &highest) || __builtin_sub_overflow(highest, lowest, &width))
+    return {1, 0};
+  return {lowest, highest};
+}
+
+std::optional<KvmWindowSync::WideOffset> KvmWindowSync::wide_offset() const {
+  // The guest's events can meet the host's windows only for offsets in [lowest, highest]: the
+  // correlation over that whole interval, in at most about 2000 bins of at least 10 ms.
+  const auto [begin, end] = guest_range();
+  const auto [lowest, highest] = possible_offsets();
+  if (lowest > highest) return std::nullopt;
+  const Timestamp width = highest - lowest;
+  constexpr Timestamp kMinBin = 10'000'000;
+  constexpr Timestamp kMaxBins = 2'000;
+  const Timestamp bin = std::max(kMinBin, (width / kMaxBins / kMinBin + 1) * kMinBin);
+  const Timestamp center = lowest + width / 2;
+  return WideOffset{best_offset(center, width / 2 + bin, bin, begin, end), bin};
+}
+
+Timestamp KvmWindowSync::round_to_second(Timestamp t) {
+  constexpr Timestamp kSecond = 1'000'000'000;
+  const Timestamp down = t / kSecond * kSecond - (t % kSecond < 0 ? kSecond : 0);  // floor
+  return t - down >= kSecond / 2 ? down + kSecond : down;
+}
+
 Timestamp KvmWindowSync::exact_search(Timestamp center, Timestamp range, Timestamp step, Timestamp begin,
                                       Timestamp end, const Drift& drift, uint64_t* best_inside) const {
   // Most inside wins; among equals the offset nearest `center` (a guest that runs all the time
@@ -243,9 +274,19 @@ KvmWindowSync::Track KvmWindowSync::track(const Options& options) const {
   Track result;
   const auto [begin, end] = guest_range();
   if (guest_event_count() == 0 || window_count() == 0) return result;
-  // 1. Rough offset over the whole trace.
-  Timestamp d = best_offset(options.offset_hint_ns, std::max(options.search_range_ns, Timestamp(20'000'000)),
-                            10'000'000, begin, end);
+  // 1. Rough offset over the whole trace, around the hint; when no offset of the hint's range
+  // can put a guest event in the host's time range (clocks hours, days or years apart), around
+  // the offset that the search over every possible offset finds.
+  const Timestamp range = std::max(options.search_range_ns, Timestamp(20'000'000));
+  Timestamp center = options.offset_hint_ns;
+  const auto [lowest, highest] = possible_offsets();
+  if (lowest > highest) return result;  // clocks further apart than 64-bit nanoseconds can tell
+  if (highest < center - range || lowest > center + range) {
+    const std::optional<WideOffset> wide = wide_offset();
+    if (!wide) return result;
+    center = round_to_second(wide->offset);
+  }
+  Timestamp d = best_offset(center, range, 10'000'000, begin, end);
   d = best_offset(d, 200'000'000, 1'000'000, begin, end);
   // 2. The leading segment: where the host trace begins (guest events before it cannot be
   // checked), long enough to hold `lead_events` events if that takes at most 4 times lead_ns.
@@ -254,6 +295,7 @@ KvmWindowSync::Track KvmWindowSync::track(const Options& options) const {
   const Timestamp host_begin = host_range().first;
   const Timestamp lead_begin = std::max(begin, host_begin - d - 2'000'000);
   Timestamp lead_end = std::min(end, lead_begin + options.lead_ns);
+  if (lead_end <= lead_begin) return result;  // no guest event where the host trace is
   for (int doubling = 0; doubling < 2 && lead_end < end; ++doubling) {
     uint64_t in_range = 0;
     count_inside(d, lead_begin, lead_end, &in_range);

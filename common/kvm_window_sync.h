@@ -32,6 +32,7 @@
 // wrong one a fraction close to its vCPUs' guest-mode share.
 
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -137,6 +138,18 @@ class KvmWindowSync {
   // Best offset by binned correlation over [center - range, center + range] at `bin` resolution,
   // restricted to guest events in [begin, end).
   Timestamp best_offset(Timestamp center, Timestamp range, Timestamp bin, Timestamp begin, Timestamp end) const;
+  // The coarse offset over every offset at which guest events can fall into host windows at all
+  // (any distance between the clocks), and the bin it was found at; none when either side is
+  // empty or the clocks are too far apart for 64-bit nanoseconds.
+  struct WideOffset {
+    Timestamp offset, bin;
+  };
+  std::optional<WideOffset> wide_offset() const;
+  // [lowest, highest]: the offsets that put at least one guest event in the host's time range
+  // (lowest > highest: no guest event or window, or the clocks are too far apart).
+  std::pair<Timestamp, Timestamp> possible_offsets() const;
+  // `t` rounded to the nearest whole second (halves up).
+  static Timestamp round_to_second(Timestamp t);
   // Most events inside over [center - range, center + range] by `step`; ties: nearest `center`.
   Timestamp exact_search(Timestamp center, Timestamp range, Timestamp step, Timestamp begin, Timestamp end,
                          const Drift& drift = Drift{0, 0}, uint64_t* best_inside = nullptr) const;

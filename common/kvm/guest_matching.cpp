@@ -1,8 +1,10 @@
 #include "kvm/guest_matching.h"
 
 #include <memory>
-
+#include <set>
+#include <stdexcept>
 #include <utility>
+
 #include "kvm/vm_key.h"
 
 namespace vm {
@@ -84,10 +86,65 @@ VmRanking rank_vms(const std::vector<double>& scores) {
   return ranking;
 }
 
+namespace {
+
+// The QEMU pids of the VMs that the other traces run, for a message: "QEMU pids: 205 on `host`".
+std::string vm_pids_text(const FuseModel& model, const std::vector<std::vector<VcpuRecord>>& vcpus, size_t guest) {
+  std::string text;
+  for (size_t h = 0; h < vcpus.size() && h < model.size(); ++h) {
+    if (h == guest) continue;
+    std::set<int64_t> pids;
+    for (const VcpuRecord& vcpu : vcpus[h])
+      if (vcpu.host_pid >= 0) pids.insert(vcpu.host_pid);
+    for (const int64_t pid : pids)
+      text += (text.empty() ? "" : ", ") + std::to_string(pid) + " on `" + model.machine(int(h)).trace_name + "`";
+  }
+  return text.empty() ? "no trace runs a VM" : "QEMU pids: " + text;
+}
+
+// Every GUEST of `guest-vm` names a trace (by trace name or hostname) that can be a guest: one
+// of the other traces runs VMs.
+void check_guest_vm(const FuseModel& model, const std::vector<GuestEvidence>& evidence,
+                    const std::map<std::string, int64_t>& guest_vm) {
+  for (const auto& [name, pid] : guest_vm) {
+    std::string names;
+    bool found = false;
+    for (size_t t = 0; t < model.size(); ++t) {
+      const FusedMachine& machine = model.machine(int(t));
+      names += (names.empty() ? "`" : ", `") + machine.trace_name + "`";
+      if (machine.hostname != name && machine.trace_name != name) continue;
+      found = true;
+      bool other_host = false;
+      for (size_t h = 0; h < model.size() && h < evidence.size(); ++h) other_host |= h != t && evidence[h].has_windows();
+      if (!other_host)
+        throw std::invalid_argument("parameter `guest-vm`: `" + name + "=" + std::to_string(pid) + "` names `" +
+                                    machine.trace_name +
+                                    "`, but no other trace runs a VM: give the guest trace's name, not the host's");
+    }
+    if (!found)
+      throw std::invalid_argument("parameter `guest-vm`: no trace is named `" + name + "` (by trace name or " +
+                                  "hostname; the traces: " + names + ")");
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector<GuestEvidence>& evidence,
                                              const std::vector<std::vector<VcpuRecord>>& vcpus,
                                              const std::map<std::string, int64_t>& guest_vm) {
+  check_guest_vm(model, evidence, guest_vm);
   std::vector<std::string> diagnostics;
+  std::map<std::pair<int, int64_t>, size_t> linked;  // (host, QEMU pid) -> the guest linked to it
+  auto link = [&](size_t guest, const Candidate& vm, const std::string& method, double confidence) {
+    const auto [it, added] = linked.emplace(std::make_pair(vm.host, vm.pid), guest);
+    if (!added && vm.pid != kUnknown)
+      throw std::invalid_argument("traces `" + model.machine(int(it->second)).trace_name + "` and `" +
+                                  model.machine(int(guest)).trace_name + "` both match the VM of QEMU pid " +
+                                  std::to_string(vm.pid) + " on `" + model.machine(vm.host).trace_name +
+                                  "`: one guest cannot be two traces (give each trace once, or name each guest's "
+                                  "VM with guest-vm=\"GUEST=PID,...\")");
+    model.link_guest(int(guest), vm.host, vm.pid, method, confidence);
+  };
   for (size_t t = 0; t < model.size(); ++t) {
     const FusedMachine& candidate = model.machine(static_cast<int>(t));
     if (candidate.is_vmsync_guest) continue;
@@ -115,22 +172,26 @@ std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector
         if (rank_vms(scores).best == static_cast<int>(scores.size()) - 1) best_sync = std::move(sync);
       }
     }
-    const VmRanking ranking = rank_vms(scores);
-    if (wanted_pid != kUnknown && ranking.best < 0) {
-      diagnostics.push_back("parameter `guest-vm`: no host trace runs a VM with QEMU pid " +
-                            std::to_string(wanted_pid) + " for trace `" + candidate.trace_name + "`");
-      continue;
-    }
+    VmRanking ranking = rank_vms(scores);
+    if (wanted_pid != kUnknown && candidates.empty())
+      throw std::invalid_argument("parameter `guest-vm`: no host trace runs a VM with QEMU pid " +
+                                  std::to_string(wanted_pid) + " for trace `" + candidate.trace_name +
+                                  "`: give the pid of its QEMU process (" + vm_pids_text(model, vcpus, t) + ")");
+    if (wanted_pid != kUnknown && ranking.best < 0) ranking.best = 0;  // the user said so
     if (ranking.best < 0) continue;
     const Candidate& best = candidates[static_cast<size_t>(ranking.best)];
     const double best_score = scores[static_cast<size_t>(ranking.best)];
     if (wanted_pid != kUnknown && !explains_coarsely(best_score)) {
       // The user said so: link, even if the KVM windows cannot synchronize it.
-      model.link_guest(int(t), best.host, best.pid, "parameter", best_score);
+      link(t, best, "parameter", best_score);
       continue;
     }
     if (!explains_coarsely(best_score)) continue;
     const KvmWindowSync::Result result = best_sync->solve(KvmWindowSync::Options{});
+    if (wanted_pid != kUnknown && !explains_when_synchronized(result.inside_fraction)) {
+      link(t, best, "parameter", best_score);
+      continue;
+    }
     if (!explains_when_synchronized(result.inside_fraction)) {
       diagnostics.push_back("trace `" + candidate.trace_name + "` looks like a guest of VM " +
                             std::to_string(best.pid) + " on `" + model.machine(best.host).trace_name + "` (" +
@@ -139,8 +200,7 @@ std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector
                             "of them there: not linked.");
       continue;
     }
-    model.link_guest(int(t), best.host, best.pid, wanted_pid != kUnknown ? "parameter" : "kvm_windows",
-                     result.inside_fraction);
+    link(t, best, wanted_pid != kUnknown ? "parameter" : "kvm_windows", result.inside_fraction);
     for (const auto& c : result.constraint_list) {
       if (c.host_sends)
         model.add_constraint(best.host, c.send_ts, int(t), c.recv_ts, SyncMethod::kvm_windows);

@@ -524,7 +524,7 @@ TEST(FuseParameters, AGuestVmPidInRangeIsAccepted) {
   std::remove(db.c_str());
   const GraphResult result =
       run_fused({source_dir("traces/tc-stubs/OneQemuKvm/host"), source_dir("traces/tc-stubs/OneQemuKvm/guest")},
-                "guest-vm=\"nobody=qemu-2147483647\"", "path=\"" + db + "\"");
+                "guest-vm=\"guest=qemu-2147483647\"", "path=\"" + db + "\"");
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_EQ(query_one(db, "SELECT method FROM guest_match g JOIN machine m ON m.id = g.machine WHERE m.name = 'guest'"),
             "vmsync");

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include <cmath>
 #include <random>
 
@@ -149,12 +151,24 @@ TEST(GuestMatching, TheGuestVmParameterForTheRightVmSynchronizesIt) {
   EXPECT_GE(guest.match_confidence, 0.99);
 }
 
-TEST(GuestMatching, AGuestVmParameterNamingNoVmIsReported) {
+TEST(GuestMatching, AGuestVmParameterNamingNoVmIsRefused) {
   World world = make_world(2);
-  const auto diagnostics = link_by_kvm_windows(world.model, world.evidence, world.vcpus, {{"guest", 999}});
-  ASSERT_EQ(diagnostics.size(), 1u);
-  EXPECT_NE(diagnostics[0].find("no host trace runs a VM with QEMU pid 999"), std::string::npos) << diagnostics[0];
+  try {
+    link_by_kvm_windows(world.model, world.evidence, world.vcpus, {{"guest", 999}});
+    FAIL() << "a guest-vm pid that no host runs must be refused";
+  } catch (const std::invalid_argument& error) {
+    const std::string text = error.what();
+    EXPECT_NE(text.find("parameter `guest-vm`: no host trace runs a VM with QEMU pid 999"), std::string::npos) << text;
+  }
   EXPECT_EQ(world.model.machine(world.guest).parent, -1);
+}
+
+// guest-vm naming no trace, or the host (no other trace runs a VM), is refused.
+TEST(GuestMatching, AGuestVmParameterNamingNoTraceOrTheHostIsRefused) {
+  World world = make_world(2);
+  EXPECT_THROW(link_by_kvm_windows(world.model, world.evidence, world.vcpus, {{"nosuch", 1}}), std::invalid_argument);
+  const std::string host = world.model.machine(world.host).trace_name;
+  EXPECT_THROW(link_by_kvm_windows(world.model, world.evidence, world.vcpus, {{host, 1}}), std::invalid_argument);
 }
 
 // vmsync guests whose host exchanges carry no pid: host thread 31 of process 30 answers the

@@ -189,3 +189,39 @@ INSTANTIATE_TEST_SUITE_P(DISABLED_PpmKnownFinding, DriftingGuest, ::testing::Val
 
 }  // namespace
 }  // namespace vm
+
+namespace vm {
+namespace {
+
+// Clocks any distance apart: the guest's clock is `offset` away from the host's (t_host = t_guest
+// + offset; the guest runs 3 h behind, 30 days ahead, 100 years ahead, or 100 years behind, i.e.
+// before the epoch). The default search range (2 s around 0) cannot hold these offsets: the wide
+// search must find them, and the result must be the offset itself (no drift: alpha = 1), as for
+// a guest 0.12 s away.
+class FarClock : public ::testing::TestWithParam<Timestamp> {};
+
+TEST_P(FarClock, CoarseAndSolvedOffsetsAreTheTrueOne) {
+  constexpr Timestamp kHostStart = 1'000'000'000'000;
+  Truth truth;
+  truth.alpha = 1;
+  truth.beta = static_cast<long double>(GetParam());
+  const KvmWindowSync sync = scenario(truth, kHostStart, 5'000'000'000, 3);
+  const auto coarse = sync.coarse(KvmWindowSync::Options{});
+  ASSERT_TRUE(coarse.found);
+  EXPECT_GT(coarse.inside_fraction, 0.999);
+  EXPECT_NEAR(static_cast<double>(coarse.coarse_offset_ns - GetParam()), 0.0, 2'000.0);
+  const auto solved = sync.solve(KvmWindowSync::Options{});
+  ASSERT_TRUE(solved.found);
+  EXPECT_GE(solved.inside_fraction, 0.999);
+  const Timestamp guest = truth.guest_of(kHostStart + 2'500'000'000);
+  EXPECT_NEAR(static_cast<double>(solved.guest_to_host.apply(guest) - (kHostStart + 2'500'000'000)), 0.0, 50'000.0);
+}
+
+constexpr Timestamp kHour = 3'600'000'000'000;
+constexpr Timestamp kDay = 24 * kHour;
+constexpr Timestamp kYear = 365 * kDay;
+INSTANTIATE_TEST_SUITE_P(Offsets, FarClock,
+                         ::testing::Values(120'000'000, 3 * kHour, -30 * kDay, -100 * kYear, 100 * kYear));
+
+}  // namespace
+}  // namespace vm

@@ -92,7 +92,6 @@ void Discovery::on_event(const bt_message* message, int machine, int64_t cpu, co
 // be a guest, and the guest-mode windows and injected interrupts of every thread of every host.
 void Discovery::record_evidence(int machine, const bt::EventFields& fields, const EventContext& ctx,
                                 const bt_field* payload, const HostAnalysis& analysis) {
-  if (component_.identity) return;
   GuestEvidence& evidence = evidence_[static_cast<size_t>(machine)];
   evidence.on_event(ctx.cpu, ctx.ts);
   const EventKind kind = fields.kind;
@@ -116,7 +115,8 @@ Discovery::Result Discovery::finish() {
   Result result;
   std::vector<std::vector<VcpuRecord>> vcpus(model_.size());
   for (size_t i = 0; i < model_.size(); ++i) vcpus[i] = analyses_[i]->vcpus().vcpus();
-  if (!component_.identity) result.diagnostics = link_by_kvm_windows(model_, evidence_, vcpus, component_.guest_vm);
+  // The guest-to-VM links hold whatever the transforms (sync="identity" too).
+  result.diagnostics = link_by_kvm_windows(model_, evidence_, vcpus, component_.guest_vm);
   evidence_.clear();  // the windows and event times are no longer needed
   if (!component_.formulas.empty())
     model_.solve_given(component_.reference, component_.formulas);

@@ -177,6 +177,7 @@ int FuseIterator::machine_of(const bt_stream* stream) {
                                component_.sync_path + "`: synchronize it with sync=\"auto\" (the default)");
     throw std::runtime_error("a trace appeared in the second pass that the first pass did not see");
   } else {
+    refuse_contradictory_trace(trace, name, uuid, known != machine_traces_.end());
     machine = discovery_->add_machine(
         name, hostname && bt_value_is_string(hostname) ? bt_value_string_get(hostname) : "", uuid);
     machine_traces_.push_back(key);
@@ -184,6 +185,18 @@ int FuseIterator::machine_of(const bt_stream* stream) {
   machine_of_trace_[trace] = machine;
   if (transforms_ready_) mapper_.set_trace_environment(trace, environment_of(machine));
   return machine;
+}
+
+void FuseIterator::refuse_contradictory_trace(const bt_trace* trace, const std::string& name, const std::string& uuid,
+                                              bool seen) const {
+  if (bt_trace_borrow_environment_entry_value_by_name_const(trace, "vm_machine"))
+    throw std::runtime_error("trace `" + name +
+                             "` is an output of filter.vm.fuse (its environment has vm_machine): give "
+                             "filter.vm.fuse the original traces, not its own output");
+  // The same trace name and clock UUID: the same trace twice, by its path or as a copy.
+  if (seen && !uuid.empty())
+    throw std::runtime_error("trace `" + name + "` (clock " + uuid +
+                             ") is given twice (the same trace, or a copy of it): give each trace once");
 }
 
 MachineEnv::Entries FuseIterator::environment_of(int index) const {

@@ -55,6 +55,10 @@ class FuseIterator final : public MachineClock {
   void start_single_machine();
   void run_discovery();
   void rewind();  // upstreams to their beginnings, every per-stream and per-trace state forgotten
+  // Refuses, in pass 1, a trace that is filter.vm.fuse's own output, or one already given
+  // (`seen`: a trace of the same name and clock UUID).
+  void refuse_contradictory_trace(const bt_trace* trace, const std::string& name, const std::string& uuid,
+                                  bool seen) const;
   MachineEnv::Entries environment_of(int machine) const;
   const bt::EventFields& event_fields(const bt_event_class* event_class);
 

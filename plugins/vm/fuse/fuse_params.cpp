@@ -26,6 +26,21 @@ long double parse_finite(const std::string& text, const std::string& what, const
   return value;
 }
 
+// A clock's slope against another is positive and close to 1 (real clocks differ by parts per
+// million; a declared rate is already converted to ns), and a transform must keep 64-bit
+// nanoseconds: |BETA| up to 2^62 ns (146 years), ALPHA in (0, 1000].
+void check_sync_transform(const std::string& machine, const LinearTransform& t, const std::string& item) {
+  const std::string where = "parameter `sync`: in `" + item + "` (machine `" + machine + "`), ";
+  if (!(t.alpha > 0))
+    throw std::invalid_argument(where + "ALPHA must be > 0 (a clock that stands still or runs backwards); for a "
+                                "clock at the reference's rate give ALPHA=1");
+  if (t.alpha > 1000)
+    throw std::invalid_argument(where + "ALPHA is out of range (at most 1000; a clock's rate against another is "
+                                "about 1)");
+  if (std::fabs(t.beta) > static_cast<long double>(int64_t(1) << 62))
+    throw std::invalid_argument(where + "BETA is out of range (at most 2^62 ns, about 146 years, in magnitude)");
+}
+
 }  // namespace
 
 std::map<std::string, LinearTransform> parse_sync_formulas(const std::string& text) {
@@ -37,8 +52,13 @@ std::map<std::string, LinearTransform> parse_sync_formulas(const std::string& te
     if (eq == std::string::npos || comma == std::string::npos)
       throw std::invalid_argument("parameter `sync`: `" + item +
                                   "` is not a formula MACHINE=ALPHA,BETA (t_reference = ALPHA * t + BETA)");
-    formulas[item.substr(0, eq)] = LinearTransform{parse_finite(item.substr(eq + 1, comma - eq - 1), "ALPHA", item),
-                                                   parse_finite(item.substr(comma + 1), "BETA", item)};
+    const std::string machine = item.substr(0, eq);
+    const LinearTransform transform{parse_finite(item.substr(eq + 1, comma - eq - 1), "ALPHA", item),
+                                    parse_finite(item.substr(comma + 1), "BETA", item)};
+    check_sync_transform(machine, transform, item);
+    if (!formulas.emplace(machine, transform).second)
+      throw std::invalid_argument("parameter `sync`: two transforms for machine `" + machine +
+                                  "`: give one MACHINE=ALPHA,BETA per machine");
   }
   return formulas;
 }
