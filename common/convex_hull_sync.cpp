@@ -1,7 +1,7 @@
 // Fully incremental convex-hull clock synchronization. Follows Trace Compass's
 // SyncAlgorithmFullyIncremental.ConvexHull (processMatch, removeUselessPoints, adjustBound,
-// approximateSync, SyncPoint) as transcribed in research/algorithms.md §4.2, with two
-// deliberate arithmetic changes (§4.7, §9 item 9):
+// approximateSync, SyncPoint) in tmf.core/.../synchronization/SyncAlgorithmFullyIncremental.java,
+// with two deliberate arithmetic changes:
 //   * orientation tests are exact: TC multiplies raw int64 differences in `long`, which
 //     overflows as soon as two points are ~100 s apart (1e11 * 1e11 > 9.2e18); here the sign of
 //     a*b - c*d is computed exactly on 128-bit magnitudes, for any int64 inputs;

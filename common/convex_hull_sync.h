@@ -1,12 +1,11 @@
 #pragma once
 // Clock synchronization of two traced machines from matched messages: Trace Compass's "fully
 // incremental convex hull" (Duda et al.; Poirier, Roy & Dagenais; Jabbarifar, Dagenais &
-// Shameli-Sendi, "Streaming Mode Incremental Clock Synchronization"), as specified in
-// research/algorithms.md §4.2 and implemented by Trace Compass in
-// tmf.core/.../internal/tmf/core/synchronization/SyncAlgorithmFullyIncremental.java (class
-// ConvexHull). Babeltrace-free.
+// Shameli-Sendi, "Streaming Mode Incremental Clock Synchronization"), as implemented by Trace
+// Compass in tmf.core/.../internal/tmf/core/synchronization/SyncAlgorithmFullyIncremental.java
+// (class ConvexHull). Babeltrace-free.
 //
-// Geometry (algorithms.md §4.2). Every match becomes a point P = (x, y) with x = the timestamp
+// Geometry (SyncAlgorithmFullyIncremental.java). Every match becomes a point P = (x, y) with x = the timestamp
 // on the reference machine and y = the timestamp on the other machine, whichever sent:
 //   reference -> other: P = (send, recv), "lower" set: lies above the true line y = a x + b;
 //   other -> reference: P = (recv, send), "upper" set: lies below it.
@@ -16,14 +15,14 @@
 // DIRECTION OF alpha/beta — two conventions, both exposed, never mixed:
 //   * tc_formula(): Trace Compass's fAlpha/fBeta, the model  t_other = alpha * t_ref + beta.
 //     These are the numbers SyncTest prints ("Between t1 and t2 [ alpha 0.75 beta 1.25 ]",
-//     t1 = reference) and algorithms.md §8.1/§8.3 quote.
+//     t1 = reference) and tests/unit/convex_hull_sync_test.cpp checks.
 //   * other_to_reference(): the transform to apply to the other machine's timestamps,
 //     t_ref = alpha * t_other + beta, i.e. the inverse of tc_formula(): alpha = 1 / a_tc,
 //     beta = -b_tc / a_tc. This is TC's ConvexHull.getTimestampTransform(otherHost)
 //     (createLinear(1/fAlpha, -fBeta/fAlpha)); the reference machine keeps the identity.
 //
 // Which machine is the reference is the caller's choice; Trace Compass takes the
-// lexicographically smaller host id (algorithms.md §4.2), e.g. "guest.xml" before "host.xml".
+// lexicographically smaller host id (SyncAlgorithmFullyIncremental.java), e.g. "guest.xml" before "host.xml".
 
 #include <cstddef>
 #include <cstdint>
@@ -43,7 +42,7 @@ struct LinearTransform {
   // Computed as t + ((alpha - 1) * t + beta) so that the 1.8e18 magnitude of ns-since-epoch
   // timestamps never goes through a rounding step: only the small correction term is rounded
   // (long double, 64-bit mantissa). Up to +-1 ns from Trace Compass, which truncates in fixed
-  // point (TmfTimestampTransformLinearFast, algorithms.md §4.4).
+  // point (Trace Compass's TmfTimestampTransformLinearFast.java).
   int64_t apply(int64_t t) const;
 
   // x = (y - beta) / alpha. Precondition alpha != 0 (the identity is returned otherwise).
@@ -52,10 +51,10 @@ struct LinearTransform {
 };
 
 // outer(inner(t)): alpha = a_o * a_i, beta = a_o * b_i + b_o (TmfTimestampTransformLinear
-// composeWith, algorithms.md §4.3), for chaining guest -> host -> ... along a spanning tree.
+// composeWith in Trace Compass's TmfTimestampTransformLinear.java), for chaining guest -> host -> ... along a spanning tree.
 LinearTransform compose(const LinearTransform& outer, const LinearTransform& inner);
 
-// TC's SynchronizationAlgorithm.SyncQuality, with its definitions (algorithms.md §4.2):
+// TC's SynchronizationAlgorithm.SyncQuality, with its definitions (SyncAlgorithmFullyIncremental.java):
 //   absent       no match yet;
 //   incomplete   matches in one direction only (no hull faces the other);
 //   approximate  both directions seen but only one of Lmax / Lmin has both ends, so the
@@ -95,7 +94,7 @@ class ConvexHullSync {
   // for reference times within the observed range [min_reference_ts(), max_reference_ts()]:
   // max(gap(min_reference_ts()), gap(max_reference_ts())) / 2 / alpha_min, where gap(t) is the
   // vertical distance between Lmax and Lmin at t. Our sharpening of the [inferred] half-width
-  // remark of algorithms.md §4.2; valid whenever every message has a non-negative delay and the
+  // remark in SyncAlgorithmFullyIncremental.java's accuracy; valid whenever every message has a non-negative delay and the
   // clocks are truly linear, t_other = a * t_ref + b:
   //   * Lmax joins an upper point u (truth above it) to a lower point l (truth below) with
   //     x_u < x_l, hence a <= alpha_max, and the truth is below Lmax right of x_l and above it
@@ -148,7 +147,7 @@ class ConvexHullSync {
   };
 
   // Index of `e` in `hull`, or -1 (also when `e` is null): TC's LinkedList.indexOf/contains on
-  // SyncPoint, which compares identities (algorithms.md §4.2).
+  // SyncPoint, which compares identities (SyncAlgorithmFullyIncremental.java).
   static std::ptrdiff_t find(const std::vector<Point>& hull, const End& e);
   void push_to_hull(const Point& p, std::vector<Point>& hull, int inversion);
   static void adjust_bound(Line& line, const std::vector<Point>& other_hull, int inversion);

@@ -24,7 +24,7 @@ const char* sync_method_name(SyncMethod method) {
 }
 
 int FuseModel::hull_reference(int a, int b) const {
-  // Trace Compass's choice (algorithms.md §4.2): the lexicographically smaller host id, which is
+  // Trace Compass's choice (SyncAlgorithmFullyIncremental.java): the lexicographically smaller host id, which is
   // the clock UUID (the trace name when there is none). The convex hull estimate is not symmetric,
   // so the same choice reproduces its results.
   auto host_id = [&](int m) {
@@ -227,7 +227,7 @@ void FuseModel::compose_transforms() {
   root.method = "reference";
   root.quality = SyncQuality::accurate;
   done[static_cast<size_t>(reference_)] = true;
-  // Breadth-first from the reference over pairs whose hull gives a transform (algorithms.md §4.3).
+  // Breadth-first from the reference over pairs whose hull gives a transform (Trace Compass's SyncSpanningTree.java).
   std::deque<int> queue{reference_};
   while (!queue.empty()) {
     const int u = queue.front();

@@ -2,7 +2,8 @@
 // What filter.vm.fuse learns in its first pass over all inputs: the machines (one per input
 // trace), their roles (KVM events make a host, vmsync guest events a guest, both a nested L1
 // hypervisor), which guest is which VM of which host, and the clock transforms that bring every
-// machine into the reference machine's clock (algorithms.md §2.2, §2.4, §4). Babeltrace-free.
+// machine into the reference machine's clock (the Incubator's QemuKvmVmModel.java, the vmsync addon's lttng-vmsync-{host,guest}.c, Trace
+// Compass's SyncAlgorithmFullyIncremental.java). Babeltrace-free.
 //
 // Sync points come from matched messages between two machines, each a causality constraint
 // "sent before received":
@@ -12,7 +13,7 @@
 //     TcpLttngEventMatching.
 // One convex hull per pair of machines takes every match (ConvexHullSync); per-method hulls are
 // kept too, to report and compare what each method alone gives. A spanning tree from the
-// reference machine composes the pair transforms (algorithms.md §4.3).
+// reference machine composes the pair transforms (Trace Compass's SyncSpanningTree.java).
 
 #include <cstdint>
 #include <map>

@@ -1,5 +1,5 @@
 #pragma once
-// The fused per-physical-CPU view (Biancheri; algorithms.md §3.2), complete from the start of the
+// The fused per-physical-CPU view (Biancheri; the Incubator's fused/FusedVirtualMachineStateProvider.java), complete from the start of the
 // run: for every physical CPU of every top-level host, which machine's code runs there, on which
 // vCPU, which thread (in whatever layer), and whether it is inside a VM. A host CPU enters a VM
 // at kvm_x86_entry and leaves it at kvm_x86_exit; inside, what runs is the traced guest's current
@@ -8,7 +8,7 @@
 // Trace Compass's fused analysis discovers the machines incrementally and ignores events until
 // every role is known (its oracle shows nothing before t=50 and a stale host until the next
 // sched_switch); this model has the whole machine graph from the fuse filter's first pass, so
-// it follows the Incubator's complete-model variant (algorithms.md §9 item 1).
+// it follows the Incubator's complete-model variant (virtual/resources/VirtualMachineAnalysisTest's oracle).
 
 #include <cstdint>
 #include <map>

@@ -3,7 +3,8 @@
 // CPUs does (user, kernel, irq, softirq, idle), the state of each of its threads over time, and
 // its PID namespaces (containers). Babeltrace-free: the adapters call one method per event.
 //
-// Thread states (Trace Compass's process statuses, algorithms.md §3.2, with the two fused ones):
+// Thread states (Trace Compass's process statuses, as the Incubator's fused analysis writes them, with the two
+// fused ones):
 //   running         on a CPU
 //   interrupted     on a CPU that is handling an interrupt or a softirq
 //   wait_cpu        runnable, not on a CPU (preempted, or woken up and not yet scheduled)
@@ -17,7 +18,7 @@
 // A thread's timeline starts at the first event that names it and ends when it dies (sched_switch
 // with an EXIT_DEAD/EXIT_ZOMBIE prev_state, or sched_process_free), or at the end of the run.
 //
-// Namespaces (algorithms.md §3.3): lttng_statedump_process_state carries them with lttng-modules
+// Namespaces (the Incubator's StateDumpContainerHandler.java and ProcessForkContainerHandler.java): lttng_statedump_process_state carries them with lttng-modules
 // 2.7–2.11 (one event per PID-namespace level, deepest first), lttng_statedump_process_pid_ns
 // with 2.12 and later; sched_process_fork gives a new thread's `vtids` (one per level) and the
 // inode of its deepest namespace.

@@ -279,7 +279,7 @@ def _event_where(index, elem):
 
 # lttng-modules 2.12 moved the PID-namespace fields of lttng_statedump_process_state into a
 # separate event, lttng_statedump_process_pid_ns, emitted once per level, deepest first, after
-# the thread's process_state event (src/lttng-statedump-impl.c; algorithms.md §1.2).
+# the thread's process_state event (lttng-modules' src/lttng-statedump-impl.c).
 NS_FIELDS = ('vtid', 'vpid', 'vppid', 'ns_level', 'ns_inum')
 
 
@@ -763,7 +763,7 @@ def convert(args):
     # trace UUID identifies the produced trace, so it includes the variant.
     # Its first bytes are the stub's file name, so that clock UUIDs sort like
     # the file names Trace Compass uses as host ids for XML stubs: the convex
-    # hull keeps the smaller host id as its reference (algorithms.md §4.2), and
+    # hull keeps the smaller host id as its reference (SyncAlgorithmFullyIncremental.java), and
     # the same order reproduces Trace Compass's sync results on the CTF copies.
     file_name = os.path.basename(args.input).encode()[:12]
     clock_uuid = uuid.UUID(bytes=file_name.ljust(12, b'\0') + uuid.uuid5(UUID_NAMESPACE, 'clock:' + label).bytes[:4])

@@ -87,4 +87,11 @@ struct AnalysisInfo {
   std::unique_ptr<Analysis> (*create)(Run& run);
 };
 
+// The `create` of an AnalysisInfo for an analysis constructed from its Run:
+//   const AnalysisInfo MyAnalysis::info = {"my", "...", db::objects_of(kSchema), create_analysis<MyAnalysis>};
+template <typename A>
+std::unique_ptr<Analysis> create_analysis(Run& run) {
+  return std::make_unique<A>(run);
+}
+
 }  // namespace vm

@@ -16,6 +16,17 @@ class SqliteError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A value that SqliteStatement::bind_all() and insert() bind with bind_or_null(): NULL when the
+// value is unknown (< 0, or a null string).
+template <typename T>
+struct OrNull {
+  T value;
+};
+template <typename T>
+OrNull<T> or_null(T value) {
+  return {value};
+}
+
 class SqliteStatement {
  public:
   SqliteStatement() = default;
@@ -51,6 +62,20 @@ class SqliteStatement {
       bind(index, std::string_view(text));
   }
 
+  // Binds `values` to the parameters first, first + 1, ... with bind() (bind_or_null() for an
+  // OrNull), in order.
+  template <typename... Values>
+  void bind_all(int first, const Values&... values) {
+    int index = first;
+    (bind_one(index++, values), ...);
+  }
+  // One row: binds `values` to the parameters 1..N (bind_all()), then run().
+  template <typename... Values>
+  void insert(const Values&... values) {
+    bind_all(1, values...);
+    run();
+  }
+
   // Runs an insert or update to completion and resets the statement for the next row.
   void run();
   // Steps a query: true while a row is available.
@@ -60,6 +85,14 @@ class SqliteStatement {
   std::string column_text(int index);
 
  private:
+  template <typename T>
+  void bind_one(int index, const T& value) {
+    bind(index, value);
+  }
+  template <typename T>
+  void bind_one(int index, const OrNull<T>& value) {
+    bind_or_null(index, value.value);
+  }
   void check(int rc);
   sqlite3_stmt* stmt_ = nullptr;
   sqlite3* db_ = nullptr;

@@ -45,22 +45,11 @@ class TruthWriter final : public ScenarioListener {
     threads_[std::make_pair(e.machine, e.tid)] = {e.pid, e.type == ScenarioEventType::kvm_entry ? e.a[0] : e.a[7]};
   }
   void on_vcpu_interval(const TruthVcpuInterval& i) override {
-    vcpu_state_.bind(1, i.ts);
-    vcpu_state_.bind(2, i.dur);
-    vcpu_state_.bind(3, machines_[static_cast<size_t>(i.vm)].hostname);
-    vcpu_state_.bind(4, int64_t{i.vcpu});
-    vcpu_state_.bind(5, std::string_view(i.state));
-    vcpu_state_.bind_or_null(6, i.pcpu);
-    vcpu_state_.bind_or_null(7, i.preempting_tid);
-    vcpu_state_.bind_or_null(8, i.exit_reason);
-    vcpu_state_.run();
+    vcpu_state_.insert(i.ts, i.dur, machines_[static_cast<size_t>(i.vm)].hostname, int64_t{i.vcpu},
+                       std::string_view(i.state), or_null(i.pcpu), or_null(i.preempting_tid), or_null(i.exit_reason));
   }
   void on_cpu_interval(const TruthCpuInterval& i) override {
-    cpu_state_.bind(1, i.ts);
-    cpu_state_.bind(2, i.dur);
-    cpu_state_.bind(3, machines_[static_cast<size_t>(i.machine)].hostname);
-    cpu_state_.bind(4, int64_t{i.cpu});
-    cpu_state_.bind(5, i.tid);
+    cpu_state_.bind_all(1, i.ts, i.dur, machines_[static_cast<size_t>(i.machine)].hostname, int64_t{i.cpu}, i.tid);
     if (i.vm >= 0)
       cpu_state_.bind(6, machines_[static_cast<size_t>(i.vm)].hostname);
     else
@@ -69,14 +58,8 @@ class TruthWriter final : public ScenarioListener {
     cpu_state_.run();
   }
   void on_guest_irq(const TruthGuestIrq& i) override {
-    guest_irq_.bind(1, i.ts);
-    guest_irq_.bind(2, machines_[static_cast<size_t>(i.vm)].hostname);
-    guest_irq_.bind(3, int64_t{i.vcpu});
-    guest_irq_.bind(4, i.irq);
-    guest_irq_.bind(5, i.vector);
-    guest_irq_.bind(6, std::string_view(i.name));
-    guest_irq_.bind_or_null(7, i.woken_tid);
-    guest_irq_.run();
+    guest_irq_.insert(i.ts, machines_[static_cast<size_t>(i.vm)].hostname, int64_t{i.vcpu}, i.irq, i.vector,
+                      std::string_view(i.name), or_null(i.woken_tid));
   }
   void finish() {
     guest_irq_ = SqliteStatement();

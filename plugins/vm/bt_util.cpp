@@ -33,7 +33,9 @@ const char* type_example(ParamType type) {
   return "";
 }
 
-bool is_integer(const bt_value* value) { return bt_value_is_signed_integer(value) || bt_value_is_unsigned_integer(value); }
+bool is_integer(const bt_value* value) {
+  return bt_value_is_signed_integer(value) || bt_value_is_unsigned_integer(value);
+}
 
 bool has_type(const bt_value* value, ParamType type) {
   switch (type) {
@@ -123,24 +125,13 @@ void append_value(std::string& out, const bt_value* value) {
   switch (bt_value_get_type(value)) {
     case BT_VALUE_TYPE_NULL: out += "null"; break;
     case BT_VALUE_TYPE_BOOL: out += bt_value_bool_get(value) ? "true" : "false"; break;
-    case BT_VALUE_TYPE_UNSIGNED_INTEGER:
-      std::snprintf(buffer, sizeof buffer, "%llu",
-                    static_cast<unsigned long long>(bt_value_integer_unsigned_get(value)));
-      out += buffer;
-      break;
-    case BT_VALUE_TYPE_SIGNED_INTEGER:
-      std::snprintf(buffer, sizeof buffer, "%lld", static_cast<long long>(bt_value_integer_signed_get(value)));
-      out += buffer;
-      break;
+    case BT_VALUE_TYPE_UNSIGNED_INTEGER: out += std::to_string(bt_value_integer_unsigned_get(value)); break;
+    case BT_VALUE_TYPE_SIGNED_INTEGER: out += std::to_string(bt_value_integer_signed_get(value)); break;
     case BT_VALUE_TYPE_REAL:
       std::snprintf(buffer, sizeof buffer, "%g", bt_value_real_get(value));
       out += buffer;
       break;
-    case BT_VALUE_TYPE_STRING:
-      out += '"';
-      out += bt_value_string_get(value);
-      out += '"';
-      break;
+    case BT_VALUE_TYPE_STRING: out += '"' + std::string(bt_value_string_get(value)) + '"'; break;
     case BT_VALUE_TYPE_ARRAY:
       out += '[';
       for (uint64_t i = 0; i < bt_value_array_get_length(value); ++i) {
@@ -158,13 +149,8 @@ void append_value(std::string& out, const bt_value* value) {
   }
 }
 
-}  // namespace
-
-std::string validate_params(const bt_value* params, const std::vector<ParamSpec>& specs) {
-  if (!params || !bt_value_is_map(params)) return "parameters must be a map";
-  // Walk the keys by hand (no foreach callback): an error cause may only be appended by the
-  // caller, after this returns (babeltrace2 aborts on a cause appended inside a callback that
-  // then returns OK).
+// The keys of the map `params`, in the map's order.
+std::vector<std::string> map_keys(const bt_value* params) {
   std::vector<std::string> keys;
   bt_value_map_foreach_entry_const(
       params,
@@ -173,6 +159,17 @@ std::string validate_params(const bt_value* params, const std::vector<ParamSpec>
         return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
       },
       &keys);
+  return keys;
+}
+
+}  // namespace
+
+std::string validate_params(const bt_value* params, const std::vector<ParamSpec>& specs) {
+  if (!params || !bt_value_is_map(params)) return "parameters must be a map";
+  // Walk the keys outside the foreach callback (map_keys): an error cause may only be appended by
+  // the caller, after this returns (babeltrace2 aborts on a cause appended inside a callback that
+  // then returns OK).
+  const std::vector<std::string> keys = map_keys(params);
   std::string known;
   for (const ParamSpec& spec : specs) known += (known.empty() ? "" : ", ") + std::string(spec.name);
   for (const std::string& key : keys) {
@@ -241,14 +238,7 @@ std::string param_string(const bt_value* params, const char* name, const std::st
 std::string params_to_string(const bt_value* params) {
   std::string out;
   if (!params || !bt_value_is_map(params)) return out;
-  std::vector<std::string> keys;
-  bt_value_map_foreach_entry_const(
-      params,
-      [](const char* key, const bt_value*, void* data) {
-        static_cast<std::vector<std::string>*>(data)->emplace_back(key);
-        return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
-      },
-      &keys);
+  std::vector<std::string> keys = map_keys(params);
   std::sort(keys.begin(), keys.end());
   for (const std::string& key : keys) {
     if (!out.empty()) out += ", ";
@@ -279,7 +269,8 @@ FieldRef find_int_array_member(const bt_field_class* structure, std::string_view
     return ref;
   const uint64_t count = bt_field_class_structure_get_member_count(structure);
   for (uint64_t i = 0; i < count; ++i)
-    if (bt_field_class_structure_borrow_member_by_index_const(structure, i) == member) ref.index = static_cast<int64_t>(i);
+    if (bt_field_class_structure_borrow_member_by_index_const(structure, i) == member)
+      ref.index = static_cast<int64_t>(i);
   return ref;
 }
 

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <random>
 #include <stdexcept>
 
@@ -103,18 +104,18 @@ GraphResult run_fused(const std::vector<std::string>& traces, const std::string&
   if (built)
     built &= bt_graph_connect_ports(graph, bt_component_filter_borrow_output_port_by_index_const(fuse, 0), sink_port,
                                     nullptr) == BT_GRAPH_CONNECT_PORTS_STATUS_OK;
-  if (built) {
-    bt_graph_run_status status;
-    do status = bt_graph_run(graph);
-    while (status == BT_GRAPH_RUN_STATUS_AGAIN);
-    result.ok = status == BT_GRAPH_RUN_STATUS_OK;
-  }
-  if (!result.ok) result.error = take_error();
+  run_graph(graph, built, result);
   bt_value_put_ref(fuse_values);
   bt_value_put_ref(sink_values);
   bt_graph_put_ref(graph);
   bt_plugin_put_ref(ctf);
   return result;
+}
+
+GraphResult fuse_one_qemu_kvm(const std::string& db, const std::string& fuse_params) {
+  std::remove(db.c_str());
+  return run_fused({source_dir("traces/tc-stubs/OneQemuKvm/host"), source_dir("traces/tc-stubs/OneQemuKvm/guest")},
+                   fuse_params, "path=\"" + db + "\"");
 }
 
 std::vector<std::string> query_rows(const std::string& db_path, const std::string& sql) {

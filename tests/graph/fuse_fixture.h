@@ -27,6 +27,10 @@ GraphResult run_fused(const std::vector<std::string>& traces, const std::string&
                       const std::string& sqlite_params, const MessageCheck& check = {},
                       const FuseGraphOptions& options = {});
 
+// The OneQemuKvm host and guest stubs (traces/tc-stubs/OneQemuKvm) through filter.vm.fuse
+// (`fuse_params`) into sink.vm.sqlite writing `db`, which is removed first.
+GraphResult fuse_one_qemu_kvm(const std::string& db, const std::string& fuse_params);
+
 // The rows of a query on a database, columns joined by '|', NULL as "NULL" (an SQL error gives one
 // row "SQL error: ..."); query_one() gives the first row, or "<no row>".
 std::vector<std::string> query_rows(const std::string& db_path, const std::string& sql);

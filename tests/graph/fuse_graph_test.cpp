@@ -1,7 +1,6 @@
 // filter.vm.fuse in real graphs: one source.ctf.fs per trace, every port into the filter.
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <array>
 #include <cmath>
@@ -25,15 +24,12 @@ std::string env_of(const bt_message* message, const char* key) {
   return value && bt_value_is_string(value) ? bt_value_string_get(value) : std::string();
 }
 
-// OneQemuKvm stubs, linked by vmsync (algorithms.md §8.1): the guest belongs to the VM whose
-// vCPU 0 is host thread 31, all 6 exchanges match, and the six points leave the hull loose:
-// Trace Compass's exact model ends ACCURATE with t_host = 319/315 t_guest - 122/63.
+// OneQemuKvm stubs, linked by vmsync (OneQemuKvm test traces of Trace Compass's VM analysis tests): the guest belongs
+// to the VM whose vCPU 0 is host thread 31, all 6 exchanges match, and the six points leave the hull loose: a model of
+// SyncAlgorithmFullyIncremental.java, in exact rationals, ends ACCURATE with t_host = 319/315 t_guest - 122/63.
 TEST(FuseOneQemuKvm, VmsyncLinksTheGuestAndSynchronizesIt) {
   const std::string db = temp_db("fuse-oneqemukvm");
-  std::remove(db.c_str());
-  const GraphResult result =
-      run_fused({source_dir("traces/tc-stubs/OneQemuKvm/host"), source_dir("traces/tc-stubs/OneQemuKvm/guest")}, "",
-                "path=\"" + db + "\"");
+  const GraphResult result = fuse_one_qemu_kvm(db, "");
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_EQ(query_one(db,
                       "SELECT g.role, g.layer, h.name, h.role FROM machine g JOIN machine h ON h.id = g.parent_id "
@@ -59,10 +55,7 @@ TEST(FuseOneQemuKvm, VmsyncLinksTheGuestAndSynchronizesIt) {
 // Trace Compass's state oracles assume identical clocks: sync="identity" keeps them.
 TEST(FuseOneQemuKvm, IdentitySyncKeepsEveryClock) {
   const std::string db = temp_db("fuse-identity");
-  std::remove(db.c_str());
-  const GraphResult result =
-      run_fused({source_dir("traces/tc-stubs/OneQemuKvm/host"), source_dir("traces/tc-stubs/OneQemuKvm/guest")},
-                "sync=\"identity\"", "path=\"" + db + "\"");
+  const GraphResult result = fuse_one_qemu_kvm(db, "sync=\"identity\"");
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_EQ(query_one(db,
                       "SELECT s.alpha, s.beta, s.method FROM sync s JOIN machine m ON m.id = s.machine WHERE "
@@ -380,41 +373,30 @@ namespace {
 
 // OneQemuKvm host + guest fused with identical clocks (sync="identity": Trace Compass's state
 // oracles assume them): vcpu_state, host state and guest status together, reproduces the oracle
-// `virtual_resources.vcpu_status` (shared/research/oracles.json; algorithms.md §8.1(b)), every
+// of the Incubator's virtual/resources/VirtualMachineAnalysisTest (its expected intervals), every
 // value including running and idle. Trace Compass's value = guest status (RUNNING 2, IDLE 1,
 // UNKNOWN 0) | VMM 128 (in the hypervisor: our vmm, and preempted while handling an exit) |
 // PREEMPT 256 (our preempted). Adjacent equal values merge, as in its state system; intervals
 // are [start, end] inclusive, the last one ending at the run's end.
 TEST(FuseOneQemuKvm, VcpuStatusReproducesTraceCompass) {
   const std::string db = temp_db("fuse-vcpu-status");
-  std::remove(db.c_str());
-  const GraphResult result =
-      run_fused({source_dir("traces/tc-stubs/OneQemuKvm/host"), source_dir("traces/tc-stubs/OneQemuKvm/guest")},
-                "sync=\"identity\"", "path=\"" + db + "\"");
+  const GraphResult result = fuse_one_qemu_kvm(db, "sync=\"identity\"");
   ASSERT_TRUE(result.ok) << result.error;
-  sqlite3* handle = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(
-      sqlite3_prepare_v2(handle,
-                         "SELECT ts, ts + dur, (CASE guest_status WHEN 'running' THEN 2 WHEN 'idle' THEN 1 ELSE 0 END)"
-                         " | (CASE state WHEN 'vmm' THEN 128 WHEN 'preempted' THEN 384 ELSE 0 END)"
-                         " FROM vcpu_state s JOIN machine m ON m.id = s.machine_id WHERE m.name = 'guest'"
-                         " AND vcpu_id = 0 ORDER BY ts",
-                         -1, &stmt, nullptr),
-      SQLITE_OK);
   std::vector<std::array<int64_t, 3>> merged;  // start, end (exclusive), value
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    const int64_t start = sqlite3_column_int64(stmt, 0), end = sqlite3_column_int64(stmt, 1);
-    const int64_t value = sqlite3_column_int64(stmt, 2);
+  for (const std::string& row :
+       query_rows(db,
+                  "SELECT ts, ts + dur, (CASE guest_status WHEN 'running' THEN 2 WHEN 'idle' THEN 1 ELSE 0 END)"
+                  " | (CASE state WHEN 'vmm' THEN 128 WHEN 'preempted' THEN 384 ELSE 0 END)"
+                  " FROM vcpu_state s JOIN machine m ON m.id = s.machine_id WHERE m.name = 'guest'"
+                  " AND vcpu_id = 0 ORDER BY ts")) {
+    long long start = 0, end = 0, value = 0;
+    ASSERT_EQ(std::sscanf(row.c_str(), "%lld|%lld|%lld", &start, &end, &value), 3) << row;
     if (!merged.empty() && merged.back()[2] == value && merged.back()[1] == start)
       merged.back()[1] = end;
     else
       merged.push_back({start, end, value});
   }
-  sqlite3_finalize(stmt);
-  sqlite3_close(handle);
-  // The oracle's intervals_vcpu0_status, verbatim.
+  // The expected vCPU 0 status intervals of that test, verbatim.
   const std::vector<std::array<int64_t, 3>> oracle = {{1, 9, 0},       {10, 44, 2},     {45, 59, 130},   {60, 94, 2},
                                                       {95, 99, 130},   {100, 149, 386}, {150, 154, 130}, {155, 194, 2},
                                                       {195, 209, 130}, {210, 244, 2},   {245, 259, 130}, {260, 294, 2},
@@ -445,10 +427,7 @@ namespace {
 // at 35), the exits at 45 and 95, the switches 31 -> 30 at 100 and back at 150.
 TEST(FuseOneQemuKvm, CpuStateOnCpu0) {
   const std::string db = temp_db("fuse-cpu-state");
-  std::remove(db.c_str());
-  const GraphResult result =
-      run_fused({source_dir("traces/tc-stubs/OneQemuKvm/host"), source_dir("traces/tc-stubs/OneQemuKvm/guest")},
-                "sync=\"identity\"", "path=\"" + db + "\"");
+  const GraphResult result = fuse_one_qemu_kvm(db, "sync=\"identity\"");
   ASSERT_TRUE(result.ok) << result.error;
   const std::vector<std::string> expected = {
       // Complete model, before the oracle's state catches up (derived above).
@@ -521,10 +500,7 @@ TEST(FuseParameters, OutOfRangeNumbersAreCleanErrors) {
 // A valid guest-vm pid at the top of the range is accepted (the guest is linked by vmsync anyway).
 TEST(FuseParameters, AGuestVmPidInRangeIsAccepted) {
   const std::string db = temp_db("fuse-good-guest-vm");
-  std::remove(db.c_str());
-  const GraphResult result =
-      run_fused({source_dir("traces/tc-stubs/OneQemuKvm/host"), source_dir("traces/tc-stubs/OneQemuKvm/guest")},
-                "guest-vm=\"guest=qemu-2147483647\"", "path=\"" + db + "\"");
+  const GraphResult result = fuse_one_qemu_kvm(db, "guest-vm=\"guest=qemu-2147483647\"");
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_EQ(query_one(db, "SELECT method FROM guest_match g JOIN machine m ON m.id = g.machine WHERE m.name = 'guest'"),
             "vmsync");

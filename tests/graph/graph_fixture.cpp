@@ -46,6 +46,17 @@ std::string take_error() {
   return text;
 }
 
+void run_graph(bt_graph* graph, bool built, GraphResult& result) {
+  if (built) {
+    bt_graph_run_status status;
+    do {
+      status = bt_graph_run(graph);
+    } while (status == BT_GRAPH_RUN_STATUS_AGAIN);
+    result.ok = status == BT_GRAPH_RUN_STATUS_OK;
+  }
+  if (!result.ok) result.error = take_error();
+}
+
 const bt_plugin* load_vm_plugin() {
   static const bt_plugin* plugin = [] {
     const bt_plugin_set* set = nullptr;
@@ -101,14 +112,7 @@ GraphResult run_sqlite_sink(const std::vector<std::string>& trace_dirs, const st
                                     bt_component_sink_borrow_input_port_by_index_const(sink, 0),
                                     nullptr) == BT_GRAPH_CONNECT_PORTS_STATUS_OK;
   }
-  if (built) {
-    bt_graph_run_status status;
-    do {
-      status = bt_graph_run(graph);
-    } while (status == BT_GRAPH_RUN_STATUS_AGAIN);
-    result.ok = status == BT_GRAPH_RUN_STATUS_OK;
-  }
-  if (!result.ok) result.error = take_error();
+  run_graph(graph, built, result);
   bt_value_put_ref(params);
   bt_value_put_ref(source_params);
   bt_graph_put_ref(graph);  // finalizes the components (the sink removes an unfinished database)

@@ -23,6 +23,8 @@ bt_value* parse_params(const std::string& text);   // new reference
 std::string take_error();                          // the current thread's error causes, cleared
 const bt_plugin* load_vm_plugin();                 // borrowed, loaded once
 const bt_plugin* system_plugin(const char* name);  // new reference
+// Runs `graph` to the end when `built`; sets result.ok, and result.error from the error causes.
+void run_graph(bt_graph* graph, bool built, GraphResult& result);
 
 // The path of a trace the tests unpacked (tests/CMakeLists.txt: unpack_test_traces).
 std::string test_data(const std::string& relative);

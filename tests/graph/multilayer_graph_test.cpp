@@ -14,18 +14,15 @@ namespace {
 
 // OneQemuKvm host + guest fused with identical clocks. A guest thread on a vCPU that the host
 // preempted is `vcpu_preempted`, on a vCPU in the hypervisor `vmm`. Oracles
-// (shared/research/oracles.json): `overhead.one_qemukvm` gives thread 130's VMM and "VCPU
-// Preempted" intervals; `virtual_resources.vcpu_status`'s guest_thread_intervals give each
+// (the Incubator's tests): overhead/OneQemuKvmTestCase gives thread 130's VMM and "VCPU
+// Preempted" intervals; virtual/resources/VirtualMachineAnalysisTest's thread intervals give each
 // thread's PREEMPT intervals (130 and 131) and its status (2 on a CPU, 1 waiting). Thread 131's
 // split into vmm and preempted follows from the vCPU 0 oracle (130 = VMM at 95-99, 150-154 and
 // 245-259; 386 = preempted at 100-149) since 131 runs on vCPU 0 then. Intervals are [start, end]
 // inclusive; the run ends at 375.
 TEST(MultilayerOneQemuKvm, GuestThreadsFollowTheirVcpuIntoTheHypervisorAndPreemption) {
   const std::string db = temp_db("multilayer-oneqemukvm");
-  std::remove(db.c_str());
-  const GraphResult result =
-      run_fused({source_dir("traces/tc-stubs/OneQemuKvm/host"), source_dir("traces/tc-stubs/OneQemuKvm/guest")},
-                "sync=\"identity\"", "path=\"" + db + "\"");
+  const GraphResult result = fuse_one_qemu_kvm(db, "sync=\"identity\"");
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_EQ(query_rows(db,
                        "SELECT tid, ts, ts + dur - 1, state FROM thread_state t JOIN machine m ON m.id = t.machine_id "
@@ -48,7 +45,7 @@ TEST(MultilayerOneQemuKvm, GuestThreadsFollowTheirVcpuIntoTheHypervisorAndPreemp
   std::remove(db.c_str());
 }
 
-// Trace Compass's withContainers stub (oracle `fused.simple_containers`, algorithms.md §8.2):
+// Trace Compass's withContainers stub (the Incubator's fused/SimpleContainersTestCase):
 // PID namespaces 4026531836 (root) > 654321 > 987654, threads 40-42 from the statedump, 43 and 44
 // forked inside 987654. The same stub in lttng-modules >= 2.12's layout (namespace fields in
 // lttng_statedump_process_pid_ns, scripts/xml2ctf.py --statedump=lm212) must give the same.

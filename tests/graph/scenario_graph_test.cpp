@@ -99,14 +99,7 @@ GraphResult run_scenario(const std::string& params, const char* machine, Passes&
   built = built && port &&
           bt_graph_connect_ports(graph, port, bt_component_sink_borrow_input_port_by_index_const(sink, 0), nullptr) ==
               BT_GRAPH_CONNECT_PORTS_STATUS_OK;
-  if (built) {
-    bt_graph_run_status status;
-    do {
-      status = bt_graph_run(graph);
-    } while (status == BT_GRAPH_RUN_STATUS_AGAIN);
-    result.ok = status == BT_GRAPH_RUN_STATUS_OK;
-  }
-  if (!result.ok) result.error = take_error();
+  run_graph(graph, built, result);
   bt_value_put_ref(source_params);
   bt_graph_put_ref(graph);
   bt_component_class_sink_put_ref(sink_class);

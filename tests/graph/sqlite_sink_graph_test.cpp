@@ -52,8 +52,8 @@ class Db {
 };
 
 // Expected rows for the OneQemuKvm host stub; derivation in tests/unit/vcpu_tracker_test.cpp
-// (OneQemuKvmHostStubMatchesTraceCompassVmmAndPreemptBits): oracle `virtual_resources.vcpu_status`
-// of shared/research/oracles.json, VMM bit -> vmm, PREEMPT bit -> preempted, RUNNING -> guest; the
+// (OneQemuKvmHostStubMatchesTraceCompassVmmAndPreemptBits): the expected vCPU 0
+// status of the Incubator's virtual/resources/VirtualMachineAnalysisTest, VMM bit -> vmm, PREEMPT bit -> preempted, RUNNING -> guest; the
 // rows before 45 follow from the host events alone (the oracle's boundary at 10 is a guest event).
 const std::vector<std::string> kOneQemuKvmHostRows = {
     "1|4|unknown|NULL|NULL|NULL|NULL", "5|40|guest|NULL|NULL|0|NULL",     "45|15|vmm|32|MSR_WRITE|0|NULL",

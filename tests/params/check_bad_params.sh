@@ -57,7 +57,7 @@ scenario "parameter \`disk-irq-rate\` is 100000.5, out of its range: it must be 
 scenario "parameter \`pcpus\` must be an integer, e.g. pcpus=1" 'pcpus=2.5'
 scenario "parameter \`drift-ppm\` must be a number, e.g. drift-ppm=2.5" 'drift-ppm=nan'
 scenario "unknown parameter \`sed\`; did you mean \`seed\`?" 'sed=1'
-# The model's own checks still apply after the ranges (common/scenario_model.cpp, validate()).
+# The model's own checks still apply after the ranges (common/sim/scenario_config.cpp, validate()).
 scenario "\`exit-rate\` must be in (0, 1000000] exits per second" 'exit-rate=0'
 
 expect "parameter \`path\` must be a string, e.g. path=\"...\"" "${bt[@]}" "$stub" -c sink.vm.sqlite -p 'path=5'

@@ -1,9 +1,9 @@
 // Convex-hull clock synchronization against its oracles:
 //   * Trace Compass SyncTest (tmf/org.eclipse.tracecompass.tmf.core.tests/src/org/eclipse/
-//     tracecompass/tmf/core/tests/synchronization/SyncTest.java), as listed in
-//     research/algorithms.md §8.3: hosts "t1" (reference, the smaller id) and "t2", timestamps
-//     in seconds used as raw values; alpha/beta are TC's, i.e. t2 = alpha * t1 + beta;
-//   * the OneQemuKvm vmsync exchange of algorithms.md §8.1 (exact model result);
+//     tracecompass/tmf/core/tests/synchronization/SyncTest.java): hosts "t1" (reference, the smaller id) and "t2",
+//     timestamps in seconds used as raw values; alpha/beta are TC's, i.e. t2 = alpha * t1 + beta;
+//   * the vmsync exchange of the OneQemuKvm test traces of Trace Compass's VM analysis tests
+//     (exact model result);
 //   * synthetic traces with a known transform at ns-since-epoch magnitudes.
 
 #include <gtest/gtest.h>
@@ -36,45 +36,45 @@ void expect_formula(const ConvexHullSync& sync, long double alpha, long double b
   EXPECT_NEAR(sync.tc_formula().beta, beta, kTight);
 }
 
-// algorithms.md §8.3 `testFullyIncremental`: every step's quality and "[ alpha A beta B ]".
+// One step of a SyncTest sequence: a match, then the quality and formula Trace Compass expects.
+void step(ConvexHullSync& sync, Host sender, int64_t send_ts, Host receiver, int64_t recv_ts, SyncQuality quality,
+          long double alpha, long double beta) {
+  SCOPED_TRACE("after the match sent at " + std::to_string(send_ts));
+  add_sync_match(sync, sender, send_ts, receiver, recv_ts);
+  EXPECT_EQ(sync.quality(), quality);
+  expect_formula(sync, alpha, beta);
+}
+
+// The first four matches of SyncTest's `testOneHull` and `testDisjoint`, all t1 -> t2: the
+// quality stays incomplete after each and the formula the identity.
+void add_t1_to_t2_matches(ConvexHullSync& sync) {
+  EXPECT_EQ(sync.quality(), SyncQuality::absent);
+  const int64_t sent[] = {1, 2, 3, 4}, received[] = {3, 5, 5, 7};
+  for (int i = 0; i < 4; ++i) {
+    add_sync_match(sync, Host::t1, sent[i], Host::t2, received[i]);
+    EXPECT_EQ(sync.quality(), SyncQuality::incomplete) << "after match " << i + 1;
+  }
+  expect_formula(sync, 1, 0);
+}
+
+// SyncTest.java `testFullyIncremental`: every step's quality and "[ alpha A beta B ]".
 TEST(ConvexHullSync, TraceCompassSyncTestFullyIncremental) {
   ConvexHullSync sync;
   EXPECT_EQ(sync.quality(), SyncQuality::absent);
   EXPECT_TRUE(sync.other_to_reference().is_identity());
 
-  add_sync_match(sync, Host::t2, 1, Host::t1, 1);
-  expect_formula(sync, 1, 0);
-  EXPECT_EQ(sync.quality(), SyncQuality::incomplete);
+  step(sync, Host::t2, 1, Host::t1, 1, SyncQuality::incomplete, 1, 0);
   EXPECT_TRUE(sync.other_to_reference().is_identity());  // TC: identity while incomplete
 
-  add_sync_match(sync, Host::t1, 1, Host::t2, 3);
-  expect_formula(sync, 1, 0);
-  EXPECT_EQ(sync.quality(), SyncQuality::incomplete);
-
-  add_sync_match(sync, Host::t2, 2, Host::t1, 3);
-  expect_formula(sync, 1, 0.5L);
-  EXPECT_EQ(sync.quality(), SyncQuality::approximate);
+  step(sync, Host::t1, 1, Host::t2, 3, SyncQuality::incomplete, 1, 0);
+  step(sync, Host::t2, 2, Host::t1, 3, SyncQuality::approximate, 1, 0.5L);
   EXPECT_EQ(sync.accuracy_ns(), std::numeric_limits<long double>::infinity());
 
-  add_sync_match(sync, Host::t1, 3, Host::t2, 5);
-  expect_formula(sync, 0.75L, 1.25L);
-  EXPECT_EQ(sync.quality(), SyncQuality::accurate);
-
-  add_sync_match(sync, Host::t1, 4, Host::t2, 8);
-  expect_formula(sync, 0.75L, 1.25L);
-  EXPECT_EQ(sync.quality(), SyncQuality::accurate);
-
-  add_sync_match(sync, Host::t2, 4, Host::t1, 5);
-  expect_formula(sync, 1.125L, 0.875L);
-  EXPECT_EQ(sync.quality(), SyncQuality::accurate);
-
-  add_sync_match(sync, Host::t2, 4, Host::t1, 6);
-  expect_formula(sync, 1.125L, 0.875L);
-  EXPECT_EQ(sync.quality(), SyncQuality::accurate);
-
-  add_sync_match(sync, Host::t1, 6, Host::t2, 7);
-  expect_formula(sync, 0.725L, 1.275L);
-  EXPECT_EQ(sync.quality(), SyncQuality::accurate);
+  step(sync, Host::t1, 3, Host::t2, 5, SyncQuality::accurate, 0.75L, 1.25L);
+  step(sync, Host::t1, 4, Host::t2, 8, SyncQuality::accurate, 0.75L, 1.25L);
+  step(sync, Host::t2, 4, Host::t1, 5, SyncQuality::accurate, 1.125L, 0.875L);
+  step(sync, Host::t2, 4, Host::t1, 6, SyncQuality::accurate, 1.125L, 0.875L);
+  step(sync, Host::t1, 6, Host::t2, 7, SyncQuality::accurate, 0.725L, 1.275L);
   // TC: t1 (reference) keeps the identity, t2 gets a linear transform, the inverse formula.
   LinearTransform t2_transform = sync.other_to_reference();
   EXPECT_FALSE(t2_transform.is_identity());
@@ -82,17 +82,13 @@ TEST(ConvexHullSync, TraceCompassSyncTestFullyIncremental) {
   EXPECT_NEAR(t2_transform.beta, -1.275L / 0.725L, kTight);
 
   // "Make the two hulls intersect, and make sure the last good formula is kept after failure."
-  add_sync_match(sync, Host::t1, 7, Host::t2, 4);
-  EXPECT_EQ(sync.quality(), SyncQuality::accurate);
-  expect_formula(sync, 0.375L, 1.625L);
+  step(sync, Host::t1, 7, Host::t2, 4, SyncQuality::accurate, 0.375L, 1.625L);
   t2_transform = sync.other_to_reference();  // last good synchronization
   EXPECT_FALSE(t2_transform.is_identity());
   const long double last_good_alpha_max = sync.alpha_max();
   const long double last_good_alpha_min = sync.alpha_min();
 
-  add_sync_match(sync, Host::t2, 7, Host::t1, 3);
-  EXPECT_EQ(sync.quality(), SyncQuality::fail);
-  expect_formula(sync, 0.375L, 1.625L);
+  step(sync, Host::t2, 7, Host::t1, 3, SyncQuality::fail, 0.375L, 1.625L);
   EXPECT_EQ(sync.other_to_reference().alpha, t2_transform.alpha);
   EXPECT_EQ(sync.other_to_reference().beta, t2_transform.beta);
   EXPECT_EQ(sync.alpha_max(), last_good_alpha_max);
@@ -105,24 +101,13 @@ TEST(ConvexHullSync, TraceCompassSyncTestFullyIncremental) {
   EXPECT_EQ(sync.hull_points(), sync.upper_hull_points() + sync.lower_hull_points());
 
   // Sticky: nothing brings it back, not even a perfectly consistent point.
-  add_sync_match(sync, Host::t1, 20, Host::t2, 30);
-  EXPECT_EQ(sync.quality(), SyncQuality::fail);
-  expect_formula(sync, 0.375L, 1.625L);
+  step(sync, Host::t1, 20, Host::t2, 30, SyncQuality::fail, 0.375L, 1.625L);
 }
 
-// algorithms.md §8.3 `testOneHull`: t1 -> t2 only.
+// SyncTest.java `testOneHull`: t1 -> t2 only.
 TEST(ConvexHullSync, TraceCompassSyncTestOneHull) {
   ConvexHullSync sync;
-  EXPECT_EQ(sync.quality(), SyncQuality::absent);
-  add_sync_match(sync, Host::t1, 1, Host::t2, 3);
-  EXPECT_EQ(sync.quality(), SyncQuality::incomplete);
-  add_sync_match(sync, Host::t1, 2, Host::t2, 5);
-  EXPECT_EQ(sync.quality(), SyncQuality::incomplete);
-  add_sync_match(sync, Host::t1, 3, Host::t2, 5);
-  EXPECT_EQ(sync.quality(), SyncQuality::incomplete);
-  add_sync_match(sync, Host::t1, 4, Host::t2, 7);
-  EXPECT_EQ(sync.quality(), SyncQuality::incomplete);
-  expect_formula(sync, 1, 0);
+  add_t1_to_t2_matches(sync);
   EXPECT_TRUE(sync.other_to_reference().is_identity());
 
   // (2,5) lies above the chord (1,3)-(3,5): it is not on the hull facing the other set.
@@ -132,35 +117,25 @@ TEST(ConvexHullSync, TraceCompassSyncTestOneHull) {
   EXPECT_EQ(sync.matches_from_other(), 0u);
 }
 
-// algorithms.md §8.3 `testDisjoint`: all t1 -> t2 messages before all t2 -> t1 ones.
+// SyncTest.java `testDisjoint`: all t1 -> t2 messages before all t2 -> t1 ones.
 TEST(ConvexHullSync, TraceCompassSyncTestDisjoint) {
   ConvexHullSync sync;
-  EXPECT_EQ(sync.quality(), SyncQuality::absent);
-  add_sync_match(sync, Host::t1, 1, Host::t2, 3);
-  EXPECT_EQ(sync.quality(), SyncQuality::incomplete);
-  add_sync_match(sync, Host::t1, 2, Host::t2, 5);
-  EXPECT_EQ(sync.quality(), SyncQuality::incomplete);
-  add_sync_match(sync, Host::t1, 3, Host::t2, 5);
-  EXPECT_EQ(sync.quality(), SyncQuality::incomplete);
-  add_sync_match(sync, Host::t1, 4, Host::t2, 7);
-  EXPECT_EQ(sync.quality(), SyncQuality::incomplete);
-  expect_formula(sync, 1, 0);
+  add_t1_to_t2_matches(sync);
 
   add_sync_match(sync, Host::t2, 7, Host::t1, 6);
   EXPECT_EQ(sync.quality(), SyncQuality::approximate);
   add_sync_match(sync, Host::t2, 8, Host::t1, 6);
   EXPECT_EQ(sync.quality(), SyncQuality::approximate);
-  add_sync_match(sync, Host::t2, 10, Host::t1, 8);
-  EXPECT_EQ(sync.quality(), SyncQuality::approximate);
-  expect_formula(sync, 1, 2.5L);
+  step(sync, Host::t2, 10, Host::t1, 8, SyncQuality::approximate, 1, 2.5L);
   EXPECT_FALSE(sync.other_to_reference().is_identity());  // TC: linear when approximate
   EXPECT_EQ(sync.accuracy_ns(), std::numeric_limits<long double>::infinity());
 }
 
-// algorithms.md §8.1: the OneQemuKvm vmsync exchange, reference = guest.xml (the smaller host
-// id). gh = guest -> host (sent by the reference), hg = host -> guest. Matches arrive in the
-// order TmfEventMatching produces them (guest trace order, whichever trace is read first, §4.1).
-// Expected from the exact model run quoted there: accurate, host = 319/315 * guest - 122/63.
+// The vmsync exchange of the OneQemuKvm test traces (Trace Compass's VM analysis tests), reference = guest.xml (the
+// smaller host id). gh = guest -> host (sent by the reference), hg = host -> guest. Matches arrive in the order
+// TmfEventMatching.java produces them (guest trace order, whichever trace is read first). Expected from an
+// exact-rational model of SyncAlgorithmFullyIncremental.java on these points: accurate, host = 319/315 * guest -
+// 122/63.
 TEST(ConvexHullSync, OneQemuKvmVmsync) {
   ConvexHullSync sync;
   sync.add_match(true, 40, 50);     // gh_guest(1) -> gh_host(1)
@@ -192,7 +167,7 @@ TEST(ConvexHullSync, OneQemuKvmVmsync) {
 // Known transform at ns-since-epoch magnitudes: t_ref = A * t_other + B with A = 1 + 50e-6 and
 // B = 0.3 s, messages every 10 ms for 200 s, alternating directions, the same random delay
 // distribution both ways (20 us + U[0, 80 us)). Differences reach 2e11 ns, so TC's int64 cross
-// products (~4e22) would overflow (algorithms.md §4.7).
+// products (~4e22) would overflow (SyncPoint.crossProduct in SyncAlgorithmFullyIncremental.java).
 TEST(ConvexHullSync, KnownTransformAtEpochMagnitudes) {
   __extension__ typedef __int128 Int128;
   constexpr int64_t kNum = 20001, kDen = 20000;  // A = 1 + 50e-6, exactly

@@ -8,11 +8,11 @@
 namespace vm {
 namespace {
 
-// OneQemuKvm (algorithms.md §8.1): the six vmsync events of host.xml and guest.xml. Each vmsync
+// OneQemuKvm (the test traces of Trace Compass's VM analysis tests): the six vmsync events of host.xml and guest.xml. Each vmsync
 // message takes 10 ns; the hull of six points is loose, so the transform is not the identity.
 // Trace Compass's reference is the lexicographically smaller host id, `guest.xml`; its
 // convex-hull model t_host = a * t_guest + b ends ACCURATE with a = 319/315, b = -122/63
-// (algorithms.md §8.1, "exact model run"). The hull keeps Trace Compass's orientation (smaller
+// (an exact-rational model of SyncAlgorithmFullyIncremental.java on these six points). The hull keeps Trace Compass's orientation (smaller
 // host id on the x axis) whatever our reference is; with the host as reference the guest's
 // transform t_host = alpha * t_guest + beta is that same line.
 TEST(FuseModel, OneQemuKvmVmsyncLinksTheGuestAndGivesTheTraceCompassLine) {

@@ -78,8 +78,8 @@ class Scenario : public ::testing::Test {
 };
 
 // The OneQemuKvm host stub of Trace Compass (shared/traces/tc-stubs/vm/OneQemuKvm/host.xml), all
-// on CPU 0, replayed event by event. Expected intervals come from the oracle
-// `virtual_resources.vcpu_status` (shared/research/oracles.json, algorithms.md §8.1(b)): the state
+// on CPU 0, replayed event by event. Expected intervals come from the expected vCPU 0
+// status of the Incubator's virtual/resources/VirtualMachineAnalysisTest: the state
 // value's VMM bit (128) maps to `vmm`, its PREEMPT bit (256) to `preempted`, and RUNNING without
 // those bits to `guest`. Oracle intervals are inclusive [start, end]; ours are [ts, ts+dur).
 // Where the oracle's boundaries come from the guest trace (10: the guest's first sched_switch;
@@ -271,7 +271,7 @@ TEST_F(Scenario, AnExitEndedAtTheSameNanosecondKeepsItsRow) {
 }
 
 TEST(PrevState, RunnableAcrossKernelLayouts) {
-  // Values seen in shared/traces/real (traces/README.md §1.1): 0 and the preempt flags are
+  // Values seen in the real traces the tests unpack (tests/CMakeLists.txt): 0 and the preempt flags are
   // runnable; sleeping, killable, idle and dead states are not.
   for (int64_t runnable : {0, 256, 1024, 2048, 4096}) EXPECT_TRUE(prev_state_is_runnable(runnable)) << runnable;
   for (int64_t blocked : {1, 2, 64, 128, 130, 258, 1026}) EXPECT_FALSE(prev_state_is_runnable(blocked)) << blocked;

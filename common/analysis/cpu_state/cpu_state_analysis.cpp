@@ -29,14 +29,10 @@ CREATE TABLE cpu_state(
      "CREATE INDEX cpu_state_by_cpu ON cpu_state(host_machine_id, pcpu, ts)"},
 };
 
-std::unique_ptr<Analysis> create(Run& run) {
-  return std::make_unique<CpuStateAnalysis>(run);
-}
-
 }  // namespace
 
 const AnalysisInfo CpuStateAnalysis::info = {"cpu_state", "what runs on each physical CPU, across the VM layers",
-                                             db::objects_of(kSchema), create};
+                                             db::objects_of(kSchema), create_analysis<CpuStateAnalysis>};
 
 CpuStateAnalysis::CpuStateAnalysis(Run& run)
     : kernel_(run.get<KernelAnalysis>()),
@@ -85,17 +81,9 @@ void CpuStateAnalysis::finish(Run& run) {
 }
 
 void CpuStateAnalysis::on_cpu_interval(const CpuInterval& interval) {
-  SqliteStatement& insert = insert_cpu_state_;
-  insert.bind(1, interval.ts);
-  insert.bind(2, interval.dur);
-  insert.bind(3, interval.host_machine_id);
-  insert.bind(4, interval.pcpu);
-  insert.bind(5, interval.machine_id);
-  insert.bind_or_null(6, interval.vcpu_id);
-  insert.bind_or_null(7, interval.tid);
-  insert.bind_or_null(8, cpu_status_name(interval.status));
-  insert.bind(9, std::string_view(interval.in_vm ? "in_vm" : "out_vm"));
-  insert.run();
+  insert_cpu_state_.insert(interval.ts, interval.dur, interval.host_machine_id, interval.pcpu, interval.machine_id,
+                           or_null(interval.vcpu_id), or_null(interval.tid), or_null(cpu_status_name(interval.status)),
+                           std::string_view(interval.in_vm ? "in_vm" : "out_vm"));
 }
 
 }  // namespace vm

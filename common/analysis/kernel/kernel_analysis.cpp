@@ -66,14 +66,10 @@ FROM thread_state ts
 GROUP BY ts.machine_id, ts.tid)sql"},
 };
 
-std::unique_ptr<Analysis> create(Run& run) {
-  return std::make_unique<KernelAnalysis>(run);
-}
-
 }  // namespace
 
 const AnalysisInfo KernelAnalysis::info = {"kernel", "thread states, CPU modes and PID namespaces of every machine",
-                                           db::objects_of(kSchema), create};
+                                           db::objects_of(kSchema), create_analysis<KernelAnalysis>};
 
 KernelAnalysis::KernelAnalysis(Run& run)
     : run_(run),
@@ -124,14 +120,8 @@ void KernelAnalysis::on_thread_state(int64_t machine_id, int64_t tid, Timestamp 
 }
 
 void KernelAnalysis::on_thread_interval(const ThreadInterval& interval) {
-  SqliteStatement& insert = insert_thread_state_;
-  insert.bind(1, interval.ts);
-  insert.bind(2, interval.dur);
-  insert.bind(3, interval.machine_id);
-  insert.bind(4, interval.tid);
-  insert.bind(5, std::string_view(thread_state_name(interval.state)));
-  insert.bind_or_null(6, interval.cpu);
-  insert.run();
+  insert_thread_state_.insert(interval.ts, interval.dur, interval.machine_id, interval.tid,
+                              std::string_view(thread_state_name(interval.state)), or_null(interval.cpu));
 }
 
 void KernelAnalysis::add_namespaces(int64_t machine_id, const std::vector<ThreadNamespaces>& threads) {

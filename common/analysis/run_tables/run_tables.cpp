@@ -61,14 +61,10 @@ CREATE TABLE run(
 ))sql"},
 };
 
-std::unique_ptr<Analysis> create(Run& run) {
-  return std::make_unique<RunTables>(run);
-}
-
 }  // namespace
 
 const AnalysisInfo RunTables::info = {"run", "the machines, traces, lost events, event counts, diagnostics and the run",
-                                      db::objects_of(kSchema), create};
+                                      db::objects_of(kSchema), create_analysis<RunTables>};
 
 RunTables::RunTables(Run& run)
     : database_(run.database()),

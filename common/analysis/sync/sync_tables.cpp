@@ -46,14 +46,10 @@ CREATE TABLE guest_match(
 ))sql"},
 };
 
-std::unique_ptr<Analysis> create(Run& run) {
-  return std::make_unique<SyncTables>(run);
-}
-
 }  // namespace
 
 const AnalysisInfo SyncTables::info = {"sync", "clock transforms and guest matching from filter.vm.fuse",
-                                       db::objects_of(kSchema), create};
+                                       db::objects_of(kSchema), create_analysis<SyncTables>};
 
 // sync and sync_estimate share their columns but `peer`.
 void SyncTables::insert_sync_row(const char* table, const SyncRow& row, const int64_t* peer_id) {

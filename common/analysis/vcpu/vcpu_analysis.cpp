@@ -98,14 +98,10 @@ WHERE s.state = 'preempted'
 GROUP BY s.machine_id, s.vcpu_id, s.preempting_tid)sql"},
 };
 
-std::unique_ptr<Analysis> create(Run& run) {
-  return std::make_unique<VcpuAnalysis>(run);
-}
-
 }  // namespace
 
 const AnalysisInfo VcpuAnalysis::info = {"vcpu", "vCPU states of the VMs each host runs, exits and preemptions",
-                                         db::objects_of(kSchema), create};
+                                         db::objects_of(kSchema), create_analysis<VcpuAnalysis>};
 
 VcpuAnalysis::VcpuAnalysis(Run& run)
     : run_(run),
@@ -158,11 +154,8 @@ void VcpuAnalysis::write(Run& run) {
 
 void VcpuAnalysis::on_vcpu_interval(const VcpuInterval& interval) {
   SqliteStatement& insert = insert_vcpu_state_;
-  insert.bind(1, interval.ts);
-  insert.bind(2, interval.dur);
-  insert.bind(3, interval.machine_id);
-  insert.bind(4, interval.vcpu_id);
-  insert.bind(5, std::string_view(state_name(interval.state)));
+  insert.bind_all(1, interval.ts, interval.dur, interval.machine_id, interval.vcpu_id,
+                  std::string_view(state_name(interval.state)));
   if (interval.exit_reason >= 0) {
     insert.bind(6, interval.exit_reason);
     const auto reason = static_cast<uint64_t>(interval.exit_reason);
@@ -175,10 +168,9 @@ void VcpuAnalysis::on_vcpu_interval(const VcpuInterval& interval) {
     insert.bind_null(6);
     insert.bind_null(7);
   }
-  insert.bind_or_null(8, interval.pcpu);
-  insert.bind_or_null(9, interval.preempting_tid);
-  insert.bind(10, std::string_view(begin_event_name(interval.begin_event)));
-  insert.bind_or_null(11, guest_status_name(interval.guest_status));
+  insert.bind_all(8, or_null(interval.pcpu), or_null(interval.preempting_tid),
+                  std::string_view(begin_event_name(interval.begin_event)),
+                  or_null(guest_status_name(interval.guest_status)));
   insert.run();
 }
 

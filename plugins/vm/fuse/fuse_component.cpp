@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bt_guard.h"
 #include "bt_util.h"
 #include "fuse/fuse_component.h"
 #include "fuse/fuse_filter.h"
@@ -55,25 +56,19 @@ bt_component_class_initialize_method_status initialize(bt_self_component_filter*
                                                        bt_self_component_filter_configuration*, const bt_value* params,
                                                        void*) {
   bt_self_component* self_component = bt_self_component_filter_as_self_component(self);
-  try {
-    std::unique_ptr<Component> component = configure(params);
-    component->self = self;
-    if (bt_self_component_filter_add_input_port(self, "in0", nullptr, nullptr) !=
-            BT_SELF_COMPONENT_ADD_PORT_STATUS_OK ||
-        bt_self_component_filter_add_output_port(self, "out", nullptr, nullptr) != BT_SELF_COMPONENT_ADD_PORT_STATUS_OK)
-      throw std::runtime_error("cannot add ports");
-    component->next_port = 1;
-    bt_self_component_set_data(self_component, component.release());
-    return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
-  } catch (const std::bad_alloc&) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "out of memory");
-    return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
-  } catch (const std::exception& error) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
-  } catch (...) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "unexpected error while initializing");
-  }
-  return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+  return bt::guarded(self_component, BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR,
+                     BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR, "while initializing", [&] {
+                       std::unique_ptr<Component> component = configure(params);
+                       component->self = self;
+                       if (bt_self_component_filter_add_input_port(self, "in0", nullptr, nullptr) !=
+                               BT_SELF_COMPONENT_ADD_PORT_STATUS_OK ||
+                           bt_self_component_filter_add_output_port(self, "out", nullptr, nullptr) !=
+                               BT_SELF_COMPONENT_ADD_PORT_STATUS_OK)
+                         throw std::runtime_error("cannot add ports");
+                       component->next_port = 1;
+                       bt_self_component_set_data(self_component, component.release());
+                       return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
+                     });
 }
 
 void finalize(bt_self_component_filter* self) {
@@ -85,23 +80,17 @@ bt_component_class_port_connected_method_status input_port_connected(bt_self_com
                                                                      bt_self_component_port_input*,
                                                                      const bt_port_output*) {
   bt_self_component* self_component = bt_self_component_filter_as_self_component(self);
-  try {
-    // Keep one free input port, as filter.utils.muxer does, so that each --connect takes the next.
-    auto* component = static_cast<Component*>(bt_self_component_get_data(self_component));
-    const std::string name = "in" + std::to_string(component->next_port++);
-    if (bt_self_component_filter_add_input_port(self, name.c_str(), nullptr, nullptr) !=
-        BT_SELF_COMPONENT_ADD_PORT_STATUS_OK)
-      throw std::runtime_error("cannot add input port " + name);
-    return BT_COMPONENT_CLASS_PORT_CONNECTED_METHOD_STATUS_OK;
-  } catch (const std::bad_alloc&) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "out of memory");
-    return BT_COMPONENT_CLASS_PORT_CONNECTED_METHOD_STATUS_MEMORY_ERROR;
-  } catch (const std::exception& error) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
-  } catch (...) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "unexpected error adding an input port");
-  }
-  return BT_COMPONENT_CLASS_PORT_CONNECTED_METHOD_STATUS_ERROR;
+  return bt::guarded(self_component, BT_COMPONENT_CLASS_PORT_CONNECTED_METHOD_STATUS_ERROR,
+                     BT_COMPONENT_CLASS_PORT_CONNECTED_METHOD_STATUS_MEMORY_ERROR, "adding an input port", [&] {
+                       // Keep one free input port, as filter.utils.muxer does, so that each --connect
+                       // takes the next.
+                       auto* component = static_cast<Component*>(bt_self_component_get_data(self_component));
+                       const std::string name = "in" + std::to_string(component->next_port++);
+                       if (bt_self_component_filter_add_input_port(self, name.c_str(), nullptr, nullptr) !=
+                           BT_SELF_COMPONENT_ADD_PORT_STATUS_OK)
+                         throw std::runtime_error("cannot add input port " + name);
+                       return BT_COMPONENT_CLASS_PORT_CONNECTED_METHOD_STATUS_OK;
+                     });
 }
 
 }  // namespace vm::fuse

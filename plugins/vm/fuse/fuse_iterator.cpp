@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "bt_guard.h"
 #include "bt_util.h"
 #include "fuse/fuse_filter.h"
 
@@ -309,44 +310,38 @@ FuseIterator* iterator_of(bt_self_message_iterator* self) {
 bt_message_iterator_class_initialize_method_status iterator_initialize(bt_self_message_iterator* self,
                                                                        bt_self_message_iterator_configuration* config,
                                                                        bt_self_component_port_output*) {
-  try {
-    const auto* component =
-        static_cast<const Component*>(bt_self_component_get_data(bt_self_message_iterator_borrow_component(self)));
-    bt_self_component_filter* filter = component->self;
-    auto iterator = std::make_unique<FuseIterator>(self, *component);
-    bool can_seek_forward = true;
-    const uint64_t ports =
-        bt_component_filter_get_input_port_count(bt_self_component_filter_as_component_filter(filter));
-    for (uint64_t i = 0; i < ports; ++i) {
-      bt_self_component_port_input* port = bt_self_component_filter_borrow_input_port_by_index(filter, i);
-      if (!bt_port_is_connected(
-              bt_self_component_port_as_port(bt_self_component_port_input_as_self_component_port(port))))
-        continue;
-      bt_message_iterator* upstream = nullptr;
-      const auto status = bt_message_iterator_create_from_message_iterator(self, port, &upstream);
-      if (status == BT_MESSAGE_ITERATOR_CREATE_FROM_MESSAGE_ITERATOR_STATUS_MEMORY_ERROR) throw std::bad_alloc();
-      if (status != BT_MESSAGE_ITERATOR_CREATE_FROM_MESSAGE_ITERATOR_STATUS_OK)
-        throw std::runtime_error("cannot create an upstream iterator");
-      auto owned = bt::Ref<bt_message_iterator>::adopt(upstream);
-      can_seek_forward = can_seek_forward && bt_message_iterator_can_seek_forward(owned.get());
-      iterator->merge().add(std::move(owned));
-    }
-    if (iterator->merge().empty())
-      throw std::runtime_error(
-          "no input port is connected: connect the sources (or a muxer) to filter.vm.fuse, e.g. "
-          "--connect=host:fuse --connect=guest:fuse");
-    bt_self_message_iterator_configuration_set_can_seek_forward(config, can_seek_forward);
-    bt_self_message_iterator_set_data(self, iterator.release());
-    return BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_OK;
-  } catch (const std::bad_alloc&) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "out of memory");
-    return BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
-  } catch (const std::exception& error) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "%s", error.what());
-  } catch (...) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "unexpected error creating the iterator");
-  }
-  return BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+  return bt::guarded(
+      self, BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_ERROR,
+      BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR, "creating the iterator", [&] {
+        const auto* component =
+            static_cast<const Component*>(bt_self_component_get_data(bt_self_message_iterator_borrow_component(self)));
+        bt_self_component_filter* filter = component->self;
+        auto iterator = std::make_unique<FuseIterator>(self, *component);
+        bool can_seek_forward = true;
+        const uint64_t ports =
+            bt_component_filter_get_input_port_count(bt_self_component_filter_as_component_filter(filter));
+        for (uint64_t i = 0; i < ports; ++i) {
+          bt_self_component_port_input* port = bt_self_component_filter_borrow_input_port_by_index(filter, i);
+          if (!bt_port_is_connected(
+                  bt_self_component_port_as_port(bt_self_component_port_input_as_self_component_port(port))))
+            continue;
+          bt_message_iterator* upstream = nullptr;
+          const auto status = bt_message_iterator_create_from_message_iterator(self, port, &upstream);
+          if (status == BT_MESSAGE_ITERATOR_CREATE_FROM_MESSAGE_ITERATOR_STATUS_MEMORY_ERROR) throw std::bad_alloc();
+          if (status != BT_MESSAGE_ITERATOR_CREATE_FROM_MESSAGE_ITERATOR_STATUS_OK)
+            throw std::runtime_error("cannot create an upstream iterator");
+          auto owned = bt::Ref<bt_message_iterator>::adopt(upstream);
+          can_seek_forward = can_seek_forward && bt_message_iterator_can_seek_forward(owned.get());
+          iterator->merge().add(std::move(owned));
+        }
+        if (iterator->merge().empty())
+          throw std::runtime_error(
+              "no input port is connected: connect the sources (or a muxer) to filter.vm.fuse, e.g. "
+              "--connect=host:fuse --connect=guest:fuse");
+        bt_self_message_iterator_configuration_set_can_seek_forward(config, can_seek_forward);
+        bt_self_message_iterator_set_data(self, iterator.release());
+        return BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_OK;
+      });
 }
 
 void iterator_finalize(bt_self_message_iterator* self) {
@@ -357,51 +352,37 @@ void iterator_finalize(bt_self_message_iterator* self) {
 bt_message_iterator_class_next_method_status iterator_next(bt_self_message_iterator* self,
                                                            bt_message_array_const messages, uint64_t capacity,
                                                            uint64_t* count) {
-  try {
-    return iterator_of(self)->next(messages, capacity, count);
-  } catch (const std::bad_alloc&) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "out of memory");
-    return BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_MEMORY_ERROR;
-  } catch (const UpstreamMerge::UpstreamError& error) {
-    const std::string names = iterator_of(self)->trace_names(error.machines);
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(
-        self, "reading the input%s failed (causes follow)", names.empty() ? "" : (" trace" + names).c_str());
-  } catch (const std::exception& error) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "%s", error.what());
-  } catch (...) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "unexpected error reading the inputs");
-  }
-  return BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_ERROR;
+  return bt::guarded(self, BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_ERROR,
+                     BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_MEMORY_ERROR, "reading the inputs", [&] {
+                       try {
+                         return iterator_of(self)->next(messages, capacity, count);
+                       } catch (const UpstreamMerge::UpstreamError& error) {
+                         const std::string names = iterator_of(self)->trace_names(error.machines);
+                         throw std::runtime_error("reading the input" + (names.empty() ? std::string() : " trace" + names) +
+                                                  " failed (causes follow)");
+                       }
+                     });
 }
 
 bt_message_iterator_class_can_seek_beginning_method_status can_seek_beginning(bt_self_message_iterator* self,
                                                                               bt_bool* can_seek) {
-  try {
-    *can_seek = iterator_of(self)->merge().can_seek_beginning() ? BT_TRUE : BT_FALSE;
-    return BT_MESSAGE_ITERATOR_CLASS_CAN_SEEK_BEGINNING_METHOD_STATUS_OK;
-  } catch (const UpstreamMerge::UpstreamError&) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "cannot ask an input whether it can seek");
-  } catch (const std::exception& error) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "%s", error.what());
-  } catch (...) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "unexpected error asking the inputs");
-  }
-  return BT_MESSAGE_ITERATOR_CLASS_CAN_SEEK_BEGINNING_METHOD_STATUS_ERROR;
+  return bt::guarded(self, BT_MESSAGE_ITERATOR_CLASS_CAN_SEEK_BEGINNING_METHOD_STATUS_ERROR,
+                     BT_MESSAGE_ITERATOR_CLASS_CAN_SEEK_BEGINNING_METHOD_STATUS_ERROR, "asking the inputs", [&] {
+                       try {
+                         *can_seek = iterator_of(self)->merge().can_seek_beginning() ? BT_TRUE : BT_FALSE;
+                       } catch (const UpstreamMerge::UpstreamError&) {
+                         throw std::runtime_error("cannot ask an input whether it can seek");
+                       }
+                       return BT_MESSAGE_ITERATOR_CLASS_CAN_SEEK_BEGINNING_METHOD_STATUS_OK;
+                     });
 }
 
 bt_message_iterator_class_seek_beginning_method_status seek_beginning(bt_self_message_iterator* self) {
-  try {
-    iterator_of(self)->seek_beginning();
-    return BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_OK;
-  } catch (const std::bad_alloc&) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "out of memory");
-    return BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_MEMORY_ERROR;
-  } catch (const std::exception& error) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "%s", error.what());
-  } catch (...) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "unexpected error seeking the inputs");
-  }
-  return BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_ERROR;
+  return bt::guarded(self, BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_ERROR,
+                     BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_MEMORY_ERROR, "seeking the inputs", [&] {
+                       iterator_of(self)->seek_beginning();
+                       return BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_OK;
+                     });
 }
 
 }  // namespace vm::fuse

@@ -146,7 +146,8 @@ void copy_field(const bt_field* in, bt_field* out) {
   } else if (bt_field_class_type_is(type, BT_FIELD_CLASS_TYPE_SIGNED_INTEGER)) {
     bt_field_integer_signed_set_value(out, bt_field_integer_signed_get_value(in));
   } else if (type == BT_FIELD_CLASS_TYPE_STRING) {
-    // Not bt_field_string_clear(): it leaves stale content in 2.0.4 (research notes §1.6).
+    // Not bt_field_string_clear(): it leaves stale content in 2.0.4 (fixed in babeltrace2 2.0.5,
+    // commit d321ba031).
     if (bt_field_string_set_value(out, bt_field_string_get_value(in)) != BT_FIELD_STRING_SET_VALUE_STATUS_OK)
       throw std::bad_alloc();
   } else if (type == BT_FIELD_CLASS_TYPE_STRUCTURE) {

@@ -1,7 +1,7 @@
 #pragma once
 // IrMapper: re-creates input messages in a parallel output trace IR (babeltrace2 messages and
 // classes are immutable once used), with new timestamps and four tags appended to every event's
-// common context. filter.vm.fuse's only copy of the IR (DESIGN.md §3: copy once, leanly).
+// common context. filter.vm.fuse's only copy of the IR (docs/design.md, filter.vm.fuse: copy once, leanly).
 //
 // Output clock: one clock class for every output stream class, 1 GHz, offset 0, origin the Unix
 // epoch, so an output timestamp is the reference clock's ns from the epoch. One output trace per

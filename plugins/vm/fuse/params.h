@@ -1,5 +1,5 @@
 #pragma once
-// filter.vm.fuse's parameters: the one list that validates them (fuse_filter.cpp) and that
+// filter.vm.fuse's parameters: the one list that validates them (fuse_component.cpp) and that
 // `babeltrace2 help filter.vm.fuse` prints (plugin.cpp). Format: param_spec.h.
 
 #include <vector>

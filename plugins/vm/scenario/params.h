@@ -2,7 +2,7 @@
 // source.vm.scenario's parameters: the one list that validates them (scenario_source.cpp) and
 // that `babeltrace2 help source.vm.scenario` prints (plugin.cpp). Format: param_spec.h.
 //
-// The ranges are those the model handles (validate() in common/scenario_model.cpp checks the
+// The ranges are those the model handles (validate() in common/sim/scenario_config.cpp checks the
 // same bounds and the combinations): the sizes bound the tables the model allocates, the clock
 // offsets stay inside the +-2 s the KVM-window sync searches, and a run ends within a simulated
 // day or 10^10 events (at the default rates, ~50k events per simulated second).

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bt_guard.h"
 #include "bt_util.h"
 #include "scenario/params.h"
 #include "scenario/scenario_iterator.h"
@@ -76,41 +77,8 @@ ScenarioIterator* iterator_of(bt_self_message_iterator* self) {
   return static_cast<ScenarioIterator*>(bt_self_message_iterator_get_data(self));
 }
 
-// Runs `body`, a method babeltrace2 calls on a component or a message iterator (`self`), and
-// turns any exception into an error cause with its message and the `error` status (`memory`
-// for std::bad_alloc): no exception goes back into babeltrace2.
-template <typename Status, typename Body>
-Status guarded(bt_self_component* self, Status error, Status memory, Body&& body) {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self, "out of memory");
-    return memory;
-  } catch (const std::exception& exception) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self, "%s", exception.what());
-  } catch (...) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self, "unknown exception");
-  }
-  return error;
-}
-
-template <typename Status, typename Body>
-Status guarded(bt_self_message_iterator* self, Status error, Status memory, Body&& body) {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "out of memory");
-    return memory;
-  } catch (const std::exception& exception) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "%s", exception.what());
-  } catch (...) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self, "unknown exception");
-  }
-  return error;
-}
-
 bt_component_class_initialize_method_status initialize_component(bt_self_component_source* self,
-                                                                  const bt_value* params_value) {
+                                                                 const bt_value* params_value) {
   bt_self_component* self_component = bt_self_component_source_as_self_component(self);
   auto component = std::make_unique<Component>();
   std::string truth;
@@ -133,8 +101,8 @@ bt_component_class_initialize_method_status initialize_component(bt_self_compone
   }
   for (size_t m = 0; m < component->machines.size(); ++m) {
     if (bt_self_component_source_add_output_port(self, component->machines[m].hostname.c_str(),
-                                                 reinterpret_cast<void*>(m), nullptr) !=
-        BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
+                                                 reinterpret_cast<void*>(m),
+                                                 nullptr) != BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
       BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "cannot add an output port");
       return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
     }
@@ -148,14 +116,15 @@ bt_component_class_initialize_method_status initialize_component(bt_self_compone
 bt_component_class_initialize_method_status initialize(bt_self_component_source* self,
                                                        bt_self_component_source_configuration*,
                                                        const bt_value* params_value, void*) {
-  return guarded(bt_self_component_source_as_self_component(self), BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR,
-                 BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR,
-                 [&] { return initialize_component(self, params_value); });
+  return bt::guarded(bt_self_component_source_as_self_component(self),
+                     BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR,
+                     BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR, "while initializing",
+                     [&] { return initialize_component(self, params_value); });
 }
 
 void finalize(bt_self_component_source* self) {
   bt_self_component* self_component = bt_self_component_source_as_self_component(self);
-  guarded(self_component, 0, 0, [&] {
+  bt::guarded(self_component, 0, 0, "while finalizing", [&] {
     delete static_cast<Component*>(bt_self_component_get_data(self_component));
     bt_self_component_set_data(self_component, nullptr);
     return 0;
@@ -165,22 +134,22 @@ void finalize(bt_self_component_source* self) {
 bt_message_iterator_class_initialize_method_status iterator_initialize(bt_self_message_iterator* self,
                                                                        bt_self_message_iterator_configuration* config,
                                                                        bt_self_component_port_output* port) {
-  return guarded(self, BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_ERROR,
-                 BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR, [&] {
-                   const auto* component = static_cast<const Component*>(
-                       bt_self_component_get_data(bt_self_message_iterator_borrow_component(self)));
-                   const auto machine = reinterpret_cast<uintptr_t>(bt_self_component_port_get_data(
-                       bt_self_component_port_output_as_self_component_port(port)));
-                   // Owned here until babeltrace2 has it: nothing leaks if building it throws.
-                   auto iterator = std::make_unique<ScenarioIterator>(self, *component, static_cast<int>(machine));
-                   bt_self_message_iterator_configuration_set_can_seek_forward(config, BT_FALSE);
-                   bt_self_message_iterator_set_data(self, iterator.release());
-                   return BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_OK;
-                 });
+  return bt::guarded(self, BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_ERROR,
+                     BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR, "creating the iterator", [&] {
+                       const auto* component = static_cast<const Component*>(
+                           bt_self_component_get_data(bt_self_message_iterator_borrow_component(self)));
+                       const auto machine = reinterpret_cast<uintptr_t>(
+                           bt_self_component_port_get_data(bt_self_component_port_output_as_self_component_port(port)));
+                       // Owned here until babeltrace2 has it: nothing leaks if building it throws.
+                       auto iterator = std::make_unique<ScenarioIterator>(self, *component, static_cast<int>(machine));
+                       bt_self_message_iterator_configuration_set_can_seek_forward(config, BT_FALSE);
+                       bt_self_message_iterator_set_data(self, iterator.release());
+                       return BT_MESSAGE_ITERATOR_CLASS_INITIALIZE_METHOD_STATUS_OK;
+                     });
 }
 
 void iterator_finalize(bt_self_message_iterator* self) {
-  guarded(self, 0, 0, [&] {
+  bt::guarded(self, 0, 0, "while finalizing the iterator", [&] {
     delete iterator_of(self);
     bt_self_message_iterator_set_data(self, nullptr);
     return 0;
@@ -191,9 +160,9 @@ bt_message_iterator_class_next_method_status iterator_next(bt_self_message_itera
                                                            bt_message_array_const messages, uint64_t capacity,
                                                            uint64_t* count) {
   *count = 0;
-  const auto status = guarded(self, BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_ERROR,
-                              BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_MEMORY_ERROR,
-                              [&] { return iterator_of(self)->next(messages, capacity, count); });
+  const auto status = bt::guarded(self, BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_ERROR,
+                                  BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_MEMORY_ERROR, "making messages",
+                                  [&] { return iterator_of(self)->next(messages, capacity, count); });
   if (status == BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_ERROR ||
       status == BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_MEMORY_ERROR) {
     // The messages made before the failure go back: each is adopted and dropped.
@@ -204,20 +173,21 @@ bt_message_iterator_class_next_method_status iterator_next(bt_self_message_itera
 }
 
 bt_message_iterator_class_seek_beginning_method_status seek_beginning(bt_self_message_iterator* self) {
-  return guarded(self, BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_ERROR,
-                 BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_MEMORY_ERROR, [&] {
-                   iterator_of(self)->restart();
-                   return BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_OK;
-                 });
+  return bt::guarded(self, BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_ERROR,
+                     BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_MEMORY_ERROR, "seeking the beginning", [&] {
+                       iterator_of(self)->restart();
+                       return BT_MESSAGE_ITERATOR_CLASS_SEEK_BEGINNING_METHOD_STATUS_OK;
+                     });
 }
 
 bt_message_iterator_class_can_seek_beginning_method_status can_seek_beginning(bt_self_message_iterator* self,
-                                                                               bt_bool* can_seek) {
-  return guarded(self, BT_MESSAGE_ITERATOR_CLASS_CAN_SEEK_BEGINNING_METHOD_STATUS_ERROR,
-                 BT_MESSAGE_ITERATOR_CLASS_CAN_SEEK_BEGINNING_METHOD_STATUS_MEMORY_ERROR, [&] {
-                   *can_seek = BT_TRUE;
-                   return BT_MESSAGE_ITERATOR_CLASS_CAN_SEEK_BEGINNING_METHOD_STATUS_OK;
-                 });
+                                                                              bt_bool* can_seek) {
+  return bt::guarded(self, BT_MESSAGE_ITERATOR_CLASS_CAN_SEEK_BEGINNING_METHOD_STATUS_ERROR,
+                     BT_MESSAGE_ITERATOR_CLASS_CAN_SEEK_BEGINNING_METHOD_STATUS_MEMORY_ERROR,
+                     "asking whether it can seek", [&] {
+                       *can_seek = BT_TRUE;
+                       return BT_MESSAGE_ITERATOR_CLASS_CAN_SEEK_BEGINNING_METHOD_STATUS_OK;
+                     });
 }
 
 }  // namespace vm::scenario

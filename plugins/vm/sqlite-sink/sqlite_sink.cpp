@@ -15,6 +15,7 @@
 #include "analysis/run.h"
 #include "analysis/run_tables/run_tables.h"
 #include "analysis/sync/sync_tables.h"
+#include "bt_guard.h"
 #include "bt_util.h"
 #include "event_reader.h"
 #include "kvm/machine_env.h"
@@ -346,39 +347,35 @@ bt_component_class_initialize_method_status initialize(bt_self_component_sink* s
                                                        bt_self_component_sink_configuration*, const bt_value* params,
                                                        void*) {
   bt_self_component* self_component = bt_self_component_sink_as_self_component(self);
-  try {
-    const std::string problem = bt::validate_params(params, param_specs());
-    if (!problem.empty()) {
-      BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
-          self_component, "%s. Usage: -c sink.vm.sqlite -p 'path=\"out.db\"'", problem.c_str());
-      return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
-    }
-    auto sink = std::make_unique<Sink>();
-    sink->self = self;
-    sink->parameters = bt::params_to_string(params);
-    const std::string path = bt_value_string_get(bt_value_map_borrow_entry_value_const(params, "path"));
-    try {
-      sink->run = std::make_unique<Run>(path);
-    } catch (const std::exception& error) {
-      BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
-          self_component, "%s. Give a path in an existing, writable directory: -p 'path=\"DIR/out.db\"'", error.what());
-      return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
-    }
-    if (bt_self_component_sink_add_input_port(self, "in", nullptr, nullptr) != BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
-      BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "cannot add the input port");
-      return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
-    }
-    bt_self_component_set_data(self_component, sink.release());
-    return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
-  } catch (const std::bad_alloc&) {
-    return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
-  } catch (const std::exception& error) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
-    return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
-  } catch (...) {
-    BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "unexpected error while initializing");
-    return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
-  }
+  return bt::guarded(
+      self_component, BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR,
+      BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR, "while initializing", [&] {
+        const std::string problem = bt::validate_params(params, param_specs());
+        if (!problem.empty()) {
+          BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+              self_component, "%s. Usage: -c sink.vm.sqlite -p 'path=\"out.db\"'", problem.c_str());
+          return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+        }
+        auto sink = std::make_unique<Sink>();
+        sink->self = self;
+        sink->parameters = bt::params_to_string(params);
+        const std::string path = bt_value_string_get(bt_value_map_borrow_entry_value_const(params, "path"));
+        try {
+          sink->run = std::make_unique<Run>(path);
+        } catch (const std::exception& error) {
+          BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+              self_component, "%s. Give a path in an existing, writable directory: -p 'path=\"DIR/out.db\"'",
+              error.what());
+          return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+        }
+        if (bt_self_component_sink_add_input_port(self, "in", nullptr, nullptr) !=
+            BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
+          BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "cannot add the input port");
+          return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+        }
+        bt_self_component_set_data(self_component, sink.release());
+        return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
+      });
 }
 
 void finalize(bt_self_component_sink* self) {

@@ -1,15 +1,13 @@
 #pragma once
 // sink.vm.sqlite: runs the analyses on one time-ordered message stream and writes the database.
 
-#include <babeltrace2/babeltrace.h>
+#include "bt_method.h"
 
 namespace vm::sqlite_sink {
 
-bt_component_class_initialize_method_status initialize(bt_self_component_sink* self,
-                                                       bt_self_component_sink_configuration* config,
-                                                       const bt_value* params, void* init_data);
-void finalize(bt_self_component_sink* self);
-bt_component_class_sink_graph_is_configured_method_status graph_is_configured(bt_self_component_sink* self);
-bt_component_class_sink_consume_method_status consume(bt_self_component_sink* self);
+bt::Method<bt_component_class_sink_initialize_method> initialize;
+bt::Method<bt_component_class_sink_finalize_method> finalize;
+bt::Method<bt_component_class_sink_graph_is_configured_method> graph_is_configured;
+bt::Method<bt_component_class_sink_consume_method> consume;
 
 }  // namespace vm::sqlite_sink

@@ -12,20 +12,17 @@
 #include "analysis/registry.h"
 #include "analysis/run.h"
 #include "analysis/vcpu/vcpu_analysis.h"
+#include "db_check.h"
 
 namespace vm {
 namespace {
-
-std::string temp_path(const char* name) {
-  return std::string(::testing::TempDir()) + "/" + name + "-" + std::to_string(::getpid()) + ".db";
-}
 
 bool exists(const std::string& path) {
   return ::access(path.c_str(), F_OK) == 0;
 }
 
 TEST(RunDatabase, FileAppearsOnlyAfterCommit) {
-  const std::string path = temp_path("commit");
+  const std::string path = temp_db_path("commit");
   std::remove(path.c_str());
   vm::Run run(path);
   MachineRegistry& machines = run.registry();
@@ -42,7 +39,7 @@ TEST(RunDatabase, FileAppearsOnlyAfterCommit) {
 }
 
 TEST(RunDatabase, AbandonedRunLeavesNothing) {
-  const std::string path = temp_path("abandon");
+  const std::string path = temp_db_path("abandon");
   std::remove(path.c_str());
   std::string temporary;
   {
@@ -66,23 +63,15 @@ TEST(RunDatabase, UnwritablePathIsRefusedWithTheReason) {
 }
 
 TEST(RunDatabase, ExitStatsCountsExitsAndHypervisorTime) {
-  const std::string path = temp_path("views");
+  const std::string path = temp_db_path("views");
   vm::Run run(path);
-  MachineRegistry& machines = run.registry();
-  const int64_t host = machines.add("host", MachineRole::host, kUnknown, 0);
-  const int64_t guest = machines.add("qemu-1", MachineRole::guest, host, 1);
+  const int64_t host = run.registry().add("host", MachineRole::host, kUnknown, 0);
+  const int64_t guest = run.registry().add("qemu-1", MachineRole::guest, host, 1);
   {
     auto row = [&](Timestamp ts, Timestamp dur, VcpuState state, int64_t reason, BeginEvent begin) {
-      VcpuInterval interval;
-      interval.ts = ts;
-      interval.dur = dur;
-      interval.machine_id = guest;
-      interval.vcpu_id = 0;
-      interval.state = state;
-      interval.exit_reason = reason;
-      interval.isa = VirtIsa::vmx;
-      interval.begin_event = begin;
-      run.get<VcpuAnalysis>().on_vcpu_interval(interval);
+      // vCPU 0 of the guest; pcpu and preempting_tid unknown.
+      run.get<VcpuAnalysis>().on_vcpu_interval(
+          VcpuInterval{ts, dur, guest, 0, state, reason, VirtIsa::vmx, kUnknown, kUnknown, begin});
     };
     // Hand-derived: two HLT exits (12), the second preempted and resumed: 2 exits, 10+5+7 ns.
     row(0, 10, VcpuState::vmm, 12, BeginEvent::kvm_exit);
@@ -92,19 +81,8 @@ TEST(RunDatabase, ExitStatsCountsExitsAndHypervisorTime) {
     row(85, 7, VcpuState::vmm, 12, BeginEvent::sched_switch);
     run.commit();
   }
-  SqliteConnection check(path);
-  SqliteStatement query = check.prepare("SELECT exit_reason_name, exits, vmm_ns FROM exit_stats");
-  ASSERT_TRUE(query.step());
-  EXPECT_EQ(query.column_text(0), "HLT");
-  EXPECT_EQ(query.column_int(1), 2);
-  EXPECT_EQ(query.column_int(2), 22);
-  EXPECT_FALSE(query.step());
-  SqliteStatement version = check.prepare("PRAGMA user_version");
-  ASSERT_TRUE(version.step());
-  EXPECT_EQ(version.column_int(0), db::kSchemaVersion);
-  query = SqliteStatement();
-  version = SqliteStatement();
-  check.close();
+  EXPECT_EQ(int_rows(path, "SELECT exit_reason_name = 'HLT', exits, vmm_ns FROM exit_stats", 3), (IntRows{{1, 2, 22}}));
+  EXPECT_EQ(int_rows(path, "PRAGMA user_version", 1), (IntRows{{db::kSchemaVersion}}));
   std::remove(path.c_str());
 }
 
@@ -119,56 +97,30 @@ namespace {
 // vcpu_preemption attributes them to B / vCPU 1 (2 preemptions, 50 ns) and to H (1, 5 ns);
 // noisy_neighbour gives A's neighbour B with 50 ns.
 TEST(RunDatabase, PreemptionViewsNameTheNeighbourVm) {
-  const std::string path = temp_path("neighbour");
+  const std::string path = temp_db_path("neighbour");
   vm::Run run(path);
-  MachineRegistry& machines = run.registry();
-  const int64_t host = machines.add("H", MachineRole::host, kUnknown, 0);
-  const int64_t a = machines.add("A", MachineRole::guest, host, 1);
-  const int64_t b = machines.add("B", MachineRole::guest, host, 1);
+  const int64_t host = run.registry().add("H", MachineRole::host, kUnknown, 0);
+  const int64_t a = run.registry().add("A", MachineRole::guest, host, 1);
+  const int64_t b = run.registry().add("B", MachineRole::guest, host, 1);
   {
     run.get<VcpuAnalysis>().add_vcpus({VcpuRecord{a, 0, 10, 1000, VcpuIdSource::kvm_exit_field},
                                        VcpuRecord{b, 1, 21, 2000, VcpuIdSource::kvm_exit_field}});
     auto preempted = [&](Timestamp ts, Timestamp dur, int64_t by) {
-      VcpuInterval interval;
-      interval.ts = ts;
-      interval.dur = dur;
-      interval.machine_id = a;
-      interval.vcpu_id = 0;
-      interval.state = VcpuState::preempted;
-      interval.pcpu = 0;
-      interval.preempting_tid = by;
-      interval.begin_event = BeginEvent::sched_switch;
-      run.get<VcpuAnalysis>().on_vcpu_interval(interval);
+      // A's vCPU 0, preempted on CPU 0 by thread `by`.
+      run.get<VcpuAnalysis>().on_vcpu_interval(VcpuInterval{ts, dur, a, 0, VcpuState::preempted, kUnknown,
+                                                            VirtIsa::unknown, 0, by, BeginEvent::sched_switch});
     };
     preempted(0, 40, 21);
     preempted(100, 10, 21);
     preempted(200, 5, 99);
     run.commit();
   }
-  SqliteConnection check(path);
-  {
-    SqliteStatement query = check.prepare(
-        "SELECT preempting_machine_id, COALESCE(preempting_vcpu_id, -1), preemptions, preempted_ns FROM "
-        "vcpu_preemption "
-        "ORDER BY preempted_ns DESC");
-    ASSERT_TRUE(query.step());
-    EXPECT_EQ(query.column_int(0), b);
-    EXPECT_EQ(query.column_int(1), 1);
-    EXPECT_EQ(query.column_int(2), 2);
-    EXPECT_EQ(query.column_int(3), 50);
-    ASSERT_TRUE(query.step());
-    EXPECT_EQ(query.column_int(0), host);
-    EXPECT_EQ(query.column_int(1), -1);
-    EXPECT_EQ(query.column_int(3), 5);
-    EXPECT_FALSE(query.step());
-    SqliteStatement neighbours = check.prepare("SELECT vm_id, neighbour_id, preempted_ns FROM noisy_neighbour");
-    ASSERT_TRUE(neighbours.step());
-    EXPECT_EQ(neighbours.column_int(0), a);
-    EXPECT_EQ(neighbours.column_int(1), b);
-    EXPECT_EQ(neighbours.column_int(2), 50);
-    EXPECT_FALSE(neighbours.step());
-  }
-  check.close();
+  EXPECT_EQ(int_rows(path,
+                     "SELECT preempting_machine_id, COALESCE(preempting_vcpu_id, -1), preemptions, preempted_ns "
+                     "FROM vcpu_preemption ORDER BY preempted_ns DESC",
+                     4),
+            (IntRows{{b, 1, 2, 50}, {host, -1, 1, 5}}));
+  EXPECT_EQ(int_rows(path, "SELECT vm_id, neighbour_id, preempted_ns FROM noisy_neighbour", 3), (IntRows{{a, b, 50}}));
   std::remove(path.c_str());
 }
 
@@ -181,7 +133,7 @@ namespace {
 // Every table and view of a committed database belongs to one registered analysis and has a
 // one-line description (sink.vm.sqlite's help prints them); nothing is listed that is not there.
 TEST(RunDatabase, EveryTableAndViewIsDescribedByItsAnalysis) {
-  const std::string path = temp_path("described");
+  const std::string path = temp_db_path("described");
   { vm::Run(path).commit(); }
   std::map<std::string, std::string> described;  // name -> description
   for (const AnalysisInfo* analysis : registered_analyses()) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "analysis/run.h"
+#include "db_check.h"
 
 namespace vm {
 namespace {
@@ -28,7 +29,7 @@ Event kvm_event(Timestamp ts, EventKind kind, EventPayload payload) {
 // the trace at 400. The vCPU is in guest mode 100-200 and 300-400 (200 ns), and handles one HLT
 // exit for 100 ns; the QEMU process is one VM.
 TEST(VcpuAnalysis, TypedKvmEventsMakeVcpuStatesAndExitStats) {
-  const std::string path = std::string(::testing::TempDir()) + "/vcpu-" + std::to_string(::getpid()) + ".db";
+  const std::string path = temp_db_path("vcpu");
   {
     vm::Run run(path);
     auto owned = std::make_unique<TracedMachine>();
@@ -49,27 +50,10 @@ TEST(VcpuAnalysis, TypedKvmEventsMakeVcpuStatesAndExitStats) {
     run.write();
     run.commit();
   }
-  SqliteConnection check(path);
-  {
-    SqliteStatement exits = check.prepare("SELECT exits, vmm_ns FROM exit_stats WHERE exit_reason = 12");
-    ASSERT_TRUE(exits.step());
-    EXPECT_EQ(exits.column_int(0), 1);
-    EXPECT_EQ(exits.column_int(1), 100);
-    SqliteStatement guest = check.prepare("SELECT SUM(dur) FROM vcpu_state WHERE state = 'guest'");
-    ASSERT_TRUE(guest.step());
-    EXPECT_EQ(guest.column_int(0), 200);
-    SqliteStatement vms = check.prepare("SELECT vms_found, events FROM run");
-    ASSERT_TRUE(vms.step());
-    EXPECT_EQ(vms.column_int(0), 1);
-    EXPECT_EQ(vms.column_int(1), 4);
-    SqliteStatement vcpu = check.prepare("SELECT vcpu_id, host_tid, host_pid FROM vcpu");
-    ASSERT_TRUE(vcpu.step());
-    EXPECT_EQ(vcpu.column_int(0), 0);
-    EXPECT_EQ(vcpu.column_int(1), 1001);
-    EXPECT_EQ(vcpu.column_int(2), 1000);
-    EXPECT_FALSE(vcpu.step());
-  }
-  check.close();
+  EXPECT_EQ(int_rows(path, "SELECT exits, vmm_ns FROM exit_stats WHERE exit_reason = 12", 2), (IntRows{{1, 100}}));
+  EXPECT_EQ(int_rows(path, "SELECT SUM(dur) FROM vcpu_state WHERE state = 'guest'", 1), (IntRows{{200}}));
+  EXPECT_EQ(int_rows(path, "SELECT vms_found, events FROM run", 2), (IntRows{{1, 4}}));
+  EXPECT_EQ(int_rows(path, "SELECT vcpu_id, host_tid, host_pid FROM vcpu", 3), (IntRows{{0, 1001, 1000}}));
   std::remove(path.c_str());
 }
 
