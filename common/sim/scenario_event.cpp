@@ -1,31 +1,56 @@
 #include "sim/scenario_event.h"
 
+#include <stdexcept>
+
 namespace vm {
 
-const char* scenario_event_name(ScenarioEventType type, bool old_names) {
+namespace {
+
+// The event of the layout table behind each scenario event type: its kind and, where the kind
+// has several events, which one.
+struct TableEvent {
+  EventKind kind;
+  const char* name;
+};
+
+TableEvent table_event(ScenarioEventType type) {
   switch (type) {
-    case ScenarioEventType::sched_switch: return "sched_switch";
-    case ScenarioEventType::sched_waking: return "sched_waking";
-    case ScenarioEventType::sched_wakeup: return "sched_wakeup";
-    case ScenarioEventType::sched_process_fork: return "sched_process_fork";
-    case ScenarioEventType::statedump_process: return "lttng_statedump_process_state";
-    case ScenarioEventType::kvm_entry: return old_names ? "kvm_entry" : "kvm_x86_entry";
-    case ScenarioEventType::kvm_exit: return old_names ? "kvm_exit" : "kvm_x86_exit";
-    case ScenarioEventType::kvm_inj_virq: return old_names ? "kvm_inj_virq" : "kvm_x86_inj_virq";
-    case ScenarioEventType::irq_handler_entry: return "irq_handler_entry";
-    case ScenarioEventType::irq_handler_exit: return "irq_handler_exit";
-    case ScenarioEventType::timer_irq_entry: return "x86_irq_vectors_local_timer_entry";
-    case ScenarioEventType::timer_irq_exit: return "x86_irq_vectors_local_timer_exit";
-    case ScenarioEventType::syscall_entry_ioctl: return "syscall_entry_ioctl";
-    case ScenarioEventType::syscall_exit_ioctl: return "syscall_exit_ioctl";
-    case ScenarioEventType::syscall_entry_nanosleep: return "syscall_entry_nanosleep";
-    case ScenarioEventType::syscall_exit_nanosleep: return "syscall_exit_nanosleep";
-    case ScenarioEventType::statedump_pid_ns: return "lttng_statedump_process_pid_ns";
-    case ScenarioEventType::syscall_entry_read: return "syscall_entry_read";
-    case ScenarioEventType::syscall_exit_read: return "syscall_exit_read";
+    case ScenarioEventType::sched_switch: return {EventKind::sched_switch, nullptr};
+    case ScenarioEventType::sched_waking: return {EventKind::sched_wakeup, "sched_waking"};
+    case ScenarioEventType::sched_wakeup: return {EventKind::sched_wakeup, "sched_wakeup"};
+    case ScenarioEventType::sched_process_fork: return {EventKind::process_fork, nullptr};
+    case ScenarioEventType::statedump_process: return {EventKind::statedump_process, nullptr};
+    case ScenarioEventType::kvm_entry: return {EventKind::kvm_entry, nullptr};
+    case ScenarioEventType::kvm_exit: return {EventKind::kvm_exit, nullptr};
+    case ScenarioEventType::kvm_inj_virq: return {EventKind::kvm_inj_virq, nullptr};
+    case ScenarioEventType::irq_handler_entry: return {EventKind::irq_entry, nullptr};
+    case ScenarioEventType::irq_handler_exit: return {EventKind::irq_exit, nullptr};
+    case ScenarioEventType::timer_irq_entry: return {EventKind::irq_vector_entry, "x86_irq_vectors_local_timer_entry"};
+    case ScenarioEventType::timer_irq_exit: return {EventKind::irq_vector_exit, "x86_irq_vectors_local_timer_exit"};
+    case ScenarioEventType::syscall_entry_ioctl: return {EventKind::syscall_entry, "syscall_entry_ioctl"};
+    case ScenarioEventType::syscall_exit_ioctl: return {EventKind::syscall_exit, "syscall_exit_ioctl"};
+    case ScenarioEventType::syscall_entry_nanosleep: return {EventKind::syscall_entry, "syscall_entry_nanosleep"};
+    case ScenarioEventType::syscall_exit_nanosleep: return {EventKind::syscall_exit, "syscall_exit_nanosleep"};
+    case ScenarioEventType::statedump_pid_ns: return {EventKind::statedump_pid_ns, nullptr};
+    case ScenarioEventType::syscall_entry_read: return {EventKind::syscall_entry, "syscall_entry_read"};
+    case ScenarioEventType::syscall_exit_read: return {EventKind::syscall_exit, "syscall_exit_read"};
     case ScenarioEventType::count: break;
   }
-  return "?";
+  return {EventKind::other, nullptr};
+}
+
+}  // namespace
+
+const WireLayout& scenario_wire_layout(ScenarioEventType type, bool old_names, bool lm211) {
+  const TableEvent event = table_event(type);
+  const WireLayout* layout = wire_layout(event.kind, old_names ? Naming::older : Naming::newer,
+                                         lm211 ? NsLayout::per_level : NsLayout::separate,
+                                         event.name ? event.name : "");
+  // statedump_pid_ns exists only in the separate layout: its name is the same in any case.
+  if (!layout && type == ScenarioEventType::statedump_pid_ns)
+    layout = wire_layout(event.kind, Naming::any, NsLayout::separate);
+  if (!layout) throw std::logic_error("the event layout table has no layout for a scenario event type");
+  return *layout;
 }
 
 }  // namespace vm

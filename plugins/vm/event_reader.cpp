@@ -9,32 +9,32 @@ EventFields locate_event_fields(const bt_event_class* event_class) {
   const char* name = bt_event_class_get_name(event_class);
   info.name = name ? name : "";
   info.kind = kind_of(info.name);
-  info.layout = layout_of(info.kind);
-  if (!info.layout) return info;
+  info.layout_ = layout_of(info.kind);
+  if (!info.layout_) return info;
   const bt_field_class* payload = bt_event_class_borrow_payload_field_class_const(event_class);
-  const size_t count = info.layout->field_count();
-  info.field_count = static_cast<uint8_t>(count);
+  const size_t count = info.layout_->field_count();
+  info.field_count_ = static_cast<uint8_t>(count);
   for (size_t i = 0; i < count; ++i) {
-    const FieldSpec& spec = info.layout->fields[i];
-    info.f[i] =
+    const FieldSpec& spec = info.layout_->fields[i];
+    info.located_[i] =
         spec.type == FieldType::int_array ? find_int_array_member(payload, spec.name) : find_member(payload, spec.name);
     // An integer field typed string (or a string typed integer) is as good as absent.
-    const bool mistyped = info.f[i].present() && info.f[i].is_string != (spec.type == FieldType::string) &&
+    const bool mistyped = info.located_[i].present() && info.located_[i].is_string != (spec.type == FieldType::string) &&
                           spec.type != FieldType::int_array;
-    if (mistyped) info.f[i] = FieldRef();
-    const bool absent = !info.f[i].present();
+    if (mistyped) info.located_[i] = FieldRef();
+    const bool absent = !info.located_[i].present();
     if (absent && (spec.required || missing_field_effect(info.kind, spec.name)))
       info.missing = "event " + info.name + " has no " + (spec.type == FieldType::string ? "string" : "integer") +
                      " field `" + spec.name + "`" + (mistyped ? " (it is mistyped)" : "") + ": " +
                      (spec.required ? std::string("its events are ignored")
                                     : std::string(missing_field_effect(info.kind, spec.name))) +
                      ". Record it with: lttng enable-event --kernel " + info.name;
-    if (spec.required && !info.f[i].present()) {
-      info.kind = info.layout->incomplete_kind;
-      info.layout = layout_of(info.kind);
-      info.field_count = 0;  // an incomplete layout's kind (other, kvm_other) reads no field
+    if (spec.required && !info.located_[i].present()) {
+      info.kind = info.layout_->incomplete_kind;
+      info.layout_ = layout_of(info.kind);
+      info.field_count_ = 0;  // an incomplete layout's kind (other, kvm_other) reads no field
       // Keep no located field of a layout that no longer applies.
-      for (FieldRef& ref : info.f) ref = FieldRef();
+      for (FieldRef& ref : info.located_) ref = FieldRef();
       return info;
     }
   }
@@ -84,49 +84,33 @@ void decode_event(const EventFields& info, const EventContext& ctx, const bt_eve
   out.kind = info.kind;
   out.ctx = ctx;
   out.tid = kUnknown;
-  if (!info.layout) {
+  if (!info.layout_) {
     out.payload = std::monostate{};
     return;
   }
   thread_local std::vector<int64_t> array;
   RawFields raw;
-  const size_t count = info.field_count;
+  const size_t count = info.field_count_;
   const bt_field* payload = count ? bt_event_borrow_payload_field_const(event) : nullptr;
   for (size_t i = 0; i < count; ++i) {
-    const FieldSpec& spec = info.layout->fields[i];
-    raw.present[i] = info.f[i].present();
+    const FieldSpec& spec = info.layout_->fields[i];
+    raw.present[i] = info.located_[i].present();
     raw.value[i] = spec.fallback;
     raw.text[i] = {nullptr, 0};
     switch (spec.type) {
-      case FieldType::integer: raw.value[i] = read_int(payload, info.f[i], spec.fallback); break;
+      case FieldType::integer: raw.value[i] = read_int(payload, info.located_[i], spec.fallback); break;
       case FieldType::string: {
-        const std::string_view text = read_string(payload, info.f[i]);
+        const std::string_view text = read_string(payload, info.located_[i]);
         raw.text[i] = {text.data(), text.size()};
         break;
       }
       case FieldType::int_array:
-        read_int_array(payload, info.f[i], array);
+        read_int_array(payload, info.located_[i], array);
         raw.array = &array;
         break;
     }
   }
   out.payload = make_payload(info.kind, raw);
-}
-
-void feed_host_analysis(HostAnalysis& analysis, const EventFields& fields, const EventContext& ctx,
-                        const bt_event* event) {
-  if (fields.kind == EventKind::other || fields.kind > EventKind::kvm_exit) return;
-  thread_local Event decoded;
-  decode_event(fields, ctx, event, decoded);
-  analysis.on_decoded(decoded);
-}
-
-bool feed_kernel_model(KernelModel& model, const EventFields& fields, const EventContext& ctx, int64_t tid,
-                       const bt_event* event) {
-  thread_local Event decoded;
-  decode_event(fields, ctx, event, decoded);
-  decoded.tid = tid;
-  return model.on_decoded(decoded);
 }
 
 }  // namespace vm::bt

@@ -11,26 +11,32 @@
 #include "bt_util.h"
 #include "events/events.h"
 #include "events/layout.h"
-#include "host_analysis.h"
-#include "kernel_model.h"
 #include "types.h"
 
 namespace vm::bt {
 
-struct EventFields {
-  EventKind kind = EventKind::other;
-  std::string name;
-  const EventLayout* layout = nullptr;  // of `kind`; null for `other`
-  uint8_t field_count = 0;              // the layout's
-  FieldRef f[kMaxEventFields];          // the layout's fields, in its order (common/events/layout.cpp)
-  // A warning when a field that matters is absent or mistyped (empty when none): the field, what
-  // becomes unknown, and the lttng command that records it.
-  std::string missing;
-};
-
+class EventFields;
 // Locates the payload fields of `event_class`'s layout. A required field missing makes the kind
 // the layout's incomplete kind (usually `other`): better ignore the event than misread it.
 EventFields locate_event_fields(const bt_event_class* event_class);
+
+// One event class, located: its kind and name. Its payload is read through decode_event() only.
+class EventFields {
+ public:
+  EventKind kind = EventKind::other;
+  std::string name;
+  // A warning when a field that matters is absent or mistyped (empty when none): the field, what
+  // becomes unknown, and the lttng command that records it.
+  std::string missing;
+
+ private:
+  friend EventFields locate_event_fields(const bt_event_class* event_class);
+  friend void decode_event(const EventFields& fields, const EventContext& ctx, const bt_event* event, Event& out);
+
+  const EventLayout* layout_ = nullptr;  // of `kind`; null for `other`
+  uint8_t field_count_ = 0;              // the layout's
+  FieldRef located_[kMaxEventFields];    // the layout's fields, in its order (common/events/layout.cpp)
+};
 
 struct StreamFields {
   FieldRef packet_cpu;  // packet context `cpu_id`
@@ -59,14 +65,5 @@ EventContext read_context(const bt_event* event, int64_t ns, int64_t cpu, const 
 // Decodes `event` into `out` (kind, context, typed payload), once. Strings point into the event
 // and the fork's `vtids` into a buffer of this thread: valid until the next decode.
 void decode_event(const EventFields& fields, const EventContext& ctx, const bt_event* event, Event& out);
-
-// Compatibility: decodes and feeds a host-side analysis (scheduler, process, KVM events).
-void feed_host_analysis(HostAnalysis& analysis, const EventFields& fields, const EventContext& ctx,
-                        const bt_event* event);
-
-// Compatibility: decodes and feeds a machine's kernel model. `tid` is the thread the event
-// happened in. Returns true when the event may have changed what the event's CPU does.
-bool feed_kernel_model(KernelModel& model, const EventFields& fields, const EventContext& ctx, int64_t tid,
-                       const bt_event* event);
 
 }  // namespace vm::bt

@@ -8,6 +8,8 @@
 
 #include "events/events.h"
 #include "events/layout.h"
+#include "events/wire_layout.h"
+#include "sim/scenario_event.h"
 
 namespace vm {
 namespace {
@@ -126,6 +128,87 @@ TEST(EventLayout, PayloadsDecodeByFieldName) {
       make_payload(EventKind::vmsync_gh_host, raw_of(EventKind::vmsync_gh_host, {{"cnt", 4}, {"vm_uid", 8}})));
   EXPECT_EQ(vmsync.cnt, 4);
   EXPECT_EQ(vmsync.vm_uid, 8);
+}
+
+const WireField* wire_field(const WireLayout& layout, const char* name) {
+  for (size_t i = 0; i < layout.field_count(); ++i)
+    if (std::string(layout.fields[i].name) == name) return &layout.fields[i];
+  return nullptr;
+}
+
+bool same_type(FieldType read, WireType written) {
+  switch (read) {
+    case FieldType::string: return written == WireType::string;
+    case FieldType::int_array: return written == WireType::sint_array;
+    case FieldType::integer: return written != WireType::string && written != WireType::sint_array;
+  }
+  return false;
+}
+
+// Every written layout is an event of its kind, and carries every required field of that kind
+// with the type the analyses read; optional fields, where written, have that type too.
+TEST(WireLayout, AgreesWithTheAnalysisLayouts) {
+  for (size_t i = 0; i < wire_layout_count(); ++i) {
+    const WireLayout& wire = wire_layouts()[i];
+    EXPECT_EQ(kind_of(wire.name), wire.kind) << wire.name;
+    const EventLayout* layout = layout_of(wire.kind);
+    ASSERT_NE(layout, nullptr) << wire.name;
+    for (size_t f = 0; f < layout->field_count(); ++f) {
+      const FieldSpec& spec = layout->fields[f];
+      const WireField* field = wire_field(wire, spec.name);
+      if (spec.required) {
+        EXPECT_NE(field, nullptr) << wire.name << "." << spec.name;
+      }
+      if (field) {
+        EXPECT_TRUE(same_type(spec.type, field->type)) << wire.name << "." << spec.name;
+      }
+    }
+    for (size_t f = 0; f < wire.field_count(); ++f) {
+      const WireField& field = wire.fields[f];
+      if (field.type == WireType::sint_array) {
+        ASSERT_GT(f, 0u);
+        EXPECT_EQ(wire.fields[f - 1].type, WireType::length) << wire.name << "." << field.name;
+      }
+      EXPECT_EQ(field.bits == 0, field.type == WireType::string) << wire.name << "." << field.name;
+    }
+  }
+}
+
+// The generations as lttng-modules wrote them: kvm_x86_* carry the vCPU id in kvm_exit, the
+// older kvm_exit does not; 2.7-2.11 statedumps carry the namespace level in the process event.
+TEST(WireLayout, NamingGenerations) {
+  const WireLayout* newer = wire_layout(EventKind::kvm_exit, Naming::newer, NsLayout::any);
+  const WireLayout* older = wire_layout(EventKind::kvm_exit, Naming::older, NsLayout::any);
+  ASSERT_TRUE(newer && older);
+  EXPECT_STREQ(newer->name, "kvm_x86_exit");
+  EXPECT_STREQ(older->name, "kvm_exit");
+  EXPECT_NE(wire_field(*newer, "vcpu_id"), nullptr);
+  EXPECT_EQ(wire_field(*older, "vcpu_id"), nullptr);
+  EXPECT_STREQ(wire_layout(EventKind::kvm_entry, Naming::older, NsLayout::any)->name, "kvm_entry");
+  EXPECT_STREQ(wire_layout(EventKind::kvm_inj_virq, Naming::newer, NsLayout::any)->name, "kvm_x86_inj_virq");
+  const WireLayout* per_level = wire_layout(EventKind::statedump_process, Naming::any, NsLayout::per_level);
+  const WireLayout* separate = wire_layout(EventKind::statedump_process, Naming::any, NsLayout::separate);
+  ASSERT_TRUE(per_level && separate);
+  EXPECT_NE(wire_field(*per_level, "ns_level"), nullptr);
+  EXPECT_EQ(wire_field(*separate, "ns_level"), nullptr);
+  EXPECT_STREQ(wire_layout(EventKind::syscall_entry, Naming::any, NsLayout::any, "syscall_entry_read")->name,
+               "syscall_entry_read");
+  EXPECT_EQ(wire_layout(EventKind::syscall_entry, Naming::any, NsLayout::any, "syscall_entry_nope"), nullptr);
+}
+
+// Every scenario event type has a layout in every generation the scenario can write.
+TEST(WireLayout, EveryScenarioEventHasALayout) {
+  for (int t = 0; t < int(ScenarioEventType::count); ++t)
+    for (bool old_names : {false, true})
+      for (bool lm211 : {false, true}) {
+        const WireLayout& layout = scenario_wire_layout(ScenarioEventType(t), old_names, lm211);
+        EXPECT_GT(layout.field_count(), 0u) << layout.name;
+      }
+  EXPECT_STREQ(scenario_wire_layout(ScenarioEventType::kvm_entry, true, false).name, "kvm_entry");
+  EXPECT_STREQ(scenario_wire_layout(ScenarioEventType::kvm_entry, false, false).name, "kvm_x86_entry");
+  EXPECT_STREQ(scenario_wire_layout(ScenarioEventType::sched_waking, false, false).name, "sched_waking");
+  EXPECT_STREQ(scenario_wire_layout(ScenarioEventType::timer_irq_exit, false, false).name,
+               "x86_irq_vectors_local_timer_exit");
 }
 
 }  // namespace

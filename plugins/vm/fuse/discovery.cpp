@@ -53,35 +53,38 @@ void Discovery::on_event(const bt_message* message, int machine, int64_t cpu, co
   const EventContext ctx = bt::read_context(event, bt::event_ns(message), cpu, stream);
   HostAnalysis& analysis = *analyses_[static_cast<size_t>(machine)];
   analysis.on_event(ctx);
-  bt::feed_host_analysis(analysis, fields, ctx, event);
-  const bt_field* payload = bt_event_borrow_payload_field_const(event);
-  record_evidence(machine, fields, ctx, payload, analysis);
-  switch (fields.kind) {
+  bt::decode_event(fields, ctx, event, decoded_);
+  analysis.on_decoded(decoded_);
+  record_evidence(machine, decoded_, analysis);
+  switch (decoded_.kind) {
     case EventKind::kvm_entry:
     case EventKind::kvm_exit:
     case EventKind::kvm_other: model_.on_kvm_event(machine); break;
     case EventKind::vmsync_gh_guest:
     case EventKind::vmsync_hg_guest: {
-      const uint64_t uid = uint64_t(bt::read_int(payload, fields.f[1]));
-      model_.on_vmsync_guest(machine, ctx.ts, fields.kind == EventKind::vmsync_gh_guest,
-                             uint64_t(bt::read_int(payload, fields.f[0])), uid);
+      const Vmsync& sync = decoded_.as<Vmsync>();
+      const uint64_t uid = uint64_t(sync.vm_uid);
+      model_.on_vmsync_guest(machine, ctx.ts, decoded_.kind == EventKind::vmsync_gh_guest, uint64_t(sync.cnt), uid);
       // Remember, per guest machine, its vmsync exchanges: their host thread is its vCPU thread.
       vmsync_threads_.on_guest_exchange(machine, uid);
       break;
     }
     case EventKind::vmsync_gh_host:
     case EventKind::vmsync_hg_host: {
+      const Vmsync& sync = decoded_.as<Vmsync>();
       const int64_t tid = ctx.tid >= 0 ? ctx.tid : analysis.threads().current(ctx.cpu);
-      const uint64_t uid = uint64_t(bt::read_int(payload, fields.f[1]));
-      model_.on_vmsync_host(machine, ctx.ts, fields.kind == EventKind::vmsync_gh_host,
-                            uint64_t(bt::read_int(payload, fields.f[0])), uid, kUnknown);
+      const uint64_t uid = uint64_t(sync.vm_uid);
+      model_.on_vmsync_host(machine, ctx.ts, decoded_.kind == EventKind::vmsync_gh_host, uint64_t(sync.cnt), uid,
+                            kUnknown);
       vmsync_threads_.on_host_exchange(uid, tid);
       break;
     }
     case EventKind::net_send:
     case EventKind::net_receive: {
+      // Network headers are variants, read by name (the layout table locates no field of them).
       TcpKey key;
-      if (read_tcp_key(payload, key)) model_.on_tcp(machine, ctx.ts, fields.kind == EventKind::net_send, key);
+      if (read_tcp_key(bt_event_borrow_payload_field_const(event), key))
+        model_.on_tcp(machine, ctx.ts, decoded_.kind == EventKind::net_send, key);
       break;
     }
     default: break;
@@ -90,16 +93,16 @@ void Discovery::on_event(const bt_message* message, int machine, int64_t cpu, co
 
 // The material of the KVM-window sync: every event's time per (machine, CPU), as any trace may
 // be a guest, and the guest-mode windows and injected interrupts of every thread of every host.
-void Discovery::record_evidence(int machine, const bt::EventFields& fields, const EventContext& ctx,
-                                const bt_field* payload, const HostAnalysis& analysis) {
+void Discovery::record_evidence(int machine, const Event& event, const HostAnalysis& analysis) {
+  const EventContext& ctx = event.ctx;
   GuestEvidence& evidence = evidence_[static_cast<size_t>(machine)];
   evidence.on_event(ctx.cpu, ctx.ts);
-  const EventKind kind = fields.kind;
+  const EventKind kind = event.kind;
   if (kind != EventKind::kvm_entry && kind != EventKind::kvm_exit && kind != EventKind::kvm_inj_virq &&
       kind != EventKind::irq_vector_entry)
     return;
   if (kind == EventKind::irq_vector_entry) {
-    evidence.on_vector_entry(ctx.cpu, ctx.ts, bt::read_int(payload, fields.f[0]));
+    evidence.on_vector_entry(ctx.cpu, ctx.ts, event.as<IrqVector>().vector);
     return;
   }
   const int64_t tid = ctx.tid >= 0 ? ctx.tid : analysis.threads().current(ctx.cpu);
@@ -108,7 +111,7 @@ void Discovery::record_evidence(int machine, const bt::EventFields& fields, cons
   else if (kind == EventKind::kvm_exit)
     evidence.on_kvm_exit(tid, ctx.ts);
   else
-    evidence.on_injection(tid, ctx.ts, bt::read_int(payload, fields.f[0]));
+    evidence.on_injection(tid, ctx.ts, event.as<KvmInjVirq>().irq);
 }
 
 Discovery::Result Discovery::finish() {

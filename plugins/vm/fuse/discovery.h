@@ -56,8 +56,7 @@ class Discovery {
     void on_diagnostic(const std::string&) override {}
   };
 
-  void record_evidence(int machine, const bt::EventFields& fields, const EventContext& ctx, const bt_field* payload,
-                       const HostAnalysis& analysis);
+  void record_evidence(int machine, const Event& event, const HostAnalysis& analysis);
 
   const Component& component_;
   FuseModel model_;
@@ -66,6 +65,7 @@ class Discovery {
   std::vector<std::unique_ptr<HostAnalysis>> analyses_;  // per machine: threads and vCPU records
   std::vector<GuestEvidence> evidence_;                  // per machine
   VmsyncThreads vmsync_threads_;                         // host thread of each guest's vmsync exchanges
+  Event decoded_;                                        // the event being read, decoded once
 };
 
 }  // namespace vm::fuse

@@ -290,8 +290,9 @@ void FuseIterator::track_host(int machine, const bt::EventFields& fields, const 
   if (fields.kind != EventKind::sched_switch && fields.kind != EventKind::kvm_entry) return;
   if (!pcpus_.runs_vcpus(machine)) return;
   if (fields.kind == EventKind::sched_switch) {
-    const bt_field* payload = bt_event_borrow_payload_field_const(event);
-    pcpus_.on_sched_switch(machine, state.cpu, bt::read_int(payload, fields.f[0]), bt::read_int(payload, fields.f[2]));
+    bt::decode_event(fields, EventContext{}, event, decoded_);
+    const SchedSwitch& e = decoded_.as<SchedSwitch>();
+    pcpus_.on_sched_switch(machine, state.cpu, e.prev_tid, e.next_tid);
     return;
   }
   pcpus_.on_vcpu_entry(machine, state.cpu, bt::read_context(event, 0, state.cpu, state.fields).tid);

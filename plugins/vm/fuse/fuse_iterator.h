@@ -82,6 +82,7 @@ class FuseIterator final : public MachineClock {
   std::unordered_map<const bt_trace*, int> machine_of_trace_;
   std::unordered_map<const bt_event_class*, std::unique_ptr<bt::EventFields>> event_classes_;
   std::vector<bt::Ref<const bt_message>> out_;  // the batch being filled by next()
+  Event decoded_;                               // pass 2: a sched_switch of a host, decoded
   int64_t last_out_ns_ = kNoTime;
 };
 

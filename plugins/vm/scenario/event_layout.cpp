@@ -1,59 +1,79 @@
 #include "scenario/event_layout.h"
 
+#include <cstring>
+
 namespace vm::scenario {
 
-std::vector<Member> members_of(ScenarioEventType type, bool old_names, bool lm211) {
+namespace {
+
+struct Slot {
+  const char* field;
+  int source;  // in ScenarioEvent::s for a string field, else in ScenarioEvent::a
+};
+
+// Where the model keeps each payload field of `type` (common/sim/scenario_event.h), by name.
+std::vector<Slot> slots_of(ScenarioEventType type) {
   switch (type) {
     case ScenarioEventType::sched_switch:
-      return {{"prev_comm", 'S', 0, 0}, {"prev_tid", 's', 32, 0}, {"prev_prio", 's', 32, 1},
-              {"prev_state", 's', 64, 2}, {"next_comm", 'S', 0, 1}, {"next_tid", 's', 32, 3},
-              {"next_prio", 's', 32, 4}};
+      return {{"prev_comm", 0}, {"prev_tid", 0},  {"prev_prio", 1}, {"prev_state", 2},
+              {"next_comm", 1}, {"next_tid", 3}, {"next_prio", 4}};
     case ScenarioEventType::sched_waking:
-    case ScenarioEventType::sched_wakeup:
-      return {{"comm", 'S', 0, 0}, {"tid", 's', 32, 0}, {"prio", 's', 32, 1}, {"target_cpu", 's', 32, 2}};
+    case ScenarioEventType::sched_wakeup: return {{"comm", 0}, {"tid", 0}, {"prio", 1}, {"target_cpu", 2}};
     case ScenarioEventType::sched_process_fork:
-      return {{"parent_comm", 'S', 0, 0},    {"parent_tid", 's', 32, 0},    {"parent_pid", 's', 32, 1},
-              {"parent_ns_inum", 'u', 32, 4}, {"child_comm", 'S', 0, 1},     {"child_tid", 's', 32, 2},
-              {"_vtids_length", 'L', 32, 6},  {"vtids", 'A', 32, 7},         {"child_pid", 's', 32, 3},
-              {"child_ns_inum", 'u', 32, 5}};
+      return {{"parent_comm", 0}, {"parent_tid", 0},    {"parent_pid", 1}, {"parent_ns_inum", 4}, {"child_comm", 1},
+              {"child_tid", 2},   {"_vtids_length", 6}, {"vtids", 7},      {"child_pid", 3},      {"child_ns_inum", 5}};
     case ScenarioEventType::statedump_pid_ns:
-      return {{"tid", 's', 32, 0},      {"vtid", 's', 32, 1},     {"vpid", 's', 32, 2},
-              {"vppid", 's', 32, 3},    {"ns_level", 's', 32, 4}, {"ns_inum", 'u', 32, 5}};
+      return {{"tid", 0}, {"vtid", 1}, {"vpid", 2}, {"vppid", 3}, {"ns_level", 4}, {"ns_inum", 5}};
     case ScenarioEventType::statedump_process:
-      if (lm211)
-        return {{"tid", 's', 32, 0},     {"vtid", 's', 32, 8},    {"pid", 's', 32, 1},     {"vpid", 's', 32, 9},
-                {"ppid", 's', 32, 2},    {"vppid", 's', 32, 10},  {"name", 'S', 0, 0},     {"type", 's', 32, 3},
-                {"mode", 's', 32, 4},    {"submode", 's', 32, 5}, {"status", 's', 32, 6},  {"ns_level", 's', 32, 11},
-                {"ns_inum", 'u', 32, 12}, {"cpu", 'u', 32, 7}};
-      return {{"tid", 's', 32, 0},    {"pid", 's', 32, 1},     {"ppid", 's', 32, 2},   {"name", 'S', 0, 0},
-              {"type", 's', 32, 3},   {"mode", 's', 32, 4},    {"submode", 's', 32, 5}, {"status", 's', 32, 6},
-              {"cpu", 'u', 32, 7}};
-    case ScenarioEventType::kvm_entry:
-      if (old_names) return {{"vcpu_id", 'u', 32, 0}};
-      return {{"vcpu_id", 'u', 32, 0}, {"rip", 'x', 64, 1}, {"immediate_exit", 'u', 8, 2}};
+      return {{"tid", 0},    {"pid", 1},      {"ppid", 2},  {"name", 0},    {"type", 3},     {"mode", 4},
+              {"submode", 5}, {"status", 6},  {"cpu", 7},   {"vtid", 8},    {"vpid", 9},     {"vppid", 10},
+              {"ns_level", 11}, {"ns_inum", 12}};
+    case ScenarioEventType::kvm_entry: return {{"vcpu_id", 0}, {"rip", 1}, {"immediate_exit", 2}};
     case ScenarioEventType::kvm_exit:
-      if (old_names)
-        return {{"exit_reason", 'u', 32, 0}, {"guest_rip", 'x', 64, 1}, {"isa", 'u', 32, 2}, {"info1", 'x', 64, 3},
-                {"info2", 'x', 64, 4}};
-      return {{"exit_reason", 'u', 32, 0}, {"guest_rip", 'x', 64, 1}, {"isa", 'u', 32, 2},
-              {"info1", 'x', 64, 3},       {"info2", 'x', 64, 4},     {"intr_info", 'u', 32, 5},
-              {"error_code", 'u', 32, 6},  {"vcpu_id", 'u', 32, 7}};
-    case ScenarioEventType::kvm_inj_virq:
-      if (old_names) return {{"irq", 'u', 32, 0}};
-      return {{"irq", 'u', 32, 0}, {"soft", 'u', 8, 1}, {"reinjected", 'u', 8, 2}};
-    case ScenarioEventType::irq_handler_entry: return {{"irq", 's', 32, 0}, {"name", 'S', 0, 0}};
-    case ScenarioEventType::irq_handler_exit: return {{"irq", 's', 32, 0}, {"ret", 's', 32, 1}};
+      return {{"exit_reason", 0}, {"guest_rip", 1}, {"isa", 2},        {"info1", 3},
+              {"info2", 4},       {"intr_info", 5}, {"error_code", 6}, {"vcpu_id", 7}};
+    case ScenarioEventType::kvm_inj_virq: return {{"irq", 0}, {"soft", 1}, {"reinjected", 2}};
+    case ScenarioEventType::irq_handler_entry: return {{"irq", 0}, {"name", 0}};
+    case ScenarioEventType::irq_handler_exit: return {{"irq", 0}, {"ret", 1}};
     case ScenarioEventType::timer_irq_entry:
-    case ScenarioEventType::timer_irq_exit: return {{"vector", 's', 32, 0}};
-    case ScenarioEventType::syscall_entry_ioctl: return {{"fd", 'u', 32, 0}, {"cmd", 'u', 32, 1}, {"arg", 'u', 64, 2}};
-    case ScenarioEventType::syscall_exit_ioctl: return {{"ret", 's', 64, 0}, {"arg", 'u', 64, 1}};
-    case ScenarioEventType::syscall_entry_nanosleep: return {{"rqtp", 'x', 64, 0}, {"rmtp", 'x', 64, 1}};
-    case ScenarioEventType::syscall_exit_nanosleep: return {{"ret", 's', 64, 0}, {"rmtp", 'x', 64, 1}};
-    case ScenarioEventType::syscall_entry_read: return {{"fd", 'u', 32, 0}, {"buf", 'x', 64, 1}, {"count", 'u', 64, 2}};
-    case ScenarioEventType::syscall_exit_read: return {{"ret", 's', 64, 0}, {"buf", 'x', 64, 1}};
+    case ScenarioEventType::timer_irq_exit: return {{"vector", 0}};
+    case ScenarioEventType::syscall_entry_ioctl: return {{"fd", 0}, {"cmd", 1}, {"arg", 2}};
+    case ScenarioEventType::syscall_exit_ioctl: return {{"ret", 0}, {"arg", 1}};
+    case ScenarioEventType::syscall_entry_nanosleep: return {{"rqtp", 0}, {"rmtp", 1}};
+    case ScenarioEventType::syscall_exit_nanosleep: return {{"ret", 0}, {"rmtp", 1}};
+    case ScenarioEventType::syscall_entry_read: return {{"fd", 0}, {"buf", 1}, {"count", 2}};
+    case ScenarioEventType::syscall_exit_read: return {{"ret", 0}, {"buf", 1}};
     case ScenarioEventType::count: break;
   }
   return {};
+}
+
+char member_kind(WireType type) {
+  switch (type) {
+    case WireType::sint: return 's';
+    case WireType::uint: return 'u';
+    case WireType::hex: return 'x';
+    case WireType::string: return 'S';
+    case WireType::length: return 'L';
+    case WireType::sint_array: return 'A';
+  }
+  return 'u';
+}
+
+}  // namespace
+
+std::vector<Member> members_of(ScenarioEventType type, bool old_names, bool lm211) {
+  const WireLayout& layout = scenario_wire_layout(type, old_names, lm211);
+  const std::vector<Slot> slots = slots_of(type);
+  std::vector<Member> members;
+  for (size_t i = 0; i < layout.field_count(); ++i) {
+    const WireField& field = layout.fields[i];
+    int source = kNoSource;
+    for (const Slot& slot : slots)
+      if (std::strcmp(slot.field, field.name) == 0) source = slot.source;
+    members.push_back({field.name, member_kind(field.type), field.bits, source});
+  }
+  return members;
 }
 
 bool has_event_class(ScenarioEventType type, const ScenarioConfig& config) {

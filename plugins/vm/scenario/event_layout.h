@@ -1,14 +1,17 @@
 #pragma once
 // source.vm.scenario's event layouts: for each event kind of the scenario model
 // (common/sim/scenario_event.h), the payload fields of its LTTng event class, in order, with
-// their types and the slot of ScenarioEvent that holds each value. The model writes those slots
-// in one function per kind (common/sim/trace_events.cpp).
+// their types, as the event layout table gives them (common/events/wire_layout.cpp), and the slot
+// of ScenarioEvent that holds each value. The model writes those slots in one function per kind
+// (common/sim/trace_events.cpp).
 
 #include <vector>
 
 #include "sim/scenario_model.h"
 
 namespace vm::scenario {
+
+inline constexpr int kNoSource = -1;
 
 // A payload member: its name, type, and where the model keeps its value.
 struct Member {
@@ -17,7 +20,8 @@ struct Member {
               // 'L' a dynamic array's length (unsigned), 'A' that array of signed (its elements
               // from a[source], the length from the 'L' member before it)
   int bits;
-  int source;  // index in ScenarioEvent::a (integers) or ::s (strings)
+  int source;  // index in ScenarioEvent::a (integers) or ::s (strings); kNoSource: a field of the
+               // table that the model does not write (emitted as 0, an empty string or array)
 };
 
 // The payload fields of `type`'s event class, for the naming generation and statedump layout.

@@ -119,7 +119,8 @@ MachineIr build_machine_ir(bt_self_component* component, const ScenarioConfig& c
     EventClassIr& ec = ir.event_classes[t];
     ec.members = members_of(type, config.old_names, config.statedump_lm211);
     ec.event_class = bt::Ref<bt_event_class>::adopt_created(bt_event_class_create(sc.get()), "an event class");
-    bt_event_class_set_name(ec.event_class.get(), scenario_event_name(type, config.old_names));
+    bt_event_class_set_name(ec.event_class.get(),
+                            scenario_wire_layout(type, config.old_names, config.statedump_lm211).name);
     const FieldClass payload = make_structure(tc);
     bt_field_class* length = nullptr;  // borrowed from `payload`
     for (const Member& m : ec.members) {
@@ -152,10 +153,12 @@ void fill_event(bt_event* event, const EventClassIr& ec, const ScenarioEvent& e)
     const Member& m = ec.members[i];
     bt_field* field = bt_field_structure_borrow_member_field_by_index(payload, i);
     if (m.kind == 'S') {
-      bt_field_string_set_value(field, e.s[m.source]);
+      bt_field_string_set_value(field, m.source == kNoSource ? "" : e.s[m.source]);
     } else if (m.kind == 'A') {
-      const auto length = static_cast<uint64_t>(e.a[ec.members[i - 1].source]);
-      const size_t room = std::size(e.a) - static_cast<size_t>(m.source);
+      const int length_source = ec.members[i - 1].source;
+      const auto length = static_cast<uint64_t>(
+          m.source == kNoSource || length_source == kNoSource ? 0 : e.a[length_source]);
+      const size_t room = m.source == kNoSource ? 0 : std::size(e.a) - static_cast<size_t>(m.source);
       if (length > room ||
           bt_field_array_dynamic_set_length(field, length) != BT_FIELD_DYNAMIC_ARRAY_SET_LENGTH_STATUS_OK)
         throw std::runtime_error("cannot set a dynamic array's length");
@@ -163,7 +166,7 @@ void fill_event(bt_event* event, const EventClassIr& ec, const ScenarioEvent& e)
         bt_field_integer_signed_set_value(bt_field_array_borrow_element_field_by_index(field, k),
                                           e.a[static_cast<size_t>(m.source) + k]);
     } else {
-      set_int(field, m.kind, e.a[m.source]);
+      set_int(field, m.kind, m.source == kNoSource ? 0 : e.a[m.source]);
     }
   }
 }
