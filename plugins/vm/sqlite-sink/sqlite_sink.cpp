@@ -339,8 +339,8 @@ bt_component_class_initialize_method_status initialize(bt_self_component_sink* s
     try {
       sink->run = std::make_unique<Run>(path);
     } catch (const std::exception& error) {
-      BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
-          self_component, "%s. Give a path in an existing, writable directory: -p 'path=\"DIR/out.db\"'", error.what());
+      // The message names the path, what is wrong and the fix (db/output_file.h).
+      BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
       return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
     }
     if (bt_self_component_sink_add_input_port(self, "in", nullptr, nullptr) != BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
