@@ -1,10 +1,10 @@
 #include "db/database.h"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+
+#include "db/output_file.h"
 
 namespace vm::db {
 
@@ -18,13 +18,9 @@ std::string errno_text() {
 
 Database::Database(std::string path, const std::vector<SchemaObjects>& schema)
     : path_(std::move(path)), schema_(schema) {
-  temporary_path_ = path_ + ".tmp-" + std::to_string(::getpid());
-  // Refuse early, with the OS's reason, when the output cannot be written at all.
-  if (FILE* probe = std::fopen(temporary_path_.c_str(), "wb")) {
-    std::fclose(probe);
-  } else {
-    throw std::runtime_error("cannot write the output database `" + path_ + "`: " + errno_text());
-  }
+  // Refuse early, before any analysis, when the output cannot be written at all.
+  check_output_path(path_);
+  temporary_path_ = create_temporary_beside(path_);
   try {
     connection_ = std::make_unique<SqliteConnection>(temporary_path_);
     // The temporary file is renamed only after a complete run: durability of intermediate
@@ -71,17 +67,23 @@ void Database::close_and_rename() {
     abandon();
     throw std::runtime_error("cannot finish the output database `" + path_ + "`: " + error.what());
   }
+  if (interrupted()) {  // the signal handler has removed the temporary file already
+    abandon();
+    throw std::runtime_error("the run was interrupted by a signal: no database was written at `" + path_ + "`");
+  }
   if (std::rename(temporary_path_.c_str(), path_.c_str()) != 0) {
     const std::string reason = errno_text();
     abandon();
     throw std::runtime_error("cannot move the finished database to `" + path_ + "`: " + reason);
   }
+  forget_temporary(temporary_path_);
   committed_ = true;
 }
 
 void Database::abandon() {
   connection_.reset();
-  if (!temporary_path_.empty()) std::remove(temporary_path_.c_str());
+  if (!temporary_path_.empty()) remove_temporary(temporary_path_);
+  temporary_path_.clear();
 }
 
 SqliteStatement prepare_insert(Database& database, const char* table, std::initializer_list<const char*> columns) {

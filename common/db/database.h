@@ -1,7 +1,8 @@
 #pragma once
-// The SQLite database a run writes. It is built in a temporary file beside the output path and
-// renamed onto it only when the run succeeds, so a failed run never leaves a half-written
-// database at the path.
+// The SQLite database a run writes. The output path is checked when it is created; the database
+// is built in a temporary file beside the output path (db/output_file.h) and renamed onto it only
+// when the run succeeds, so a failed or interrupted run never leaves a half-written database at
+// the path, nor touches a database already there.
 //
 // Conventions (after Perfetto's trace processor): `ts`/`dur` in ns, half-open intervals; integer
 // ids; column and state names are words. `PRAGMA user_version` holds kSchemaVersion.

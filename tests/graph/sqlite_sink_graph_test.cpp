@@ -101,10 +101,11 @@ TEST(SqliteSinkErrors, UnwritableOutputIsNamedAndNothingIsWritten) {
   const GraphResult result =
       run_sqlite_sink({source_dir("traces/tc-stubs/OneQemuKvm/host")}, "path=\"/nonexistent-dir/out.db\"");
   ASSERT_FALSE(result.ok);
-  EXPECT_NE(result.error.find("cannot write the output database `/nonexistent-dir/out.db`: No such file or directory"),
+  EXPECT_NE(result.error.find("the folder `/nonexistent-dir` of the output path `/nonexistent-dir/out.db` cannot be "
+                              "used (No such file or directory)"),
             std::string::npos)
       << result.error;
-  EXPECT_NE(result.error.find("writable directory"), std::string::npos) << result.error;
+  EXPECT_NE(result.error.find("Create it first (mkdir -p '/nonexistent-dir')"), std::string::npos) << result.error;
 }
 
 TEST(SqliteSinkErrors, WrongParameterTypeIsNamed) {

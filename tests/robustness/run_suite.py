@@ -43,6 +43,11 @@ NAME_TOKENS = ['tl-host', 'tl-guest', 'host-container', 'guest-container', 'host
                '`sync`', '`guest-vm`', 'cpu_id', 'vcpu_id', 'exit_reason', '`tid`', 'kvm_x86_']
 
 
+def is_temporary(name):
+    """The sink's temporary database (`.vm-XXXXXX` beside the output; `*.tmp-*` before)."""
+    return name.startswith('.vm-') or '.tmp-' in name
+
+
 def load_known(path):
     known = {}
     if os.path.exists(path):
@@ -170,7 +175,7 @@ class Runner:
         timer.start()
         if case.get('interrupt'):
             # Signalled once the sink's temporary file exists: the graph is running then.
-            while time.time() - t0 < self.timeout and not any('.tmp-' in f for f in os.listdir(outdir)):
+            while time.time() - t0 < self.timeout and not any(is_temporary(f) for f in os.listdir(outdir)):
                 time.sleep(0.02)
             time.sleep(0.2)
             p.send_signal(getattr(signal, 'SIG' + case['interrupt']))  # harmless on an ended run
@@ -199,7 +204,7 @@ class Runner:
     def interrupted(self, case, rc, out, outdir, existing):
         if rc == 0:
             return {'actual': 'success', 'detail': 'the run ended before the signal'}
-        left = [f for f in os.listdir(outdir) if '.tmp-' in f]
+        left = [f for f in os.listdir(outdir) if is_temporary(f)]
         if existing is not None:
             intact = os.path.isfile(out) and open(out, 'rb').read() == existing
             if not intact:
@@ -215,7 +220,7 @@ class Runner:
         for root, dirs, files in os.walk(outdir):
             for f in files:
                 path = os.path.join(root, f)
-                if '.tmp-' in f or (failed and path != out) or (failed and path == out):
+                if is_temporary(f) or failed:
                     left.append(os.path.relpath(path, outdir))
         return left
 

@@ -10,8 +10,9 @@
 // clang-format off
 #define VM_SQLITE_PARAMS(X) \
   X("path", string, mandatory, 0, 0, "\"FILE\"", \
-    "the database to write. It appears only when the run succeeds (built in FILE.tmp-PID," VM_PARAM_NL \
-    "then renamed); an existing file is replaced")
+    "the database to write, checked when the component is created. It appears only when" VM_PARAM_NL \
+    "the run succeeds (built in a temporary .vm-XXXXXX beside it, then renamed); an existing" VM_PARAM_NL \
+    "file is replaced only then, and is left untouched by a failed or interrupted run")
 // clang-format on
 
 #define VM_SQLITE_HELP                                                                                 \

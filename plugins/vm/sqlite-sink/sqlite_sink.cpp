@@ -20,6 +20,7 @@
 #include "event_reader.h"
 #include "kvm/machine_env.h"
 #include "sqlite-sink/params.h"
+#include "sqlite-sink/progress.h"
 
 namespace vm::sqlite_sink {
 
@@ -70,6 +71,7 @@ struct Sink {
   const StreamInfo* last_read = nullptr;   // the stream of the last message read, for error messages
   StreamInfo* last_stream_info = nullptr;
   Event decoded;  // the current event, decoded once
+  Progress progress;  // on stderr, when it is a terminal
 
   const bt_component* component() const {
     return bt_self_component_as_component(bt_self_component_sink_as_self_component(self));
@@ -341,6 +343,19 @@ std::string last_read_text(const Sink& sink) {
   return names.empty() ? "" : names + "`";
 }
 
+// The progress line, every Progress::kCheckEvery messages: the time of the batch's last event.
+void show_progress(Sink& sink, bt_message_array_const messages, uint64_t count) {
+  int64_t ns = 0;
+  bool known = false;
+  for (uint64_t i = count; i-- > 0 && !known;)
+    if (bt_message_get_type(messages[i]) == BT_MESSAGE_TYPE_EVENT)
+      known = bt_clock_snapshot_get_ns_from_origin(bt_message_event_borrow_default_clock_snapshot_const(messages[i]),
+                                                   &ns) == BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK;
+  uint64_t events = 0;
+  for (const TraceState* trace : sink.trace_order) events += trace->machine->events;
+  sink.progress.show(ns, known, events);
+}
+
 }  // namespace
 
 bt_component_class_initialize_method_status initialize(bt_self_component_sink* self,
@@ -363,9 +378,8 @@ bt_component_class_initialize_method_status initialize(bt_self_component_sink* s
         try {
           sink->run = std::make_unique<Run>(path);
         } catch (const std::exception& error) {
-          BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
-              self_component, "%s. Give a path in an existing, writable directory: -p 'path=\"DIR/out.db\"'",
-              error.what());
+          // The message names the path, what is wrong and the fix (db/output_file.h).
+          BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
           return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
         }
         if (bt_self_component_sink_add_input_port(self, "in", nullptr, nullptr) !=
@@ -381,6 +395,7 @@ bt_component_class_initialize_method_status initialize(bt_self_component_sink* s
 void finalize(bt_self_component_sink* self) {
   auto* sink = static_cast<Sink*>(bt_self_component_get_data(bt_self_component_sink_as_self_component(self)));
   if (!sink) return;
+  sink->progress.clear();
   bt_message_iterator_put_ref(sink->upstream);
   delete sink;  // an uncommitted database is removed here
 }
@@ -415,6 +430,7 @@ bt_component_class_sink_consume_method_status consume(bt_self_component_sink* se
     case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN: return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN;
     case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
       try {
+        sink->progress.clear();
         finish(*sink);
         return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
       } catch (const std::bad_alloc&) {
@@ -429,6 +445,7 @@ bt_component_class_sink_consume_method_status consume(bt_self_component_sink* se
       sink->run->abandon();
       return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
     default:
+      sink->progress.clear();
       sink->run->abandon();
       append_cause(*sink, "reading the input trace" + last_read_text(*sink) + " failed, so no database was written at `" +
                               sink->run->database().path() +
@@ -439,12 +456,12 @@ bt_component_class_sink_consume_method_status consume(bt_self_component_sink* se
   }
   uint64_t i = 0;
   try {
-    for (; i < count; ++i) {
-      handle(*sink, messages[i]);
-      bt_message_put_ref(messages[i]);
-    }
+    for (; i < count; ++i) handle(*sink, messages[i]);
+    if (sink->progress.due(count)) show_progress(*sink, messages, count);
+    for (i = 0; i < count; ++i) bt_message_put_ref(messages[i]);
   } catch (const std::exception& error) {
-    for (; i < count; ++i) bt_message_put_ref(messages[i]);
+    for (i = 0; i < count; ++i) bt_message_put_ref(messages[i]);
+    sink->progress.clear();
     sink->run->abandon();
     if (dynamic_cast<const std::bad_alloc*>(&error)) return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
     append_cause(*sink,
