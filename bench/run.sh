@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Benchmarks the vm pipelines against babeltrace2's plain read of the same traces, in the same
 # run: runs alternate (plain, pipeline, plain, pipeline, ...), each measured with GNU time
 # (wall, user+sys, peak RSS); the table gives medians and the ratios to the plain read.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Configures and builds the project into a build folder (default: build/). Extra arguments go
 # to CMake's configure step, e.g. -DCMAKE_BUILD_TYPE=Debug. The build's progress lines are
 # filtered out; warnings and errors are shown, and a failed build fails this script.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Regression check for refactorings: runs the same five analyses with two builds of the plugin
 # and compares their databases table by table, row by row.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Regenerate traces/tc-stubs/ (CTF conversions of the Trace Compass XML stub
 # traces) from the shared folder.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The main job of the README: sets everything up, builds, runs the analyses on the shipped
 # traces (a KVM host fused with its guest, a host alone, Trace Compass's stub), and prints a
 # short summary of each database.

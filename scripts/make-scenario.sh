@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Writes a source.vm.scenario trace set as CTF (one trace per machine) and its truth database.
 #
 # usage: scripts/make-scenario.sh OUTDIR [EVENTS] [PARAMS]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs every dependency of the project from Debian 12's packages. Idempotent, and quiet when
 # nothing is missing. Runs apt-get as root, or through sudo.
 set -euo pipefail

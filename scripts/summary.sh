@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Prints the short summary of a database written by sink.vm.sqlite: for each VM and vCPU, the
 # share of time in each state, the top exit reasons, and the top preempting host threads; what
 # runs on each physical CPU; the guest threads that lost the most time to the host; containers.

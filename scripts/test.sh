@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The test command of the README: sets everything up, builds, and runs every test (unit, graph,
 # end-to-end). Needs the shared folder beside the checkout (../shared) or VM_SHARED_DIR.
 set -euo pipefail

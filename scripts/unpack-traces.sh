@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Unpacks the shared traces the tests and benchmarks use into a build-tree folder, once.
 # usage: scripts/unpack-traces.sh SHARED_DIR DEST_DIR [ARCHIVE...]
 #   ARCHIVE: paths relative to SHARED_DIR/traces (default: the set the tests need).

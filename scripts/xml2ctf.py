@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Convert a Trace Compass XML stub trace into a CTF trace shaped like an
 LTTng kernel trace.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The analysis registry's interface. A run reads one or more traces, each a machine; every
 // decoded event of a machine fans out to the registered analyses, in registration order
@@ -11,9 +12,9 @@
 
 #include "db/database.h"
 #include "events/events.h"
-#include "machine_registry.h"
-#include "thread_table.h"
-#include "types.h"
+#include "base/machine_registry.h"
+#include "base/thread_table.h"
+#include "base/types.h"
 
 namespace vm {
 

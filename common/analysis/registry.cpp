@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "analysis/registry.h"
 
 #include "analysis/cpu_state/cpu_state_analysis.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // One run of the analyses: its machines, the registered analyses and the output database. The
 // babeltrace2 adapter (plugins/vm/sqlite-sink/) turns messages into these calls.
@@ -9,7 +10,7 @@
 
 #include "analysis/analysis.h"
 #include "db/database.h"
-#include "machine_registry.h"
+#include "base/machine_registry.h"
 
 namespace vm {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The SQLite database a run writes. The output path is checked when it is created; the database
 // is built in a temporary file beside the output path (db/output_file.h) and renamed onto it only

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The output file of a run: the path checked up front, the temporary file beside it, and its
 // removal when the process is interrupted.

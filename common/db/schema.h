@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The schema objects of the database, described: every analysis lists its tables, views and
 // indexes with a one-line description (printed by `babeltrace2 help sink.vm.sqlite`).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "db/sqlite_db.h"
 
 #include <utility>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Thin RAII over the sqlite3 C API: a connection and prepared statements. Errors throw
 // SqliteError with SQLite's message and the statement that failed.

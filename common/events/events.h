@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // One decoded event: its context and its payload as a typed struct of its kind. The fields of
 // each struct are those of its layout (common/events/layout.cpp), in the same order; an absent
@@ -9,7 +10,7 @@
 #include <vector>
 
 #include "events/layout.h"
-#include "types.h"
+#include "base/types.h"
 
 namespace vm {
 

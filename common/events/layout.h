@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The LTTng kernel event layouts the analyses read, as data: for each kind of the core, every
 // name the event has had across lttng-modules generations and its named payload fields. The

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "events/wire_layout.h"
 
 namespace vm {

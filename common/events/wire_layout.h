@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // How lttng-modules writes the payload of the events of the layout table (common/events/layout.h):
 // per exact event name and naming generation, every payload field in its order, with its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kvm/guest_matching.h"
 
 #include <memory>

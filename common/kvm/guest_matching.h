@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Guest matching without vmsync: which VM of which host a guest trace is, from stock KVM events
 // alone. Every event a guest records on its CPU v happens while the host runs v's thread in guest
@@ -16,10 +17,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "fuse_model.h"
-#include "kvm_window_sync.h"
-#include "types.h"
-#include "vcpu_tracker.h"
+#include "sync/fuse_model.h"
+#include "sync/kvm_window_sync.h"
+#include "base/types.h"
+#include "kvm/vcpu_tracker.h"
 
 namespace vm {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kvm/machine_env.h"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The environment entries by which filter.vm.fuse hands each output trace's place in the fused
 // machine model and its clock transform to sink.vm.sqlite: one codec for both sides.
@@ -20,8 +21,8 @@
 #include <utility>
 #include <vector>
 
-#include "convex_hull_sync.h"
-#include "types.h"
+#include "sync/convex_hull_sync.h"
+#include "base/types.h"
 
 namespace vm {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kvm/pcpu_resolver.h"
 
 namespace vm {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The physical CPU under a guest's CPU. A guest's CPU v is its VM's vCPU v, run on its host by one
 // thread; that thread runs on one of the host's CPUs at a time, which, when the host is itself a
@@ -9,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "types.h"
+#include "base/types.h"
 
 namespace vm {
 

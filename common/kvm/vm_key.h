@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The host-side key of a VM: its QEMU process id when the vCPU threads' process is known, else
 // the key of the vCPU thread alone. Keys of the second kind are -2 - tid: below kUnknown (-1), so

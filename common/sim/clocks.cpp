@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Guest clocks: t_host = alpha * t_guest + beta, from each guest's offset and drift.
 
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Device interrupts: the host's (eth0 on every physical CPU) and the guests' virtio devices.
 
 #include "sim/model_impl.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // KVM on a machine that runs VMs: a vCPU thread's exits, entries and interrupt injection.
 
 #include "sim/model_impl.h"

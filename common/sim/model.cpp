@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The scenario model's event loop: actions in time order, events handed out once final.
 
 #include <stdexcept>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The private state of the scenario model (common/sim/scenario_model.h), internal to common/sim/.
 // One struct, its methods defined by concern: topology.cpp, scheduler.cpp, kvm.cpp, devices.cpp,

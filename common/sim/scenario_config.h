@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The parameters of a scenario (source.vm.scenario's, see plugins/vm/scenario/) and their checks.
 

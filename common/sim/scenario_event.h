@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The events the scenario model records: their kinds, LTTng names and the record that carries
 // their fields. Each kind's fields are written by one function of ScenarioModel::Impl

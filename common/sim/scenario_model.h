@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // A deterministic, seeded discrete-event model of a KVM host and its guests (and a nested L2
 // guest inside the first VM), producing what LTTng's kernel tracer would record on every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scheduling on every CPU of every machine: run time, time slices, context switches, wakeups
 // and the timer interrupt. A guest CPU runs only while its vCPU thread is in guest mode.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The scenario model's topology: machines, their CPUs and threads (vCPU threads of the QEMU
 // processes, workers, container processes), and the initial state of the run.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the scenario model records: one function per event kind, whose parameters are the
 // event's LTTng payload fields, written into the slots of ScenarioEvent that
 // common/sim/scenario_event.h lists (and plugins/vm/scenario/event_layout.cpp reads back).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The truth as the run goes: every vCPU's state and what runs on every CPU of a machine that
 // runs VMs, handed to the listener as intervals close.
 

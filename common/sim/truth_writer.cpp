@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sim/truth_writer.h"
 
 #include <unistd.h>
@@ -6,7 +7,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "sqlite_db.h"
+#include "db/sqlite_db.h"
 
 namespace vm {
 

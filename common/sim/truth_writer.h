@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The truth of a scenario (common/sim/scenario_model.h) as an SQLite side file, in the vocabulary
 // of sink.vm.sqlite's tables, so that tests can compare an analysis with it in SQL:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The x86 numbers the scenario model puts in its KVM events (internal to common/sim/).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The exception guard of every method babeltrace2 calls (component and message iterator methods
 // of source.vm.scenario, filter.vm.fuse and sink.vm.sqlite): no exception goes back into

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The function type behind one of babeltrace2's method pointer types, to declare a component
 // class method with exactly the signature babeltrace2 expects:

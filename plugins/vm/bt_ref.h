@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // An owning handle for one babeltrace2 reference: the reference is put when the handle dies, so
 // no path (an early return, an exception) can leak or double-put it. Shared objects (messages,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "bt_util.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Small helpers over the babeltrace2 C API shared by the component classes: parameter
 // validation, error causes, warnings, and reading fields by a precomputed index.

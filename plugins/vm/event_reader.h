@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Reads LTTng kernel events into the core's typed events (common/events/). The payload fields of
 // an event class's layout are located once (EventFields) and the context fields once per stream
@@ -11,7 +12,7 @@
 #include "bt_util.h"
 #include "events/events.h"
 #include "events/layout.h"
-#include "types.h"
+#include "base/types.h"
 
 namespace vm::bt {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Parameter specifications: one list per component class (fuse/params.h, scenario/params.h,
 // sqlite-sink/params.h) gives both the validation table (bt::validate_params() in bt_util.h)

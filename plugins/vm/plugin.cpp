@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The `vm` plugin's descriptor: only the babeltrace2 macros live here (one translation unit,
 // as babeltrace2's own plugins do). The component classes are in their folders; each class's help
 // is built from its parameter list (`params.h` in its folder).

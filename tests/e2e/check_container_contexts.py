@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Checks the `container` and `container_thread` tables of a database against the
 `vtid` / `vpid` contexts that an LTTng trace carries on every event.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Counts kvm_x86_exit (or kvm_exit) events per (host thread, exit_reason) from babeltrace2's
 text output on stdin, independently of the plugin. Prints `tid|exit_reason|count` lines, sorted.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # End-to-end tests through the real `babeltrace2` CLI: run the plugin as a user would, then
 # compare SQL query results with expected rows, and check the bad-input behaviour.
 # usage: run-e2e.sh PLUGIN_DIR SOURCE_DIR TEST_DATA_DIR WORK_DIR [CASE...]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "fuse_fixture.h"
 
 #include <sqlite3.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // In-process graphs around filter.vm.fuse: one source.ctf.fs per trace, every port into the fuse
 // filter, then sink.vm.sqlite or a test-written sink.

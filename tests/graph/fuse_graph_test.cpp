@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // filter.vm.fuse in real graphs: one source.ctf.fs per trace, every port into the filter.
 
 #include <gtest/gtest.h>

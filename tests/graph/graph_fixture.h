@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // In-process babeltrace2 graphs for the tests: our plugin is loaded from its exact build file
 // (VM_PLUGIN_PATH), the system's ctf and utils plugins by name (no search path can shadow them).

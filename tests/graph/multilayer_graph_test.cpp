@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The fused multilayer model in SQLite (thread_state, cpu_state status, containers) on real
 // graphs: Trace Compass's oracles on its stub traces, and invariants on the lab traces.
 

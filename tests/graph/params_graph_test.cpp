@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Parameter values the CLI cannot write (NaN, infinities) and values at the edges of a range,
 // given to source.vm.scenario in-process: a clean error naming the parameter, its value and the
 // range from scenario/params.h, or success. The expected messages are written by hand from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // source.vm.scenario in-process: its message iterator seeks back to the beginning (a restart
 // of the deterministic model), and bad parameters end in an error with a message.
 

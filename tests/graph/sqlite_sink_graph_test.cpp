@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // sink.vm.sqlite in real babeltrace2 graphs (source.ctf.fs -> filter.utils.muxer -> our sink),
 // loaded from the exact plugin file, then checked with SQL.
 

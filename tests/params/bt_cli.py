@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The babeltrace2 command line of the tests in this folder."""
 import os
 import re

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Bad numbers (and types) in parameters, through the babeltrace2 CLI: each ends in a clean error
 # (exit status 1, never a crash) whose message names the parameter, the value and the allowed
 # range of plugins/vm/*/params.h. The expected messages are written by hand from those lists.

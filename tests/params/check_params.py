@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The parameter specifications (plugins/vm/*/params.h, printed by dump_param_specs) agree with
 the README's parameter tables and with `babeltrace2 help`.
 

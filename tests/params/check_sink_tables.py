@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every table and view of a real run's database is named by `babeltrace2 help sink.vm.sqlite`
 (on a line of its own, as the first word) and has a row in the README's tables under
 "## The tables".

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Prints every component class's parameter specifications (plugins/vm/*/params.h), one per
 // line: CLASS NAME TYPE PRESENCE MIN MAX, tab-separated, for tests/params/check_params.py.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Generator of the malformed-input suite (tests/robustness/README.md).
 
 Makes seeded mutations of the shipped traces (traces/lab/*.tar.xz, traces/tc-stubs/) in

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Runner of the malformed-input suite (tests/robustness/README.md).
 
 Generates the cases (gen_cases.py), runs each babeltrace2 command line (two at a time by

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Compares a sink.vm.sqlite database with the truth of the source.vm.scenario run it analysed.
 
 usage: compare.py TRUTH.sqlite ANALYSIS.db --mode fused|host-only

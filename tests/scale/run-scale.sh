@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Scale test against the truth: a source.vm.scenario trace set (several VMs, overcommitted
 # CPUs, drifting guest clocks, a nested guest) is written to CTF, analysed end to end the way a
 # user would (source.ctf.fs -> filter.vm.fuse -> sink.vm.sqlite, and the host trace alone ->

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Convex-hull clock synchronization against its oracles:
 //   * Trace Compass SyncTest (tmf/org.eclipse.tracecompass.tmf.core.tests/src/org/eclipse/
 //     tracecompass/tmf/core/tests/synchronization/SyncTest.java): hosts "t1" (reference, the smaller id) and "t2",
@@ -15,7 +16,7 @@
 #include <limits>
 #include <random>
 
-#include "convex_hull_sync.h"
+#include "sync/convex_hull_sync.h"
 
 namespace vm {
 namespace {

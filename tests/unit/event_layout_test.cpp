@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The event layout table (common/events/): every lttng-modules spelling maps to its kind, and a
 // payload decodes into the typed struct in the table's field order.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Exit reason names against the vendors' manuals: Intel SDM Vol. 3 Appendix C (VMX basic exit
 // reasons) and AMD APM Vol. 2 Appendix C (SVM exit codes), as Linux's uapi vmx.h/svm.h spell them.
 
@@ -6,7 +7,7 @@
 #include <string>
 #include <utility>
 
-#include "exit_reasons.h"
+#include "kvm/exit_reasons.h"
 
 namespace vm {
 namespace {

@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: MIT
 // FuseModel: roles, guest-to-VM links and transforms from sync points, driven with the events of
 // Trace Compass's OneQemuKvm stubs and hand-derived scenarios.
 
 #include <gtest/gtest.h>
 
-#include "fuse_model.h"
+#include "sync/fuse_model.h"
 
 namespace vm {
 namespace {

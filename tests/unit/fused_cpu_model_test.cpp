@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // FusedCpuModel: what runs on a physical CPU, from hand-derived scenarios.
 
 #include <gtest/gtest.h>
@@ -5,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "fused_cpu_model.h"
+#include "analysis/cpu_state/fused_cpu_model.h"
 
 namespace vm {
 namespace {

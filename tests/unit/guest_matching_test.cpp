@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Guest matching by KVM windows (common/kvm/guest_matching.h): the decision rules on given
 // scores, then whole matches on a hand-built host. The host runs two 2-vCPU VMs: VM 100's vCPU
 // threads are in guest mode most of the time (windows of 100-300 us, gaps of 10-40 us), VM 200's

@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: MIT
 // KernelModel on hand-written event sequences; every expected row is derived in the comments.
 
-#include "kernel_model.h"
+#include "kernel/kernel_model.h"
 
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // KvmWindowSync: a guest's clock recovered from the host's vCPU windows alone. Scenario: a
 // 2-vCPU guest whose clock runs 0.35 s behind the host's with a drift of +20 ppm; each vCPU
 // alternates guest-mode windows (30-300 us) and hypervisor gaps (5-80 us), with idle gaps of
@@ -9,7 +10,7 @@
 #include <cmath>
 #include <random>
 
-#include "kvm_window_sync.h"
+#include "sync/kvm_window_sync.h"
 
 namespace vm {
 namespace {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // MachineEnv: the environment entries between filter.vm.fuse and sink.vm.sqlite. Encoded texts
 // are derived by hand from the formats (%.21Lg for transform coefficients, %.3Lf for bounds,
 // %.6f for a match confidence); decoding must give back every value and name a bad entry.

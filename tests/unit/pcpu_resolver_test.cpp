@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PcpuResolver: the L0 CPU under a guest CPU, through one (L1) and two (L2) layers of vCPU
 // threads. Hand-built scheduling: L0 (4 CPUs) runs VM 500 (the L1 hypervisor: vCPU 0 = thread
 // 501, vCPU 1 = thread 502); L1 runs a process-less vCPU thread 701 as vCPU 0 of the L2 guest.

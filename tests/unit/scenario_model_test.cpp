@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Invariants of the scenario model (common/sim/scenario_model.h): what source.vm.scenario emits
 // must be a trace LTTng could have recorded, and its truth must be a tiling of time.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scenario tests of the host-side vCPU state machine (common/vcpu_tracker), driven through
 // HostAnalysis with synthetic events, as the babeltrace2 adapter would call it.
 
@@ -7,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "host_analysis.h"
+#include "kvm/host_analysis.h"
 
 namespace vm {
 namespace {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "analysis/cpu_state/cpu_state_analysis.h"
 
 #include "analysis/kernel/kernel_analysis.h"

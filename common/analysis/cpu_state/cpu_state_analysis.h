@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // What runs on each physical CPU, descending into the VMs whose guest traces are fused in
 // (FusedCpuModel): the cpu_state table.
@@ -5,7 +6,7 @@
 #include <vector>
 
 #include "analysis/analysis.h"
-#include "fused_cpu_model.h"
+#include "analysis/cpu_state/fused_cpu_model.h"
 
 namespace vm {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "analysis/kernel/kernel_analysis.h"
 
 #include <map>

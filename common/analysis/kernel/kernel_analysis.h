@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The kernel model of every machine (KernelModel): thread states, CPU modes, PID namespaces.
 // Tables thread_state, container, container_thread; view thread_delay. In fused runs a guest's
@@ -7,8 +8,8 @@
 #include <vector>
 
 #include "analysis/analysis.h"
-#include "kernel_model.h"
-#include "vcpu_tracker.h"
+#include "kernel/kernel_model.h"
+#include "kvm/vcpu_tracker.h"
 
 namespace vm {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "analysis/run_tables/run_tables.h"
 
 #include "analysis/run.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The run-level tables: machine, trace, data_loss, event_stat, diagnostic and run.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "analysis/sync/sync_tables.h"
 
 #include "analysis/run.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The clock synchronization and guest matching that filter.vm.fuse computed (its environment
 // entries, read by the adapter): tables sync, sync_estimate, guest_match.

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: MIT
 #include "analysis/vcpu/vcpu_analysis.h"
 
 #include "analysis/run.h"
 #include "analysis/run_tables/run_tables.h"
-#include "exit_reasons.h"
+#include "kvm/exit_reasons.h"
 
 namespace vm {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The vCPU analysis of every machine that runs VMs (HostAnalysis, VcpuTracker): the vcpu,
 // vcpu_state and thread tables and the views over them (exit_stats, preemption).
@@ -6,7 +7,7 @@
 #include <vector>
 
 #include "analysis/analysis.h"
-#include "host_analysis.h"
+#include "kvm/host_analysis.h"
 
 namespace vm {
 

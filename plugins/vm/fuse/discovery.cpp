@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "fuse/discovery.h"
 
 #include <map>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Pass 1 of filter.vm.fuse, as a step of its own: it consumes every input message once, in raw
 // time order, and learns the machines (their roles and the VMs they run), how the guests link to
@@ -16,11 +17,11 @@
 
 #include "event_reader.h"
 #include "fuse/fuse_component.h"
-#include "fuse_model.h"
-#include "host_analysis.h"
+#include "sync/fuse_model.h"
+#include "kvm/host_analysis.h"
 #include "kvm/guest_matching.h"
 #include "kvm/pcpu_resolver.h"
-#include "machine_registry.h"
+#include "base/machine_registry.h"
 
 namespace vm::fuse {
 

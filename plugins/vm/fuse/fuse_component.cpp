@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // filter.vm.fuse, the component: its parameters, its ports. The message iterator is in
 // fuse_iterator.cpp.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The state of one filter.vm.fuse component: its parameters, parsed once by initialize()
 // (fuse_component.cpp), read by its message iterators (fuse_iterator.cpp).
@@ -9,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "fuse_model.h"
+#include "sync/fuse_model.h"
 
 namespace vm::fuse {
 

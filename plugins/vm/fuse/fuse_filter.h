@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // filter.vm.fuse: fuses and time-synchronizes host and guest message streams, and tags every
 // event with its machine, layer, vCPU and physical CPU. The component methods are in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "fuse/fuse_iterator.h"
 
 #include <algorithm>

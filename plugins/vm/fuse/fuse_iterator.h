@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // filter.vm.fuse, the message iterator: merges the message streams of several traces (a host,
 // its guests, nested guests) into one stream in the reference machine's clock, and tags every
@@ -22,7 +23,7 @@
 #include "fuse/fuse_component.h"
 #include "fuse/ir_mapper.h"
 #include "fuse/upstream_merge.h"
-#include "fuse_model.h"
+#include "sync/fuse_model.h"
 #include "kvm/machine_env.h"
 #include "kvm/pcpu_resolver.h"
 

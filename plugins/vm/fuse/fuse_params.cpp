@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "fuse/fuse_params.h"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The string parameters of filter.vm.fuse, parsed with range checks: a bad value ends in an
 // std::invalid_argument that names the parameter and the value, never in a raw std::stoll error.
@@ -6,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "convex_hull_sync.h"
+#include "sync/convex_hull_sync.h"
 
 namespace vm::fuse {
 

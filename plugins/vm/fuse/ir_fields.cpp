@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "fuse/ir_fields.h"
 
 namespace vm::fuse {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The field part of IrMapper's copy of the trace IR: field classes copied into an output trace
 // class (with an in->out map, so that dynamic-array lengths and variant selectors resolve), field

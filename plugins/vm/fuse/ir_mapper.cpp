@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "fuse/ir_mapper.h"
 
 #include <stdexcept>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // IrMapper: re-creates input messages in a parallel output trace IR (babeltrace2 messages and
 // classes are immutable once used), with new timestamps and four tags appended to every event's

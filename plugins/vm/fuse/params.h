@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // filter.vm.fuse's parameters: the one list that validates them (fuse_component.cpp) and that
 // `babeltrace2 help filter.vm.fuse` prints (plugin.cpp). Format: param_spec.h.

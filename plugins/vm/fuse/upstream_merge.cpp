@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "fuse/upstream_merge.h"
 
 #include <algorithm>

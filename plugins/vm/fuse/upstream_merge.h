@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The upstream side of filter.vm.fuse, as babeltrace2's muxer keeps its upstream message
 // iterators apart (src/plugins/utils/muxer/msg-iter.c): a k-way merge over the upstream
@@ -18,7 +19,7 @@
 #include <vector>
 
 #include "bt_ref.h"
-#include "convex_hull_sync.h"
+#include "sync/convex_hull_sync.h"
 #include "event_reader.h"
 
 namespace vm::fuse {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "scenario/event_layout.h"
 
 #include <cstring>

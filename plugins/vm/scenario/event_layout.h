@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // source.vm.scenario's event layouts: for each event kind of the scenario model
 // (common/sim/scenario_event.h), the payload fields of its LTTng event class, in order, with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // source.vm.scenario's parameters: the one list that validates them (scenario_source.cpp) and
 // that `babeltrace2 help source.vm.scenario` prints (plugin.cpp). Format: param_spec.h.

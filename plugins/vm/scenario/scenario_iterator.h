@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // source.vm.scenario's message iterator: one per output port, that is per machine. It runs its
 // own copy of the (deterministic) scenario model and keeps its machine's events, so that

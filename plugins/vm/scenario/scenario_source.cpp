@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // source.vm.scenario: turns the scenario model's events (common/sim/scenario_model.h) into the
 // messages of LTTng-like kernel traces. One output port per machine (named after its hostname);
 // each port's iterator (scenario_iterator.h) runs its own copy of the (deterministic) model and

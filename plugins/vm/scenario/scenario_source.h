@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // source.vm.scenario: a deterministic, seeded KVM host with its guests (common/sim/scenario_model.h),
 // emitted as the LTTng kernel traces they would record: one trace per machine, one output port

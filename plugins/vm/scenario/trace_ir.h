@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The trace IR of one machine of a scenario, as source.vm.scenario emits it: an LTTng-like
 // kernel trace (its clock class, environment, one event class per event kind the configuration

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // sink.vm.sqlite's parameters: the one list that validates them (sqlite_sink.cpp) and that
 // `babeltrace2 help sink.vm.sqlite` prints (plugin.cpp). Format: param_spec.h.

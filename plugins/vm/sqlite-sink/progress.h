@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Progress of a long run on stderr, when stderr is a terminal (nothing otherwise): the trace time
 // done (from the first event's time to the current one) and the events per second, at most twice

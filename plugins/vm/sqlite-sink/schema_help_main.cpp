@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Build-time generator: prints the tables and views of every registered analysis, with their
 // one-line descriptions, as a C string macro for sink.vm.sqlite's help (plugin.cpp), so that the
 // help always names what the database holds.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // sink.vm.sqlite: the babeltrace2 adapter of the analysis registry. It turns each message into
 // calls on the babeltrace-free Run (common/analysis/run.h): every event decoded once into a typed
 // event (common/events/), lost events, and the end of the input.

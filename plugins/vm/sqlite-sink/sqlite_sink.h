@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // sink.vm.sqlite: runs the analyses on one time-ordered message stream and writes the database.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Make a copy of an LTTng kernel trace report lost events.
 
 usage: mark-lost.py TRACE_DIR STREAM_FILE PACKET_INDEX COUNT

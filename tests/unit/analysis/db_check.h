@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // What the analysis tests share: a temporary database path, and the integer rows of a query on
 // a committed database, to compare with hand-derived rows in one EXPECT_EQ.

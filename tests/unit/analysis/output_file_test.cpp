@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The output file (common/db/output_file.h, common/db/database.h): bad paths refused up front with
 // the path named, a short temporary name beside the output, and interrupting signals that leave
 // nothing behind and a database already at the path untouched.

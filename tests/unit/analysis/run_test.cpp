@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A run's database (common/analysis/run.h, common/db/): the file appears only on commit, and the
 // vCPU analysis's views count what the rows say.
 

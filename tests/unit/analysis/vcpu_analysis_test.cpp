@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The vCPU analysis through the registry: typed events into a vm::Run, rows out of its tables.
 
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
-#include "vcpu_tracker.h"
+// SPDX-License-Identifier: MIT
+#include "kvm/vcpu_tracker.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The kernel state of one traced machine (a host, a guest or a nested guest): what each of its
 // CPUs does (user, kernel, irq, softirq, idle), the state of each of its threads over time, and
@@ -29,8 +30,8 @@
 #include <vector>
 
 #include "events/events.h"
-#include "types.h"
-#include "vcpu_tracker.h"
+#include "base/types.h"
+#include "kvm/vcpu_tracker.h"
 
 namespace vm {
 

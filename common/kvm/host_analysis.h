@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Everything the core learns from one host trace: its threads and its vCPUs. The babeltrace2
 // adapter turns each event into one of these calls, with the fields already extracted.
@@ -8,10 +9,10 @@
 #include <string_view>
 
 #include "events/events.h"
-#include "machine_registry.h"
-#include "thread_table.h"
-#include "types.h"
-#include "vcpu_tracker.h"
+#include "base/machine_registry.h"
+#include "base/thread_table.h"
+#include "base/types.h"
+#include "kvm/vcpu_tracker.h"
 
 namespace vm {
 

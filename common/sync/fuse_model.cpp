@@ -1,6 +1,7 @@
-#include "fuse_model.h"
+// SPDX-License-Identifier: MIT
+#include "sync/fuse_model.h"
 
-#include "sqlite_db.h"
+#include "db/sqlite_db.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Clock synchronization of a guest with its host from stock KVM events only (no vmsync module,
 // no network traffic): every event the guest records on vCPU v happens while v runs guest code,
@@ -36,8 +37,8 @@
 #include <utility>
 #include <vector>
 
-#include "convex_hull_sync.h"
-#include "types.h"
+#include "sync/convex_hull_sync.h"
+#include "base/types.h"
 
 namespace vm {
 

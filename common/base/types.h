@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Basic vocabulary shared by every analysis of the core. Babeltrace-free.
 

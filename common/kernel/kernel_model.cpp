@@ -1,4 +1,5 @@
-#include "kernel_model.h"
+// SPDX-License-Identifier: MIT
+#include "kernel/kernel_model.h"
 
 #include <algorithm>
 

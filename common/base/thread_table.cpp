@@ -1,4 +1,5 @@
-#include "thread_table.h"
+// SPDX-License-Identifier: MIT
+#include "base/thread_table.h"
 
 namespace vm {
 

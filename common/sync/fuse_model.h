@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // What filter.vm.fuse learns in its first pass over all inputs: the machines (one per input
 // trace), their roles (KVM events make a host, vmsync guest events a guest, both a nested L1
@@ -22,9 +23,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "convex_hull_sync.h"
-#include "machine_registry.h"
-#include "types.h"
+#include "sync/convex_hull_sync.h"
+#include "base/machine_registry.h"
+#include "base/types.h"
 
 namespace vm {
 

@@ -1,4 +1,5 @@
-#include "host_analysis.h"
+// SPDX-License-Identifier: MIT
+#include "kvm/host_analysis.h"
 
 namespace vm {
 

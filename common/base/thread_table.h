@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The threads of one machine, as far as its trace tells: which process each belongs to, its
 // name, and which thread is current on each CPU.
@@ -8,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "types.h"
+#include "base/types.h"
 
 namespace vm {
 

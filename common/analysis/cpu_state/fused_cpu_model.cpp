@@ -1,4 +1,5 @@
-#include "fused_cpu_model.h"
+// SPDX-License-Identifier: MIT
+#include "analysis/cpu_state/fused_cpu_model.h"
 
 #include <algorithm>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Host-side vCPU state machine (Gebai's states, host-only as in Nemati's analysis): from one
 // host's KVM and scheduler events, the state of every vCPU thread at every instant.
@@ -22,10 +23,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "exit_reasons.h"
-#include "machine_registry.h"
-#include "thread_table.h"
-#include "types.h"
+#include "kvm/exit_reasons.h"
+#include "base/machine_registry.h"
+#include "base/thread_table.h"
+#include "base/types.h"
 
 namespace vm {
 

@@ -1,4 +1,5 @@
-#include "exit_reasons.h"
+// SPDX-License-Identifier: MIT
+#include "kvm/exit_reasons.h"
 
 #include <cstdio>
 

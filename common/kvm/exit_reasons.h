@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Names of KVM exit reasons as lttng-modules' kvm_x86_exit records them: `exit_reason` is the
 // Intel VMX basic exit reason or the AMD SVM exit code, and `isa` says which (KVM_ISA_VMX = 1,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The machines a run discovers: traced hosts and guests, and the VMs a host trace reveals.
 // Ids are dense, start at 1 and are stable for the run; they are the `machine.id` column.
@@ -6,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "types.h"
+#include "base/types.h"
 
 namespace vm {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fully incremental convex-hull clock synchronization. Follows Trace Compass's
 // SyncAlgorithmFullyIncremental.ConvexHull (processMatch, removeUselessPoints, adjustBound,
 // approximateSync, SyncPoint) in tmf.core/.../synchronization/SyncAlgorithmFullyIncremental.java,
@@ -8,7 +9,7 @@
 //   * slopes are compared exactly as rationals (TC compares DECIMAL128 quotients, which only
 //     differs for slopes closer than 1e-34), and alpha/beta are long double (TC: DECIMAL128).
 
-#include "convex_hull_sync.h"
+#include "sync/convex_hull_sync.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,5 @@
-#include "kvm_window_sync.h"
+// SPDX-License-Identifier: MIT
+#include "sync/kvm_window_sync.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // The fused per-physical-CPU view (Biancheri; the Incubator's fused/FusedVirtualMachineStateProvider.java), complete from the start of the
 // run: for every physical CPU of every top-level host, which machine's code runs there, on which
@@ -14,8 +15,8 @@
 #include <map>
 #include <vector>
 
-#include "kernel_model.h"
-#include "types.h"
+#include "kernel/kernel_model.h"
+#include "base/types.h"
 
 namespace vm {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Clock synchronization of two traced machines from matched messages: Trace Compass's "fully
 // incremental convex hull" (Duda et al.; Poirier, Roy & Dagenais; Jabbarifar, Dagenais &

@@ -1,3 +1,0 @@
-#pragma once
-// Moved: the event layouts are in common/events/layout.h.
-#include "events/layout.h"
