@@ -111,7 +111,9 @@ case_bad_input_corrupted() {
   python3 -c "f = open('$corrupt/ch0_0', 'r+b'); f.seek(2 * 1024 * 1024 + 5000); f.write(b'\\xff' * 4096)"
   "${bt[@]}" "$corrupt" -c sink.vm.sqlite -p "path=\"$db\"" >"$work/bad2b.out" 2>&1
   expect_error "corrupted data stream (decoding fails mid-run): sink says no database, with the fix" "$work/bad2b.out" \
-    "reading the input trace failed, so no database was written at \`$db\`" $?
+    "failed, so no database was written at \`$db\`" $?
+  check_eq "corrupted data stream: the sink names the trace" 1 \
+    "$(tr -s ' \n' ' ' <"$work/bad2b.out" | grep -cF 'reading the input trace `tl-host` (stream')"
 }
 
 # 4. A trace without KVM events: success, a warning with the lttng command, "no VM" in the database.
@@ -286,9 +288,10 @@ case_vm_analyze_cause() {
   "${va[@]}" -o "$db" "$corrupt" >"$work/va.out" 2>"$work/va.err"
   rc=$?
   last=$(tail -1 "$work/va.err")
-  expect_error "vm-analyze, corrupted data stream: fails, no database" "$work/va.err" "reading the input trace failed" $rc
+  expect_error "vm-analyze, corrupted data stream: fails, no database" "$work/va.err" "reading the input trace \`tl-host\`" $rc
   check_eq "vm-analyze: the last stderr line is our cause, on one line" \
-    "vm-analyze: error: reading the input trace failed, so no database was written at \`$db\`." "${last%%. *}."
+    "vm-analyze: error: reading the input trace \`tl-host\` (stream N was the last one read) failed, so no database was written at \`$db\`." \
+    "$(sed -E 's/\(stream [0-9]+ was/(stream N was/' <<<"${last%%. *}.")"
   check_eq "vm-analyze: babeltrace2's chain comes before it, with source.ctf.fs's causes" "1 1" \
     "$(head -n -1 "$work/va.err" | grep -c '^ERROR: ') $(head -n -1 "$work/va.err" | grep -q "^CAUSED BY \[.*'source.ctf.fs'\]" && echo 1)"
 }
