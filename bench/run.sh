@@ -13,6 +13,8 @@
 #   VM_SHARED_DIR    the shared folder (default: ../shared beside the checkout)
 #   VM_BENCH_DIR     where traces are unpacked and databases written (default: build/bench-data)
 #   VM_BENCH_SCENARIO_SIZES  source.vm.scenario inputs, in events (default "1000000 3000000 10000000")
+#   VM_BENCH_ONLY    an extended regular expression: only the inputs whose label matches it
+#                    (for example 'lab basic' for the basic host and pair)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 runs=5
@@ -51,7 +53,10 @@ fuse_graph() {  # prints a run graph over the given traces into filter.vm.fuse, 
 
 # name | input label | events | command (eval'd)
 cases=()
-add() { cases+=("$1|$2|$3|$4"); }
+add() {
+  [ -n "${VM_BENCH_ONLY:-}" ] && ! grep -Eq -- "$VM_BENCH_ONLY" <<<"$2" && return 0
+  cases+=("$1|$2|$3|$4")
+}
 events_of() { babeltrace2 "$@" -c sink.utils.counter 2>/dev/null | awk '/Event messages/ {n = $1} END {print n}'; }
 n_yum=$(events_of "$yum"); n_host=$(events_of "$host"); n_pair=$(events_of "$host" "$guest")
 n_nested=$(events_of "$nhost" "$nguest" "$nl2")
