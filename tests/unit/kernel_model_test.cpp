@@ -97,7 +97,8 @@ TEST(KernelModel, CpuStatusFollowsSyscallsAndInterrupts) {
 }
 
 // A guest thread on vCPU 0 follows the host's state of that vCPU: vmm from 120, preempted from
-// 150, back in the guest at 180 (the host's guest state says nothing: unknown, running). A thread that waits for a CPU is not affected (thread 3).
+// 150, back in the guest at 180 (the host's "guest" says nothing of the thread: unknown, so it
+// is running). A thread that waits for a CPU is not affected (thread 3).
 TEST(KernelModel, GuestThreadsFollowTheirVcpu) {
   Machine m(2);
   Recorder& out = m.out;
