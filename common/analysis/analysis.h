@@ -13,8 +13,8 @@
 #include "db/database.h"
 #include "events/events.h"
 #include "base/machine_registry.h"
-#include "base/thread_table.h"
 #include "base/types.h"
+#include "kernel/sched_state.h"
 
 namespace vm {
 
@@ -36,8 +36,6 @@ struct TracedMachine {
   Timestamp first_ts = 0, last_ts = 0;
   bool saw_events = false;
   uint64_t events = 0;
-  // Its threads and the current thread of each CPU (from the scheduler events).
-  const ThreadTable* threads = nullptr;
   // Event classes seen, by name (for event_stat and the diagnostics), filled at the end.
   struct EventClassCount {
     std::string name;
@@ -46,10 +44,14 @@ struct TracedMachine {
   };
   std::vector<EventClassCount> event_classes;
 
-  // The thread an event happened in: its tid context when recorded, else the CPU's current one.
-  int64_t thread_of(const EventContext& ctx) const {
-    return ctx.tid >= 0 ? ctx.tid : threads ? threads->current(ctx.cpu) : kUnknown;
-  }
+  // Its scheduler state: the current thread of each CPU, its threads' processes and names. The
+  // run updates it once per event, before any analysis sees the event (lost events too); the
+  // analyses only read it.
+  const SchedState& sched() const { return sched_; }
+
+ private:
+  friend class Run;
+  SchedState sched_;
 };
 
 class Analysis {
@@ -64,12 +66,14 @@ class Analysis {
   virtual unsigned hooks() const { return kEventHook; }
   // Every event, whatever its kind, before it is decoded.
   virtual void on_context(TracedMachine&, const EventContext&) {}
-  // A decoded event of a known kind (event.tid: the thread it happened in).
+  // A decoded event of a known kind (event.tid: the thread it happened in, from the scheduler
+  // state before the event; machine.sched(): the state after it).
   virtual void on_event(TracedMachine&, const Event&) {}
   // After every analysis saw the event.
   virtual void after_event(TracedMachine&, const Event&) {}
   // Discarded events or packets on `cpu` (kUnknown: unknown) from `begin` to `end`; `count`
-  // is kUnknown when the tracer did not count them.
+  // is kUnknown when the tracer did not count them. machine.sched() already says the CPU's
+  // current thread is unknown (SchedState::current_before_loss(): which thread it was).
   virtual void on_lost_events(TracedMachine&, Timestamp /*begin*/, Timestamp /*end*/, int64_t /*cpu*/,
                               int64_t /*count*/) {}
   // End of the input: close this machine's intervals at `end`.

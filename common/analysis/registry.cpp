@@ -10,7 +10,8 @@
 namespace vm {
 
 // One line per analysis. Order matters: an analysis sees an event after those above it (the
-// kernel model reads the threads the vCPU analysis keeps, cpu_state the kernel model's status).
+// kernel analysis observes the vCPU analysis, cpu_state reads the kernel model's status). Every
+// one reads the machine's scheduler state, which the run updates before the first of them.
 const std::vector<const AnalysisInfo*>& registered_analyses() {
   static const std::vector<const AnalysisInfo*> analyses = {
       &RunTables::info,         // machine, trace, run, data_loss, event_stat, diagnostic

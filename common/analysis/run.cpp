@@ -58,6 +58,7 @@ void Run::link_fused_guests() {
 void Run::on_lost_events(TracedMachine& machine, Timestamp begin, Timestamp end, int64_t cpu, int64_t count) {
   if (begin == kUnknown) begin = machine.last_ts;
   if (end == kUnknown) end = begin;
+  machine.sched_.on_lost_events(cpu);
   for (const auto& analysis : analyses_) analysis->on_lost_events(machine, begin, end, cpu, count);
 }
 

@@ -30,7 +30,8 @@ class Run {
   // A new machine (its fields set by the caller, `id` from registry()). Links fused guests.
   TracedMachine& add_machine(std::unique_ptr<TracedMachine> machine);
 
-  // Every event: first the context, then (for a known kind) the decoded event.
+  // Every event: first the context, then (for a known kind) the decoded event. The machine's
+  // scheduler state is updated once per event here, before any analysis sees it.
   void on_context(TracedMachine& machine, const EventContext& ctx) {
     if (!machine.saw_events) {
       machine.saw_events = true;
@@ -38,14 +39,17 @@ class Run {
     }
     machine.last_ts = ctx.ts;
     ++machine.events;
+    machine.sched_.on_context(ctx);
     for (Analysis* analysis : context_hooks_) analysis->on_context(machine, ctx);
   }
   void on_event(TracedMachine& machine, Event& event) {
-    event.tid = machine.thread_of(event.ctx);
+    event.tid = machine.sched_.thread_of(event.ctx);  // before the event changes the state
+    machine.sched_.on_event(event);
     for (Analysis* analysis : event_hooks_) analysis->on_event(machine, event);
     for (Analysis* analysis : after_event_hooks_) analysis->after_event(machine, event);
   }
-  // `begin`/`end` kUnknown: not known (the machine's last event then).
+  // `begin`/`end` kUnknown: not known (the machine's last event then). The CPU's current thread
+  // becomes unknown in the scheduler state first, then every analysis is told.
   void on_lost_events(TracedMachine& machine, Timestamp begin, Timestamp end, int64_t cpu, int64_t count);
 
   // End of input: closes every timeline (fused runs: all at the run's last event).

@@ -67,9 +67,9 @@ void KernelModel::update(Timestamp ts, int64_t tid, Thread& t) {
     if (cpu >= 0 && static_cast<size_t>(cpu) < cpus_.size()) {
       const Cpu& c = cpus_[static_cast<size_t>(cpu)];
       if (c.irq_depth > 0 || c.softirq_depth > 0) state = ThreadState::interrupted;
-      if (c.host_state == VcpuState::preempted) state = ThreadState::vcpu_preempted;
-      if (c.host_state == VcpuState::vmm) state = ThreadState::vmm;
-      if (c.host_state == VcpuState::idle) state = ThreadState::vcpu_halted;
+      if (c.host_state == ThreadState::vcpu_preempted || c.host_state == ThreadState::vmm ||
+          c.host_state == ThreadState::vcpu_halted)
+        state = c.host_state;
       if (c.outer_state == ThreadState::vcpu_preempted || c.outer_state == ThreadState::vmm) state = c.outer_state;
     }
   }
@@ -104,8 +104,7 @@ void KernelModel::retire(Timestamp ts, int64_t tid) {
   threads_.erase(it);
 }
 
-void KernelModel::update_current(Timestamp ts, int64_t cpu) {
-  const int64_t tid = cpus_[static_cast<size_t>(cpu)].tid;
+void KernelModel::update_running(Timestamp ts, int64_t tid) {
   if (tid <= 0) return;
   auto it = threads_.find(tid);
   if (it != threads_.end()) update(ts, tid, it->second);
@@ -116,7 +115,6 @@ void KernelModel::on_switch(Timestamp ts, int64_t cpu, int64_t prev_tid, int64_t
   Cpu& c = cpu_of(cpu);
   // The scheduler runs in task context: no interrupt is ongoing on this CPU.
   c.irq_depth = c.softirq_depth = 0;
-  c.tid = next_tid;
   if (prev_tid > 0) {
     if ((prev_state & kExitDeadOrZombie) != 0) {
       retire(ts, prev_tid);
@@ -193,14 +191,14 @@ void KernelModel::on_irq(Timestamp ts, int64_t cpu, bool entry) {
   if (cpu < 0) return;
   Cpu& c = cpu_of(cpu);
   c.irq_depth = entry ? c.irq_depth + 1 : std::max(0, c.irq_depth - 1);
-  update_current(ts, cpu);
+  update_running(ts, sched_.current(cpu));
 }
 
 void KernelModel::on_softirq(Timestamp ts, int64_t cpu, bool entry) {
   if (cpu < 0) return;
   Cpu& c = cpu_of(cpu);
   c.softirq_depth = entry ? c.softirq_depth + 1 : std::max(0, c.softirq_depth - 1);
-  update_current(ts, cpu);
+  update_running(ts, sched_.current(cpu));
 }
 
 void KernelModel::on_statedump_process(Timestamp ts, int64_t tid, int64_t type, int64_t status) {
@@ -225,32 +223,25 @@ void KernelModel::on_pid_ns(Timestamp ts, int64_t tid, int64_t ns_level, int64_t
 void KernelModel::on_lost_events(Timestamp ts, int64_t cpu) {
   if (cpu < 0) return;
   Cpu& c = cpu_of(cpu);
-  if (c.tid > 0) {
-    auto it = threads_.find(c.tid);
+  const int64_t lost = sched_.current_before_loss(cpu);
+  if (lost > 0) {
+    auto it = threads_.find(lost);
     if (it != threads_.end()) {
       it->second.base = ThreadState::unknown;
       it->second.cpu = kUnknown;
-      update(ts, c.tid, it->second);
+      update(ts, lost, it->second);
     }
   }
-  c.tid = kUnknown;
   c.irq_depth = c.softirq_depth = 0;
 }
 
-void KernelModel::on_host_vcpu_state(Timestamp ts, int64_t cpu, VcpuState state) {
+void KernelModel::on_vcpu_state(Timestamp ts, int64_t cpu, VcpuView view, ThreadState state) {
   if (cpu < 0) return;
   Cpu& c = cpu_of(cpu);
-  if (c.host_state == state) return;
-  c.host_state = state;
-  update_current(ts, cpu);
-}
-
-void KernelModel::on_outer_vcpu_thread_state(Timestamp ts, int64_t cpu, ThreadState state) {
-  if (cpu < 0) return;
-  Cpu& c = cpu_of(cpu);
-  if (c.outer_state == state) return;
-  c.outer_state = state;
-  update_current(ts, cpu);
+  ThreadState& said = view == VcpuView::host ? c.host_state : c.outer_state;
+  if (said == state) return;
+  said = state;
+  update_running(ts, sched_.current(cpu));
 }
 
 void KernelModel::on_kernel_mode(Timestamp ts, int64_t tid) {
@@ -274,9 +265,10 @@ CpuStatus KernelModel::cpu_status(int64_t cpu) const {
   const Cpu& c = cpus_[static_cast<size_t>(cpu)];
   if (c.irq_depth > 0) return CpuStatus::irq;
   if (c.softirq_depth > 0) return CpuStatus::softirq;
-  if (c.tid < 0) return CpuStatus::unknown;
-  if (c.tid == 0) return CpuStatus::idle;
-  auto it = threads_.find(c.tid);
+  const int64_t tid = sched_.current(cpu);
+  if (tid < 0) return CpuStatus::unknown;
+  if (tid == 0) return CpuStatus::idle;
+  auto it = threads_.find(tid);
   if (it == threads_.end()) return CpuStatus::running;
   if (it->second.kernel_thread || it->second.mode == Mode::kernel) return CpuStatus::kernel;
   return it->second.mode == Mode::user ? CpuStatus::user : CpuStatus::running;

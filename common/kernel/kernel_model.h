@@ -29,9 +29,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "events/events.h"
 #include "base/types.h"
-#include "kvm/vcpu_tracker.h"
+#include "events/events.h"
+#include "kernel/sched_state.h"
 
 namespace vm {
 
@@ -80,9 +80,18 @@ struct ThreadNamespaces {
 // Linux's root PID namespace inode (PROC_PID_INIT_INO), as Trace Compass's ROOT_NAMESPACE.
 inline constexpr int64_t kRootPidNamespace = 4026531836;
 
+// Who tells a guest's model what its vCPUs do (KernelModel::on_vcpu_state).
+enum class VcpuView : uint8_t {
+  host,   // the host's vCPU tracker: vmm, vcpu_preempted, vcpu_halted (else unknown: no say)
+  outer,  // nested runs: the state of the L1 thread that runs an L2 vCPU (vcpu_preempted, vmm)
+};
+
 class KernelModel {
  public:
-  KernelModel(int64_t machine_id, ThreadStateListener& listener) : machine_id_(machine_id), listener_(listener) {}
+  // `sched`: the machine's scheduler state, read only (its owner updates it before each event
+  // reaches this model, lost events included).
+  KernelModel(int64_t machine_id, const SchedState& sched, ThreadStateListener& listener)
+      : machine_id_(machine_id), sched_(sched), listener_(listener) {}
 
   int64_t machine_id() const { return machine_id_; }
   void set_observer(ThreadStateObserver* observer) { observer_ = observer; }
@@ -107,14 +116,13 @@ class KernelModel {
   // One namespace level of a thread (statedump, either layout).
   void on_pid_ns(Timestamp ts, int64_t tid, int64_t ns_level, int64_t ns_inum, int64_t vtid, int64_t vpid,
                  int64_t vppid);
-  // Lost events on `cpu`: what runs there, and the state of the thread that ran there, are
-  // unknown until the next sched_switch on it.
+  // Lost events on `cpu`: what runs there, and the state of the thread that ran there
+  // (SchedState::current_before_loss()), are unknown until the next sched_switch on it.
   void on_lost_events(Timestamp ts, int64_t cpu);
-  // Fused runs, for a guest: what the host says its vCPU `cpu` does.
-  void on_host_vcpu_state(Timestamp ts, int64_t cpu, VcpuState state);
-  // Nested runs, for an L2 guest: the state of the L1 thread that runs its vCPU `cpu` (L1's own
-  // vCPU preempted or in L0's hypervisor makes the L2 vCPU so too).
-  void on_outer_vcpu_thread_state(Timestamp ts, int64_t cpu, ThreadState state);
+  // Fused runs, for a guest: what `view` says its vCPU `cpu` does; a running thread there takes
+  // that state when it is vmm, vcpu_preempted or vcpu_halted (host view) or vcpu_preempted or vmm
+  // (outer view: L1's own vCPU preempted, or in L0's hypervisor), the outer view first.
+  void on_vcpu_state(Timestamp ts, int64_t cpu, VcpuView view, ThreadState state);
   // An event that only the kernel emits for `tid` (a KVM entry or exit): it is in kernel mode.
   void on_kernel_mode(Timestamp ts, int64_t tid);
   // Closes every thread's timeline at `end`.
@@ -138,20 +146,21 @@ class KernelModel {
     std::vector<NsLevel> levels;
   };
   struct Cpu {
-    int64_t tid = kUnknown;
     int irq_depth = 0, softirq_depth = 0;
-    VcpuState host_state = VcpuState::unknown;
-    ThreadState outer_state = ThreadState::unknown;  // nested: the L1 thread running this vCPU
+    ThreadState host_state = ThreadState::unknown;   // VcpuView::host
+    ThreadState outer_state = ThreadState::unknown;  // VcpuView::outer
   };
 
   Cpu& cpu_of(int64_t cpu);
   Thread& thread(Timestamp ts, int64_t tid);
   void update(Timestamp ts, int64_t tid, Thread& t);
-  void update_current(Timestamp ts, int64_t cpu);
+  // Re-evaluates the state of the thread `tid` (the one on `cpu`).
+  void update_running(Timestamp ts, int64_t tid);
   void close(Timestamp ts, int64_t tid, Thread& t);
   void retire(Timestamp ts, int64_t tid);
 
   int64_t machine_id_;
+  const SchedState& sched_;
   ThreadStateListener& listener_;
   ThreadStateObserver* observer_ = nullptr;  // weak
   std::vector<Cpu> cpus_;

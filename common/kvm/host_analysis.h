@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// Everything the core learns from one host trace: its threads and its vCPUs. The babeltrace2
-// adapter turns each event into one of these calls, with the fields already extracted.
+// Everything the core learns from one host trace about its vCPUs. The machine's threads and the
+// current thread of each CPU are its SchedState (common/kernel/sched_state.h), which the caller
+// updates before each event reaches this analysis.
 
 #include <algorithm>
 #include <cstdint>
@@ -10,8 +11,8 @@
 
 #include "events/events.h"
 #include "base/machine_registry.h"
-#include "base/thread_table.h"
 #include "base/types.h"
+#include "kernel/sched_state.h"
 #include "kvm/vcpu_tracker.h"
 
 namespace vm {
@@ -26,10 +27,11 @@ inline bool prev_state_is_runnable(int64_t prev_state) {
 
 class HostAnalysis {
  public:
-  HostAnalysis(MachineRegistry& machines, int64_t machine_id, VcpuListener& listener);
+  // `sched`: the machine's scheduler state, read only.
+  HostAnalysis(MachineRegistry& machines, int64_t machine_id, const SchedState& sched, VcpuListener& listener);
 
   int64_t machine_id() const { return machine_id_; }
-  const ThreadTable& threads() const { return threads_; }
+  const SchedState& sched() const { return sched_; }
   const VcpuTracker& vcpus() const { return vcpus_; }
   Timestamp first_ts() const { return first_ts_; }
   Timestamp last_ts() const { return last_ts_; }
@@ -39,28 +41,22 @@ class HostAnalysis {
   void on_event(const EventContext& ctx) {
     if (!saw_events_) start(ctx.ts);
     last_ts_ = ctx.ts;
-    if (ctx.tid >= 0) note_context_thread(ctx);
   }
 
-  void on_sched_switch(const EventContext& ctx, int64_t prev_tid, int64_t prev_state, int64_t next_tid,
-                       std::string_view prev_comm, std::string_view next_comm);
+  void on_sched_switch(const EventContext& ctx, int64_t prev_tid, int64_t prev_state, int64_t next_tid);
   void on_wakeup(const EventContext& ctx, int64_t tid, int64_t target_cpu);
-  void on_fork(const EventContext& ctx, int64_t child_tid, int64_t child_pid, std::string_view child_comm);
   void on_process_exit(const EventContext& ctx, int64_t tid);
-  void on_statedump_process(const EventContext& ctx, int64_t tid, int64_t pid, std::string_view name);
   void on_kvm_entry(const EventContext& ctx, int64_t vcpu_id_field);
   void on_kvm_exit(const EventContext& ctx, int64_t exit_reason, int64_t isa_field, int64_t vcpu_id_field);
   // A decoded scheduler, process or KVM event: calls the handler of its kind (others are ignored).
   void on_decoded(const Event& event);
-  // Discarded events on `cpu` (kUnknown: unknown CPU) between `begin` and `end`.
-  void on_lost_events(Timestamp begin, Timestamp end, int64_t cpu);
+  // Discarded events from `begin`: every vCPU of this host is unknown until its next event.
+  void on_lost_events(Timestamp begin);
 
   void finish();
   void set_vcpu_observer(VcpuStateObserver* observer) { vcpus_.set_observer(observer); }
   // See VcpuTracker::adopt_vm().
   void adopt_vm(int64_t pid, int64_t machine_id) { vcpus_.adopt_vm(pid, machine_id); }
-  // The thread an event happened in (its tid context, else the CPU's current thread).
-  int64_t thread_of_event(const EventContext& ctx) const { return thread_of(ctx); }
   void on_guest_status(Timestamp ts, int64_t vm_key, int64_t vcpu_id, bool running) {
     vcpus_.on_guest_status(ts, vm_key, vcpu_id, running);
   }
@@ -71,17 +67,13 @@ class HostAnalysis {
 
  private:
   void start(Timestamp ts);
-  void note_context_thread(const EventContext& ctx);
-  // The thread an event happened in: its tid context when recorded, else the CPU's current one.
-  int64_t thread_of(const EventContext& ctx) const { return ctx.tid >= 0 ? ctx.tid : threads_.current(ctx.cpu); }
 
   int64_t machine_id_;
-  ThreadTable threads_;
+  const SchedState& sched_;
   VcpuTracker vcpus_;
   Timestamp first_ts_ = 0;
   Timestamp last_ts_ = 0;
   bool saw_events_ = false;
-  std::vector<int64_t> last_context_tid_;  // per CPU: skips re-recording an unchanged thread
 };
 
 }  // namespace vm

@@ -34,18 +34,11 @@ void PcpuResolver::on_sched_switch(int index, int64_t cpu, int64_t prev_tid, int
   if (m.vcpu_cpu.empty()) return;  // runs no vCPU: nothing to follow
   if (auto it = m.vcpu_cpu.find(prev_tid); it != m.vcpu_cpu.end()) it->second = kUnknown;
   if (auto it = m.vcpu_cpu.find(next_tid); it != m.vcpu_cpu.end()) it->second = cpu;
-  if (cpu >= 0) {
-    if (static_cast<size_t>(cpu) >= m.current_tid.size()) m.current_tid.resize(size_t(cpu) + 1, kUnknown);
-    m.current_tid[static_cast<size_t>(cpu)] = next_tid;
-  }
 }
 
 void PcpuResolver::on_vcpu_entry(int index, int64_t cpu, int64_t tid) {
   if (index < 0 || static_cast<size_t>(index) >= machines_.size()) return;
   Machine& m = machines_[static_cast<size_t>(index)];
-  if (m.vcpu_cpu.empty()) return;
-  if (tid < 0 && cpu >= 0 && static_cast<size_t>(cpu) < m.current_tid.size())
-    tid = m.current_tid[static_cast<size_t>(cpu)];
   if (auto it = m.vcpu_cpu.find(tid); it != m.vcpu_cpu.end()) it->second = cpu;
 }
 

@@ -4,7 +4,9 @@
 // thread; that thread runs on one of the host's CPUs at a time, which, when the host is itself a
 // guest (L1), is again a vCPU, down to the machine with no parent (L0). Fed with each host's
 // scheduler switches and vCPU entries in time order, it answers "which L0 CPU runs CPU c of
-// machine m now" (kUnknown when a vCPU thread is off CPU or not known).
+// machine m now" (kUnknown when a vCPU thread is off CPU or not known). It follows the vCPU
+// threads only; the current thread of each CPU is the caller's SchedState
+// (common/kernel/sched_state.h), which resolves the thread of an entry without tid context.
 
 #include <cstdint>
 #include <unordered_map>
@@ -30,7 +32,7 @@ class PcpuResolver {
 
   // Host `machine`'s scheduler on `cpu`: `prev_tid` leaves it, `next_tid` runs.
   void on_sched_switch(int machine, int64_t cpu, int64_t prev_tid, int64_t next_tid);
-  // A vCPU entry (kvm_entry) on `cpu` of `machine` by thread `tid` (< 0: the CPU's current thread).
+  // A vCPU entry (kvm_entry) on `cpu` of `machine` by thread `tid` (SchedState::thread_of()).
   void on_vcpu_entry(int machine, int64_t cpu, int64_t tid);
 
   // The L0 CPU under CPU `cpu` of `machine` (itself when the machine has no parent).
@@ -42,7 +44,6 @@ class PcpuResolver {
     int64_t vm_key = kUnknown;
     std::unordered_map<int64_t, int64_t> vcpu_cpu;      // its vCPU threads -> CPU they run on (kUnknown: off CPU)
     std::unordered_map<uint64_t, int64_t> vcpu_thread;  // (VM key, vCPU index) -> thread
-    std::vector<int64_t> current_tid;                   // per CPU, from sched_switch
   };
   Machine& machine(int index);
   static uint64_t vcpu_key(int64_t vm_key, int64_t vcpu);

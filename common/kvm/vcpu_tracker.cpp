@@ -102,7 +102,7 @@ struct VcpuTracker::Vcpu {
   std::vector<VcpuInterval> pending;  // closed intervals waiting for vcpu_id
 };
 
-VcpuTracker::VcpuTracker(MachineRegistry& machines, int64_t host_machine_id, const ThreadTable& threads,
+VcpuTracker::VcpuTracker(MachineRegistry& machines, int64_t host_machine_id, const SchedState& threads,
                          VcpuListener& listener)
     : machines_(machines), host_machine_id_(host_machine_id), threads_(threads), listener_(listener) {}
 

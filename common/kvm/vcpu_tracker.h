@@ -25,7 +25,7 @@
 
 #include "kvm/exit_reasons.h"
 #include "base/machine_registry.h"
-#include "base/thread_table.h"
+#include "kernel/sched_state.h"
 #include "base/types.h"
 
 namespace vm {
@@ -97,7 +97,7 @@ class VcpuStateObserver {
 class VcpuTracker {
  public:
   // `host_machine_id` is the traced host; VMs found are registered in `machines` as its children.
-  VcpuTracker(MachineRegistry& machines, int64_t host_machine_id, const ThreadTable& threads, VcpuListener& listener);
+  VcpuTracker(MachineRegistry& machines, int64_t host_machine_id, const SchedState& threads, VcpuListener& listener);
   ~VcpuTracker();
   VcpuTracker(const VcpuTracker&) = delete;
   VcpuTracker& operator=(const VcpuTracker&) = delete;
@@ -153,7 +153,7 @@ class VcpuTracker {
 
   MachineRegistry& machines_;
   int64_t host_machine_id_;
-  const ThreadTable& threads_;
+  const SchedState& threads_;
   VcpuListener& listener_;
   Timestamp trace_start_ = 0;
   std::unordered_map<int64_t, std::unique_ptr<Vcpu>> vcpus_;  // live vCPU threads, key: host tid

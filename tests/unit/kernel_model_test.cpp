@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "sched_events.h"
+
 namespace vm {
 namespace {
 
@@ -17,6 +19,23 @@ struct Recorder : ThreadStateListener {
     rows.push_back(std::to_string(i.tid) + " " + std::to_string(i.ts) + "-" + std::to_string(i.ts + i.dur) + " " +
                    thread_state_name(i.state) + (i.cpu >= 0 ? " cpu" + std::to_string(i.cpu) : ""));
   }
+};
+
+// One machine as a run drives it: its scheduler state is updated before the model sees the
+// event (sched_switch, lost events).
+struct Machine {
+  explicit Machine(int64_t id) : model(id, sched, out) {}
+  void switch_to(Timestamp ts, int64_t cpu, int64_t prev_tid, int64_t prev_state, int64_t next_tid) {
+    sched.on_event(test::sched_switch(ts, cpu, prev_tid, prev_state, next_tid));
+    model.on_switch(ts, cpu, prev_tid, prev_state, next_tid);
+  }
+  void lose_events(Timestamp ts, int64_t cpu) {
+    sched.on_lost_events(cpu);
+    model.on_lost_events(ts, cpu);
+  }
+  Recorder out;
+  SchedState sched;
+  KernelModel model;
 };
 
 std::string status(const KernelModel& model, int64_t cpu) {
@@ -29,14 +48,15 @@ std::string status(const KernelModel& model, int64_t cpu) {
 // it wait for a CPU until it runs on CPU 1 at 600; an interrupt from 650 to 660 interrupts it.
 // Thread 20 is first named at 200 (switched in) and sleeps from 300.
 TEST(KernelModel, SchedulerAndInterruptsMakeTheThreadStates) {
-  Recorder out;
-  KernelModel model(1, out);
-  model.on_switch(100, 0, 0, 0, 10);
-  model.on_switch(200, 0, 10, 0, 20);
-  model.on_switch(300, 0, 20, 1, 10);
-  model.on_switch(400, 0, 10, 1, 0);
+  Machine m(1);
+  Recorder& out = m.out;
+  KernelModel& model = m.model;
+  m.switch_to(100, 0, 0, 0, 10);
+  m.switch_to(200, 0, 10, 0, 20);
+  m.switch_to(300, 0, 20, 1, 10);
+  m.switch_to(400, 0, 10, 1, 0);
   model.on_wakeup(500, 10);
-  model.on_switch(600, 1, 0, 0, 10);
+  m.switch_to(600, 1, 0, 0, 10);
   model.on_irq(650, 1, true);
   EXPECT_EQ(status(model, 1), "irq");
   model.on_irq(660, 1, false);
@@ -53,9 +73,9 @@ TEST(KernelModel, SchedulerAndInterruptsMakeTheThreadStates) {
 // Syscalls tell user from kernel mode: unknown ("running") until the first one; a kernel thread
 // (statedump type 1, or a child of kthreadd) is always in the kernel. Softirqs nest under irqs.
 TEST(KernelModel, CpuStatusFollowsSyscallsAndInterrupts) {
-  Recorder out;
-  KernelModel model(1, out);
-  model.on_switch(10, 0, 0, 0, 5);
+  Machine m(1);
+  KernelModel& model = m.model;
+  m.switch_to(10, 0, 0, 0, 5);
   EXPECT_EQ(status(model, 0), "running");
   model.on_syscall(20, 0, 5, true);
   EXPECT_EQ(status(model, 0), "kernel");
@@ -70,22 +90,24 @@ TEST(KernelModel, CpuStatusFollowsSyscallsAndInterrupts) {
   EXPECT_EQ(status(model, 0), "user");
   model.on_statedump_process(50, 7, 1, 5);
   model.on_fork(60, 2, 2, 8, 8, {8}, kRootPidNamespace, kRootPidNamespace);
-  model.on_switch(70, 0, 5, 1, 7);
+  m.switch_to(70, 0, 5, 1, 7);
   EXPECT_EQ(status(model, 0), "kernel");
-  model.on_switch(80, 0, 7, 1, 8);
+  m.switch_to(80, 0, 7, 1, 8);
   EXPECT_EQ(status(model, 0), "kernel");
 }
 
 // A guest thread on vCPU 0 follows the host's state of that vCPU: vmm from 120, preempted from
-// 150, back in the guest at 180. A thread that waits for a CPU is not affected (thread 3).
+// 150, back in the guest at 180 (the host's "guest" says nothing of the thread: unknown, so it
+// is running). A thread that waits for a CPU is not affected (thread 3).
 TEST(KernelModel, GuestThreadsFollowTheirVcpu) {
-  Recorder out;
-  KernelModel model(2, out);
-  model.on_host_vcpu_state(90, 0, VcpuState::guest);
-  model.on_switch(100, 0, 3, 0, 4);
-  model.on_host_vcpu_state(120, 0, VcpuState::vmm);
-  model.on_host_vcpu_state(150, 0, VcpuState::preempted);
-  model.on_host_vcpu_state(180, 0, VcpuState::guest);
+  Machine m(2);
+  Recorder& out = m.out;
+  KernelModel& model = m.model;
+  model.on_vcpu_state(90, 0, VcpuView::host, ThreadState::unknown);
+  m.switch_to(100, 0, 3, 0, 4);
+  model.on_vcpu_state(120, 0, VcpuView::host, ThreadState::vmm);
+  model.on_vcpu_state(150, 0, VcpuView::host, ThreadState::vcpu_preempted);
+  model.on_vcpu_state(180, 0, VcpuView::host, ThreadState::unknown);
   model.finish(200);
   EXPECT_EQ(out.rows,
             (std::vector<std::string>{"4 100-120 running cpu0", "4 120-150 vmm cpu0", "4 150-180 vcpu_preempted cpu0",
@@ -95,13 +117,14 @@ TEST(KernelModel, GuestThreadsFollowTheirVcpu) {
 // A thread's timeline ends when it dies (EXIT_ZOMBIE 0x20 in prev_state); lost events make the
 // thread on that CPU unknown until the next sched_switch.
 TEST(KernelModel, DeathEndsTheTimelineAndLostEventsMakeItUnknown) {
-  Recorder out;
-  KernelModel model(1, out);
-  model.on_switch(10, 0, 0, 0, 6);
-  model.on_switch(20, 0, 6, 0x20, 9);
-  model.on_lost_events(30, 0);
+  Machine m(1);
+  Recorder& out = m.out;
+  KernelModel& model = m.model;
+  m.switch_to(10, 0, 0, 0, 6);
+  m.switch_to(20, 0, 6, 0x20, 9);
+  m.lose_events(30, 0);
   EXPECT_EQ(status(model, 0), "unknown");
-  model.on_switch(40, 0, 9, 1, 0);
+  m.switch_to(40, 0, 9, 1, 0);
   model.finish(50);
   EXPECT_EQ(out.rows, (std::vector<std::string>{"6 10-20 running cpu0", "9 20-30 running cpu0", "9 30-40 unknown",
                                                 "9 40-50 blocked"}));
@@ -110,8 +133,8 @@ TEST(KernelModel, DeathEndsTheTimelineAndLostEventsMakeItUnknown) {
 // Namespaces from fork: the parent (statedump, 2 levels) forks a child in its namespace and a
 // child that starts a new one (vtids has one more level; the child is its init, vppid 0 there).
 TEST(KernelModel, ForkGivesEveryLevelOfTheChild) {
-  Recorder out;
-  KernelModel model(1, out);
+  Machine m(1);
+  KernelModel& model = m.model;
   model.on_pid_ns(1, 50, 1, 1000, 3, 3, 1);
   model.on_pid_ns(1, 50, 0, kRootPidNamespace, 50, 50, 40);
   model.on_fork(10, 50, 50, 51, 51, {51, 4}, 1000, 1000);
@@ -140,14 +163,15 @@ namespace {
 // but the L1 thread running it is preempted by L0 from 30 to 50 and in L0's hypervisor from 60
 // to 70: the L2 thread is vcpu_preempted, then vmm, then running again.
 TEST(KernelModel, NestedGuestThreadsFollowTheirL1VcpuThread) {
-  Recorder out;
-  KernelModel model(3, out);
-  model.on_host_vcpu_state(5, 0, VcpuState::guest);
-  model.on_switch(10, 0, 0, 0, 7);
-  model.on_outer_vcpu_thread_state(30, 0, ThreadState::vcpu_preempted);
-  model.on_outer_vcpu_thread_state(50, 0, ThreadState::running);
-  model.on_outer_vcpu_thread_state(60, 0, ThreadState::vmm);
-  model.on_outer_vcpu_thread_state(70, 0, ThreadState::running);
+  Machine m(3);
+  Recorder& out = m.out;
+  KernelModel& model = m.model;
+  model.on_vcpu_state(5, 0, VcpuView::host, ThreadState::unknown);
+  m.switch_to(10, 0, 0, 0, 7);
+  model.on_vcpu_state(30, 0, VcpuView::outer, ThreadState::vcpu_preempted);
+  model.on_vcpu_state(50, 0, VcpuView::outer, ThreadState::running);
+  model.on_vcpu_state(60, 0, VcpuView::outer, ThreadState::vmm);
+  model.on_vcpu_state(70, 0, VcpuView::outer, ThreadState::running);
   model.finish(80);
   EXPECT_EQ(out.rows, (std::vector<std::string>{"7 10-30 running cpu0", "7 30-50 vcpu_preempted cpu0",
                                                 "7 50-60 running cpu0", "7 60-70 vmm cpu0", "7 70-80 running cpu0"}));
@@ -162,12 +186,13 @@ namespace {
 // A guest thread whose vCPU halts (the host sees the vCPU thread sleep after a HLT exit) while the
 // guest scheduler still runs it: a paravirtual spinlock wait, vcpu_halted from 40 to 55.
 TEST(KernelModel, GuestThreadOnAHaltedVcpuIsHalted) {
-  Recorder out;
-  KernelModel model(2, out);
-  model.on_switch(10, 0, 0, 0, 9);
-  model.on_host_vcpu_state(30, 0, VcpuState::vmm);
-  model.on_host_vcpu_state(40, 0, VcpuState::idle);
-  model.on_host_vcpu_state(55, 0, VcpuState::guest);
+  Machine m(2);
+  Recorder& out = m.out;
+  KernelModel& model = m.model;
+  m.switch_to(10, 0, 0, 0, 9);
+  model.on_vcpu_state(30, 0, VcpuView::host, ThreadState::vmm);
+  model.on_vcpu_state(40, 0, VcpuView::host, ThreadState::vcpu_halted);
+  model.on_vcpu_state(55, 0, VcpuView::host, ThreadState::unknown);
   model.finish(60);
   EXPECT_EQ(out.rows, (std::vector<std::string>{"9 10-30 running cpu0", "9 30-40 vmm cpu0", "9 40-55 vcpu_halted cpu0",
                                                 "9 55-60 running cpu0"}));

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "kernel/sched_state.h"
 #include "kvm/pcpu_resolver.h"
 #include "kvm/vm_key.h"
+#include "sched_events.h"
 
 namespace vm {
 namespace {
@@ -48,11 +50,17 @@ TEST(PcpuResolver, L1CpuFollowsItsVcpuThread) {
   EXPECT_EQ(resolver.physical_cpu(kL1, 1), 1);
 }
 
+// As filter.vm.fuse's pass 2 feeds it: L0's scheduler state resolves the thread of an entry
+// without tid context (CPU 2's current thread, 502).
 TEST(PcpuResolver, VcpuEntryWithoutTidUsesTheCpusCurrentThread) {
   PcpuResolver resolver = nested();
-  resolver.on_sched_switch(kL0, 2, 42, 502);  // 502 runs on CPU 2
-  resolver.on_vcpu_entry(kL0, 0, 501);        // 501 enters guest mode on CPU 0
-  resolver.on_vcpu_entry(kL0, 2, kUnknown);   // no tid context: CPU 2's current thread, 502
+  SchedState l0;
+  l0.on_event(test::sched_switch(10, 2, 42, 0, 502));  // 502 runs on CPU 2
+  resolver.on_sched_switch(kL0, 2, 42, 502);
+  resolver.on_vcpu_entry(kL0, 0, 501);  // 501 enters guest mode on CPU 0
+  EventContext no_tid;
+  no_tid.cpu = 2;
+  resolver.on_vcpu_entry(kL0, 2, l0.thread_of(no_tid));
   EXPECT_EQ(resolver.physical_cpu(kL1, 0), 0);
   EXPECT_EQ(resolver.physical_cpu(kL1, 1), 2);
 }

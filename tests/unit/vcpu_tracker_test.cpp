@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kvm/host_analysis.h"
+#include "sched_events.h"
 
 namespace vm {
 namespace {
@@ -53,28 +54,41 @@ class Collector : public VcpuListener {
 
 class Scenario : public ::testing::Test {
  protected:
-  Scenario() : host_id(machines.add("host", MachineRole::unknown, kUnknown, 0)), host(machines, host_id, rows) {}
+  Scenario() : host_id(machines.add("host", MachineRole::unknown, kUnknown, 0)), host(machines, host_id, sched, rows) {}
+  // As a run delivers events: the machine's scheduler state first, then the analysis.
   EventContext at(Timestamp ts, int64_t cpu, int64_t tid = kUnknown, int64_t pid = kUnknown) {
     EventContext ctx;
     ctx.ts = ts;
     ctx.cpu = cpu;
     ctx.tid = tid;
     ctx.pid = pid;
+    sched.on_context(ctx);
     host.on_event(ctx);
     return ctx;
   }
   void sched_switch(Timestamp ts, int64_t cpu, int64_t prev, int64_t prev_state, int64_t next) {
-    host.on_sched_switch(at(ts, cpu), prev, prev_state, next, "", "");
+    const EventContext ctx = at(ts, cpu);
+    sched.on_event(test::sched_switch(ts, cpu, prev, prev_state, next));
+    host.on_sched_switch(ctx, prev, prev_state, next);
   }
   void entry(Timestamp ts, int64_t cpu, int64_t vcpu_field = kUnknown) { host.on_kvm_entry(at(ts, cpu), vcpu_field); }
   void exit(Timestamp ts, int64_t cpu, int64_t reason, int64_t isa = 1, int64_t vcpu_field = kUnknown) {
     host.on_kvm_exit(at(ts, cpu), reason, isa, vcpu_field);
   }
   void other(Timestamp ts, int64_t cpu) { at(ts, cpu); }
+  void statedump(int64_t tid, int64_t pid, std::string_view name) {
+    at(0, 0);
+    sched.on_event(test::statedump_process(0, tid, pid, name));
+  }
+  void lose_events(Timestamp begin, int64_t cpu) {
+    sched.on_lost_events(cpu);
+    host.on_lost_events(begin);
+  }
 
   MachineRegistry machines;
   Collector rows;
   int64_t host_id;
+  SchedState sched;
   HostAnalysis host;
 };
 
@@ -148,7 +162,7 @@ TEST_F(Scenario, OneQemuKvmHostStubMatchesTraceCompassVmmAndPreemptBits) {
 // holds the target CPU, then runs again. Hand-derived: idle while it sleeps; runnable but off-CPU
 // after the wakeup (preempted, by the thread on the CPU); back in the hypervisor for the same exit.
 TEST_F(Scenario, HaltedVcpuSleepsThenWaitsForItsCpu) {
-  host.on_statedump_process(at(0, 0), 200, 199, "qemu-system-x86");
+  statedump(200, 199, "qemu-system-x86");
   sched_switch(0, 0, 0, 0, 200);
   entry(10, 0, 3);
   exit(20, 0, 0x78, 2, 3);         // SVM HLT
@@ -176,8 +190,8 @@ TEST_F(Scenario, HaltedVcpuSleepsThenWaitsForItsCpu) {
 // lttng-modules <= 2.13 on Linux >= 5.10: kvm_x86_entry.vcpu_id holds pointer bits. The exit's
 // vcpu_id field decides, and a diagnostic says why.
 TEST_F(Scenario, GarbageEntryVcpuIdFallsBackToExitField) {
-  host.on_statedump_process(at(0, 0), 300, 299, "qemu-system-x86");
-  host.on_statedump_process(at(0, 0), 301, 299, "qemu-system-x86");
+  statedump(300, 299, "qemu-system-x86");
+  statedump(301, 299, "qemu-system-x86");
   host.on_kvm_entry(at(10, 0, 300, 299), 0x9a3f4000);
   host.on_kvm_entry(at(11, 1, 301, 299), 0x9a3f8000);
   host.on_kvm_exit(at(20, 0, 300, 299), 1, 1, 1);
@@ -195,8 +209,8 @@ TEST_F(Scenario, GarbageEntryVcpuIdFallsBackToExitField) {
 
 // Without a usable field, QEMU's thread name "CPU n/KVM" gives the index; else first appearance.
 TEST_F(Scenario, VcpuIdFromThreadNameThenFirstSeen) {
-  host.on_statedump_process(at(0, 0), 400, 399, "CPU 2/KVM");
-  host.on_statedump_process(at(0, 0), 401, 399, "qemu-system-x86");
+  statedump(400, 399, "CPU 2/KVM");
+  statedump(401, 399, "qemu-system-x86");
   host.on_kvm_entry(at(10, 0, 400, 399), 0xdeadbeef);
   host.on_kvm_entry(at(11, 1, 401, 399), 0xdeadbeef);
   host.on_kvm_exit(at(20, 0, 400, 399), 1, 1, kUnknown);
@@ -219,7 +233,7 @@ TEST_F(Scenario, VcpuIdFromThreadNameThenFirstSeen) {
 TEST_F(Scenario, LostEventsMakeTheStateUnknownUntilTheNextEvent) {
   sched_switch(0, 0, 0, 0, 500);
   entry(10, 0, 0);
-  host.on_lost_events(40, 60, 1);
+  lose_events(40, 1);
   other(60, 0);
   exit(70, 0, 30);
   other(90, 0);
@@ -241,7 +255,7 @@ TEST_F(Scenario, LostEventsMakeTheStateUnknownUntilTheNextEvent) {
 TEST_F(Scenario, LostEventsOnTheVcpusCpuWaitForTheNextSchedSwitch) {
   sched_switch(0, 0, 0, 0, 500);
   entry(10, 0, 0);
-  host.on_lost_events(40, 60, 0);
+  lose_events(40, 0);
   exit(70, 0, 30);                 // whose? unknown
   sched_switch(80, 0, 500, 0, 9);  // 500 was on CPU 0 and is preempted by 9
   other(90, 0);

@@ -45,7 +45,7 @@ CpuStateAnalysis::CpuStateAnalysis(Run& run)
 
 void CpuStateAnalysis::on_machine(TracedMachine& machine) {
   if (layers_.size() <= machine.index) layers_.resize(machine.index + 1);
-  layers_[machine.index] = cpus_.add_layer(machine.id);
+  layers_[machine.index] = cpus_.add_layer(machine.id, machine.sched());
 }
 
 void CpuStateAnalysis::on_guest_linked(TracedMachine& guest) {
@@ -59,8 +59,7 @@ void CpuStateAnalysis::on_event(TracedMachine& machine, const Event& event) {
     cpus_.on_status(layer, ctx.ts, ctx.cpu, kernel_.model(machine).cpu_status(ctx.cpu));
   switch (event.kind) {
     case EventKind::sched_switch:
-      cpus_.on_switch(layer, ctx.ts, ctx.cpu, event.as<SchedSwitch>().next_tid,
-                      kernel_.model(machine).cpu_status(ctx.cpu));
+      cpus_.on_switch(layer, ctx.ts, ctx.cpu, kernel_.model(machine).cpu_status(ctx.cpu));
       break;
     case EventKind::kvm_entry: {
       VcpuTracker::VcpuOfThread vcpu;

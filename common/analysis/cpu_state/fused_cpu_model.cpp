@@ -5,8 +5,8 @@
 
 namespace vm {
 
-int FusedCpuModel::add_layer(int64_t machine_id) {
-  layers_.push_back(Layer{machine_id, -1, kUnknown, {}});
+int FusedCpuModel::add_layer(int64_t machine_id, const SchedState& sched) {
+  layers_.push_back(Layer{machine_id, &sched, -1, kUnknown, {}});
   return static_cast<int>(layers_.size()) - 1;
 }
 
@@ -23,11 +23,10 @@ FusedCpuModel::CpuState& FusedCpuModel::cpu_of(int layer, int64_t cpu) {
   return state;
 }
 
-void FusedCpuModel::on_switch(int layer, Timestamp ts, int64_t cpu, int64_t next_tid, CpuStatus status) {
+void FusedCpuModel::on_switch(int layer, Timestamp ts, int64_t cpu, CpuStatus status) {
   if (cpu < 0) return;
   set_start(ts);
   CpuState& state = cpu_of(layer, cpu);
-  state.tid = next_tid;
   state.status = status;
   state.in_vm = false;  // a thread switched on this CPU runs in this layer (an exit came before)
   refresh(ts);
@@ -78,7 +77,7 @@ CpuInterval FusedCpuModel::effective(int layer, int64_t cpu, int depth) const {
   const CpuState* state =
       cpu >= 0 && static_cast<size_t>(cpu) < self.cpus.size() ? &self.cpus[static_cast<size_t>(cpu)] : nullptr;
   if (!state) return out;
-  out.tid = state->tid;
+  out.tid = self.sched->current(cpu);
   out.status = state->status;
   if (!state->in_vm || depth > 8) return out;
   // In a VM: the traced guest of that VM, on that vCPU; else the VM itself, thread unknown.

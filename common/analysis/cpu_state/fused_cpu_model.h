@@ -15,8 +15,9 @@
 #include <map>
 #include <vector>
 
-#include "kernel/kernel_model.h"
 #include "base/types.h"
+#include "kernel/kernel_model.h"
+#include "kernel/sched_state.h"
 
 namespace vm {
 
@@ -41,14 +42,15 @@ class FusedCpuModel {
  public:
   explicit FusedCpuModel(CpuListener& listener) : listener_(listener) {}
 
-  // A traced machine (one per trace). Returns its layer handle.
-  int add_layer(int64_t machine_id);
+  // A traced machine (one per trace) and its scheduler state, read for the current thread of each
+  // CPU (updated by its owner before each event reaches this model). Returns its layer handle.
+  int add_layer(int64_t machine_id, const SchedState& sched);
   // Layer `guest` is the VM `vm_key` (QEMU pid, or vm_key_of_thread(tid), common/kvm/vm_key.h) run by layer `host`.
   void set_guest_of(int guest, int host, int64_t vm_key);
   void set_start(Timestamp ts) { start_ = std::min(start_, ts); }
 
-  // `status`: what the CPU does after the switch (KernelModel::cpu_status()).
-  void on_switch(int layer, Timestamp ts, int64_t cpu, int64_t next_tid, CpuStatus status);
+  // A sched_switch on `cpu`; `status`: what the CPU does after it (KernelModel::cpu_status()).
+  void on_switch(int layer, Timestamp ts, int64_t cpu, CpuStatus status);
   // The CPU's status changed (syscall, interrupt) without a switch.
   void on_status(int layer, Timestamp ts, int64_t cpu, CpuStatus status);
   // kvm_x86_entry on `cpu` of `layer`: the VM `vm_key` (machine `vm_machine_id`) runs vCPU
@@ -62,13 +64,13 @@ class FusedCpuModel {
  private:
   struct CpuState {
     bool seen = false;  // a CPU shows up in cpu_state from its first event on
-    int64_t tid = kUnknown;
     CpuStatus status = CpuStatus::unknown;
     bool in_vm = false;
     int64_t vm_key = kUnknown, vm_machine_id = kUnknown, vcpu_id = kUnknown;
   };
   struct Layer {
     int64_t machine_id = 0;
+    const SchedState* sched = nullptr;
     int host = -1;  // the layer running it as a VM
     int64_t vm_key = kUnknown;
     std::vector<CpuState> cpus;

@@ -82,7 +82,7 @@ KernelAnalysis::KernelAnalysis(Run& run)
 
 void KernelAnalysis::on_machine(TracedMachine& machine) {
   if (models_.size() <= machine.index) models_.resize(machine.index + 1);
-  models_[machine.index] = std::make_unique<KernelModel>(machine.id, *this);
+  models_[machine.index] = std::make_unique<KernelModel>(machine.id, machine.sched(), *this);
 }
 
 // A hypervisor that is itself a guest (L1): its vCPU threads' states reach its guests (L2).
@@ -103,9 +103,22 @@ void KernelAnalysis::write(Run& run) {
   for (const TracedMachine* machine : run.machines()) add_namespaces(machine->id, model(*machine).namespaces());
 }
 
+namespace {
+// What a running guest thread is while the host says its vCPU is in `state` (unknown: running).
+ThreadState guest_thread_state(VcpuState state) {
+  switch (state) {
+    case VcpuState::vmm: return ThreadState::vmm;
+    case VcpuState::preempted: return ThreadState::vcpu_preempted;
+    case VcpuState::idle: return ThreadState::vcpu_halted;
+    default: return ThreadState::unknown;
+  }
+}
+}  // namespace
+
 void KernelAnalysis::on_vcpu_state(int64_t vm_machine_id, int64_t vcpu_id, Timestamp ts, VcpuState state) {
   for (const TracedMachine* machine : run_.machines())
-    if (machine->id == vm_machine_id && machine->host) model(*machine).on_host_vcpu_state(ts, vcpu_id, state);
+    if (machine->id == vm_machine_id && machine->host)
+      model(*machine).on_vcpu_state(ts, vcpu_id, VcpuView::host, guest_thread_state(state));
 }
 
 void KernelAnalysis::on_thread_state(int64_t machine_id, int64_t tid, Timestamp ts, ThreadState state) {
@@ -115,7 +128,7 @@ void KernelAnalysis::on_thread_state(int64_t machine_id, int64_t tid, Timestamp 
     if (!vcpus_.host(*hypervisor).vcpus().describe(tid, vcpu)) return;
     for (const TracedMachine* guest : run_.machines())
       if (guest->host == hypervisor && guest->id == vcpu.machine_id)
-        model(*guest).on_outer_vcpu_thread_state(ts, vcpu.vcpu_id, state);
+        model(*guest).on_vcpu_state(ts, vcpu.vcpu_id, VcpuView::outer, state);
     return;
   }
 }

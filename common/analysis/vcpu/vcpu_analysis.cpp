@@ -119,9 +119,8 @@ void VcpuAnalysis::set_observer(VcpuStateObserver* observer) {
 
 void VcpuAnalysis::on_machine(TracedMachine& machine) {
   if (hosts_.size() <= machine.index) hosts_.resize(machine.index + 1);
-  hosts_[machine.index] = std::make_unique<HostAnalysis>(run_.registry(), machine.id, *this);
+  hosts_[machine.index] = std::make_unique<HostAnalysis>(run_.registry(), machine.id, machine.sched(), *this);
   hosts_[machine.index]->set_vcpu_observer(observer_);
-  machine.threads = &hosts_[machine.index]->threads();
 }
 
 void VcpuAnalysis::on_guest_linked(TracedMachine& guest) {
@@ -135,8 +134,8 @@ void VcpuAnalysis::after_event(TracedMachine& machine, const Event& event) {
         .on_guest_status(event.ctx.ts, machine.vm_key, event.ctx.cpu, event.as<SchedSwitch>().next_tid != 0);
 }
 
-void VcpuAnalysis::on_lost_events(TracedMachine& machine, Timestamp begin, Timestamp end, int64_t cpu, int64_t) {
-  host(machine).on_lost_events(begin, end, cpu);
+void VcpuAnalysis::on_lost_events(TracedMachine& machine, Timestamp begin, Timestamp, int64_t, int64_t) {
+  host(machine).on_lost_events(begin);
 }
 
 void VcpuAnalysis::finish_machine(TracedMachine& machine, Timestamp end) {
@@ -148,7 +147,7 @@ void VcpuAnalysis::finish_machine(TracedMachine& machine, Timestamp end) {
 
 void VcpuAnalysis::write(Run& run) {
   for (const TracedMachine* machine : run.machines()) {
-    add_threads(machine->id, host(*machine).threads());
+    add_threads(machine->id, machine->sched());
     add_vcpus(host(*machine).vcpus().vcpus());
   }
 }
@@ -179,7 +178,7 @@ void VcpuAnalysis::on_diagnostic(const std::string& message) {
   run_tables_->add_diagnostic("warning", message);
 }
 
-void VcpuAnalysis::add_threads(int64_t machine_id, const ThreadTable& threads) {
+void VcpuAnalysis::add_threads(int64_t machine_id, const SchedState& threads) {
   SqliteStatement insert = db::prepare_insert(run_.database(), "thread", {"machine_id", "tid", "pid", "name"});
   for (const auto& [tid, info] : threads.threads()) {
     insert.bind(1, machine_id);

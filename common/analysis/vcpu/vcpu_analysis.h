@@ -37,7 +37,7 @@ class VcpuAnalysis final : public Analysis, public VcpuListener {
   void on_diagnostic(const std::string& message) override;
   // The vcpu rows of one machine's VMs.
   void add_vcpus(const std::vector<VcpuRecord>& vcpus);
-  void add_threads(int64_t machine_id, const ThreadTable& threads);
+  void add_threads(int64_t machine_id, const SchedState& threads);
 
  private:
   Run& run_;

@@ -42,9 +42,9 @@ bool read_tcp_key(const bt_field* payload, TcpKey& key) {
 int Discovery::add_machine(const std::string& trace_name, const std::string& hostname, const std::string& clock_uuid) {
   const int machine = model_.add_machine(trace_name, hostname, clock_uuid);
   evidence_.resize(model_.size());
-  analyses_.resize(model_.size());
-  analyses_.back() = std::make_unique<HostAnalysis>(
-      registry_, registry_.add(trace_name, MachineRole::unknown, kUnknown, 0), null_listener_);
+  machines_.resize(model_.size());
+  machines_.back() =
+      std::make_unique<Machine>(registry_, registry_.add(trace_name, MachineRole::unknown, kUnknown, 0), null_listener_);
   return machine;
 }
 
@@ -52,11 +52,14 @@ void Discovery::on_event(const bt_message* message, int machine, int64_t cpu, co
                          const bt::EventFields& fields) {
   const bt_event* event = bt_message_event_borrow_event_const(message);
   const EventContext ctx = bt::read_context(event, bt::event_ns(message), cpu, stream);
-  HostAnalysis& analysis = *analyses_[static_cast<size_t>(machine)];
-  analysis.on_event(ctx);
+  Machine& m = *machines_[static_cast<size_t>(machine)];
+  m.sched.on_context(ctx);
+  m.host.on_event(ctx);
   bt::decode_event(fields, ctx, event, decoded_);
-  analysis.on_decoded(decoded_);
-  record_evidence(machine, decoded_, analysis);
+  const int64_t tid = m.sched.thread_of(ctx);  // before the event changes the scheduler state
+  m.sched.on_event(decoded_);
+  m.host.on_decoded(decoded_);
+  record_evidence(machine, decoded_, tid);
   switch (decoded_.kind) {
     case EventKind::kvm_entry:
     case EventKind::kvm_exit:
@@ -73,7 +76,6 @@ void Discovery::on_event(const bt_message* message, int machine, int64_t cpu, co
     case EventKind::vmsync_gh_host:
     case EventKind::vmsync_hg_host: {
       const Vmsync& sync = decoded_.as<Vmsync>();
-      const int64_t tid = ctx.tid >= 0 ? ctx.tid : analysis.threads().current(ctx.cpu);
       const uint64_t uid = uint64_t(sync.vm_uid);
       model_.on_vmsync_host(machine, ctx.ts, decoded_.kind == EventKind::vmsync_gh_host, uint64_t(sync.cnt), uid,
                             kUnknown);
@@ -94,7 +96,7 @@ void Discovery::on_event(const bt_message* message, int machine, int64_t cpu, co
 
 // The material of the KVM-window sync: every event's time per (machine, CPU), as any trace may
 // be a guest, and the guest-mode windows and injected interrupts of every thread of every host.
-void Discovery::record_evidence(int machine, const Event& event, const HostAnalysis& analysis) {
+void Discovery::record_evidence(int machine, const Event& event, int64_t tid) {
   const EventContext& ctx = event.ctx;
   GuestEvidence& evidence = evidence_[static_cast<size_t>(machine)];
   evidence.on_event(ctx.cpu, ctx.ts);
@@ -106,7 +108,6 @@ void Discovery::record_evidence(int machine, const Event& event, const HostAnaly
     evidence.on_vector_entry(ctx.cpu, ctx.ts, event.as<IrqVector>().vector);
     return;
   }
-  const int64_t tid = ctx.tid >= 0 ? ctx.tid : analysis.threads().current(ctx.cpu);
   if (kind == EventKind::kvm_entry)
     evidence.on_kvm_entry(tid, ctx.ts);
   else if (kind == EventKind::kvm_exit)
@@ -118,7 +119,7 @@ void Discovery::record_evidence(int machine, const Event& event, const HostAnaly
 Discovery::Result Discovery::finish() {
   Result result;
   std::vector<std::vector<VcpuRecord>> vcpus(model_.size());
-  for (size_t i = 0; i < model_.size(); ++i) vcpus[i] = analyses_[i]->vcpus().vcpus();
+  for (size_t i = 0; i < model_.size(); ++i) vcpus[i] = machines_[i]->host.vcpus().vcpus();
   // The guest-to-VM links hold whatever the transforms (sync="identity" too).
   result.diagnostics = link_by_kvm_windows(model_, evidence_, vcpus, component_.guest_vm);
   evidence_.clear();  // the windows and event times are no longer needed
@@ -132,7 +133,7 @@ Discovery::Result Discovery::finish() {
   // Guests whose VM is known only through the host thread of the vmsync exchange (no pid
   // context): the thread's process, from pass 1's thread table.
   vmsync_threads_.resolve(
-      model_, [this](int host, int64_t tid) { return analyses_[static_cast<size_t>(host)]->threads().pid_of(tid); });
+      model_, [this](int host, int64_t tid) { return machines_[static_cast<size_t>(host)]->sched.pid_of(tid); });
   for (size_t i = 0; i < model_.size(); ++i) {
     for (const VcpuRecord& vcpu : vcpus[i]) {
       // A vCPU thread of an unknown process is its own VM (VcpuTracker's key).

@@ -22,6 +22,7 @@
 #include "kvm/guest_matching.h"
 #include "kvm/pcpu_resolver.h"
 #include "base/machine_registry.h"
+#include "kernel/sched_state.h"
 
 namespace vm::fuse {
 
@@ -57,13 +58,21 @@ class Discovery {
     void on_diagnostic(const std::string&) override {}
   };
 
-  void record_evidence(int machine, const Event& event, const HostAnalysis& analysis);
+  // One machine: its scheduler state (updated here, once per event) and its vCPU analysis.
+  struct Machine {
+    Machine(MachineRegistry& registry, int64_t id, VcpuListener& listener) : host(registry, id, sched, listener) {}
+    SchedState sched;
+    HostAnalysis host;
+  };
+
+  // `tid`: the thread the event happened in.
+  void record_evidence(int machine, const Event& event, int64_t tid);
 
   const Component& component_;
   FuseModel model_;
   MachineRegistry registry_;  // HostAnalysis bookkeeping
   NullListener null_listener_;
-  std::vector<std::unique_ptr<HostAnalysis>> analyses_;  // per machine: threads and vCPU records
+  std::vector<std::unique_ptr<Machine>> machines_;       // per machine: threads and vCPU records
   std::vector<GuestEvidence> evidence_;                  // per machine
   VmsyncThreads vmsync_threads_;                         // host thread of each guest's vmsync exchanges
   Event decoded_;                                        // the event being read, decoded once

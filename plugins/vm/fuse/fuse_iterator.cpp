@@ -51,6 +51,7 @@ void FuseIterator::rewind() {
   merge_.seek_beginning();
   mapper_.reset();
   machine_of_trace_.clear();
+  scheds_.clear();
   last_out_ns_ = kNoTime;
 }
 
@@ -290,13 +291,18 @@ void FuseIterator::track_host(int machine, const bt::EventFields& fields, const 
                               const StreamState& state) {
   if (fields.kind != EventKind::sched_switch && fields.kind != EventKind::kvm_entry) return;
   if (!pcpus_.runs_vcpus(machine)) return;
+  if (static_cast<size_t>(machine) >= scheds_.size()) scheds_.resize(static_cast<size_t>(machine) + 1);
+  SchedState& sched = scheds_[static_cast<size_t>(machine)];
   if (fields.kind == EventKind::sched_switch) {
-    bt::decode_event(fields, EventContext{}, event, decoded_);
+    EventContext ctx;
+    ctx.cpu = state.cpu;
+    bt::decode_event(fields, ctx, event, decoded_);
+    sched.on_event(decoded_);
     const SchedSwitch& e = decoded_.as<SchedSwitch>();
     pcpus_.on_sched_switch(machine, state.cpu, e.prev_tid, e.next_tid);
     return;
   }
-  pcpus_.on_vcpu_entry(machine, state.cpu, bt::read_context(event, 0, state.cpu, state.fields).tid);
+  pcpus_.on_vcpu_entry(machine, state.cpu, sched.thread_of(bt::read_context(event, 0, state.cpu, state.fields)));
 }
 
 // The methods babeltrace2 calls: every exception becomes an error cause.

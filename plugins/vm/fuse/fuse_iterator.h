@@ -26,6 +26,7 @@
 #include "sync/fuse_model.h"
 #include "kvm/machine_env.h"
 #include "kvm/pcpu_resolver.h"
+#include "kernel/sched_state.h"
 
 namespace vm::fuse {
 
@@ -66,7 +67,8 @@ class FuseIterator final : public MachineClock {
   // Pass 2: the output message for a buffered input message (empty: dropped).
   bt::Ref<const bt_message> map(const Buffered& item);
   bt::Ref<const bt_message> map_event(const bt_message* message, int64_t out_ns);
-  // Pass 2 host state: which CPU each vCPU thread runs on.
+  // Pass 2 host state: the scheduler state of each machine that runs vCPUs (its sched_switch
+  // events) and, from it, which CPU each vCPU thread runs on.
   void track_host(int machine, const bt::EventFields& fields, const bt_event* event, const StreamState& state);
 
   bt_self_message_iterator* self_;  // weak
@@ -79,6 +81,7 @@ class FuseIterator final : public MachineClock {
   FuseModel model_;                          // once the transforms are known
   std::vector<LinearTransform> transforms_;  // per machine
   PcpuResolver pcpus_;
+  std::vector<SchedState> scheds_;  // pass 2, per machine that runs vCPUs (others: never fed)
   std::vector<std::string> machine_traces_;  // key (name, UUID) per machine index
   std::unordered_map<const bt_trace*, int> machine_of_trace_;
   std::unordered_map<const bt_event_class*, std::unique_ptr<bt::EventFields>> event_classes_;
