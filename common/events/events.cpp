@@ -5,9 +5,10 @@ namespace vm {
 
 namespace {
 
-// `raw` holds the fields in the order of the kind's layout (common/events/layout.cpp).
-PidNsLevel ns_level_at(const RawFields& raw, int first) {
-  return {raw.value[first], raw.value[first + 1], raw.value[first + 2], raw.value[first + 3], raw.value[first + 4]};
+// `raw` holds the fields in the order of the kind's reader view (layout_of(), from the rows of
+// common/events/layout.cpp: their read fields in table order); the indices below follow it.
+PidNsLevel ns_level(const int64_t* v, int level, int inum, int vtid, int vpid, int vppid) {
+  return {v[level], v[inum], v[vtid], v[vpid], v[vppid]};
 }
 
 const std::vector<int64_t> kNoArray;
@@ -17,17 +18,21 @@ const std::vector<int64_t> kNoArray;
 EventPayload make_payload(EventKind kind, const RawFields& raw) {
   const int64_t* v = raw.value;
   switch (kind) {
-    case EventKind::sched_switch: return SchedSwitch{v[0], v[1], v[2], raw.text[3], raw.text[4]};
+    // prev_comm, prev_tid, prev_state, next_comm, next_tid
+    case EventKind::sched_switch: return SchedSwitch{v[1], v[2], v[4], raw.text[0], raw.text[3]};
     case EventKind::sched_wakeup: return SchedWakeup{v[0], v[1]};
+    // parent_tid, parent_pid, parent_ns_inum, child_comm, child_tid, vtids, child_pid, child_ns_inum
     case EventKind::process_fork:
-      return ProcessFork{v[0], v[1], raw.text[2], v[3], v[4], raw.array ? raw.array : &kNoArray, v[6], v[7]};
+      return ProcessFork{v[4], v[6], raw.text[3], v[0], v[1], raw.array ? raw.array : &kNoArray, v[2], v[7]};
     case EventKind::process_exit:
     case EventKind::process_free: return ThreadEnd{v[0]};
+    // tid, vtid, pid, vpid, vppid, name, type, status, ns_level, ns_inum
     case EventKind::statedump_process:
-      return StatedumpProcess{v[0], v[1], raw.text[2], v[3], v[4], ns_level_at(raw, 5), raw.present[5]};
-    case EventKind::statedump_pid_ns: return StatedumpPidNs{v[0], ns_level_at(raw, 1)};
+      return StatedumpProcess{v[0], v[2], raw.text[5], v[6], v[7], ns_level(v, 8, 9, 1, 3, 4), raw.present[8]};
+    // tid, vtid, vpid, vppid, ns_level, ns_inum
+    case EventKind::statedump_pid_ns: return StatedumpPidNs{v[0], ns_level(v, 4, 5, 1, 2, 3)};
     case EventKind::kvm_entry: return KvmEntry{v[0]};
-    case EventKind::kvm_exit: return KvmExit{v[0], v[1], v[2]};
+    case EventKind::kvm_exit: return KvmExit{v[0], v[1], v[2]};  // exit_reason, isa, vcpu_id
     case EventKind::vmsync_gh_guest:
     case EventKind::vmsync_hg_guest:
     case EventKind::vmsync_gh_host:

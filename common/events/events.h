@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // One decoded event: its context and its payload as a typed struct of its kind. The fields of
-// each struct are those of its layout (common/events/layout.cpp), in the same order; an absent
+// each struct are the read fields of its kind's layout rows (common/events/layout.cpp); an absent
 // integer field holds its layout's fallback (kUnknown unless said), an absent string is empty.
 
 #include <cstdint>
@@ -94,8 +94,8 @@ struct RawText {
   operator std::string_view() const { return data ? std::string_view(data, size) : std::string_view(); }
 };
 
-// The payload fields of one event, in its layout's order, as the adapter read them. Only the
-// layout's fields are set.
+// The payload fields of one event, in the order of its kind's reader view (layout_of()), as the
+// adapter read them. Only the view's fields are set.
 struct RawFields {
   int64_t value[kMaxEventFields];
   RawText text[kMaxEventFields];

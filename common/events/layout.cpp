@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "events/layout.h"
 
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
 namespace vm {
 
 namespace {
@@ -10,61 +14,135 @@ constexpr FieldType S = FieldType::string;
 constexpr FieldType A = FieldType::int_array;
 constexpr int64_t kNone = -1;
 
+// How lttng-modules writes a field (include/instrumentation/events/ of lttng-modules: sched.h,
+// kvm.h, arch/x86/kvm/trace.h, irq.h, arch/x86/irq_vectors.h, lttng-statedump.h and the
+// generated system call probes).
+constexpr WireSpec s32{WireType::sint, 32};
+constexpr WireSpec s64{WireType::sint, 64};
+constexpr WireSpec u8{WireType::uint, 8};
+constexpr WireSpec u32{WireType::uint, 32};
+constexpr WireSpec u64{WireType::uint, 64};
+constexpr WireSpec x64{WireType::hex, 64};
+constexpr WireSpec str{WireType::string, 0};
+constexpr WireSpec len32{WireType::length, 32};
+constexpr WireSpec arr32{WireType::sint_array, 32};
+
+// A field that is written but that no analysis reads.
+constexpr FieldSpec W(const char* name, WireSpec wire) {
+  const FieldType type = wire.type == WireType::string       ? S
+                         : wire.type == WireType::sint_array ? A
+                                                             : I;
+  return {name, type, false, kNone, wire, false};
+}
+
+// Rows whose fields all carry a WireSpec are written by source.vm.scenario (plugins/vm/scenario/),
+// in the order given here; the other rows are only read.
 const EventLayout kLayouts[] = {
     {EventKind::sched_switch,
      {"sched_switch"},
-     {{"prev_tid", I, true, kNone},
-      {"prev_state", I, true, 0},
-      {"next_tid", I, true, kNone},
-      {"prev_comm", S, false, kNone},
-      {"next_comm", S, false, kNone}},
+     {{"prev_comm", S, false, kNone, str},
+      {"prev_tid", I, true, kNone, s32},
+      W("prev_prio", s32),
+      {"prev_state", I, true, 0, s64},
+      {"next_comm", S, false, kNone, str},
+      {"next_tid", I, true, kNone, s32},
+      W("next_prio", s32)},
      EventKind::other,
      "a CPU switches from one thread to another"},
     {EventKind::sched_wakeup,
      {"sched_waking", "sched_wakeup", "sched_wakeup_new"},
-     {{"tid", I, false, kNone}, {"target_cpu", I, false, kNone}},
+     {W("comm", str), {"tid", I, false, kNone, s32}, W("prio", s32), {"target_cpu", I, false, kNone, s32}},
      EventKind::other,
      "a thread becomes runnable"},
     {EventKind::process_fork,
      {"sched_process_fork"},
-     {{"child_tid", I, false, kNone},
-      {"child_pid", I, false, kNone},
-      {"child_comm", S, false, kNone},
-      {"parent_tid", I, false, kNone},
-      {"parent_pid", I, false, kNone},
-      {"vtids", A, false, kNone},  // lttng-modules >= 2.7: the child's tid at each namespace level
-      {"parent_ns_inum", I, false, kNone},
-      {"child_ns_inum", I, false, kNone}},
+     {W("parent_comm", str),
+      {"parent_tid", I, false, kNone, s32},
+      {"parent_pid", I, false, kNone, s32},
+      {"parent_ns_inum", I, false, kNone, u32},
+      {"child_comm", S, false, kNone, str},
+      {"child_tid", I, false, kNone, s32},
+      W("_vtids_length", len32),
+      {"vtids", A, false, kNone, arr32},  // lttng-modules >= 2.7: the child's tid at each namespace level
+      {"child_pid", I, false, kNone, s32},
+      {"child_ns_inum", I, false, kNone, u32}},
      EventKind::other,
      "a thread is created"},
     {EventKind::process_exit, {"sched_process_exit"}, {{"tid", I, false, kNone}}, EventKind::other, "a thread exits"},
+    // lttng-modules 2.7-2.11: one event per PID-namespace level (the ns_* and v* fields).
     {EventKind::statedump_process,
      {"lttng_statedump_process_state"},
-     {{"tid", I, false, kNone},
-      {"pid", I, false, kNone},
-      {"name", S, false, kNone},
-      {"type", I, false, kNone},
-      {"status", I, false, kNone},
-      // lttng-modules 2.7-2.11: one event per PID-namespace level (absent from 2.12 on).
-      {"ns_level", I, false, kNone},
-      {"ns_inum", I, false, kNone},
-      {"vtid", I, false, kNone},
-      {"vpid", I, false, kNone},
-      {"vppid", I, false, kNone}},
+     {{"tid", I, false, kNone, s32},
+      {"vtid", I, false, kNone, s32},
+      {"pid", I, false, kNone, s32},
+      {"vpid", I, false, kNone, s32},
+      W("ppid", s32),
+      {"vppid", I, false, kNone, s32},
+      {"name", S, false, kNone, str},
+      {"type", I, false, kNone, s32},
+      W("mode", s32),
+      W("submode", s32),
+      {"status", I, false, kNone, s32},
+      {"ns_level", I, false, kNone, s32},
+      {"ns_inum", I, false, kNone, u32},
+      W("cpu", u32)},
      EventKind::other,
-     "a thread that existed when tracing started"},
+     "a thread that existed when tracing started",
+     Naming::any,
+     NsLayout::per_level},
+    // lttng-modules >= 2.12: the levels are in lttng_statedump_process_pid_ns.
+    {EventKind::statedump_process,
+     {"lttng_statedump_process_state"},
+     {{"tid", I, false, kNone, s32},
+      {"pid", I, false, kNone, s32},
+      W("ppid", s32),
+      {"name", S, false, kNone, str},
+      {"type", I, false, kNone, s32},
+      W("mode", s32),
+      W("submode", s32),
+      {"status", I, false, kNone, s32},
+      W("cpu", u32)},
+     EventKind::other,
+     "a thread that existed when tracing started",
+     Naming::any,
+     NsLayout::separate},
     {EventKind::kvm_entry,
-     {"kvm_x86_entry", "kvm_entry"},
-     {{"vcpu_id", I, false, kNone}},
+     {"kvm_x86_entry"},  // lttng-modules >= 2.7.2/2.8
+     {{"vcpu_id", I, false, kNone, u32}, W("rip", x64), W("immediate_exit", u8)},
      EventKind::other,
-     "a vCPU enters guest mode"},
+     "a vCPU enters guest mode",
+     Naming::newer},
+    {EventKind::kvm_entry,
+     {"kvm_entry"},  // older
+     {{"vcpu_id", I, false, kNone, u32}},
+     EventKind::other,
+     "a vCPU enters guest mode",
+     Naming::older},
+    // Without exit_reason an exit still ends the guest interval: the reason becomes unknown
+    // (the adapter reports it, see missing_field_effect()), never the interval.
     {EventKind::kvm_exit,
-     {"kvm_x86_exit", "kvm_exit"},
-     // Without exit_reason an exit still ends the guest interval: the reason becomes unknown
-     // (the adapter reports it, see missing_field_effect()), never the interval.
-     {{"exit_reason", I, false, kNone}, {"isa", I, false, kNone}, {"vcpu_id", I, false, kNone}},
+     {"kvm_x86_exit"},
+     {{"exit_reason", I, false, kNone, u32},
+      W("guest_rip", x64),
+      {"isa", I, false, kNone, u32},
+      W("info1", x64),
+      W("info2", x64),
+      W("intr_info", u32),
+      W("error_code", u32),
+      {"vcpu_id", I, false, kNone, u32}},
      EventKind::kvm_other,
-     "a vCPU leaves guest mode"},
+     "a vCPU leaves guest mode",
+     Naming::newer},
+    {EventKind::kvm_exit,
+     {"kvm_exit"},  // no vcpu_id
+     {{"exit_reason", I, false, kNone, u32},
+      W("guest_rip", x64),
+      {"isa", I, false, kNone, u32},
+      W("info1", x64),
+      W("info2", x64)},
+     EventKind::kvm_other,
+     "a vCPU leaves guest mode",
+     Naming::older},
     {EventKind::vmsync_gh_guest,
      {"vmsync_gh_guest"},
      {{"cnt", I, true, kNone}, {"vm_uid", I, true, kNone}},
@@ -93,36 +171,61 @@ const EventLayout kLayouts[] = {
      EventKind::other,
      "a packet is received"},
     {EventKind::kvm_inj_virq,
-     {"kvm_x86_inj_virq", "kvm_inj_virq"},
-     {{"irq", I, false, kNone}},
+     {"kvm_x86_inj_virq"},
+     {{"irq", I, false, kNone, u32}, W("soft", u8), W("reinjected", u8)},
      EventKind::other,
-     "the hypervisor injects an interrupt vector into a vCPU"},
+     "the hypervisor injects an interrupt vector into a vCPU",
+     Naming::newer},
+    {EventKind::kvm_inj_virq,
+     {"kvm_inj_virq"},
+     {{"irq", I, false, kNone, u32}},
+     EventKind::other,
+     "the hypervisor injects an interrupt vector into a vCPU",
+     Naming::older},
+    // Every vector's events share one payload: the emitter gives the exact name.
     {EventKind::irq_vector_entry,
      {"x86_irq_vectors_*_entry"},
-     {{"vector", I, false, kNone}},
+     {{"vector", I, false, kNone, s32}},
      EventKind::other,
      "an x86 interrupt vector's handler starts"},
     {EventKind::irq_vector_exit,
      {"x86_irq_vectors_*_exit"},
-     {{"vector", I, false, kNone}},
+     {{"vector", I, false, kNone, s32}},
      EventKind::other,
      "an x86 interrupt vector's handler ends"},
+    // System calls: the name says which call, no field is read. The written ones follow.
     {EventKind::syscall_entry,
      {"syscall_entry_*", "compat_syscall_entry_*", "sys_*"},
      {},
      EventKind::other,
      "a system call starts"},
+    {EventKind::syscall_entry, {"syscall_entry_ioctl"}, {W("fd", u32), W("cmd", u32), W("arg", u64)}, EventKind::other,
+     "a system call starts"},
+    {EventKind::syscall_entry, {"syscall_entry_nanosleep"}, {W("rqtp", x64), W("rmtp", x64)}, EventKind::other,
+     "a system call starts"},
+    {EventKind::syscall_entry, {"syscall_entry_read"}, {W("fd", u32), W("buf", x64), W("count", u64)},
+     EventKind::other, "a system call starts"},
     {EventKind::syscall_exit,
      {"syscall_exit_*", "compat_syscall_exit_*", "exit_syscall"},
      {},
      EventKind::other,
      "a system call returns"},
+    {EventKind::syscall_exit, {"syscall_exit_ioctl"}, {W("ret", s64), W("arg", u64)}, EventKind::other,
+     "a system call returns"},
+    {EventKind::syscall_exit, {"syscall_exit_nanosleep"}, {W("ret", s64), W("rmtp", x64)}, EventKind::other,
+     "a system call returns"},
+    {EventKind::syscall_exit, {"syscall_exit_read"}, {W("ret", s64), W("buf", x64)}, EventKind::other,
+     "a system call returns"},
     {EventKind::irq_entry,
      {"irq_handler_entry"},
-     {{"irq", I, false, kNone}},
+     {{"irq", I, false, kNone, s32}, W("name", str)},
      EventKind::other,
      "an IRQ handler starts"},
-    {EventKind::irq_exit, {"irq_handler_exit"}, {{"irq", I, false, kNone}}, EventKind::other, "an IRQ handler ends"},
+    {EventKind::irq_exit,
+     {"irq_handler_exit"},
+     {{"irq", I, false, kNone, s32}, W("ret", s32)},
+     EventKind::other,
+     "an IRQ handler ends"},
     {EventKind::softirq_entry,
      {"irq_softirq_entry", "softirq_entry"},
      {{"vec", I, false, kNone}},
@@ -136,17 +239,54 @@ const EventLayout kLayouts[] = {
     {EventKind::process_free, {"sched_process_free"}, {{"tid", I, false, kNone}}, EventKind::other, "a thread is gone"},
     {EventKind::statedump_pid_ns,
      {"lttng_statedump_process_pid_ns"},
-     {{"tid", I, true, kNone},
-      {"ns_level", I, true, kNone},
-      {"ns_inum", I, false, kNone},
-      {"vtid", I, false, kNone},
-      {"vpid", I, false, kNone},
-      {"vppid", I, false, kNone}},
+     {{"tid", I, true, kNone, s32},
+      {"vtid", I, false, kNone, s32},
+      {"vpid", I, false, kNone, s32},
+      {"vppid", I, false, kNone, s32},
+      {"ns_level", I, true, kNone, s32},
+      {"ns_inum", I, false, kNone, u32}},
      EventKind::other,
-     "one PID-namespace level of a thread (lttng-modules >= 2.12)"},
+     "one PID-namespace level of a thread (lttng-modules >= 2.12)",
+     Naming::any,
+     NsLayout::separate},
     // Last: any other kvm_* event still proves a KVM host.
     {EventKind::kvm_other, {"kvm_*"}, {}, EventKind::other, "any other KVM event"},
 };
+
+bool same_name(const char* a, const char* b) {
+  return std::string_view(a) == std::string_view(b);
+}
+
+// The reader's view of every kind that has a row: the read fields of its rows, each once, in the
+// order they first appear.
+std::vector<EventLayout> reader_views() {
+  std::vector<EventLayout> views;
+  for (const EventLayout& row : kLayouts) {
+    auto view = std::find_if(views.begin(), views.end(), [&](const EventLayout& v) { return v.kind == row.kind; });
+    if (view == views.end()) {
+      views.push_back(row);
+      view = views.end() - 1;
+      for (FieldSpec& field : view->fields) field = FieldSpec{};
+    }
+    for (size_t i = 0; i < row.field_count(); ++i) {
+      const FieldSpec& field = row.fields[i];
+      if (!field.read) continue;
+      size_t n = view->field_count();
+      bool known = false;
+      for (size_t j = 0; j < n; ++j) known = known || same_name(view->fields[j].name, field.name);
+      if (known) continue;
+      if (n == kMaxEventFields) throw std::logic_error("an event kind reads more than kMaxEventFields fields");
+      view->fields[n] = field;
+      view->fields[n].wire = {};  // the reader's view says nothing of how one generation writes it
+    }
+  }
+  return views;
+}
+
+template <typename T>
+bool fits(T wanted, T have, T any) {
+  return wanted == any || have == any || wanted == have;
+}
 
 }  // namespace
 
@@ -159,8 +299,20 @@ size_t event_layout_count() {
 }
 
 const EventLayout* layout_of(EventKind kind) {
-  for (const EventLayout& layout : kLayouts)
-    if (layout.kind == kind) return &layout;
+  static const std::vector<EventLayout> views = reader_views();
+  for (const EventLayout& view : views)
+    if (view.kind == kind) return &view;
+  return nullptr;
+}
+
+const EventLayout* written_layout(EventKind kind, Naming naming, NsLayout ns, std::string_view name) {
+  for (const EventLayout& row : kLayouts) {
+    if (row.kind != kind || !row.written() || !fits(naming, row.naming, Naming::any) || !fits(ns, row.ns, NsLayout::any))
+      continue;
+    if (name.empty()) return &row;
+    for (const char* pattern : row.names)
+      if (pattern && event_name_matches(pattern, name)) return &row;
+  }
   return nullptr;
 }
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// The LTTng kernel event layouts the analyses read, as data: for each kind of the core, every
-// name the event has had across lttng-modules generations and its named payload fields. The
-// babeltrace2 adapter (plugins/vm/event_reader.cpp) locates these fields once per event class;
-// an event emitter can write the same layouts from this table.
+// The LTTng kernel event layouts, as data, in one table: for each kind of the core, every name
+// the event has had across lttng-modules generations and its named payload fields, each with what
+// the analyses read (name, type, required) and, for the events source.vm.scenario writes, how it
+// is written (size, signedness, display base, position). The reader's view (layout_of(), used by
+// plugins/vm/event_reader.cpp to locate the fields once per event class) and the emitter's view
+// (written_layout(), used by common/sim/scenario_event.cpp) are both derived from it.
 
 #include <cstddef>
 #include <cstdint>
@@ -43,40 +45,95 @@ enum class EventKind : uint8_t {
 
 enum class FieldType : uint8_t { integer, string, int_array };
 
-// One named payload field. A `required` field that an event class lacks makes the class's kind
-// the layout's `incomplete_kind`: better ignore an event than misread it.
+// How a field is written (what an emitter such as source.vm.scenario declares): the integer
+// size, signedness and preferred display base, or a string, or a dynamic array.
+enum class WireType : uint8_t {
+  none,        // not written by this table (a row only the analyses read)
+  sint,        // signed integer
+  uint,        // unsigned integer
+  hex,         // unsigned integer shown in hexadecimal
+  string,      // null-terminated string
+  length,      // unsigned length of the dynamic array that follows it
+  sint_array,  // dynamic array of signed integers, its length the field before it
+};
+struct WireSpec {
+  WireType type = WireType::none;
+  uint8_t bits = 0;  // integer size (0 for a string); an array's: its elements' size
+};
+
+// One payload field, in its event's payload order. What the analyses read: `name`, `type`,
+// `required`, `fallback` (when `read`). A `required` field that an event class lacks makes the
+// class's kind the layout's `incomplete_kind`: better ignore an event than misread it. What an
+// emitter writes: `wire` (WireType::none in a row that is only read).
 struct FieldSpec {
   const char* name;
   FieldType type;
   bool required;
   int64_t fallback;  // the value of an absent integer field
+  WireSpec wire = {};
+  bool read = true;  // false: written only (the analyses do not read it)
+};
+
+// Which lttng-modules generations write a row.
+enum class Naming : uint8_t {
+  any,
+  newer,  // kvm_x86_* names (lttng-modules >= 2.7.2/2.8)
+  older,  // kvm_* names (older)
+};
+enum class NsLayout : uint8_t {
+  any,
+  per_level,  // lttng_statedump_process_state with one event per PID-namespace level (2.7-2.11)
+  separate,   // lttng_statedump_process_pid_ns carries the levels (>= 2.12)
 };
 
 inline constexpr size_t kMaxEventNames = 4;
-inline constexpr size_t kMaxEventFields = 10;
+inline constexpr size_t kMaxEventFields = 10;   // fields the analyses read per kind
+inline constexpr size_t kMaxLayoutFields = 16;  // fields of one row, read or written
 
-// One kind: its names (newest lttng-modules generation first; `*` stands for one or more
-// characters) and its fields, in the order of the typed struct (common/events/events.h).
+// One row of the table: an event (or a family of events sharing one payload) of one kind, in
+// one naming generation. Its names (`*` stands for one or more characters), its payload fields in
+// their order, and which generations write it. A kind may have several rows (one per generation,
+// or per system call); the first row of a kind gives its incomplete kind and description.
 struct EventLayout {
   EventKind kind;
   const char* names[kMaxEventNames];
-  FieldSpec fields[kMaxEventFields];
+  FieldSpec fields[kMaxLayoutFields];
   EventKind incomplete_kind;
   const char* description;
+  Naming naming = Naming::any;
+  NsLayout ns = NsLayout::any;
 
   size_t field_count() const {
     size_t n = 0;
-    while (n < kMaxEventFields && fields[n].name) ++n;
+    while (n < kMaxLayoutFields && fields[n].name) ++n;
     return n;
+  }
+  // True when an emitter can write this row: it has fields and every one carries its wire type.
+  bool written() const {
+    const size_t n = field_count();
+    for (size_t i = 0; i < n; ++i)
+      if (fields[i].wire.type == WireType::none) return false;
+    return n > 0;
   }
 };
 
-// Every layout, in matching order (names are tried layout by layout; `kvm_*` comes last).
+// Every row, in matching order (names are tried row by row; `kvm_*` comes last).
 const EventLayout* event_layouts();
 size_t event_layout_count();
-// The layout of `kind` (nullptr for `other`).
+
+// The reader's view: the layout of `kind` as the analyses read it (nullptr for `other`). Its
+// fields are the read fields of all the kind's rows, in the order they first appear in the
+// table; typed payloads are built in that order (common/events/events.cpp). Its incomplete kind
+// and description are its first row's.
 const EventLayout* layout_of(EventKind kind);
-// The kind of an event name (EventKind::other when no layout names it). Call it once per event
+
+// The emitter's view: the row in which generation (`naming`, `ns`) writes an event of `kind`;
+// `name` picks one event when the kind has several (sched_waking and sched_wakeup, each system
+// call), else empty (the row's first name is then the event's name). nullptr when no written row
+// fits.
+const EventLayout* written_layout(EventKind kind, Naming naming, NsLayout ns, std::string_view name = {});
+
+// The kind of an event name (EventKind::other when no row names it). Call it once per event
 // class, never per event.
 EventKind kind_of(std::string_view name);
 // What becomes unknown when an event class of `kind` lacks integer field `field` (or has it

@@ -55,6 +55,8 @@ class HostAnalysis {
 
   void finish();
   void set_vcpu_observer(VcpuStateObserver* observer) { vcpus_.set_observer(observer); }
+  // The input trace's name, for the vCPU tracker's diagnostics.
+  void set_trace_name(std::string name) { vcpus_.set_trace_name(std::move(name)); }
   // See VcpuTracker::adopt_vm().
   void adopt_vm(int64_t pid, int64_t machine_id) { vcpus_.adopt_vm(pid, machine_id); }
   void on_guest_status(Timestamp ts, int64_t vm_key, int64_t vcpu_id, bool running) {

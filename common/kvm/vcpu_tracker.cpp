@@ -198,7 +198,9 @@ void VcpuTracker::notify(const Vcpu& vcpu, Timestamp ts, VcpuState state) {
 }
 
 void VcpuTracker::diagnose_once(const std::string& key, const std::string& message) {
-  if (diagnosed_.emplace(key, true).second) listener_.on_diagnostic(message);
+  if (!diagnosed_.emplace(key, true).second) return;
+  // Named like the sink's other diagnostics of one input trace: "trace `NAME`: ...".
+  listener_.on_diagnostic(trace_name_.empty() ? message : "trace `" + trace_name_ + "`: " + message);
 }
 
 void VcpuTracker::resolve_id(Vcpu& vcpu, int64_t exit_vcpu_id_field) {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "kvm/exit_reasons.h"
@@ -111,6 +112,8 @@ class VcpuTracker {
 
   // `trace_start` is when the host trace begins: the first `unknown` interval starts there.
   void set_trace_start(Timestamp ts) { trace_start_ = ts; }
+  // The input trace's name, which the diagnostics name (none when empty).
+  void set_trace_name(std::string name) { trace_name_ = std::move(name); }
 
   // `vcpu_id_field` is kUnknown when the event class has no such field.
   void on_kvm_entry(Timestamp ts, int64_t cpu, int64_t tid, int64_t vcpu_id_field);
@@ -156,6 +159,7 @@ class VcpuTracker {
   const SchedState& threads_;
   VcpuListener& listener_;
   Timestamp trace_start_ = 0;
+  std::string trace_name_;
   std::unordered_map<int64_t, std::unique_ptr<Vcpu>> vcpus_;  // live vCPU threads, key: host tid
   std::vector<std::unique_ptr<Vcpu>> retired_;                // vCPU threads that exited
   std::vector<Vcpu*> vcpu_order_;                             // creation order (weak)

@@ -8,7 +8,7 @@ namespace vm {
 namespace {
 
 // The event of the layout table behind each scenario event type: its kind and, where the kind
-// has several events, which one.
+// has several events (or its row names a family by a pattern), its exact name.
 struct TableEvent {
   EventKind kind;
   const char* name;
@@ -42,16 +42,16 @@ TableEvent table_event(ScenarioEventType type) {
 
 }  // namespace
 
-const WireLayout& scenario_wire_layout(ScenarioEventType type, bool old_names, bool lm211) {
+WrittenEvent scenario_written_event(ScenarioEventType type, bool old_names, bool lm211) {
   const TableEvent event = table_event(type);
-  const WireLayout* layout = wire_layout(event.kind, old_names ? Naming::older : Naming::newer,
-                                         lm211 ? NsLayout::per_level : NsLayout::separate,
-                                         event.name ? event.name : "");
+  const std::string_view name = event.name ? event.name : "";
+  const EventLayout* layout = written_layout(event.kind, old_names ? Naming::older : Naming::newer,
+                                             lm211 ? NsLayout::per_level : NsLayout::separate, name);
   // statedump_pid_ns exists only in the separate layout: its name is the same in any case.
   if (!layout && type == ScenarioEventType::statedump_pid_ns)
-    layout = wire_layout(event.kind, Naming::any, NsLayout::separate);
-  if (!layout) throw std::logic_error("the event layout table has no layout for a scenario event type");
-  return *layout;
+    layout = written_layout(event.kind, Naming::any, NsLayout::separate);
+  if (!layout) throw std::logic_error("the event layout table has no written row for a scenario event type");
+  return {event.name ? event.name : layout->names[0], layout};
 }
 
 }  // namespace vm

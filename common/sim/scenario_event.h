@@ -2,13 +2,13 @@
 #pragma once
 // The events the scenario model records: their kinds, LTTng names and the record that carries
 // their fields. Each kind's fields are written by one function of ScenarioModel::Impl
-// (common/sim/trace_events.cpp); its name and payload layout come from the event layout table
-// (common/events/wire_layout.cpp), and source.vm.scenario maps each payload field to its slot
-// (plugins/vm/scenario/event_layout.cpp).
+// (common/sim/trace_events.cpp); its name and payload layout come from the written rows of the
+// event layout table (common/events/layout.cpp), and source.vm.scenario maps each payload field
+// to its slot (plugins/vm/scenario/event_layout.cpp).
 
 #include <cstdint>
 
-#include "events/wire_layout.h"
+#include "events/layout.h"
 
 namespace vm {
 
@@ -36,9 +36,15 @@ enum class ScenarioEventType : uint8_t {
   syscall_exit_read,  // a0 ret, a1 buf
   count
 };
-// The layout of `type`'s event in the naming generation (`old_names`: lttng-modules < 2.7.2) and
-// statedump layout (`lm211`: lttng-modules 2.7-2.11, one statedump event per namespace level).
-const WireLayout& scenario_wire_layout(ScenarioEventType type, bool old_names, bool lm211);
+// One scenario event as written: its exact LTTng name and its row of the layout table (whose
+// fields, in order, are its payload).
+struct WrittenEvent {
+  const char* name;
+  const EventLayout* layout;  // never null
+};
+// `type`'s event in the naming generation (`old_names`: lttng-modules < 2.7.2) and statedump
+// layout (`lm211`: lttng-modules 2.7-2.11, one statedump event per namespace level).
+WrittenEvent scenario_written_event(ScenarioEventType type, bool old_names, bool lm211);
 
 struct ScenarioEvent {
   int64_t ts = 0;       // in the machine's own clock (ns from the Unix epoch)

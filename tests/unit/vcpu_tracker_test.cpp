@@ -207,6 +207,17 @@ TEST_F(Scenario, GarbageEntryVcpuIdFallsBackToExitField) {
   EXPECT_NE(rows.diagnostics[0].find("stale"), std::string::npos);
 }
 
+// The diagnostic names its input trace, as the sink's other per-trace diagnostics do.
+TEST_F(Scenario, VcpuIdDiagnosticNamesTheTrace) {
+  host.set_trace_name("tl-host");
+  statedump(300, 299, "qemu-system-x86");
+  host.on_kvm_entry(at(10, 0, 300, 299), 0x9a3f4000);
+  host.on_kvm_exit(at(20, 0, 300, 299), 1, 1, 0);
+  host.finish();
+  ASSERT_EQ(rows.diagnostics.size(), 1u);
+  EXPECT_EQ(rows.diagnostics[0].rfind("trace `tl-host`: kvm_x86_entry.vcpu_id holds ", 0), 0u) << rows.diagnostics[0];
+}
+
 // Without a usable field, QEMU's thread name "CPU n/KVM" gives the index; else first appearance.
 TEST_F(Scenario, VcpuIdFromThreadNameThenFirstSeen) {
   statedump(400, 399, "CPU 2/KVM");

@@ -121,6 +121,7 @@ void VcpuAnalysis::on_machine(TracedMachine& machine) {
   if (hosts_.size() <= machine.index) hosts_.resize(machine.index + 1);
   hosts_[machine.index] = std::make_unique<HostAnalysis>(run_.registry(), machine.id, machine.sched(), *this);
   hosts_[machine.index]->set_vcpu_observer(observer_);
+  hosts_[machine.index]->set_trace_name(machine.trace_name);
 }
 
 void VcpuAnalysis::on_guest_linked(TracedMachine& guest) {

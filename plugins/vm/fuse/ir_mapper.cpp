@@ -257,32 +257,51 @@ IrMapper::Message IrMapper::event(const bt_message* in, int64_t out_ns, const Ev
   return Message::adopt(out.release());
 }
 
-IrMapper::Message IrMapper::discarded_events(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns) {
-  StreamMap& stream = stream_map(bt_message_discarded_events_borrow_stream_const(in));
+// The babeltrace2 functions of one kind of discarded-items message (events or packets), whose
+// two APIs are otherwise identical.
+struct IrMapper::DiscardedApi {
+  const bt_stream* (*borrow_stream)(const bt_message*);
+  bt_bool (*have_clock_snapshots)(const bt_stream_class*);
+  bt_message* (*create_with_clock_snapshots)(bt_self_message_iterator*, const bt_stream*, uint64_t, uint64_t);
+  bt_message* (*create)(bt_self_message_iterator*, const bt_stream*);
+  bt_property_availability (*get_count)(const bt_message*, uint64_t*);
+  void (*set_count)(bt_message*, uint64_t);
+  const char* what;
+};
+
+IrMapper::Message IrMapper::discarded(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns,
+                                      const DiscardedApi& api) {
+  StreamMap& stream = stream_map(api.borrow_stream(in));
   bt::Ref<bt_message> out =
-      created(bt_stream_class_discarded_events_have_default_clock_snapshots(stream.stream_class->out)
-                  ? bt_message_discarded_events_create_with_default_clock_snapshots(
-                        self_, stream.out.get(), cycles(out_begin_ns), cycles(out_end_ns))
-                  : bt_message_discarded_events_create(self_, stream.out.get()),
-              "a discarded events message");
+      created(api.have_clock_snapshots(stream.stream_class->out)
+                  ? api.create_with_clock_snapshots(self_, stream.out.get(), cycles(out_begin_ns), cycles(out_end_ns))
+                  : api.create(self_, stream.out.get()),
+              api.what);
   uint64_t count = 0;
-  if (bt_message_discarded_events_get_count(in, &count) == BT_PROPERTY_AVAILABILITY_AVAILABLE)
-    bt_message_discarded_events_set_count(out.get(), count);
+  if (api.get_count(in, &count) == BT_PROPERTY_AVAILABILITY_AVAILABLE) api.set_count(out.get(), count);
   return Message::adopt(out.release());
 }
 
+IrMapper::Message IrMapper::discarded_events(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns) {
+  static const DiscardedApi api{bt_message_discarded_events_borrow_stream_const,
+                                bt_stream_class_discarded_events_have_default_clock_snapshots,
+                                bt_message_discarded_events_create_with_default_clock_snapshots,
+                                bt_message_discarded_events_create,
+                                bt_message_discarded_events_get_count,
+                                bt_message_discarded_events_set_count,
+                                "a discarded events message"};
+  return discarded(in, out_begin_ns, out_end_ns, api);
+}
+
 IrMapper::Message IrMapper::discarded_packets(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns) {
-  StreamMap& stream = stream_map(bt_message_discarded_packets_borrow_stream_const(in));
-  bt::Ref<bt_message> out =
-      created(bt_stream_class_discarded_packets_have_default_clock_snapshots(stream.stream_class->out)
-                  ? bt_message_discarded_packets_create_with_default_clock_snapshots(
-                        self_, stream.out.get(), cycles(out_begin_ns), cycles(out_end_ns))
-                  : bt_message_discarded_packets_create(self_, stream.out.get()),
-              "a discarded packets message");
-  uint64_t count = 0;
-  if (bt_message_discarded_packets_get_count(in, &count) == BT_PROPERTY_AVAILABILITY_AVAILABLE)
-    bt_message_discarded_packets_set_count(out.get(), count);
-  return Message::adopt(out.release());
+  static const DiscardedApi api{bt_message_discarded_packets_borrow_stream_const,
+                                bt_stream_class_discarded_packets_have_default_clock_snapshots,
+                                bt_message_discarded_packets_create_with_default_clock_snapshots,
+                                bt_message_discarded_packets_create,
+                                bt_message_discarded_packets_get_count,
+                                bt_message_discarded_packets_set_count,
+                                "a discarded packets message"};
+  return discarded(in, out_begin_ns, out_end_ns, api);
 }
 
 }  // namespace vm::fuse

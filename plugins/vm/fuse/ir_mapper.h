@@ -77,6 +77,9 @@ class IrMapper {
   StreamMap& stream_map(const bt_stream* in);
   bt_trace* trace_map(const bt_trace* in);
   static uint64_t cycles(int64_t ns);
+  struct DiscardedApi;
+  // A discarded events or packets message (`api` says which), mapped to the output stream.
+  Message discarded(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns, const DiscardedApi& api);
 
   bt_self_message_iterator* self_;  // weak
   bt::Ref<bt_clock_class> clock_;

@@ -51,6 +51,7 @@ std::vector<Slot> slots_of(ScenarioEventType type) {
 
 char member_kind(WireType type) {
   switch (type) {
+    case WireType::none: break;  // a written row has none
     case WireType::sint: return 's';
     case WireType::uint: return 'u';
     case WireType::hex: return 'x';
@@ -64,15 +65,15 @@ char member_kind(WireType type) {
 }  // namespace
 
 std::vector<Member> members_of(ScenarioEventType type, bool old_names, bool lm211) {
-  const WireLayout& layout = scenario_wire_layout(type, old_names, lm211);
+  const EventLayout& layout = *scenario_written_event(type, old_names, lm211).layout;
   const std::vector<Slot> slots = slots_of(type);
   std::vector<Member> members;
   for (size_t i = 0; i < layout.field_count(); ++i) {
-    const WireField& field = layout.fields[i];
+    const FieldSpec& field = layout.fields[i];
     int source = kNoSource;
     for (const Slot& slot : slots)
       if (std::strcmp(slot.field, field.name) == 0) source = slot.source;
-    members.push_back({field.name, member_kind(field.type), field.bits, source});
+    members.push_back({field.name, member_kind(field.wire.type), field.wire.bits, source});
   }
   return members;
 }

@@ -2,9 +2,9 @@
 #pragma once
 // source.vm.scenario's event layouts: for each event kind of the scenario model
 // (common/sim/scenario_event.h), the payload fields of its LTTng event class, in order, with
-// their types, as the event layout table gives them (common/events/wire_layout.cpp), and the slot
-// of ScenarioEvent that holds each value. The model writes those slots in one function per kind
-// (common/sim/trace_events.cpp).
+// their types, as the written rows of the event layout table give them
+// (common/events/layout.cpp), and the slot of ScenarioEvent that holds each value. The model
+// writes those slots in one function per kind (common/sim/trace_events.cpp).
 
 #include <vector>
 

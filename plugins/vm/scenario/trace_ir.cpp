@@ -121,7 +121,7 @@ MachineIr build_machine_ir(bt_self_component* component, const ScenarioConfig& c
     ec.members = members_of(type, config.old_names, config.statedump_lm211);
     ec.event_class = bt::Ref<bt_event_class>::adopt_created(bt_event_class_create(sc.get()), "an event class");
     bt_event_class_set_name(ec.event_class.get(),
-                            scenario_wire_layout(type, config.old_names, config.statedump_lm211).name);
+                            scenario_written_event(type, config.old_names, config.statedump_lm211).name);
     const FieldClass payload = make_structure(tc);
     bt_field_class* length = nullptr;  // borrowed from `payload`
     for (const Member& m : ec.members) {
