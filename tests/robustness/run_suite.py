@@ -85,8 +85,8 @@ class Runner:
     def resolve(self, value, case):
         if value == '@SYNCREAL@':
             with sqlite3.connect(self.base_dbs['base-cont']) as c:
-                a, b = c.execute("SELECT alpha, beta FROM sync s JOIN machine m ON m.id = s.machine "
-                                 "WHERE m.name = 'tl-guest'").fetchone()
+                a, b = c.execute("SELECT alpha, beta FROM sync s JOIN trace t ON t.machine_id = s.machine "
+                                 "WHERE t.hostname = 'tl-guest'").fetchone()
             return 'tl-guest=%r,%r' % (a, b)
         if '@SYNC' in value:
             alpha, beta = self.base_sync()
@@ -107,8 +107,8 @@ class Runner:
 
     def base_sync(self):
         with sqlite3.connect(self.base_dbs['base-cont']) as c:
-            return c.execute("SELECT alpha_text, beta_text FROM sync s JOIN machine m ON m.id = s.machine "
-                             "WHERE m.name = 'tl-guest'").fetchone()
+            return c.execute("SELECT alpha_text, beta_text FROM sync s JOIN trace t ON t.machine_id = s.machine "
+                             "WHERE t.hostname = 'tl-guest'").fetchone()
 
     def command(self, case, out):
         sink = ['-c', 'out:sink.vm.sqlite', '-p', 'path="%s"' % out]

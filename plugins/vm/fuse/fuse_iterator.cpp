@@ -157,6 +157,7 @@ int FuseIterator::machine_of(const bt_stream* stream) {
   const char* name_or_null = bt_trace_get_name(trace);
   const std::string name = name_or_null ? name_or_null : "";
   const bt_value* hostname = bt_trace_borrow_environment_entry_value_by_name_const(trace, "hostname");
+  const bt_value* lttng_name = bt_trace_borrow_environment_entry_value_by_name_const(trace, "trace_name");
   const bt_clock_class* clock = bt_stream_class_borrow_default_clock_class_const(bt_stream_borrow_class_const(stream));
   if (!clock) throw std::runtime_error("trace `" + name + "` has no clock: filter.vm.fuse needs timestamped events");
   std::string uuid;
@@ -181,7 +182,8 @@ int FuseIterator::machine_of(const bt_stream* stream) {
   } else {
     refuse_contradictory_trace(trace, name, uuid, known != machine_traces_.end());
     machine = discovery_->add_machine(
-        name, hostname && bt_value_is_string(hostname) ? bt_value_string_get(hostname) : "", uuid);
+        name, hostname && bt_value_is_string(hostname) ? bt_value_string_get(hostname) : "", uuid,
+        lttng_name && bt_value_is_string(lttng_name) ? bt_value_string_get(lttng_name) : "");
     machine_traces_.push_back(key);
   }
   machine_of_trace_[trace] = machine;
