@@ -170,7 +170,8 @@ void on_stream_beginning(Sink& sink, const bt_message* message) {
     sink.run->get<RunTables>().add_diagnostic(
         "warning", "trace `" + info.trace->name +
                        "` has no `tid` context: an event's thread is known only from the last sched_switch on its "
-                       "CPU, so intervals before it are lost, and a vCPU thread whose process is unknown makes a "
+                       "CPU, so a vCPU's state is unknown before the first sched_switch on its CPU, and a vCPU "
+                       "thread whose process is unknown makes a "
                        "VM named after the thread (qemu-tidN). Record it with: lttng add-context --kernel "
                        "--type=tid --type=pid --type=procname");
   }
