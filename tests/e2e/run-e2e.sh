@@ -343,6 +343,17 @@ case_twovm_names() {
   check_eq "twovm: two guests sharing a hostname get their trace names, each linked to its QEMU process (truth)" \
     "$(sqlite3 "$truth" "SELECT guest || '|' || host || '|' || qemu_pid FROM guest_vm WHERE host = 'host' ORDER BY guest")" \
     "$(sqlite3 "$db" "SELECT m.name || '|' || p.name || '|' || g.qemu_pid FROM guest_match g JOIN machine m ON m.id = g.machine JOIN machine p ON p.id = m.parent_id ORDER BY m.name" 2>&1)"
+  # guest-vm names each guest by its trace name (the shared hostname would name both).
+  local pids
+  pids=$(sqlite3 "$truth" "SELECT GROUP_CONCAT(guest || '=' || qemu_pid, ',') FROM guest_vm WHERE host = 'host'")
+  "${bt[@]}" run -c "h:source.ctf.fs" -p "inputs=[\"$ctf/host\"]" -c "a:source.ctf.fs" -p "inputs=[\"$ctf/vm1\"]" \
+    -c "b:source.ctf.fs" -p "inputs=[\"$ctf/vm2\"]" -c fuse:filter.vm.fuse -p "guest-vm=\"$pids\"" \
+    -c out:sink.vm.sqlite -p "path=\"$work/given.db\"" \
+    --connect h:fuse --connect a:fuse --connect b:fuse --connect fuse:out >"$work/given.out" 2>&1 ||
+    fail "twovm: guest-vm run: $(tail -5 "$work/given.out")"
+  check_eq "twovm: guest-vm=\"$pids\" links each guest by its trace name" \
+    "$(sqlite3 "$truth" "SELECT guest || '|parameter|' || qemu_pid FROM guest_vm WHERE host = 'host' ORDER BY guest")" \
+    "$(sqlite3 "$work/given.db" "SELECT m.name || '|' || g.method || '|' || g.qemu_pid FROM guest_match g JOIN machine m ON m.id = g.machine ORDER BY m.name" 2>&1)"
 }
 
 all_cases=(convert-stub lab-host-exits bad-input-paths bad-input-truncated bad-input-corrupted no-kvm fuse-sinks
