@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Runs every query of docs/sql-cookbook.md on a database built from the shipped container slice
-# (traces/lab/container-2s.tar.xz: host tl-host + guest tl-guest, fused).
+# (traces/lab/container-2s.tar.xz: host tl-host + guest tl-guest, fused: machines host-container and guest-container, their LTTng trace names).
 #
 #   scripts/cookbook.sh [--update] [PLUGIN_DIR]
 #

@@ -113,7 +113,7 @@ void check_guest_vm(const FuseModel& model, const std::vector<GuestEvidence>& ev
     for (size_t t = 0; t < model.size(); ++t) {
       const FusedMachine& machine = model.machine(int(t));
       names += (names.empty() ? "`" : ", `") + machine.trace_name + "`";
-      if (machine.hostname != name && machine.trace_name != name) continue;
+      if (machine.hostname != name && machine.trace_name != name && machine.lttng_trace_name != name) continue;
       found = true;
       bool other_host = false;
       for (size_t h = 0; h < model.size() && h < evidence.size(); ++h) other_host |= h != t && evidence[h].has_windows();
@@ -149,8 +149,8 @@ std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector
   for (size_t t = 0; t < model.size(); ++t) {
     const FusedMachine& candidate = model.machine(static_cast<int>(t));
     if (candidate.is_vmsync_guest) continue;
-    int64_t wanted_pid = kUnknown;  // from the guest-vm parameter; the trace name wins over the hostname
-    for (const std::string& key : {candidate.hostname, candidate.trace_name})
+    int64_t wanted_pid = kUnknown;  // from the guest-vm parameter; the trace names win over the hostname
+    for (const std::string& key : {candidate.hostname, candidate.trace_name, candidate.lttng_trace_name})
       if (auto found = guest_vm.find(key); found != guest_vm.end()) wanted_pid = found->second;
     const GuestEvidence& guest = evidence[t];
     const size_t guest_cpus = guest.active_cpus();

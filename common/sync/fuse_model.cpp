@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "sync/fuse_model.h"
 
+#include "base/machine_names.h"
 #include "db/sqlite_db.h"
 
 #include <algorithm>
@@ -37,8 +38,10 @@ int FuseModel::hull_reference(int a, int b) const {
   return std::min(a, b);
 }
 
-int FuseModel::add_machine(std::string trace_name, std::string hostname, std::string clock_uuid) {
+int FuseModel::add_machine(std::string trace_name, std::string hostname, std::string clock_uuid,
+                           std::string lttng_trace_name) {
   FusedMachine machine;
+  machine.lttng_trace_name = std::move(lttng_trace_name);
   machine.trace_name = std::move(trace_name);
   machine.hostname = std::move(hostname);
   machine.clock_uuid = std::move(clock_uuid);
@@ -147,19 +150,19 @@ void FuseModel::decide_structure(const std::string& reference) {
     for (int p = m.parent; p >= 0 && seen.insert(p).second; p = machines_[static_cast<size_t>(p)].parent) ++layer;
     m.layer = layer;
   }
-  // Unique display names: the hostname when unique, else qualified by the trace name.
-  std::map<std::string, int> count;
-  for (const FusedMachine& m : machines_) ++count[m.hostname.empty() ? m.trace_name : m.hostname];
-  for (size_t i = 0; i < machines_.size(); ++i) {
-    FusedMachine& m = machines_[i];
-    const std::string base = m.hostname.empty() ? m.trace_name : m.hostname;
-    m.name = count[base] == 1 ? base : base + " (" + (m.trace_name.empty() ? std::to_string(i) : m.trace_name) + ")";
-  }
+  // Unique display names (base/machine_names.h).
+  std::vector<MachineIdentity> identities;
+  for (const FusedMachine& m : machines_)
+    identities.push_back(MachineIdentity{"", m.lttng_trace_name, m.hostname, m.trace_name, m.clock_uuid});
+  const std::vector<std::string> names = unique_machine_names(identities);
+  for (size_t i = 0; i < machines_.size(); ++i) machines_[i].name = names[i];
   if (!reference.empty()) {
     reference_ = -1;
     for (size_t i = 0; i < machines_.size() && reference_ < 0; ++i) {
       const FusedMachine& m = machines_[i];
-      if (reference == m.name || reference == m.hostname || reference == m.trace_name) reference_ = static_cast<int>(i);
+      if (reference == m.name || reference == m.lttng_trace_name || reference == m.hostname ||
+          reference == m.trace_name)
+        reference_ = static_cast<int>(i);
     }
     if (reference_ < 0) {
       std::string names;
@@ -199,7 +202,8 @@ void FuseModel::solve_given(const std::string& reference, const std::map<std::st
     sync.reference = reference_;
     sync.method = static_cast<int>(i) == reference_ ? "reference" : "identity (given)";
     sync.quality = static_cast<int>(i) == reference_ ? SyncQuality::accurate : SyncQuality::absent;
-    for (const std::string& key : {m.name, m.hostname, m.trace_name}) {
+    for (const std::string& key : {m.name, m.lttng_trace_name, m.hostname, m.trace_name}) {
+      if (key.empty()) continue;
       const auto found = formulas.find(key);
       if (found == formulas.end()) continue;
       sync.to_reference = found->second;

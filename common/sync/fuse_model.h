@@ -75,8 +75,9 @@ struct MachineSync {
 };
 
 struct FusedMachine {
-  std::string trace_name, hostname, clock_uuid;
-  std::string name;  // unique display name
+  std::string trace_name, hostname, clock_uuid;  // trace_name: babeltrace2's (hostname and folder)
+  std::string lttng_trace_name;                   // LTTng's `trace_name` environment entry
+  std::string name;  // unique display name (base/machine_names.h)
   bool has_kvm = false;
   bool is_vmsync_guest = false;
   bool is_guest = false;  // linked to a VM of a host (vmsync, KVM windows or a parameter)
@@ -96,7 +97,8 @@ struct FusedMachine {
 
 class FuseModel {
  public:
-  int add_machine(std::string trace_name, std::string hostname, std::string clock_uuid);
+  int add_machine(std::string trace_name, std::string hostname, std::string clock_uuid,
+                  std::string lttng_trace_name = {});
   size_t size() const { return machines_.size(); }
   const FusedMachine& machine(int index) const { return machines_.at(static_cast<size_t>(index)); }
   FusedMachine& machine(int index) { return machines_.at(static_cast<size_t>(index)); }
@@ -117,7 +119,7 @@ class FuseModel {
   }
 
   // Decides roles, parents, layers and names, then the transforms. `reference` names the
-  // reference machine (trace name, hostname or display name); empty: the top-level host (the
+  // reference machine (display name, LTTng trace name, hostname or babeltrace2 trace name); empty: the top-level host (the
   // first machine if there is none). Throws std::invalid_argument for an unknown reference.
   void solve(const std::string& reference);
   // The user's transforms (t_reference = alpha * t + beta), by machine name, hostname or trace

@@ -135,7 +135,7 @@ case_fuse_sinks() {
     fail "fuse -> sink.ctf.fs: $(tail -5 "$work/fuse-ctf.out")"
   readback=$(babeltrace2 "$work/fused-ctf" 2>/dev/null | wc -l)
   check_eq "round trip: fused output written by sink.ctf.fs reads back with every event" "$inputs_total" "$readback"
-  tagged=$(babeltrace2 "$work/fused-ctf" 2>/dev/null | grep -m1 'tl-guest' | grep -oE 'vm_machine = "tl-guest", vm_layer = 1, vm_vcpu = [01], vm_pcpu = -?[0-9]+' | wc -l)
+  tagged=$(babeltrace2 "$work/fused-ctf" 2>/dev/null | grep -m1 'guest-basic' | grep -oE 'vm_machine = "guest-basic", vm_layer = 1, vm_vcpu = [01], vm_pcpu = -?[0-9]+' | wc -l)
   check_eq "round trip: guest events carry vm_machine, vm_layer, vm_vcpu, vm_pcpu" "1" "$tagged"
   counted=$("${bt[@]}" "${fuse_run[@]}" -c out:sink.utils.counter 2>/dev/null | awk '/Event messages/ {n = $1} END {print n}')
   check_eq "fuse -> sink.utils.counter counts every event" "$inputs_total" "$counted"
@@ -162,14 +162,15 @@ case_fuse_sync_file() {
   check_eq "sync=FILE reuses the previous synchronization: same vcpu_state rows" "$(digest "$work/fused-run.db")" \
     "$(digest "$work/fused-reused.db" 2>&1)"
   check_eq "sync=FILE: the sync table says where the transform came from" "reused from $work/fused-run.db" \
-    "$(sqlite3 "$work/fused-reused.db" "SELECT method FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = 'tl-guest'" 2>&1)"
+    "$(sqlite3 "$work/fused-reused.db" "SELECT method FROM sync s JOIN machine m ON m.id = s.machine WHERE m.name = 'guest-basic'" 2>&1)"
 }
 
-# reference="tl-guest": the guest's clock is the reference; the host gets the inverse transform.
+# reference="tl-guest": the guest's clock is the reference; the host gets the inverse transform. The
+# parameters name the machines by hostname; the machines are named after their LTTng trace names.
 case_fuse_reference() {
   "${bt[@]}" "${fuse_run[@]}" -p 'reference="tl-guest",sync="tl-host=1,-117650000"' \
     -c out:sink.vm.sqlite -p "path=\"$work/reference.db\"" >"$work/reference.out" 2>&1
-  check_eq "reference parameter: the named machine is the reference" "tl-host|formula (given) tl-guest|reference" \
+  check_eq "reference parameter: the named machine is the reference" "host-basic|formula (given) guest-basic|reference" \
     "$(sqlite3 "$work/reference.db" "SELECT GROUP_CONCAT(m.name || '|' || s.method, ' ') FROM sync s JOIN machine m ON m.id = s.machine" 2>&1)"
 }
 
@@ -219,14 +220,14 @@ case_container() {
   "${bt[@]}" run -c "h:source.ctf.fs" -p "inputs=[\"$chost\"]" -c "g:source.ctf.fs" -p "inputs=[\"$cguest\"]" \
     -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p "path=\"$work/container.db\"" \
     --connect h:fuse --connect g:fuse --connect fuse:out >"$work/container.out" 2>&1
-  if /usr/bin/python3 "$src/tests/e2e/check_container_contexts.py" "$work/container.db" "$cguest" tl-guest \
+  if /usr/bin/python3 "$src/tests/e2e/check_container_contexts.py" "$work/container.db" "$cguest" guest-container \
       >"$work/container-check.out" 2>&1; then
     pass "lab container: every containerized guest thread has the namespace and vtid/vpid its events carry"
   else fail "lab container (see $work/container-check.out)"; head -12 "$work/container-check.out"; fi
   check_eq "lab container: the unshare namespace is a child of the guest's root namespace" \
     "4026531836||0
 4026532224|4026531836|1" \
-    "$(sqlite3 "$work/container.db" "SELECT c.ns_inum, c.parent_ns_inum, c.ns_level FROM container c JOIN machine m ON m.id = c.machine_id WHERE m.name = 'tl-guest' ORDER BY c.ns_level")"
+    "$(sqlite3 "$work/container.db" "SELECT c.ns_inum, c.parent_ns_inum, c.ns_level FROM container c JOIN machine m ON m.id = c.machine_id WHERE m.name = 'guest-container' ORDER BY c.ns_level")"
 }
 
 # scripts/summary.sh on the OneQemuKvm host stub alone (a host, no guest trace). Expected values
@@ -265,11 +266,11 @@ case_summary_fused() {
   "${bt[@]}" "$host" "$guest" -c filter.vm.fuse -c sink.vm.sqlite -p "path=\"$db\"" 2>"$work/fused.err"
   "$src/scripts/summary.sh" "$db" 3 >"$out" 2>&1 || fail "summary.sh on the fused slice failed: $(tail -3 "$out")"
   check_eq "summary, fused: no \"needs a guest trace\", no unexplained ?" "0 0" \
-    "$(grep -c 'needs a guest trace' "$out") $(grep -cE '^tl-host +[0-9]+ +[^ ]+ +\? ' "$out")"
+    "$(grep -c 'needs a guest trace' "$out") $(grep -cE '^host-container +[0-9]+ +[^ ]+ +\? ' "$out")"
   check_eq "summary, fused: guest threads and the container are listed" "3 1" \
-    "$(sed -n '/^== Top 3 guest threads/,/^$/p' "$out" | grep -c '^tl-guest ') $(sed -n '/^== Containers/,$p' "$out" | grep -c '^tl-guest  4026532224 ')"
+    "$(sed -n '/^== Top 3 guest threads/,/^$/p' "$out" | grep -c '^guest-container ') $(sed -n '/^== Containers/,$p' "$out" | grep -c '^guest-container  4026532224 ')"
   check_eq "summary, fused: tid 0 is shown as the idle task, and explained as wake-up latency" "2 1" \
-    "$(grep -cE '^tl-guest +[01] +0 +swapper \(idle\) ' "$out") $(tr -s ' \n' ' ' <"$out" | grep -o 'wake-up latency on an idle CPU' | wc -l)"
+    "$(grep -cE '^guest-container +[01] +0 +swapper \(idle\) ' "$out") $(tr -s ' \n' ' ' <"$out" | grep -o 'wake-up latency on an idle CPU' | wc -l)"
   check_eq "summary, fused: every preemption charged to tid 0 is a wait after a wake-up on a CPU running tid 0" "0" \
     "$(sqlite3 "$db" "SELECT COUNT(*) FROM vcpu_state v JOIN machine vm ON vm.id = v.machine_id
                       WHERE v.state = 'preempted' AND v.preempting_tid = 0 AND (v.begin_event != 'sched_wakeup' OR NOT EXISTS (
@@ -320,9 +321,44 @@ PY
     "$(for d in host stub fused scenario; do sqlite3 "$top/$d.db" "SELECT COUNT(*) FROM machine WHERE role = 'guest'" 2>&1; done | paste -sd'|')"
 }
 
+# Two guests cloned from one image share a hostname (issue 10, the lab's twovm setup). No shipped
+# host trace runs two VMs, so the traces come from source.vm.scenario (a host running vm1 and
+# vm2, written by sink.ctf.fs), and both guests' metadata get the hostname `cloud-guest`, as
+# clones have; their LTTng trace names (`trace_name`, vm1 and vm2) are kept. Expected: each guest
+# is named after its trace name, and linked to the QEMU process of the scenario's truth
+# (guest_vm table).
+case_twovm_names() {
+  local ctf="$work/ctf" truth="$work/truth.sqlite" db="$work/twovm.db" g
+  "${bt[@]}" run -c src:source.vm.scenario \
+    -p "seed=1,vms=2,pcpus=2,vcpus-per-vm=2,duration-ns=1000000000,truth=\"$truth\"" \
+    -c mux:filter.utils.muxer -c out:sink.ctf.fs -p "path=\"$ctf\",quiet=true" -x src:mux -x mux:out \
+    >"$work/scenario.out" 2>&1 || fail "twovm: scenario traces: $(tail -5 "$work/scenario.out")"
+  for g in vm1 vm2; do sed -i 's/^\thostname = "[^"]*";/\thostname = "cloud-guest";/' "$ctf/$g/metadata"; done
+  "${bt[@]}" run -c "h:source.ctf.fs" -p "inputs=[\"$ctf/host\"]" -c "a:source.ctf.fs" -p "inputs=[\"$ctf/vm1\"]" \
+    -c "b:source.ctf.fs" -p "inputs=[\"$ctf/vm2\"]" -c fuse:filter.vm.fuse -c out:sink.vm.sqlite -p "path=\"$db\"" \
+    --connect h:fuse --connect a:fuse --connect b:fuse --connect fuse:out >"$work/twovm.out" 2>&1 ||
+    fail "twovm: fused run: $(tail -5 "$work/twovm.out")"
+  check_eq "twovm: both guest traces have the hostname cloud-guest" "cloud-guest|2" \
+    "$(sqlite3 "$db" "SELECT hostname, COUNT(*) FROM trace WHERE hostname = 'cloud-guest'" 2>&1)"
+  check_eq "twovm: two guests sharing a hostname get their trace names, each linked to its QEMU process (truth)" \
+    "$(sqlite3 "$truth" "SELECT guest || '|' || host || '|' || qemu_pid FROM guest_vm WHERE host = 'host' ORDER BY guest")" \
+    "$(sqlite3 "$db" "SELECT m.name || '|' || p.name || '|' || g.qemu_pid FROM guest_match g JOIN machine m ON m.id = g.machine JOIN machine p ON p.id = m.parent_id ORDER BY m.name" 2>&1)"
+  # guest-vm names each guest by its trace name (the shared hostname would name both).
+  local pids
+  pids=$(sqlite3 "$truth" "SELECT GROUP_CONCAT(guest || '=' || qemu_pid, ',') FROM guest_vm WHERE host = 'host'")
+  "${bt[@]}" run -c "h:source.ctf.fs" -p "inputs=[\"$ctf/host\"]" -c "a:source.ctf.fs" -p "inputs=[\"$ctf/vm1\"]" \
+    -c "b:source.ctf.fs" -p "inputs=[\"$ctf/vm2\"]" -c fuse:filter.vm.fuse -p "guest-vm=\"$pids\"" \
+    -c out:sink.vm.sqlite -p "path=\"$work/given.db\"" \
+    --connect h:fuse --connect a:fuse --connect b:fuse --connect fuse:out >"$work/given.out" 2>&1 ||
+    fail "twovm: guest-vm run: $(tail -5 "$work/given.out")"
+  check_eq "twovm: guest-vm=\"$pids\" links each guest by its trace name" \
+    "$(sqlite3 "$truth" "SELECT guest || '|parameter|' || qemu_pid FROM guest_vm WHERE host = 'host' ORDER BY guest")" \
+    "$(sqlite3 "$work/given.db" "SELECT m.name || '|' || g.method || '|' || g.qemu_pid FROM guest_match g JOIN machine m ON m.id = g.machine ORDER BY m.name" 2>&1)"
+}
+
 all_cases=(convert-stub lab-host-exits bad-input-paths bad-input-truncated bad-input-corrupted no-kvm fuse-sinks
            fuse-convert fuse-sync-file fuse-reference fuse-given sync-fail no-host container summary-host-only
-           summary-fused vm-analyze-cause readme-commands)
+           summary-fused vm-analyze-cause readme-commands twovm-names)
 [ $# -gt 0 ] || set -- "${all_cases[@]}"
 for name in "$@"; do
   if ! declare -F "case_${name//-/_}" >/dev/null; then

@@ -106,7 +106,8 @@ TEST(FuseLabBasic, GuestEventsFallInsideTheirVcpuWindows) {
     const bt_field* common = bt_event_borrow_common_context_field_const(event);
     const std::string machine = bt_field_string_get_value(member(common, "vm_machine"));
     const std::string name = bt_event_class_get_name(bt_event_borrow_class_const(event));
-    if (machine == "tl-host") {
+    // Machines are named after their LTTng trace names (the metadata's env `trace_name`).
+    if (machine == "host-basic") {
       if (state.host_begin < 0) state.host_begin = ns;
       state.host_end = ns;
       const int64_t tid = integer(member(common, "tid"));
@@ -166,17 +167,17 @@ TEST(FuseLabBasic, DatabaseHasTheGuestItsVmAndTwoAgreeingTransforms) {
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM machine"), "2");  // the guest trace is the VM: one machine
   EXPECT_EQ(query_one(db, "SELECT g.role, g.layer, h.name FROM machine g JOIN machine h ON h.id = g.parent_id"),
-            "guest|1|tl-host");
+            "guest|1|host-basic");
   EXPECT_EQ(query_one(db,
                       "SELECT m.name, qemu_pid, method, confidence >= 0.999 FROM guest_match "
                       "JOIN machine m ON m.id = guest_match.machine"),
-            "tl-guest|204|kvm_windows|1");
+            "guest-basic|204|kvm_windows|1");
   EXPECT_EQ(
-      query_one(db, "SELECT COUNT(*) FROM vcpu v JOIN machine m ON m.id = v.machine_id WHERE m.name = 'tl-guest'"),
+      query_one(db, "SELECT COUNT(*) FROM vcpu v JOIN machine m ON m.id = v.machine_id WHERE m.name = 'guest-basic'"),
       "2");
   EXPECT_EQ(query_one(db,
                       "SELECT quality, method LIKE '%tcp%' AND method LIKE '%kvm_windows%' FROM sync "
-                      "JOIN machine m ON m.id = sync.machine WHERE m.name = 'tl-guest'"),
+                      "JOIN machine m ON m.id = sync.machine WHERE m.name = 'guest-basic'"),
             "accurate|1");
   // Each method alone: TCP packets, and KVM windows alone. Both accurate, and they agree within
   // the sum of their error bounds over the guest's time range.
@@ -196,7 +197,7 @@ TEST(FuseLabBasic, DatabaseHasTheGuestItsVmAndTwoAgreeingTransforms) {
             "incomplete|1");
   const std::string all = query_one(db,
                                     "SELECT alpha_text || '|' || beta_text FROM sync JOIN machine m ON m.id = "
-                                    "sync.machine WHERE m.name = 'tl-guest'");
+                                    "sync.machine WHERE m.name = 'guest-basic'");
   for (long double guest_ts : {1795451881e9L, 1795451900e9L, 1795451918e9L}) {
     EXPECT_LE(std::fabs(static_cast<double>(offset_at(tcp, guest_ts) - offset_at(kvm, guest_ts))),
               static_cast<double>(tcp_bound + kvm_bound));
@@ -224,21 +225,21 @@ TEST(FuseLabNested, ThreeLevelsAreSynchronizedL2ThroughL1) {
                       "SELECT GROUP_CONCAT(name || ':' || role || ':' || layer || ':' || "
                       "COALESCE((SELECT p.name FROM machine p WHERE p.id = machine.parent_id), '-'), ' ') "
                       "FROM (SELECT * FROM machine ORDER BY layer) machine"),
-            "tl-host:host:0:- tl-guest:guest:1:tl-host tl-l2:guest:2:tl-guest");
+            "host-nested:host:0:- guest-nested:guest:1:host-nested l2-nested:guest:2:guest-nested");
   EXPECT_EQ(query_one(db,
                       "SELECT GROUP_CONCAT(entry, ' ') FROM (SELECT m.name || ':' || qemu_pid AS entry FROM "
                       "guest_match g JOIN machine m ON m.id = g.machine ORDER BY m.name)"),
-            "tl-guest:203 tl-l2:201");
+            "guest-nested:203 l2-nested:201");
   EXPECT_EQ(query_one(db,
-                      "SELECT s.quality, s.method LIKE 'tcp+kvm_windows% via tl-guest' FROM sync s JOIN machine m "
-                      "ON m.id = s.machine WHERE m.name = 'tl-l2'"),
+                      "SELECT s.quality, s.method LIKE 'tcp+kvm_windows% via guest-nested' FROM sync s JOIN machine m "
+                      "ON m.id = s.machine WHERE m.name = 'l2-nested'"),
             "accurate|1");
   const std::string guest = query_one(db,
                                       "SELECT alpha_text || '|' || beta_text FROM sync s JOIN machine m ON m.id = "
-                                      "s.machine WHERE m.name = 'tl-guest'");
+                                      "s.machine WHERE m.name = 'guest-nested'");
   const std::string l2 = query_one(db,
                                    "SELECT alpha_text || '|' || beta_text FROM sync s JOIN machine m ON m.id = "
-                                   "s.machine WHERE m.name = 'tl-l2'");
+                                   "s.machine WHERE m.name = 'l2-nested'");
   for (long double t : {1795451425e9L, 1795451450e9L, 1795451468e9L}) {
     const double host_minus_guest = static_cast<double>(offset_at(guest, t - 0.733e9L));
     const double host_minus_l2 = static_cast<double>(offset_at(l2, t - 1.59e9L));
@@ -250,7 +251,7 @@ TEST(FuseLabNested, ThreeLevelsAreSynchronizedL2ThroughL1) {
   // What runs on the host's physical CPUs includes L2's code, placed through L1's vCPUs.
   EXPECT_EQ(query_one(db,
                       "SELECT COUNT(*) > 1000, SUM(dur) > 1e9, MIN(m.layer) FROM cpu_state c JOIN machine m ON "
-                      "m.id = c.machine_id WHERE m.name = 'tl-l2' AND c.condition = 'in_vm'"),
+                      "m.id = c.machine_id WHERE m.name = 'l2-nested' AND c.condition = 'in_vm'"),
             "1|1|2");
   // L2's threads on the physical CPUs: whenever cpu_state places an L2 thread on a host CPU
   // (through an L1 vCPU), L2's own thread_state has that thread running on that L2 vCPU; and L2's
@@ -259,11 +260,11 @@ TEST(FuseLabNested, ThreeLevelsAreSynchronizedL2ThroughL1) {
                       "SELECT COUNT(*) > 1000, SUM(NOT COALESCE((SELECT t.state IN ('running', 'interrupted') AND "
                       "t.cpu = c.vcpu_id FROM thread_state t WHERE t.machine_id = c.machine_id AND t.tid = c.tid AND "
                       "t.ts <= c.ts AND t.ts + t.dur > c.ts ORDER BY t.ts DESC LIMIT 1), 0)) FROM cpu_state c JOIN "
-                      "machine m ON m.id = c.machine_id WHERE m.name = 'tl-l2' AND c.tid > 0"),
+                      "machine m ON m.id = c.machine_id WHERE m.name = 'l2-nested' AND c.tid > 0"),
             "1|0");
   EXPECT_EQ(query_one(db,
                       "SELECT COUNT(*) FROM (SELECT ts - LAG(ts + dur) OVER (PARTITION BY tid ORDER BY ts) AS gap FROM "
-                      "thread_state t JOIN machine m ON m.id = t.machine_id WHERE m.name = 'tl-l2') WHERE gap <> 0"),
+                      "thread_state t JOIN machine m ON m.id = t.machine_id WHERE m.name = 'l2-nested') WHERE gap <> 0"),
             "0");
   // L2 code stops when L0 preempts L1's vCPU or handles its exit, though L1 still sees its L2
   // vCPU in guest mode: then the L2 thread is vcpu_preempted / vmm exactly as the L1 thread that
@@ -273,14 +274,14 @@ TEST(FuseLabNested, ThreeLevelsAreSynchronizedL2ThroughL1) {
                       "t.dur FROM thread_state u WHERE u.machine_id = vm.parent_id AND u.tid = (SELECT host_tid FROM "
                       "vcpu WHERE machine_id = t.machine_id AND vcpu_id = t.cpu) AND u.ts <= t.ts AND u.ts + u.dur > "
                       "t.ts ORDER BY u.ts DESC LIMIT 1), 0)) FROM thread_state t JOIN machine vm ON vm.id = "
-                      "t.machine_id WHERE vm.name = 'tl-l2' AND t.state IN ('vmm', 'vcpu_preempted') AND "
+                      "t.machine_id WHERE vm.name = 'l2-nested' AND t.state IN ('vmm', 'vcpu_preempted') AND "
                       "COALESCE((SELECT v.state FROM vcpu_state v WHERE v.machine_id = t.machine_id AND v.vcpu_id = "
                       "t.cpu AND v.ts <= t.ts AND v.ts + v.dur > t.ts ORDER BY v.ts DESC LIMIT 1), '') = 'guest'"),
             "1|0");
   // L2's vCPU runs on L1's vCPU threads: its intervals belong to the l2 machine.
   EXPECT_EQ(query_one(db,
                       "SELECT v.host_tid, v.host_pid FROM vcpu v JOIN machine m ON m.id = v.machine_id WHERE "
-                      "m.name = 'tl-l2'"),
+                      "m.name = 'l2-nested'"),
             "204|201");
   std::remove(db.c_str());
 }

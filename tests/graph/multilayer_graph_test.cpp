@@ -110,14 +110,14 @@ TEST(MultilayerLabBasic, ThreadStatesTileLifetimesAndFollowTheHost) {
                        "SELECT m.name, COUNT(*) > 100, SUM(life = total) = COUNT(*) FROM (SELECT machine_id, tid, "
                        "MAX(ts + dur) - MIN(ts) AS life, SUM(dur) AS total FROM thread_state GROUP BY 1, 2) t JOIN "
                        "machine m ON m.id = t.machine_id GROUP BY m.name ORDER BY m.name"),
-            (std::vector<std::string>{"tl-guest|1|1", "tl-host|1|1"}));
+            (std::vector<std::string>{"guest-basic|1|1", "host-basic|1|1"}));
   // (Each check looks up the one interval that holds the instant, through the (id, ts) indexes.)
   EXPECT_EQ(query_rows(db,
                        "SELECT t.state, COUNT(*) > 100, SUM(NOT COALESCE((SELECT v.state = (CASE t.state WHEN 'vmm' "
                        "THEN 'vmm' ELSE 'preempted' END) AND v.ts + v.dur >= t.ts + t.dur FROM vcpu_state v WHERE "
                        "v.machine_id = t.machine_id AND v.vcpu_id = t.cpu AND v.ts <= t.ts AND v.ts + v.dur > t.ts "
                        "ORDER BY v.ts DESC LIMIT 1), 0)) FROM thread_state t JOIN machine m ON m.id = t.machine_id "
-                       "WHERE m.name = 'tl-guest' AND t.state IN ('vmm', 'vcpu_preempted') GROUP BY t.state "
+                       "WHERE m.name = 'guest-basic' AND t.state IN ('vmm', 'vcpu_preempted') GROUP BY t.state "
                        "ORDER BY t.state"),
             (std::vector<std::string>{"vcpu_preempted|1|0", "vmm|1|0"}));
   EXPECT_EQ(query_one(db,
@@ -132,7 +132,7 @@ TEST(MultilayerLabBasic, ThreadStatesTileLifetimesAndFollowTheHost) {
   // cpu_state says what the CPU does: the guest's own statuses appear inside the VM.
   EXPECT_EQ(query_one(db,
                       "SELECT GROUP_CONCAT(status) FROM (SELECT DISTINCT status FROM cpu_state c JOIN machine m ON "
-                      "m.id = c.machine_id WHERE m.name = 'tl-guest' ORDER BY status)"),
+                      "m.id = c.machine_id WHERE m.name = 'guest-basic' ORDER BY status)"),
             "idle,irq,kernel,running,softirq,user");
   std::remove(db.c_str());
 }

@@ -39,8 +39,9 @@ bool read_tcp_key(const bt_field* payload, TcpKey& key) {
 
 }  // namespace
 
-int Discovery::add_machine(const std::string& trace_name, const std::string& hostname, const std::string& clock_uuid) {
-  const int machine = model_.add_machine(trace_name, hostname, clock_uuid);
+int Discovery::add_machine(const std::string& trace_name, const std::string& hostname, const std::string& clock_uuid,
+                           const std::string& lttng_trace_name) {
+  const int machine = model_.add_machine(trace_name, hostname, clock_uuid, lttng_trace_name);
   evidence_.resize(model_.size());
   machines_.resize(model_.size());
   machines_.back() =

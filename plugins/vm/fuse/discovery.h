@@ -33,7 +33,9 @@ class Discovery {
   Discovery& operator=(const Discovery&) = delete;
 
   // A trace met for the first time: its machine index.
-  int add_machine(const std::string& trace_name, const std::string& hostname, const std::string& clock_uuid);
+  // `lttng_trace_name`: its `trace_name` environment entry.
+  int add_machine(const std::string& trace_name, const std::string& hostname, const std::string& clock_uuid,
+                  const std::string& lttng_trace_name);
   size_t size() const { return model_.size(); }
 
   // One event message of pass 1 (in raw time order), of machine `machine`.

@@ -64,6 +64,7 @@ void FuseIterator::seek_beginning() {
   transforms_.clear();
   pcpus_ = PcpuResolver();
   machine_traces_.clear();
+  machine_folders_.clear();
 }
 
 void FuseIterator::start() {
@@ -158,6 +159,7 @@ int FuseIterator::machine_of(const bt_stream* stream) {
   const char* name_or_null = bt_trace_get_name(trace);
   const std::string name = name_or_null ? name_or_null : "";
   const bt_value* hostname = bt_trace_borrow_environment_entry_value_by_name_const(trace, "hostname");
+  const bt_value* lttng_name = bt_trace_borrow_environment_entry_value_by_name_const(trace, "trace_name");
   const bt_clock_class* clock = bt_stream_class_borrow_default_clock_class_const(bt_stream_borrow_class_const(stream));
   if (!clock) throw std::runtime_error("trace `" + name + "` has no clock: filter.vm.fuse needs timestamped events");
   std::string uuid;
@@ -180,9 +182,17 @@ int FuseIterator::machine_of(const bt_stream* stream) {
                                component_.sync_path + "`: synchronize it with sync=\"auto\" (the default)");
     throw std::runtime_error("a trace appeared in the second pass that the first pass did not see");
   } else {
-    refuse_contradictory_trace(trace, name, uuid, known != machine_traces_.end());
+    // source.ctf.fs names a stream after its data file: the trace's folder is that file's.
+    const char* stream_name = bt_stream_get_name(stream);
+    std::string folder = stream_name ? stream_name : "";
+    folder = folder.substr(0, folder.find_last_of('/') == std::string::npos ? 0 : folder.find_last_of('/'));
+    refuse_contradictory_trace(trace, name, uuid, folder,
+                               known == machine_traces_.end() ? -1 : static_cast<int>(known - machine_traces_.begin()));
+    machine_folders_.resize(machine_traces_.size());
+    machine_folders_.push_back(folder);
     machine = discovery_->add_machine(
-        name, hostname && bt_value_is_string(hostname) ? bt_value_string_get(hostname) : "", uuid);
+        name, hostname && bt_value_is_string(hostname) ? bt_value_string_get(hostname) : "", uuid,
+        lttng_name && bt_value_is_string(lttng_name) ? bt_value_string_get(lttng_name) : "");
     machine_traces_.push_back(key);
   }
   machine_of_trace_[trace] = machine;
@@ -191,15 +201,21 @@ int FuseIterator::machine_of(const bt_stream* stream) {
 }
 
 void FuseIterator::refuse_contradictory_trace(const bt_trace* trace, const std::string& name, const std::string& uuid,
-                                              bool seen) const {
+                                              const std::string& folder, int seen) const {
   if (bt_trace_borrow_environment_entry_value_by_name_const(trace, "vm_machine"))
-    throw std::runtime_error("trace `" + name +
-                             "` is an output of filter.vm.fuse (its environment has vm_machine): give "
+    throw std::runtime_error("trace `" + name + "`" + (folder.empty() ? "" : " in `" + folder + "`") +
+                             " is an output of filter.vm.fuse (its environment has vm_machine): give "
                              "filter.vm.fuse the original traces, not its own output");
   // The same trace name and clock UUID: the same trace twice, by its path or as a copy.
-  if (seen && !uuid.empty())
-    throw std::runtime_error("trace `" + name + "` (clock " + uuid +
-                             ") is given twice (the same trace, or a copy of it): give each trace once");
+  if (seen >= 0 && !uuid.empty()) {
+    const std::string first =
+        static_cast<size_t>(seen) < machine_folders_.size() ? machine_folders_[static_cast<size_t>(seen)] : "";
+    const std::string where = first.empty() || folder.empty() ? ""
+                              : first == folder             ? " (twice the folder `" + folder + "`)"
+                                                            : " (in `" + first + "` and in `" + folder + "`)";
+    throw std::runtime_error("trace `" + name + "` (clock " + uuid + ") is given twice" + where +
+                             ": the same trace, or a copy of it; give each trace once");
+  }
 }
 
 MachineEnv::Entries FuseIterator::environment_of(int index) const {
@@ -366,8 +382,10 @@ bt_message_iterator_class_next_method_status iterator_next(bt_self_message_itera
                          return iterator_of(self)->next(messages, capacity, count);
                        } catch (const UpstreamMerge::UpstreamError& error) {
                          const std::string names = iterator_of(self)->trace_names(error.machines);
+                         const std::string stream =
+                             error.stream.empty() ? "" : " (stream `" + error.stream + "` was the last one read)";
                          throw std::runtime_error("reading the input" + (names.empty() ? std::string() : " trace" + names) +
-                                                  " failed (causes follow)");
+                                                  stream + " failed (causes follow)");
                        }
                      });
 }

@@ -60,7 +60,7 @@ class FuseIterator final : public MachineClock {
   // Refuses, in pass 1, a trace that is filter.vm.fuse's own output, or one already given
   // (`seen`: a trace of the same name and clock UUID).
   void refuse_contradictory_trace(const bt_trace* trace, const std::string& name, const std::string& uuid,
-                                  bool seen) const;
+                                  const std::string& folder, int seen) const;
   MachineEnv::Entries environment_of(int machine) const;
   const bt::EventFields& event_fields(const bt_event_class* event_class);
 
@@ -83,6 +83,7 @@ class FuseIterator final : public MachineClock {
   PcpuResolver pcpus_;
   std::vector<SchedState> scheds_;  // pass 2, per machine that runs vCPUs (others: never fed)
   std::vector<std::string> machine_traces_;  // key (name, UUID) per machine index
+  std::vector<std::string> machine_folders_;  // per machine index: the folder of its first stream's file
   std::unordered_map<const bt_trace*, int> machine_of_trace_;
   std::unordered_map<const bt_event_class*, std::unique_ptr<bt::EventFields>> event_classes_;
   std::vector<bt::Ref<const bt_message>> out_;  // the batch being filled by next()

@@ -27,6 +27,7 @@ void Upstream::reset() {
   last_raw_ns = kNoTime;
   frontier_ns = kNoTime;
   traces.clear();
+  last_stream_name = nullptr;
 }
 
 int64_t raw_ns(const bt_message* message, const bt_stream*& stream) {
@@ -150,7 +151,8 @@ UpstreamMerge::Fill UpstreamMerge::read(Upstream& upstream) {
     case BT_MESSAGE_ITERATOR_NEXT_STATUS_END: upstream.ended = true; return Fill::ready;
     case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN: return Fill::again;
     case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR: throw std::bad_alloc();
-    default: throw UpstreamError{upstream.traces};
+    default:
+      throw UpstreamError{upstream.traces, upstream.last_stream_name ? *upstream.last_stream_name : std::string()};
   }
   // Owned from here on, whatever happens to the ones before them.
   std::vector<bt::Ref<const bt_message>> batch(count);
@@ -166,6 +168,8 @@ StreamState& UpstreamMerge::stream_state(const bt_stream* stream) {
     StreamState state;
     state.machine = clock_.machine_of(stream);
     state.fields = bt::locate_stream_fields(bt_stream_borrow_class_const(stream));
+    const char* name = bt_stream_get_name(stream);
+    state.name = name ? name : "";
     it = streams_.emplace(stream, state).first;
   }
   last_stream_ = stream;
@@ -179,6 +183,7 @@ void UpstreamMerge::buffer(Upstream& upstream, bt::Ref<const bt_message> owned) 
   const int64_t raw = raw_ns(message, stream);
   if (!stream) return;  // message iterator inactivity: nothing to merge
   StreamState& state = stream_state(stream);
+  upstream.last_stream_name = &state.name;
   const bt_message_type type = bt_message_get_type(message);
   if (type == BT_MESSAGE_TYPE_EVENT) upstream.saw_event = true;
   if (std::find(upstream.traces.begin(), upstream.traces.end(), state.machine) == upstream.traces.end()) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -47,6 +48,7 @@ struct StreamState {
   // one (CTF, and what sink.ctf.fs checks): the end of that next packet, once mapped.
   int64_t discarded_end_out_ns = kNoTime;
   bt::StreamFields fields;
+  std::string name;  // the stream's name: source.ctf.fs names it after its data file's path
 };
 
 struct Buffered {
@@ -80,6 +82,7 @@ class Upstream {
   int64_t last_raw_ns = kNoTime;
   int64_t frontier_ns = kNoTime;  // lower bound of the corrected time of its later messages
   std::vector<int> traces;        // machine indexes seen in this upstream
+  const std::string* last_stream_name = nullptr;  // of the last message read (in UpstreamMerge's streams)
   uint64_t sequence = 0;
 
  private:
@@ -114,6 +117,7 @@ class UpstreamMerge {
 
   struct UpstreamError {  // an upstream iterator failed (its causes are set)
     std::vector<int> machines;  // the machine indexes read from it so far
+    std::string stream;         // the name of the stream read last ("" if none)
   };
 
  private:

@@ -16,6 +16,7 @@
 #include "analysis/run.h"
 #include "analysis/run_tables/run_tables.h"
 #include "analysis/sync/sync_tables.h"
+#include "base/machine_names.h"
 #include "bt_guard.h"
 #include "bt_util.h"
 #include "event_reader.h"
@@ -38,7 +39,8 @@ struct EventClassInfo {
 
 // Per trace: one machine of the run, and the fused model's environment entries.
 struct TraceState {
-  std::string name, hostname, clock_uuid;
+  std::string name, hostname, clock_uuid;  // name: babeltrace2's trace name
+  std::string lttng_trace_name;            // the `trace_name` environment entry
   // Written by filter.vm.fuse as environment entries: the fused machine model and the sync.
   MachineEnv fused;
   std::string fused_machine, fused_role, fused_parent;
@@ -107,6 +109,7 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
   const char* name = bt_trace_get_name(trace);
   state.name = name ? name : "";
   state.hostname = env_string(trace, "hostname");
+  state.lttng_trace_name = env_string(trace, "trace_name");
   const bt_clock_class* clock = bt_stream_class_borrow_default_clock_class_const(bt_stream_borrow_class_const(stream));
   if (clock) state.clock_uuid = uuid_text(bt_clock_class_get_uuid(clock));
   try {
@@ -128,15 +131,15 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
     state.has_vm_key = true;
   }
   MachineRegistry& machines = sink.run->registry();
-  std::string machine_name = !state.fused_machine.empty() ? state.fused_machine
-                             : !state.hostname.empty()    ? state.hostname
-                             : !state.name.empty()        ? state.name
-                                                          : "machine";
-  // Cloned machines often share a hostname: keep names unique by qualifying with the trace name.
-  for (const TraceState* other : sink.trace_order)
-    if (other != &state && machines.get(other->machine_id).name == machine_name)
-      machine_name += " (" + (state.name.empty() ? std::to_string(sink.trace_order.size() + 1) : state.name) + ")";
-  state.machine_id = machines.add(machine_name, MachineRole::unknown, kUnknown, std::max(state.fused_layer, 0));
+  state.machine_id = machines.add("", MachineRole::unknown, kUnknown, std::max(state.fused_layer, 0));
+  sink.trace_order.push_back(&state);
+  // Every trace's machine name, decided again with this one (base/machine_names.h): two traces
+  // that share a name are told apart, the earlier one too.
+  std::vector<MachineIdentity> identities;
+  for (const TraceState* t : sink.trace_order)
+    identities.push_back(MachineIdentity{t->fused_machine, t->lttng_trace_name, t->hostname, t->name, t->clock_uuid});
+  const std::vector<std::string> names = unique_machine_names(identities);
+  for (size_t i = 0; i < names.size(); ++i) machines.get(sink.trace_order[i]->machine_id).name = names[i];
   if (state.fused_role == "guest") machines.get(state.machine_id).role = MachineRole::guest;
   auto machine = std::make_unique<TracedMachine>();
   machine->id = state.machine_id;
@@ -148,7 +151,6 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
   machine->fused_parent = state.fused_parent;
   machine->vm_key = state.vm_key;
   machine->has_vm_key = state.has_vm_key;
-  sink.trace_order.push_back(&state);
   state.machine = &sink.run->add_machine(std::move(machine));
   return state;
 }
@@ -168,7 +170,8 @@ void on_stream_beginning(Sink& sink, const bt_message* message) {
     sink.run->get<RunTables>().add_diagnostic(
         "warning", "trace `" + info.trace->name +
                        "` has no `tid` context: an event's thread is known only from the last sched_switch on its "
-                       "CPU, so intervals before it are lost, and a vCPU thread whose process is unknown makes a "
+                       "CPU, so a vCPU's state is unknown before the first sched_switch on its CPU, and a vCPU "
+                       "thread whose process is unknown makes a "
                        "VM named after the thread (qemu-tidN). Record it with: lttng add-context --kernel "
                        "--type=tid --type=pid --type=procname");
   }
