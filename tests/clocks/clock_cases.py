@@ -373,6 +373,9 @@ def case_two_hosts(run, src, data, work):
           'hosts `tl-host-c` and `tl-host` (the reference) could not be synchronized' in warning and
           '`tl-guest-c`' in warning and 'lttng enable-event -k net_dev_queue,net_if_receive_skb' in warning,
           err[-1500:])
+    # The other host's busy VM explains 93% of tl-guest-c's events at some coarse offset, but
+    # synchronized far fewer than 99%: no doubt to report.
+    check('no warning of a guest that two VMs explain', 'two VMs explain' not in warning, err[-1500:])
     # Every interval of each machine is the one of its pair fused alone.
     for table, sql in (('vcpu_state', 'SELECT machine_id, ts, dur, vcpu_id, state, exit_reason, pcpu,'
                                       ' preempting_tid, begin_event, guest_status FROM vcpu_state'),
