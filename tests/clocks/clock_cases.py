@@ -281,9 +281,9 @@ def rescale_trace(trace, factor):
 def case_freq(run, src, data, work):
     """A clock declared at 2 or 3 GHz whose values are 2 or 3 times those of the 1 GHz original
     is the same recording: babeltrace2 converts each value to ns from the declared frequency
-    (values <= 1125 cycles here, so 10^9 * value / freq is exact in a double). Every table of
-    the fused database must then be the same as the original's, row by row, in each
-    combination: the guest, the host, or both rescaled."""
+    (values of at most 375 * 3 cycles here, so 10^9 * value / freq is exact in a double).
+    Every table of the fused database must then be the same as the original's, row by row, in
+    each combination: the guest, the host, or both rescaled."""
     orig = os.path.join(src, 'traces/tc-stubs/OneQemuKvm')
     base, _ = run.fuse('1ghz', [os.path.join(orig, 'host'), os.path.join(orig, 'guest')])
     if not base:
