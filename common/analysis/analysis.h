@@ -32,6 +32,9 @@ struct TracedMachine {
   bool has_vm_key = false;
   std::string fused_parent;       // the host machine's name
   TracedMachine* host = nullptr;  // the fused host whose VM this is, once linked
+  // Fused, but no sync point links it to the reference (sync method `none`): it and its guests
+  // keep its clock, unrelated to the others' (two hosts that never talked).
+  bool own_clock = false;
   // First and last event, and the number of events.
   Timestamp first_ts = 0, last_ts = 0;
   bool saw_events = false;

@@ -2,6 +2,7 @@
 #include "analysis/run.h"
 
 #include <algorithm>
+#include <map>
 
 #include "analysis/registry.h"
 #include "analysis/run_tables/run_tables.h"
@@ -63,15 +64,24 @@ void Run::on_lost_events(TracedMachine& machine, Timestamp begin, Timestamp end,
 }
 
 void Run::finish() {
-  // Fused traces share one clock and end together: every timeline runs to the run's last event.
+  // Fused traces share one clock and end together: every timeline runs to the last event of
+  // the machines that share its clock. A top-level machine left in its own clock (own_clock)
+  // and its guests end at their own last event.
   end_ = 0;
   fused_ = false;
+  std::map<const TracedMachine*, Timestamp> group_end;  // by the machine whose clock it is (nullptr: shared)
+  auto clock_group = [](const TracedMachine* machine) -> const TracedMachine* {
+    for (size_t depth = 0; machine->host && depth < 64; ++depth) machine = machine->host;  // the top-level host
+    return machine->own_clock ? machine : nullptr;
+  };
   for (const TracedMachine* machine : machine_order_) {
     end_ = std::max(end_, machine->last_ts);
     fused_ |= machine->fused;
+    Timestamp& end = group_end[clock_group(machine)];
+    end = std::max(end, machine->last_ts);
   }
   for (TracedMachine* machine : machine_order_)
-    for (const auto& analysis : analyses_) analysis->finish_machine(*machine, end_);
+    for (const auto& analysis : analyses_) analysis->finish_machine(*machine, group_end[clock_group(machine)]);
   for (const auto& analysis : analyses_) analysis->finish(*this);
 }
 

@@ -155,6 +155,17 @@ std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector
     const GuestEvidence& guest = evidence[t];
     const size_t guest_cpus = guest.active_cpus();
     if (guest_cpus == 0) continue;
+    // The runner-up is a doubt only if it too, synchronized, keeps 99% of the guest's events in
+    // its windows: a busy VM of another host explains most events of any trace at some offset.
+    auto runner_up_explains = [&](const Candidate& vm) {
+      std::vector<VcpuRecord> vm_vcpus;
+      for (const VcpuRecord& vcpu : vcpus[static_cast<size_t>(vm.host)])
+        if (vcpu.host_pid == vm.pid) vm_vcpus.push_back(vcpu);
+      KvmWindowSync sync;
+      evidence[static_cast<size_t>(vm.host)].add_host_side(sync, vm_vcpus);
+      guest.add_guest_side(sync);
+      return explains_when_synchronized(sync.solve(KvmWindowSync::Options{}).inside_fraction);
+    };
     std::vector<Candidate> candidates;
     std::vector<double> scores;
     std::unique_ptr<KvmWindowSync> best_sync;  // only the leader's material is kept
@@ -211,7 +222,7 @@ std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector
     // Injected interrupts: kvm_x86_inj_virq on the host precedes the guest's handler entry.
     for (const auto& [host_ts, guest_ts] : best_sync->injection_pairs(result.guest_to_host))
       model.add_constraint(best.host, host_ts, int(t), guest_ts, SyncMethod::kvm_inj_virq);
-    if (is_ambiguous(scores, ranking))
+    if (is_ambiguous(scores, ranking) && runner_up_explains(candidates[static_cast<size_t>(ranking.second)]))
       diagnostics.push_back("trace `" + candidate.trace_name + "`: two VMs explain its events (" +
                             std::to_string(best_score) + " and " +
                             std::to_string(scores[static_cast<size_t>(ranking.second)]) + "); the first was chosen.");

@@ -72,7 +72,8 @@ inline bool explains_coarsely(double score) {
 inline bool explains_when_synchronized(double fraction) {
   return fraction >= kSolvedThreshold;
 }
-// The runner-up would have been a match too: the link is reported as doubtful.
+// The runner-up would have been a coarse match too: the link is doubtful if, synchronized, the
+// runner-up also explains 99% (link_by_kvm_windows checks that before it warns).
 inline bool is_ambiguous(const std::vector<double>& scores, const VmRanking& ranking) {
   return ranking.second >= 0 && scores[static_cast<size_t>(ranking.second)] > kCoarseThreshold;
 }

@@ -225,20 +225,57 @@ void FuseModel::solve(const std::string& reference) {
 
 void FuseModel::compose_transforms() {
   const size_t n = machines_.size();
-  std::vector<bool> done(n, false);
   for (FusedMachine& m : machines_) m.sync = MachineSync{};
+  std::vector<int> component(n, -1);  // the root each machine is reached from
   MachineSync& root = machines_[static_cast<size_t>(reference_)].sync;
   root.reference = reference_;
   root.method = "reference";
   root.quality = SyncQuality::accurate;
-  done[static_cast<size_t>(reference_)] = true;
-  // Breadth-first from the reference over pairs whose hull gives a transform (Trace Compass's SyncSpanningTree.java).
-  std::deque<int> queue{reference_};
+  grow_component(reference_, component);
+  // Machines that no chain of sync points links to the reference: each group that sync points
+  // link together (a second host and its guests) keeps the clock of its root, its top-level
+  // host, unsynchronized with the reference (quality absent, or incomplete when sync points go
+  // one way only); its guests are synchronized with their host all the same.
+  for (;;) {
+    int next = -1;
+    for (size_t i = 0; i < n && next < 0; ++i)
+      if (component[i] < 0 && machines_[i].role() == MachineRole::host && machines_[i].parent < 0) next = int(i);
+    for (size_t i = 0; i < n && next < 0; ++i)
+      if (component[i] < 0) next = int(i);
+    if (next < 0) break;
+    MachineSync& sync = machines_[static_cast<size_t>(next)].sync;
+    sync.reference = reference_;
+    sync.method = "none";
+    sync.accuracy_ns = std::numeric_limits<long double>::infinity();
+    sync.quality = SyncQuality::absent;
+    grow_component(next, component);
+    bool any_match = false;  // a sync point between this group and another
+    std::vector<std::string> members;
+    for (size_t i = 0; i < n; ++i) {
+      if (component[i] != next) continue;
+      if (static_cast<int>(i) != next) members.push_back(machines_[i].name);
+      for (size_t j = 0; j < n; ++j)
+        if (component[j] != next && hull(static_cast<int>(i), static_cast<int>(j))) any_match = true;
+    }
+    if (any_match) sync.quality = SyncQuality::incomplete;
+    for (size_t i = 0; i < n; ++i)
+      if (component[i] == next && static_cast<int>(i) != next)
+        machines_[i].sync.quality = std::min(machines_[i].sync.quality, sync.quality);
+    report_unsynchronized(next, any_match, members);
+  }
+}
+
+// Breadth-first from `root` over pairs whose hull gives a transform (Trace Compass's
+// SyncSpanningTree.java), composing each machine's transform with its parent's in the tree.
+void FuseModel::grow_component(int root, std::vector<int>& component) {
+  const size_t n = machines_.size();
+  component[static_cast<size_t>(root)] = root;
+  std::deque<int> queue{root};
   while (!queue.empty()) {
     const int u = queue.front();
     queue.pop_front();
     for (int v = 0; v < static_cast<int>(n); ++v) {
-      if (done[static_cast<size_t>(v)]) continue;
+      if (component[static_cast<size_t>(v)] >= 0) continue;
       const auto it = hulls_.find(pair_key(u, v));
       if (it == hulls_.end()) continue;
       const ConvexHullSync& hull = it->second.all;
@@ -280,27 +317,35 @@ void FuseModel::compose_transforms() {
         estimate.accuracy_ns = parent.accuracy_ns + std::fabs(static_cast<double>(parent.to_reference.alpha)) * bound;
         sync.estimates.push_back(estimate);
       }
-      done[static_cast<size_t>(v)] = true;
+      component[static_cast<size_t>(v)] = root;
       queue.push_back(v);
     }
   }
-  for (size_t i = 0; i < n; ++i) {
-    if (done[i]) continue;
-    MachineSync& sync = machines_[i].sync;
-    sync.reference = reference_;
-    sync.method = "none";
-    sync.accuracy_ns = std::numeric_limits<long double>::infinity();
-    bool any_match = false;
-    for (size_t j = 0; j < n; ++j)
-      if (j != i && hull(static_cast<int>(i), static_cast<int>(j))) any_match = true;
-    sync.quality = any_match ? SyncQuality::incomplete : SyncQuality::absent;
-    diagnostics_.push_back(
-        "machine `" + machines_[i].name + "` could not be synchronized with `" +
-        machines_[static_cast<size_t>(reference_)].name +
-        "`: " + (any_match ? "its sync points go one way only" : "no sync point links them") +
-        ". Its events keep their own clock (quality " + sync_quality_name(sync.quality) +
-        "). Record TCP traffic between the machines (net_dev_queue, net_if_receive_skb) or the vmsync events.");
+}
+
+// The warning for a group of machines left in its root's clock: two hosts that never talked
+// are named both, with what to record to link them.
+void FuseModel::report_unsynchronized(int root, bool one_way, const std::vector<std::string>& members) {
+  const FusedMachine& m = machines_[static_cast<size_t>(root)];
+  const FusedMachine& reference = machines_[static_cast<size_t>(reference_)];
+  const std::string why = one_way ? "their sync points go one way only" : "no sync point links them";
+  if (m.role() != MachineRole::host || reference.role() != MachineRole::host) {
+    diagnostics_.push_back("machine `" + m.name + "` could not be synchronized with `" + reference.name + "`: " + why +
+                           ". Its events keep their own clock (quality " + sync_quality_name(m.sync.quality) +
+                           "). Record TCP traffic between the machines (net_dev_queue, net_if_receive_skb) or the "
+                           "vmsync events.");
+    return;
   }
+  std::string guests;
+  for (const std::string& name : members) guests += (guests.empty() ? "`" : "`, `") + name;
+  if (!guests.empty()) guests += "`";
+  diagnostics_.push_back(
+      "hosts `" + m.name + "` and `" + reference.name + "` (the reference) could not be synchronized: " + why +
+      " (no TCP packet that both traces show). `" + m.name + "`" +
+      (guests.empty() ? "" : " and its guests (" + guests + ")") + " keep `" + m.name +
+      "`'s clock, unsynchronized with `" + reference.name + "` (sync quality " + sync_quality_name(m.sync.quality) +
+      "). To link them, trace both hosts while they exchange TCP traffic, recording the packets on each: "
+      "`lttng enable-event -k net_dev_queue,net_if_receive_skb`.");
 }
 
 namespace {
@@ -389,7 +434,8 @@ void FuseModel::load(const std::vector<CachedMachine>& cached, const std::string
     m.match_method = c.match_method;
     m.match_confidence = c.match_confidence;
     m.sync.to_reference = c.to_reference;
-    m.sync.method = c.method == "reference" ? "reference" : "reused from " + path;
+    // "none": left in its own clock (compose_transforms), which sink.vm.sqlite needs to know.
+    m.sync.method = c.method == "reference" || c.method == "none" ? c.method : "reused from " + path;
     m.sync.quality = c.quality == "accurate"      ? SyncQuality::accurate
                      : c.quality == "approximate" ? SyncQuality::approximate
                      : c.quality == "fail"        ? SyncQuality::fail

@@ -173,6 +173,8 @@ class FuseModel {
   void add_match(int sender, Timestamp send_ts, int receiver, Timestamp recv_ts, SyncMethod method);
   void decide_structure(const std::string& reference);
   void compose_transforms();
+  void grow_component(int root, std::vector<int>& component);
+  void report_unsynchronized(int root, bool one_way, const std::vector<std::string>& members);
   static uint64_t pair_key(int a, int b) {
     return (uint64_t(uint32_t(std::min(a, b))) << 32) | uint32_t(std::max(a, b));
   }

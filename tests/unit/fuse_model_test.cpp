@@ -95,6 +95,93 @@ TEST(FuseModel, MachinesWithoutSyncPointsKeepTheirClockAndSaySo) {
   EXPECT_EQ(model.machine(b).name, "same (b)");
 }
 
+// Two KVM hosts that never talk, each with a guest it exchanges TCP segments with (the guest's
+// clock 1 ms ahead of its host's, one-way delays 20 us, as in TcpBothWaysRecoversAnOffset). The
+// second host keeps its clock (quality absent, identity); its guest is synchronized with it all
+// the same: t_host2 = t_guest2 - 1 ms, and its quality is the chain's worst link (absent). One
+// warning names both hosts, the second host's guest, and the lttng line that records TCP.
+TEST(FuseModel, TwoHostsThatNeverTalkKeepTheirGuestsSynchronizedWithThem) {
+  FuseModel model;
+  const int host1 = model.add_machine("h1", "h1", "u1");
+  const int guest1 = model.add_machine("g1", "g1", "u2");
+  const int host2 = model.add_machine("h2", "h2", "u3");
+  const int guest2 = model.add_machine("g2", "g2", "u4");
+  model.on_kvm_event(host1);
+  model.on_kvm_event(host2);
+  const int64_t offset = 1'000'000;
+  for (int pair = 0; pair < 2; ++pair) {
+    const int host = pair == 0 ? host1 : host2, guest = pair == 0 ? guest1 : guest2;
+    for (int i = 0; i < 50; ++i) {
+      const int64_t t = 1'000'000'000LL + i * 10'000'000LL;
+      TcpKey out{uint32_t(1 + 10 * pair), 2, 5000, 40000, uint32_t(i), 0, 0x18};
+      model.on_tcp(host, t, true, out);
+      model.on_tcp(guest, t + 20'000 + offset, false, out);
+      TcpKey back{2, uint32_t(1 + 10 * pair), 40000, 5000, 0, uint32_t(i), 0x10};
+      model.on_tcp(guest, t + 100'000 + offset, true, back);
+      model.on_tcp(host, t + 120'000 + (i % 3) * 1000, false, back);
+    }
+  }
+  model.solve("");
+  EXPECT_EQ(model.reference(), host1);
+  EXPECT_EQ(model.machine(guest1).sync.quality, SyncQuality::accurate);
+  const MachineSync& second = model.machine(host2).sync;
+  EXPECT_EQ(second.method, "none");
+  EXPECT_EQ(second.quality, SyncQuality::absent);
+  EXPECT_TRUE(second.to_reference.is_identity());
+  const MachineSync& guest = model.machine(guest2).sync;
+  EXPECT_EQ(guest.method, "tcp via h2");
+  EXPECT_EQ(guest.quality, SyncQuality::absent);
+  const int64_t probe = 1'200'000'000LL + offset;
+  EXPECT_LE(std::llabs(guest.to_reference.apply(probe) - (probe - offset)), 20'000 + 1);
+  ASSERT_EQ(model.diagnostics().size(), 1u);
+  const std::string& warning = model.diagnostics()[0];
+  EXPECT_NE(warning.find("hosts `h2` and `h1` (the reference) could not be synchronized: no sync point links them"),
+            std::string::npos)
+      << warning;
+  EXPECT_NE(warning.find("its guests (`g2`)"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("lttng enable-event -k net_dev_queue,net_if_receive_skb"), std::string::npos) << warning;
+}
+
+// The same two hosts, now talking: TCP segments both ways between h1 and h2, whose clock is
+// 5 ms behind h1's (one-way delays 20 us). Everything is synchronized with h1: h2 by TCP, g2
+// through h2 (t_h1 = t_g2 - 1 ms + 5 ms, within the two links' bounds), and no warning.
+TEST(FuseModel, TwoHostsThatTalkAreSynchronizedByTcp) {
+  FuseModel model;
+  const int h1 = model.add_machine("h1", "h1", "u1");
+  const int g1 = model.add_machine("g1", "g1", "u2");
+  const int h2 = model.add_machine("h2", "h2", "u3");
+  const int g2 = model.add_machine("g2", "g2", "u4");
+  model.on_kvm_event(h1);
+  model.on_kvm_event(h2);
+  const int64_t h2_offset = -5'000'000, guest_offset = 1'000'000;
+  // (sender, receiver, receiver's clock minus sender's, address of the pair)
+  const struct {
+    int a, b;
+    int64_t b_minus_a;
+    uint32_t address;
+  } links[] = {{h1, g1, guest_offset, 1}, {h2, g2, guest_offset, 11}, {h1, h2, h2_offset, 21}};
+  for (const auto& link : links) {
+    for (int i = 0; i < 50; ++i) {
+      const int64_t t = 1'000'000'000LL + i * 10'000'000LL;  // in a's clock
+      TcpKey out{link.address, 2, 5000, 40000, uint32_t(i), 0, 0x18};
+      model.on_tcp(link.a, t, true, out);
+      model.on_tcp(link.b, t + 20'000 + link.b_minus_a, false, out);
+      TcpKey back{2, link.address, 40000, 5000, 0, uint32_t(i), 0x10};
+      model.on_tcp(link.b, t + 100'000 + link.b_minus_a, true, back);
+      model.on_tcp(link.a, t + 120'000 + (i % 3) * 1000, false, back);
+    }
+  }
+  model.solve("");
+  EXPECT_TRUE(model.diagnostics().empty());
+  EXPECT_EQ(model.machine(h2).sync.method, "tcp");
+  EXPECT_EQ(model.machine(h2).sync.quality, SyncQuality::accurate);
+  const MachineSync& guest = model.machine(g2).sync;
+  EXPECT_EQ(guest.method, "tcp via h2");
+  EXPECT_EQ(guest.quality, SyncQuality::accurate);
+  const int64_t probe = 1'200'000'000LL;  // in g2's clock
+  EXPECT_LE(std::llabs(guest.to_reference.apply(probe) - (probe - guest_offset - h2_offset)), 2 * (20'000 + 1));
+}
+
 TEST(FuseModel, GuestWithoutItsHostIsReported) {
   FuseModel model;
   const int guest = model.add_machine("guest", "g", "u");

@@ -149,6 +149,7 @@ TraceState& trace_state(Sink& sink, const bt_stream* stream) {
   machine->fused = !state.fused_machine.empty();
   machine->guest = state.fused_role == "guest";
   machine->fused_parent = state.fused_parent;
+  machine->own_clock = state.fused.sync_method == "none";
   machine->vm_key = state.vm_key;
   machine->has_vm_key = state.has_vm_key;
   state.machine = &sink.run->add_machine(std::move(machine));
