@@ -325,8 +325,9 @@ def case_two_hosts(run, src, data, work):
     recorded on the same kind of setup minutes apart. Each guest must be linked to its own
     host's QEMU and synchronized with it exactly as when its pair is fused alone; the second
     host keeps its clock (quality absent), and a warning names both hosts and what to record.
-    The two pairs share their hostnames (tl-host, tl-guest); telling same-named machines apart
-    is item 6 of issue 10, so the container pair's hostnames are renamed here (-c)."""
+    The two pairs share their hostnames (tl-host, tl-guest). The machines are named after their
+    trace names (host-basic, host-container, ...); the checks below go by hostname, so the
+    container pair's hostnames are renamed here (-c) to tell the rows apart."""
     basic_host = os.path.join(data, 'lab/basic/host/kernel')
     basic_guest = os.path.join(data, 'lab/basic/guest/kernel')
     with tarfile.open(os.path.join(src, 'traces/lab/container-2s.tar.xz')) as tar:
@@ -370,8 +371,8 @@ def case_two_hosts(run, src, data, work):
           sync.get('tl-guest-c', ('',))[0] == 'absent', repr(sync.get('tl-guest-c')))
     warning = ' '.join(err.split())
     check('a warning names both hosts and what to record to link them',
-          'hosts `tl-host-c` and `tl-host` (the reference) could not be synchronized' in warning and
-          '`tl-guest-c`' in warning and 'lttng enable-event -k net_dev_queue,net_if_receive_skb' in warning,
+          'hosts `host-container` and `host-basic` (the reference) could not be synchronized' in warning and
+          '`guest-container`' in warning and 'lttng enable-event -k net_dev_queue,net_if_receive_skb' in warning,
           err[-1500:])
     # The other host's busy VM explains 93% of tl-guest-c's events at some coarse offset, but
     # synchronized far fewer than 99%: no doubt to report.
