@@ -25,7 +25,7 @@ CREATE TABLE vcpu_halt(
   wake_vector INTEGER,            -- the first vector injected during the halt (kvm_x86_inj_virq)
   wake_reason TEXT NOT NULL,      -- 'timer', 'ipi', 'disk', 'net', 'device', 'none', 'unknown'
   waker_tid INTEGER,              -- the host thread that woke the vCPU thread, from task context
-  waker_machine_id INTEGER,       -- ipi: the VM and vCPU that sent it
+  waker_machine_id INTEGER,       -- ipi: the VM and vCPU that sent it; none: whose thread woke it (a kick)
   waker_vcpu_id INTEGER,
   device TEXT,                    -- device vector: the host thread that signalled it, or the guest's handler
   device_tid INTEGER,             -- device vector: that host thread
@@ -185,10 +185,11 @@ void WakeAnalysis::write(Run& run) {
                                                    "that signalled each device vector is unknown (vcpu_halt.device). "
                                                    "Record them with: lttng enable-event --kernel "
                                                    "kvm_msi_set_irq,kvm_set_irq,kvm_x86_apic_accept_irq");
-    if (wake.seen(EventKind::kvm_apic_accept_irq) == 0)
-      run_tables_->add_diagnostic("warning", who + " has no kvm_x86_apic_accept_irq (kvm_apic_accept_irq) events: "
-                                                   "timer wakes have no cause time and interrupt lines (kvm_set_irq) "
-                                                   "no vector. Record them with: lttng enable-event --kernel "
+    if (wake.seen(EventKind::kvm_set_irq) > 0 && wake.seen(EventKind::kvm_apic_accept_irq) == 0)
+      run_tables_->add_diagnostic("warning", who + " has kvm_set_irq but no kvm_x86_apic_accept_irq "
+                                                   "(kvm_apic_accept_irq) events: the vectors of interrupt lines are "
+                                                   "unknown, so their device wakes have no device (vcpu_halt.device). "
+                                                   "Record them with: lttng enable-event --kernel "
                                                    "kvm_x86_apic_accept_irq");
   }
 }

@@ -27,19 +27,9 @@
 #include "base/types.h"
 #include "events/events.h"
 #include "kvm/vcpu_tracker.h"
+#include "analysis/wake/wake_vectors.h"
 
 namespace vm {
-
-enum class WakeReason : uint8_t { none, timer, ipi, disk, net, device, unknown };
-const char* wake_reason_name(WakeReason reason);
-// The class of a vector by Linux's fixed x86 vectors: timer, ipi, device (32-235) or unknown.
-WakeReason reason_of_vector(int64_t vector);
-// A guest IRQ handler's name: virtio-blk queues ("virtio1-req.0", "virtio0-requests") are disk,
-// virtio-net queues ("virtio0-input.0", "virtio0-output.0") net, anything else device.
-WakeReason reason_of_handler(std::string_view name);
-// The guest handler name of an x86 vector event (x86_irq_vectors_<name>_entry): <name>, or the
-// name of the fixed vector when the event's name is not known.
-std::string vector_handler_name(std::string_view event_name, int64_t vector);
 
 struct HaltRecord {
   Timestamp ts = 0, dur = 0;

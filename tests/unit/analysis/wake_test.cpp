@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "analysis/run.h"
+#include "analysis/wake/wake_vectors.h"
 #include "db_check.h"
 
 namespace vm {
@@ -201,6 +202,30 @@ TEST(WakeAnalysis, HaltWithNothingInjectedAndNoSleep) {
   std::remove(path.c_str());
 }
 
+// A paravirtual kick. vCPU 1 halts at 200 and sleeps at 205; vCPU 0 (thread 1001, task context
+// on CPU 0) wakes its thread at 300 (KVM_HC_KICK_CPU: nothing is injected); vCPU 1 runs at 320
+// and enters at 330. => reason none (no vector), slept 1, waker_tid 1001, and the waking thread
+// is vCPU 0's: waker_vcpu_id 0. No cause, so no latency split.
+TEST(WakeAnalysis, KickFromAnotherVcpuInjectsNothing) {
+  const std::string path = temp_db_path("wake-kick");
+  {
+    Host host(path);
+    host.entry(100, 0, 1001);
+    host.entry(100, 1, 1002);
+    host.exit(200, 1, 1002);
+    host.sleep(205, 1, 1002, 0);
+    host.exit(290, 0, 1001, kNpf);
+    host.wake(300, 0, 1001, 1002);
+    host.switch_in(320, 1, 0, 1002);
+    host.entry(330, 1, 1002);
+    host.inject(340, 0, 1001, 236);  // another vCPU's injection: nothing of vCPU 1's halt
+    host.done();
+  }
+  EXPECT_EQ(int_rows(path, kColumns, 10), (IntRows{{200, 130, 1, 1, -1, 1001, 0, -1, -1, -1}}));
+  EXPECT_EQ(text(path, "SELECT wake_reason FROM vcpu_halt"), "none");
+  std::remove(path.c_str());
+}
+
 // Lost events inside a halt. vCPU 0 halts at 200 and sleeps at 210; events are lost on CPU 1
 // from 300 to 350; it is woken at 400 (from bash, tid 3000, task context), switched in at 410,
 // injects 236 at 420, enters at 430. => the injection seen is not known to be the first: reason
@@ -244,6 +269,27 @@ TEST(WakeAnalysis, MissingInjectionEventsGiveUnknownAndADiagnostic) {
                        "''kvm_x86_inj_virq,%'"),
             "1");
   std::remove(path.c_str());
+}
+
+// The names the guest gives its handlers, and the host's thread names (derivations in
+// common/analysis/wake/wake_vectors.cpp: Linux's virtio_pci_common.c queue names, vhost.c's
+// worker name, QEMU's iothread names).
+TEST(WakeVectors, NamesTellTheDevice) {
+  EXPECT_EQ(reason_of_handler("virtio1-req.0"), WakeReason::disk);
+  EXPECT_EQ(reason_of_handler("virtio0-requests"), WakeReason::disk);
+  EXPECT_EQ(reason_of_handler("virtio0-input.0"), WakeReason::net);
+  EXPECT_EQ(reason_of_handler("virtio3-output.1"), WakeReason::net);
+  EXPECT_EQ(reason_of_handler("ttyS0"), WakeReason::device);
+  EXPECT_EQ(reason_of_raiser("vhost-204"), WakeReason::net);
+  EXPECT_EQ(reason_of_raiser("IO iothread0"), WakeReason::disk);
+  EXPECT_EQ(reason_of_raiser("qemu-system-x86"), WakeReason::device);
+  EXPECT_EQ(reason_of_vector(236), WakeReason::timer);
+  EXPECT_EQ(reason_of_vector(239), WakeReason::timer);
+  EXPECT_EQ(reason_of_vector(252), WakeReason::ipi);
+  EXPECT_EQ(reason_of_vector(39), WakeReason::device);
+  EXPECT_EQ(reason_of_vector(246), WakeReason::unknown);
+  EXPECT_EQ(vector_handler_name("x86_irq_vectors_call_function_single_entry", 251), "call_function_single");
+  EXPECT_EQ(vector_handler_name("", 253), "reschedule");
 }
 
 }  // namespace
