@@ -80,8 +80,9 @@ TEST_F(LabBasicWake, OneRowPerHltExit) {
               query_one(*db, "SELECT SUM(exits) FROM exit_stats WHERE exit_reason = 120"));
     EXPECT_EQ(query_one(*db, "SELECT COUNT(*) FROM vcpu_halt WHERE dur < 0 OR wait_cpu_dur < 0 OR vmm_dur < 0"), "0");
     // A vCPU's halts do not overlap.
-    EXPECT_EQ(query_one(*db, "SELECT COUNT(*) FROM (SELECT ts, LAG(ts + dur) OVER (PARTITION BY machine_id, vcpu_id "
-                             "ORDER BY ts) AS prev_end FROM vcpu_halt) WHERE prev_end > ts"),
+    EXPECT_EQ(query_one(*db,
+                        "SELECT COUNT(*) FROM (SELECT ts, LAG(ts + dur) OVER (PARTITION BY machine_id, vcpu_id "
+                        "ORDER BY ts) AS prev_end FROM vcpu_halt) WHERE prev_end > ts"),
               "0");
   }
 }
@@ -102,19 +103,17 @@ TEST_F(LabBasicWake, HostOnlyWakeReasonAgreesWithTheGuestsHandlers) {
       "WHEN f.guest_handler LIKE 'virtio%-req%' THEN 'disk' "
       "WHEN f.guest_handler LIKE 'virtio%-input%' OR f.guest_handler LIKE 'virtio%-output%' THEN 'net' "
       "WHEN f.guest_handler = '(none)' THEN 'none' ELSE 'device' END";
-  const std::string joined = "FROM main.vcpu_halt f JOIN host.vcpu_halt h ON h.ts = f.ts AND h.vcpu_id = f.vcpu_id "
-                             "AND h.host_tid = f.host_tid WHERE f.guest_handler IS NOT NULL";
+  const std::string joined =
+      "FROM main.vcpu_halt f JOIN host.vcpu_halt h ON h.ts = f.ts AND h.vcpu_id = f.vcpu_id "
+      "AND h.host_tid = f.host_tid WHERE f.guest_handler IS NOT NULL";
   const std::string agree = "(h.wake_reason = " + account + " OR (h.wake_reason = 'device' AND " + account +
                             " IN ('disk', 'net', 'device')))";
-  const std::vector<std::string> matrix =
-      attached_rows(*fused_db, *host_db,
-                    "SELECT h.wake_reason, " + account + " AS guest, COUNT(*) " + joined +
-                        " GROUP BY 1, 2 ORDER BY 1, 2");
+  const std::vector<std::string> matrix = attached_rows(
+      *fused_db, *host_db,
+      "SELECT h.wake_reason, " + account + " AS guest, COUNT(*) " + joined + " GROUP BY 1, 2 ORDER BY 1, 2");
   std::printf("lab basic: host-only wake_reason | the guest's first handler's class | halts\n");
   for (const std::string& row : matrix) std::printf("  %s\n", row.c_str());
-  const std::string totals = attached_rows(*fused_db, *host_db,
-                                           "SELECT COUNT(*), SUM(" + agree + ") " + joined)
-                                 .at(0);
+  const std::string totals = attached_rows(*fused_db, *host_db, "SELECT COUNT(*), SUM(" + agree + ") " + joined).at(0);
   std::printf("lab basic: halts with a guest handler | agreeing: %s\n", totals.c_str());
   const long total = std::stol(totals.substr(0, totals.find('|')));
   const long agreeing = std::stol(totals.substr(totals.find('|') + 1));

@@ -36,7 +36,8 @@ CREATE TABLE vcpu_halt(
   guest_handler TEXT,             -- fused runs: the guest's first interrupt handler on that vCPU after the wake
   host_tid INTEGER                -- the vCPU thread
 ))sql"},
-    {db::ObjectKind::index, "vcpu_halt_by_vcpu", "", "CREATE INDEX vcpu_halt_by_vcpu ON vcpu_halt(machine_id, vcpu_id, ts)"},
+    {db::ObjectKind::index, "vcpu_halt_by_vcpu", "",
+     "CREATE INDEX vcpu_halt_by_vcpu ON vcpu_halt(machine_id, vcpu_id, ts)"},
     {db::ObjectKind::view, "halt_by_reason", "per vCPU and wake reason: halts and halted time", R"sql(
 CREATE VIEW halt_by_reason AS
 SELECT h.machine_id, h.vcpu_id, h.wake_reason, COUNT(*) AS halts, SUM(h.dur) AS halted_ns,
@@ -87,8 +88,8 @@ WakeAnalysis::WakeAnalysis(Run& run)
       vcpu_(&run.get<VcpuAnalysis>()),
       insert_(db::prepare_insert(run.database(), "vcpu_halt",
                                  {"ts", "dur", "machine_id", "vcpu_id", "slept", "wake_vector", "wake_reason",
-                                  "waker_tid", "waker_machine_id", "waker_vcpu_id", "device", "device_tid",
-                                  "inject_ts", "cause_ts", "wait_cpu_dur", "vmm_dur", "guest_handler", "host_tid"})) {}
+                                  "waker_tid", "waker_machine_id", "waker_vcpu_id", "device", "device_tid", "inject_ts",
+                                  "cause_ts", "wait_cpu_dur", "vmm_dur", "guest_handler", "host_tid"})) {}
 
 void WakeAnalysis::on_machine(TracedMachine& machine) {
   if (models_.size() <= machine.index) {
@@ -165,32 +166,38 @@ void WakeAnalysis::write(Run& run) {
     const std::string who = "trace `" + machine->trace_name + "`";
     if (wake.seen(EventKind::kvm_inj_virq) == 0) {
       run_tables_->add_diagnostic(
-          "warning", who + " has HLT exits but no kvm_x86_inj_virq (kvm_inj_virq) events: what woke each halted vCPU "
-                           "is unknown (vcpu_halt.wake_reason = 'unknown'). Record them with: lttng enable-event "
-                           "--kernel 'kvm_x86_inj_virq,kvm_x86_apic_ipi,kvm_x86_apic_accept_irq,kvm_msi_set_irq,"
-                           "kvm_set_irq'");
+          "warning", who +
+                         " has HLT exits but no kvm_x86_inj_virq (kvm_inj_virq) events: what woke each halted vCPU "
+                         "is unknown (vcpu_halt.wake_reason = 'unknown'). Record them with: lttng enable-event "
+                         "--kernel 'kvm_x86_inj_virq,kvm_x86_apic_ipi,kvm_x86_apic_accept_irq,kvm_msi_set_irq,"
+                         "kvm_set_irq'");
       std::string ids;
       for (int64_t id : vms_[machine->index]) ids += (ids.empty() ? "" : ",") + std::to_string(id);
       if (!ids.empty())
-        run.database().connection().exec("UPDATE vcpu_halt SET wake_reason = 'unknown' WHERE wake_reason = 'none' "
-                                         "AND machine_id IN (" + ids + ")");
+        run.database().connection().exec(
+            "UPDATE vcpu_halt SET wake_reason = 'unknown' WHERE wake_reason = 'none' "
+            "AND machine_id IN (" +
+            ids + ")");
       continue;
     }
     if (wake.ipi_wakes() > 0 && wake.seen(EventKind::kvm_apic_ipi) == 0)
-      run_tables_->add_diagnostic("warning", who + " has no kvm_x86_apic_ipi (kvm_apic_ipi) events: the vCPU that "
-                                                   "sent each waking IPI is unknown (vcpu_halt.waker_vcpu_id). Record "
-                                                   "them with: lttng enable-event --kernel kvm_x86_apic_ipi");
+      run_tables_->add_diagnostic("warning", who +
+                                                 " has no kvm_x86_apic_ipi (kvm_apic_ipi) events: the vCPU that "
+                                                 "sent each waking IPI is unknown (vcpu_halt.waker_vcpu_id). Record "
+                                                 "them with: lttng enable-event --kernel kvm_x86_apic_ipi");
     if (wake.device_wakes() > 0 && wake.seen(EventKind::kvm_msi_set_irq) + wake.seen(EventKind::kvm_set_irq) == 0)
-      run_tables_->add_diagnostic("warning", who + " has no kvm_msi_set_irq or kvm_set_irq events: the host thread "
-                                                   "that signalled each device vector is unknown (vcpu_halt.device). "
-                                                   "Record them with: lttng enable-event --kernel "
-                                                   "kvm_msi_set_irq,kvm_set_irq,kvm_x86_apic_accept_irq");
+      run_tables_->add_diagnostic("warning", who +
+                                                 " has no kvm_msi_set_irq or kvm_set_irq events: the host thread "
+                                                 "that signalled each device vector is unknown (vcpu_halt.device). "
+                                                 "Record them with: lttng enable-event --kernel "
+                                                 "kvm_msi_set_irq,kvm_set_irq,kvm_x86_apic_accept_irq");
     if (wake.seen(EventKind::kvm_set_irq) > 0 && wake.seen(EventKind::kvm_apic_accept_irq) == 0)
-      run_tables_->add_diagnostic("warning", who + " has kvm_set_irq but no kvm_x86_apic_accept_irq "
-                                                   "(kvm_apic_accept_irq) events: the vectors of interrupt lines are "
-                                                   "unknown, so their device wakes have no device (vcpu_halt.device). "
-                                                   "Record them with: lttng enable-event --kernel "
-                                                   "kvm_x86_apic_accept_irq");
+      run_tables_->add_diagnostic("warning", who +
+                                                 " has kvm_set_irq but no kvm_x86_apic_accept_irq "
+                                                 "(kvm_apic_accept_irq) events: the vectors of interrupt lines are "
+                                                 "unknown, so their device wakes have no device (vcpu_halt.device). "
+                                                 "Record them with: lttng enable-event --kernel "
+                                                 "kvm_x86_apic_accept_irq");
   }
 }
 

@@ -176,7 +176,8 @@ void WakeModel::on_inject(const Event& event, int64_t tid) {
     found = true;
     pending_.erase(it);
   }
-  if (const auto it = by_tid_.find(tid); it != by_tid_.end() && it->second.held && vector != it->second.done.wake_vector) {
+  if (const auto it = by_tid_.find(tid);
+      it != by_tid_.end() && it->second.held && vector != it->second.done.wake_vector) {
     // Another vector is injected after the halt before the guest ran any handler: the handler
     // the guest runs next may be that vector's, so the wake itself brought none (a paravirtual
     // kick). The same vector again is its re-injection (its delivery was interrupted by an exit).
@@ -229,7 +230,7 @@ void WakeModel::on_raise(const Event& event, int64_t tid) {
     }
     case EventKind::kvm_set_irq:
       if (event.as<KvmSetIrq>().level == 0) return;  // the line is lowered
-      raising_[tid] = cause;  // the vector is the IOAPIC's: known at the accept
+      raising_[tid] = cause;                         // the vector is the IOAPIC's: known at the accept
       break;
     default: break;
   }
@@ -383,8 +384,7 @@ void WakeModel::release(Vcpu& vcpu) {
   sink_(vcpu.done);
 }
 
-void WakeModel::on_guest_handler(int64_t vm_key, int64_t vcpu_id, Timestamp ts, std::string_view name,
-                                 bool irq_line) {
+void WakeModel::on_guest_handler(int64_t vm_key, int64_t vcpu_id, Timestamp ts, std::string_view name, bool irq_line) {
   const auto found = by_vcpu_.find({vm_key, vcpu_id});
   if (found == by_vcpu_.end()) return;
   Vcpu& vcpu = by_tid_[found->second];

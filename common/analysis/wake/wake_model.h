@@ -23,11 +23,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analysis/wake/wake_vectors.h"
 #include "base/thread_table.h"
 #include "base/types.h"
 #include "events/events.h"
 #include "kvm/vcpu_tracker.h"
-#include "analysis/wake/wake_vectors.h"
 
 namespace vm {
 
@@ -111,13 +111,13 @@ class WakeModel {
   const VcpuTracker& vcpus_;
   const ThreadTable& threads_;
   Sink sink_;
-  std::set<int64_t> guests_;                             // VMs whose guest trace is fused in
-  std::map<int64_t, Vcpu> by_tid_;                       // vCPU threads seen halting
+  std::set<int64_t> guests_;                                // VMs whose guest trace is fused in
+  std::map<int64_t, Vcpu> by_tid_;                          // vCPU threads seen halting
   std::map<std::pair<int64_t, int64_t>, int64_t> by_vcpu_;  // (vm_key, vCPU) -> tid
-  std::unordered_map<int64_t, Cause> raising_;           // per thread: its last raise event
-  std::map<Key, Cause> pending_;                         // (vm_key, APIC id, vector) -> last cause
-  std::map<Key, Learned> learned_;                       // (vm_key, vCPU, vector) -> device
-  std::vector<int> irq_depth_;                           // per host CPU: nested handlers
+  std::unordered_map<int64_t, Cause> raising_;              // per thread: its last raise event
+  std::map<Key, Cause> pending_;                            // (vm_key, APIC id, vector) -> last cause
+  std::map<Key, Learned> learned_;                          // (vm_key, vCPU, vector) -> device
+  std::vector<int> irq_depth_;                              // per host CPU: nested handlers
   uint64_t halts_ = 0, ipi_wakes_ = 0, device_wakes_ = 0;
   uint64_t seen_[5] = {};  // kvm_inj_virq, kvm_apic_ipi, kvm_apic_accept_irq, kvm_msi_set_irq, kvm_set_irq
 };

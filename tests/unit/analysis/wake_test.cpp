@@ -37,15 +37,19 @@ struct Host {
     e.ctx.cpu = cpu;
     e.ctx.tid = tid;
     e.ctx.pid = tid == 2000 || tid == 3000 ? tid : tid == 0 ? 0 : 1000;
-    e.ctx.procname = tid == 1001 ? "CPU 0/KVM" : tid == 1002 ? "CPU 1/KVM" : tid == 2000 ? "vhost-1000"
-                     : tid == 3000                                       ? "bash"
-                     : tid == 0                                          ? "swapper/0"
-                                                                         : "qemu-system-x86";
+    e.ctx.procname = tid == 1001   ? "CPU 0/KVM"
+                     : tid == 1002 ? "CPU 1/KVM"
+                     : tid == 2000 ? "vhost-1000"
+                     : tid == 3000 ? "bash"
+                     : tid == 0    ? "swapper/0"
+                                   : "qemu-system-x86";
     e.payload = payload;
     run.on_context(*machine, e.ctx);
     run.on_event(*machine, e);
   }
-  void entry(Timestamp ts, int64_t cpu, int64_t tid) { event(ts, cpu, tid, EventKind::kvm_entry, KvmEntry{tid - 1001}); }
+  void entry(Timestamp ts, int64_t cpu, int64_t tid) {
+    event(ts, cpu, tid, EventKind::kvm_entry, KvmEntry{tid - 1001});
+  }
   void exit(Timestamp ts, int64_t cpu, int64_t tid, int64_t reason = kHlt) {
     event(ts, cpu, tid, EventKind::kvm_exit, KvmExit{reason, kSvm, tid - 1001});
   }
@@ -265,8 +269,9 @@ TEST(WakeAnalysis, MissingInjectionEventsGiveUnknownAndADiagnostic) {
     host.done();
   }
   EXPECT_EQ(text(path, "SELECT wake_reason FROM vcpu_halt"), "unknown");
-  EXPECT_EQ(text(path, "SELECT COUNT(*) FROM diagnostic WHERE message LIKE '%lttng enable-event --kernel "
-                       "''kvm_x86_inj_virq,%'"),
+  EXPECT_EQ(text(path,
+                 "SELECT COUNT(*) FROM diagnostic WHERE message LIKE '%lttng enable-event --kernel "
+                 "''kvm_x86_inj_virq,%'"),
             "1");
   std::remove(path.c_str());
 }
