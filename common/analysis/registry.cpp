@@ -6,6 +6,7 @@
 #include "analysis/run_tables/run_tables.h"
 #include "analysis/sync/sync_tables.h"
 #include "analysis/vcpu/vcpu_analysis.h"
+#include "analysis/wake/wake_analysis.h"
 
 namespace vm {
 
@@ -16,6 +17,7 @@ const std::vector<const AnalysisInfo*>& registered_analyses() {
   static const std::vector<const AnalysisInfo*> analyses = {
       &RunTables::info,         // machine, trace, run, data_loss, event_stat, diagnostic
       &VcpuAnalysis::info,      // vcpu, vcpu_state, thread and the vCPU views
+      &WakeAnalysis::info,      // vcpu_halt and its views (reads the vCPU analysis's threads and vCPUs)
       &KernelAnalysis::info,    // thread_state, container, container_thread, thread_delay
       &CpuStateAnalysis::info,  // cpu_state
       &SyncTables::info,        // sync, sync_estimate, guest_match (from filter.vm.fuse)

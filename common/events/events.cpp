@@ -42,10 +42,14 @@ EventPayload make_payload(EventKind kind, const RawFields& raw) {
     case EventKind::irq_vector_exit: return IrqVector{v[0]};
     case EventKind::syscall_entry:
     case EventKind::syscall_exit: return Syscall{};
-    case EventKind::irq_entry:
-    case EventKind::irq_exit: return Irq{v[0]};
+    case EventKind::irq_entry: return Irq{v[0], raw.text[1]};
+    case EventKind::irq_exit: return Irq{v[0], {}};
     case EventKind::softirq_entry:
     case EventKind::softirq_exit: return Softirq{v[0]};
+    case EventKind::kvm_apic_ipi: return KvmApicIpi{v[0], v[1]};
+    case EventKind::kvm_apic_accept_irq: return KvmApicAcceptIrq{v[0], v[1]};
+    case EventKind::kvm_msi_set_irq: return KvmMsiSetIrq{v[0], v[1]};
+    case EventKind::kvm_set_irq: return KvmSetIrq{v[0], v[1]};
     default: return std::monostate{};
   }
 }

@@ -64,14 +64,28 @@ struct IrqVector {  // x86_irq_vectors_*_entry and _exit
 struct Syscall {};  // entry or exit: the name says which call, no field is read
 struct Irq {        // irq_handler_entry and _exit
   int64_t irq;
+  std::string_view name;  // irq_handler_entry: the handler's name (e.g. "virtio0-input.0")
 };
 struct Softirq {
   int64_t vec;
 };
+struct KvmApicIpi {
+  int64_t icr_low, dest_id;
+};
+struct KvmApicAcceptIrq {
+  int64_t apicid, vec;
+};
+struct KvmMsiSetIrq {
+  int64_t address, data;
+};
+struct KvmSetIrq {
+  int64_t gsi, level;
+};
 
 using EventPayload =
     std::variant<std::monostate, SchedSwitch, SchedWakeup, ProcessFork, ThreadEnd, StatedumpProcess, StatedumpPidNs,
-                 KvmEntry, KvmExit, Vmsync, KvmInjVirq, IrqVector, Syscall, Irq, Softirq>;
+                 KvmEntry, KvmExit, Vmsync, KvmInjVirq, IrqVector, Syscall, Irq, Softirq, KvmApicIpi,
+                 KvmApicAcceptIrq, KvmMsiSetIrq, KvmSetIrq>;
 
 struct Event {
   EventKind kind = EventKind::other;
@@ -80,6 +94,8 @@ struct Event {
   // The thread the event happened in (its tid context, else the CPU's current thread before a
   // sched_switch changes it); set by the machine before the analyses see the event.
   int64_t tid = kUnknown;
+  // The event class's name (empty when the producer did not set it); valid during the call.
+  std::string_view name;
 
   template <typename T>
   const T& as() const {

@@ -218,7 +218,7 @@ const EventLayout kLayouts[] = {
      "a system call returns"},
     {EventKind::irq_entry,
      {"irq_handler_entry"},
-     {{"irq", I, false, kNone, s32}, W("name", str)},
+     {{"irq", I, false, kNone, s32}, {"name", S, false, kNone, str}},
      EventKind::other,
      "an IRQ handler starts"},
     {EventKind::irq_exit,
@@ -249,6 +249,29 @@ const EventLayout kLayouts[] = {
      "one PID-namespace level of a thread (lttng-modules >= 2.12)",
      Naming::any,
      NsLayout::separate},
+    // Who raises the interrupts injected into vCPUs (common/analysis/wake/). Fields from
+    // lttng-modules' instrumentation/events/arch/x86/kvm/trace.h (kvm_x86_*; kvm_* before 2.7.2)
+    // and instrumentation/events/kvm.h (kvm_msi_set_irq, kvm_set_irq: never renamed).
+    {EventKind::kvm_apic_ipi,
+     {"kvm_x86_apic_ipi", "kvm_apic_ipi"},
+     {{"icr_low", I, true, kNone}, {"dest_id", I, false, kNone}},
+     EventKind::kvm_other,
+     "a vCPU sends an IPI (its vector is icr_low's low byte)"},
+    {EventKind::kvm_apic_accept_irq,
+     {"kvm_x86_apic_accept_irq", "kvm_apic_accept_irq"},
+     {{"apicid", I, true, kNone}, {"vec", I, true, kNone}},
+     EventKind::kvm_other,
+     "a vector is accepted by a vCPU's local APIC"},
+    {EventKind::kvm_msi_set_irq,
+     {"kvm_msi_set_irq"},
+     {{"address", I, true, kNone}, {"data", I, true, kNone}},
+     EventKind::kvm_other,
+     "a device signals a message-signalled interrupt (vector: data's low byte)"},
+    {EventKind::kvm_set_irq,
+     {"kvm_set_irq"},
+     {{"gsi", I, true, kNone}, {"level", I, false, 1}},
+     EventKind::kvm_other,
+     "a device raises or lowers an interrupt line of a VM"},
     // Last: any other kvm_* event still proves a KVM host.
     {EventKind::kvm_other, {"kvm_*"}, {}, EventKind::other, "any other KVM event"},
 };

@@ -41,6 +41,11 @@ enum class EventKind : uint8_t {
   softirq_exit,      // irq_softirq_exit
   process_free,      // sched_process_free: the thread is gone
   statedump_pid_ns,  // lttng_statedump_process_pid_ns (lttng-modules >= 2.12)
+  // Who raises the interrupts injected into vCPUs (common/analysis/wake/).
+  kvm_apic_ipi,         // kvm_x86_apic_ipi, kvm_apic_ipi: a vCPU writes its APIC's ICR (sends an IPI)
+  kvm_apic_accept_irq,  // kvm_x86_apic_accept_irq, kvm_apic_accept_irq: a vector reaches a vCPU's APIC
+  kvm_msi_set_irq,      // kvm_msi_set_irq: a device signals an MSI into a VM
+  kvm_set_irq,          // kvm_set_irq: a device raises or lowers an interrupt line (GSI) of a VM
 };
 
 enum class FieldType : uint8_t { integer, string, int_array };

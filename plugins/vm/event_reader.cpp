@@ -85,6 +85,7 @@ void decode_event(const EventFields& info, const EventContext& ctx, const bt_eve
   out.kind = info.kind;
   out.ctx = ctx;
   out.tid = kUnknown;
+  out.name = info.name;
   if (!info.layout_) {
     out.payload = std::monostate{};
     return;

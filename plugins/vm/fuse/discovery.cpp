@@ -64,7 +64,11 @@ void Discovery::on_event(const bt_message* message, int machine, int64_t cpu, co
   switch (decoded_.kind) {
     case EventKind::kvm_entry:
     case EventKind::kvm_exit:
-    case EventKind::kvm_other: model_.on_kvm_event(machine); break;
+    case EventKind::kvm_other:
+    case EventKind::kvm_apic_ipi:
+    case EventKind::kvm_apic_accept_irq:
+    case EventKind::kvm_msi_set_irq:
+    case EventKind::kvm_set_irq: model_.on_kvm_event(machine); break;
     case EventKind::vmsync_gh_guest:
     case EventKind::vmsync_hg_guest: {
       const Vmsync& sync = decoded_.as<Vmsync>();
