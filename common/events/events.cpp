@@ -41,6 +41,9 @@ EventPayload make_payload(EventKind kind, const RawFields& raw) {
     case EventKind::irq_exit: return Irq{v[0]};
     case EventKind::softirq_entry:
     case EventKind::softirq_exit: return Softirq{v[0]};
+    case EventKind::kvm_nested_vmenter: return KvmNestedVmenter{v[0]};
+    case EventKind::kvm_nested_vmexit:
+    case EventKind::kvm_nested_vmexit_inject: return KvmNestedVmexit{v[0], v[1]};
     default: return std::monostate{};
   }
 }

@@ -68,10 +68,17 @@ struct Irq {        // irq_handler_entry and _exit
 struct Softirq {
   int64_t vec;
 };
+struct KvmNestedVmenter {
+  int64_t isa;
+};
+struct KvmNestedVmexit {  // kvm_nested_vmexit and kvm_nested_vmexit_inject
+  int64_t exit_code, isa;
+};
 
 using EventPayload =
     std::variant<std::monostate, SchedSwitch, SchedWakeup, ProcessFork, ThreadEnd, StatedumpProcess, StatedumpPidNs,
-                 KvmEntry, KvmExit, Vmsync, KvmInjVirq, IrqVector, Syscall, Irq, Softirq>;
+                 KvmEntry, KvmExit, Vmsync, KvmInjVirq, IrqVector, Syscall, Irq, Softirq, KvmNestedVmenter,
+                 KvmNestedVmexit>;
 
 struct Event {
   EventKind kind = EventKind::other;

@@ -39,6 +39,10 @@ enum class EventKind : uint8_t {
   softirq_exit,      // irq_softirq_exit
   process_free,      // sched_process_free: the thread is gone
   statedump_pid_ns,  // lttng_statedump_process_pid_ns (lttng-modules >= 2.12)
+  // Nested virtualization, on the L0 host (KVM's nested SVM/VMX emulation):
+  kvm_nested_vmenter,        // kvm_x86_nested_vmenter, kvm_x86_nested_vmrun, kvm_nested_vmenter, kvm_nested_vmrun
+  kvm_nested_vmexit,         // kvm_x86_nested_vmexit, kvm_nested_vmexit: an exit while the nested guest runs
+  kvm_nested_vmexit_inject,  // kvm_x86_nested_vmexit_inject, kvm_nested_vmexit_inject: the exit goes to L1
 };
 
 enum class FieldType : uint8_t { integer, string, int_array };
