@@ -202,24 +202,17 @@ void VcpuTracker::on_nested_vmexit_inject(Timestamp, int64_t tid, int64_t exit_c
   release(*vcpu);
 }
 
-// The nested guest of each VM that runs one becomes a machine (layer 2, parent the VM), unless
-// the run already knows it (its trace, or its L1's trace, fused in).
+// The VMs that run a nested guest, and those among them whose layers the trace cannot tell.
 void VcpuTracker::finish_nested() {
   undecidable_layer_vms_.clear();
+  nested_hypervisors_.clear();
   std::vector<const Vm*> hypervisors;
   for (const auto& entry : vms_)
     if (entry.second->hypervisor) hypervisors.push_back(entry.second.get());
   std::sort(hypervisors.begin(), hypervisors.end(),
             [](const Vm* a, const Vm* b) { return a->machine_id < b->machine_id; });
   for (const Vm* vm : hypervisors) {
-    bool known = false;
-    for (const Machine& machine : machines_.all()) known |= machine.parent_id == vm->machine_id;
-    if (!known) {
-      const Machine& l1 = machines_.get(vm->machine_id);
-      const std::string name = l1.name + "-l2";
-      const int layer = l1.layer + 1;
-      machines_.add(name, MachineRole::guest, vm->machine_id, layer);
-    }
+    nested_hypervisors_.push_back(vm->machine_id);
     if (vm->saw_nested_exit && vm->saw_nested_inject) continue;
     undecidable_layer_vms_.push_back(vm->machine_id);
     std::string missing = vm->saw_nested_exit ? "kvm_x86_nested_vmexit_inject"

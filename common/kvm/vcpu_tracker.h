@@ -161,6 +161,8 @@ class VcpuTracker {
   // After finish(): the VMs that run their own hypervisor but whose layers the trace cannot tell
   // (it lacks the nested exit events): their rows' guest_layer is to be NULL.
   const std::vector<int64_t>& undecidable_layer_vms() const { return undecidable_layer_vms_; }
+  // After finish(): the VMs (machine ids) that run their own hypervisor, i.e. a nested guest.
+  const std::vector<int64_t>& nested_hypervisors() const { return nested_hypervisors_; }
   uint64_t exit_count() const { return exit_count_; }
   uint64_t entry_count() const { return entry_count_; }
 
@@ -195,7 +197,7 @@ class VcpuTracker {
   std::vector<Vcpu*> vcpu_order_;                             // creation order (weak)
   std::unordered_map<int64_t, std::unique_ptr<Vm>> vms_;      // key: QEMU pid (or -tid if unknown)
   std::unordered_map<std::string, bool> diagnosed_;
-  std::vector<int64_t> undecidable_layer_vms_;
+  std::vector<int64_t> undecidable_layer_vms_, nested_hypervisors_;
   uint64_t exit_count_ = 0;
   uint64_t entry_count_ = 0;
   VcpuStateObserver* observer_ = nullptr;  // weak

@@ -183,6 +183,20 @@ void VcpuAnalysis::finish_machine(TracedMachine& machine, Timestamp end) {
     host(machine).finish_at(end);
   else
     host(machine).finish();
+  for (int64_t vm : host(machine).vcpus().nested_hypervisors()) add_nested_guest(vm);
+}
+
+// The nested guest of a VM that runs one is a machine (layer 2, parent that VM), unless the run
+// already shows it: a trace fused in as that VM's guest, or a VM found in that VM's own trace.
+void VcpuAnalysis::add_nested_guest(int64_t vm) {
+  for (const TracedMachine* traced : run_.machines())
+    if (traced->host && traced->host->id == vm) return;
+  MachineRegistry& machines = run_.registry();
+  for (const Machine& machine : machines.all())
+    if (machine.parent_id == vm) return;
+  const Machine& l1 = machines.get(vm);
+  const std::string name = l1.name + "-l2";
+  machines.add(name, MachineRole::guest, vm, l1.layer + 1);
 }
 
 void VcpuAnalysis::write(Run& run) {
