@@ -60,7 +60,10 @@ void Discovery::on_event(const bt_message* message, int machine, int64_t cpu, co
   switch (decoded_.kind) {
     case EventKind::kvm_entry:
     case EventKind::kvm_exit:
-    case EventKind::kvm_other: model_.on_kvm_event(machine); break;
+    case EventKind::kvm_other:
+    case EventKind::kvm_nested_vmenter:
+    case EventKind::kvm_nested_vmexit:
+    case EventKind::kvm_nested_vmexit_inject: model_.on_kvm_event(machine); break;
     case EventKind::vmsync_gh_guest:
     case EventKind::vmsync_hg_guest: {
       const Vmsync& sync = decoded_.as<Vmsync>();
