@@ -50,6 +50,9 @@ EventPayload make_payload(EventKind kind, const RawFields& raw) {
     case EventKind::kvm_apic_accept_irq: return KvmApicAcceptIrq{v[0], v[1]};
     case EventKind::kvm_msi_set_irq: return KvmMsiSetIrq{v[0], v[1]};
     case EventKind::kvm_set_irq: return KvmSetIrq{v[0], v[1]};
+    case EventKind::kvm_nested_vmenter: return KvmNestedVmenter{v[0]};
+    case EventKind::kvm_nested_vmexit:
+    case EventKind::kvm_nested_vmexit_inject: return KvmNestedVmexit{v[0], v[1]};
     default: return std::monostate{};
   }
 }

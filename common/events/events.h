@@ -81,11 +81,18 @@ struct KvmMsiSetIrq {
 struct KvmSetIrq {
   int64_t gsi, level;
 };
+struct KvmNestedVmenter {
+  int64_t isa;
+};
+struct KvmNestedVmexit {  // kvm_nested_vmexit and kvm_nested_vmexit_inject
+  int64_t exit_code, isa;
+};
 
 using EventPayload =
     std::variant<std::monostate, SchedSwitch, SchedWakeup, ProcessFork, ThreadEnd, StatedumpProcess, StatedumpPidNs,
                  KvmEntry, KvmExit, Vmsync, KvmInjVirq, IrqVector, Syscall, Irq, Softirq, KvmApicIpi,
-                 KvmApicAcceptIrq, KvmMsiSetIrq, KvmSetIrq>;
+                 KvmApicAcceptIrq, KvmMsiSetIrq, KvmSetIrq, KvmNestedVmenter,
+                 KvmNestedVmexit>;
 
 struct Event {
   EventKind kind = EventKind::other;

@@ -272,6 +272,25 @@ const EventLayout kLayouts[] = {
      {{"gsi", I, true, kNone}, {"level", I, false, 1}},
      EventKind::kvm_other,
      "a device raises or lowers an interrupt line of a VM"},
+    // Nested virtualization, on the L0 host (lttng-modules' instrumentation/events/arch/x86/kvm/trace.h,
+    // Linux's arch/x86/kvm/trace.h): L1 enters its nested guest (kvm_nested_vmenter on newer kernels, SVM
+    // and VMX; kvm_nested_vmrun before, SVM only), an exit while the nested guest runs, and an exit that L0
+    // reflects to L1. `isa` is KVM_ISA_VMX (1) or KVM_ISA_SVM (2); kvm_nested_vmrun has none.
+    {EventKind::kvm_nested_vmenter,
+     {"kvm_x86_nested_vmenter", "kvm_x86_nested_vmrun", "kvm_nested_vmenter", "kvm_nested_vmrun"},
+     {{"isa", I, false, kNone}},
+     EventKind::kvm_other,
+     "an L1 hypervisor enters its nested (L2) guest: L0 emulates its VMRUN or VMLAUNCH/VMRESUME"},
+    {EventKind::kvm_nested_vmexit,
+     {"kvm_x86_nested_vmexit", "kvm_nested_vmexit"},
+     {{"exit_code", I, false, kNone}, {"isa", I, false, kNone}},
+     EventKind::kvm_other,
+     "a vCPU leaves its nested (L2) guest: L0 sees the exit first"},
+    {EventKind::kvm_nested_vmexit_inject,
+     {"kvm_x86_nested_vmexit_inject", "kvm_nested_vmexit_inject"},
+     {{"exit_code", I, false, kNone}, {"isa", I, false, kNone}},
+     EventKind::kvm_other,
+     "L0 reflects a nested guest's exit to its L1 hypervisor"},
     // Last: any other kvm_* event still proves a KVM host.
     {EventKind::kvm_other, {"kvm_*"}, {}, EventKind::other, "any other KVM event"},
 };

@@ -46,6 +46,10 @@ enum class EventKind : uint8_t {
   kvm_apic_accept_irq,  // kvm_x86_apic_accept_irq, kvm_apic_accept_irq: a vector reaches a vCPU's APIC
   kvm_msi_set_irq,      // kvm_msi_set_irq: a device signals an MSI into a VM
   kvm_set_irq,          // kvm_set_irq: a device raises or lowers an interrupt line (GSI) of a VM
+  // Nested virtualization, on the L0 host (KVM's nested SVM/VMX emulation):
+  kvm_nested_vmenter,        // kvm_x86_nested_vmenter, kvm_x86_nested_vmrun, kvm_nested_vmenter, kvm_nested_vmrun
+  kvm_nested_vmexit,         // kvm_x86_nested_vmexit, kvm_nested_vmexit: an exit while the nested guest runs
+  kvm_nested_vmexit_inject,  // kvm_x86_nested_vmexit_inject, kvm_nested_vmexit_inject: the exit goes to L1
 };
 
 enum class FieldType : uint8_t { integer, string, int_array };

@@ -63,6 +63,17 @@ void HostAnalysis::on_decoded(const Event& event) {
       on_kvm_exit(ctx, e.exit_reason, e.isa, e.vcpu_id);
       break;
     }
+    case EventKind::kvm_nested_vmenter: vcpus_.on_nested_vmenter(ctx.ts, sched_.thread_of(ctx)); break;
+    case EventKind::kvm_nested_vmexit:
+    case EventKind::kvm_nested_vmexit_inject: {
+      const auto& e = event.as<KvmNestedVmexit>();
+      const VirtIsa isa = e.isa < 0 ? VirtIsa::unknown : isa_from_field(static_cast<uint64_t>(e.isa));
+      if (event.kind == EventKind::kvm_nested_vmexit)
+        vcpus_.on_nested_vmexit(ctx.ts, sched_.thread_of(ctx), e.exit_code, isa);
+      else
+        vcpus_.on_nested_vmexit_inject(ctx.ts, sched_.thread_of(ctx), e.exit_code, isa);
+      break;
+    }
     default: break;
   }
 }

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <set>
 
+#include "kvm/vcpu_tracker_internal.h"
 #include "kvm/vm_key.h"
 
 namespace vm {
@@ -75,33 +75,6 @@ int64_t vcpu_index_from_thread_name(std::string_view name) {
   return value;
 }
 
-struct VcpuTracker::Vm {
-  int64_t machine_id = 0;
-  int64_t pid = kUnknown;
-  std::set<int64_t> used_ids;  // sparse: an id comes from a trace field, never size anything by it
-  bool uses(int64_t id) const { return used_ids.count(id) != 0; }
-  void take(int64_t id) { used_ids.insert(id); }
-  int64_t first_free() const {
-    int64_t id = 0;
-    while (uses(id)) ++id;
-    return id;
-  }
-};
-
-struct VcpuTracker::Vcpu {
-  int64_t tid = kUnknown;
-  Vm* vm = nullptr;  // weak; owned by VcpuTracker::vms_
-  int64_t vcpu_id = kUnknown;
-  VcpuIdSource id_source = VcpuIdSource::none;
-  int64_t entry_field = kUnknown;  // first kvm_entry.vcpu_id seen
-  bool alive = true;
-  VcpuInterval open;                                // the ongoing interval; `dur` unused
-  int64_t handled_exit = kUnknown;                  // reason of the exit being handled (cleared by entry)
-  GuestStatus guest_status = GuestStatus::unknown;  // from the guest's trace (fused runs)
-  VirtIsa handled_isa = VirtIsa::unknown;
-  std::vector<VcpuInterval> pending;  // closed intervals waiting for vcpu_id
-};
-
 VcpuTracker::VcpuTracker(MachineRegistry& machines, int64_t host_machine_id, const SchedState& threads,
                          VcpuListener& listener)
     : machines_(machines), host_machine_id_(host_machine_id), threads_(threads), listener_(listener) {}
@@ -157,7 +130,9 @@ VcpuTracker::Vcpu& VcpuTracker::find_or_create(Timestamp ts, int64_t tid) {
 }
 
 void VcpuTracker::emit(Vcpu& vcpu, const VcpuInterval& interval) {
-  if (vcpu.vcpu_id < 0) {
+  // A row waits for the vCPU's index, for its nested layer or exit fate, or behind one that does.
+  if (vcpu.vcpu_id < 0 || !vcpu.pending.empty() || interval.guest_layer == kLayerUndecided ||
+      interval.nested_exit_to == NestedExitTo::undecided) {
     vcpu.pending.push_back(interval);
     return;
   }
@@ -186,6 +161,13 @@ void VcpuTracker::transition(Vcpu& vcpu, Timestamp ts, VcpuState state, BeginEve
   open.isa = VirtIsa::unknown;
   open.pcpu = kUnknown;
   open.preempting_tid = kUnknown;
+  // The layer the vCPU is in (undecided until an event tells); see nested_layers.cpp.
+  open.guest_layer = state == VcpuState::unknown      ? kLayerUnknown
+                     : vcpu.nested.layer == kLayerUnknown ? kLayerUndecided
+                                                         : vcpu.nested.layer;
+  open.nested_exit_to = NestedExitTo::none;
+  open.nested_exit_reason = kUnknown;
+  open.nested_isa = VirtIsa::unknown;
   notify(vcpu, open.ts, state);
 }
 
@@ -247,12 +229,7 @@ void VcpuTracker::resolve_id(Vcpu& vcpu, int64_t exit_vcpu_id_field) {
   vcpu.vm->take(id);
   vcpu.vcpu_id = id;
   vcpu.id_source = source;
-  for (VcpuInterval& interval : vcpu.pending) {
-    interval.vcpu_id = id;
-    listener_.on_vcpu_interval(interval);
-  }
-  vcpu.pending.clear();
-  vcpu.pending.shrink_to_fit();
+  release(vcpu);
 }
 
 void VcpuTracker::on_kvm_entry(Timestamp ts, int64_t cpu, int64_t tid, int64_t vcpu_id_field) {
@@ -260,6 +237,7 @@ void VcpuTracker::on_kvm_entry(Timestamp ts, int64_t cpu, int64_t tid, int64_t v
   ++entry_count_;
   Vcpu& vcpu = find_or_create(ts, tid);
   if (vcpu.entry_field < 0 && vcpu_id_field >= 0) vcpu.entry_field = vcpu_id_field;
+  nested_at_entry(vcpu);
   transition(vcpu, ts, VcpuState::guest, BeginEvent::kvm_entry);
   vcpu.open.pcpu = cpu;
   vcpu.handled_exit = kUnknown;
@@ -278,6 +256,7 @@ void VcpuTracker::on_kvm_exit(Timestamp ts, int64_t cpu, int64_t tid, int64_t ex
   vcpu.open.isa = isa;
   vcpu.handled_exit = exit_reason;
   vcpu.handled_isa = isa;
+  nested_at_exit(vcpu, exit_reason, isa);
 }
 
 void VcpuTracker::on_sched_switch(Timestamp ts, int64_t cpu, int64_t prev_tid, bool prev_runnable, int64_t next_tid) {
@@ -296,6 +275,7 @@ void VcpuTracker::on_sched_switch(Timestamp ts, int64_t cpu, int64_t prev_tid, b
     next->open.pcpu = cpu;
     next->open.exit_reason = next->handled_exit;
     next->open.isa = next->handled_isa;
+    nested_resume(*next);
   }
 }
 
@@ -318,6 +298,7 @@ void VcpuTracker::on_thread_exit(Timestamp ts, int64_t tid) {
     closed.dur = ts - vcpu.open.ts;
     emit(vcpu, closed);
   }
+  forget_nested(vcpu);
   vcpu.alive = false;
   notify(vcpu, ts, VcpuState::unknown);  // the vCPU is gone: its guest's threads no longer follow it
   // Keep the record (for the vcpu table) but let a reused tid start afresh.
@@ -345,6 +326,10 @@ void VcpuTracker::on_guest_status(Timestamp ts, int64_t vm_key, int64_t vcpu_id,
     vcpu->open.isa = open.isa;
     vcpu->open.pcpu = open.pcpu;
     vcpu->open.preempting_tid = open.preempting_tid;
+    vcpu->open.guest_layer = open.guest_layer;
+    vcpu->open.nested_exit_to = open.nested_exit_to;
+    vcpu->open.nested_exit_reason = open.nested_exit_reason;
+    vcpu->open.nested_isa = open.nested_isa;
     return;
   }
 }
@@ -352,6 +337,8 @@ void VcpuTracker::on_guest_status(Timestamp ts, int64_t vm_key, int64_t vcpu_id,
 void VcpuTracker::on_lost_events(Timestamp begin) {
   for (Vcpu* vcpu : vcpu_order_) {
     if (!vcpu->alive) continue;
+    // What was not told yet stays unknown: the lost events may have held the answer.
+    forget_nested(*vcpu);
     transition(*vcpu, std::max(begin, vcpu->open.ts), VcpuState::unknown, BeginEvent::lost_events);
   }
 }
@@ -363,9 +350,12 @@ void VcpuTracker::finish(Timestamp end) {
       closed.dur = end - vcpu->open.ts;
       emit(*vcpu, closed);
     }
+    forget_nested(*vcpu);
     vcpu->alive = false;
     resolve_id(*vcpu, kUnknown);
+    release(*vcpu);
   }
+  finish_nested();
 }
 
 bool VcpuTracker::describe(int64_t tid, VcpuOfThread& out) const {

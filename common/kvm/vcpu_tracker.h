@@ -57,6 +57,15 @@ const char* begin_event_name(BeginEvent event);
 enum class VcpuIdSource : uint8_t { none, kvm_exit_field, kvm_entry_field, thread_name, first_seen };
 const char* vcpu_id_source_name(VcpuIdSource source);
 
+// Nested virtualization (common/kvm/nested_layers.cpp): whose code a vCPU of an L1 hypervisor runs.
+// `guest_layer` of a row: 1 the VM's own code, 2 its nested guest's; kLayerUnknown is NULL.
+constexpr int8_t kLayerUnknown = 0;
+constexpr int8_t kLayerUndecided = -1;  // not told yet: the row waits (never written)
+// What became of an exit of the nested guest: L0 handled it and re-entered the nested guest, or
+// reflected it to the L1 hypervisor.
+enum class NestedExitTo : uint8_t { none, undecided, l0, l1 };
+const char* nested_exit_to_name(NestedExitTo to);  // "L0", "L1", nullptr
+
 struct VcpuInterval {
   Timestamp ts = 0;
   Timestamp dur = 0;
@@ -69,6 +78,13 @@ struct VcpuInterval {
   int64_t preempting_tid = kUnknown;
   BeginEvent begin_event = BeginEvent::trace_start;
   GuestStatus guest_status = GuestStatus::unknown;
+  // Nested virtualization. guest rows: the layer whose code runs; vmm rows: the layer whose exit
+  // is handled; preempted and idle rows: the layer the vCPU is in (2 from the nested VM entry
+  // until an exit is reflected to L1); unknown rows: kLayerUnknown.
+  int8_t guest_layer = kLayerUnknown;
+  NestedExitTo nested_exit_to = NestedExitTo::none;  // vmm rows handling an exit of layer 2
+  int64_t nested_exit_reason = kUnknown;             // that exit's reason (as reflected, for L1)
+  VirtIsa nested_isa = VirtIsa::unknown;
 };
 
 struct VcpuRecord {
@@ -122,6 +138,12 @@ class VcpuTracker {
   // `waker_cpu_tid`: the thread on the CPU the woken thread will run on (kUnknown if unknown).
   void on_wakeup(Timestamp ts, int64_t tid, int64_t target_cpu, int64_t target_cpu_tid);
   void on_thread_exit(Timestamp ts, int64_t tid);
+  // Nested virtualization, on the vCPU thread of an L1 hypervisor: L0 emulates L1's entry into its
+  // nested guest; an exit of the nested guest (`exit_code` kUnknown when the field is absent); that
+  // exit reflected to L1.
+  void on_nested_vmenter(Timestamp ts, int64_t tid);
+  void on_nested_vmexit(Timestamp ts, int64_t tid, int64_t exit_code, VirtIsa isa);
+  void on_nested_vmexit_inject(Timestamp ts, int64_t tid, int64_t exit_code, VirtIsa isa);
   // The guest of VM `vm_key` (QEMU pid, or vm_key_of_thread(tid) for a vCPU thread of unknown process)
   // switched, on its CPU `vcpu_id`, to a thread (`running`) or to its idle task.
   void on_guest_status(Timestamp ts, int64_t vm_key, int64_t vcpu_id, bool running);
@@ -139,6 +161,11 @@ class VcpuTracker {
   };
   bool describe(int64_t tid, VcpuOfThread& out) const;
   std::vector<VcpuRecord> vcpus() const;
+  // After finish(): the VMs that run their own hypervisor but whose layers the trace cannot tell
+  // (it lacks the nested exit events): their rows' guest_layer is to be NULL.
+  const std::vector<int64_t>& undecidable_layer_vms() const { return undecidable_layer_vms_; }
+  // After finish(): the VMs (machine ids) that run their own hypervisor, i.e. a nested guest.
+  const std::vector<int64_t>& nested_hypervisors() const { return nested_hypervisors_; }
   uint64_t exit_count() const { return exit_count_; }
   uint64_t entry_count() const { return entry_count_; }
 
@@ -153,6 +180,15 @@ class VcpuTracker {
   void notify(const Vcpu& vcpu, Timestamp ts, VcpuState state);
   void resolve_id(Vcpu& vcpu, int64_t exit_vcpu_id_field);
   void diagnose_once(const std::string& key, const std::string& message);
+  // Nested layers (common/kvm/nested_layers.cpp).
+  void nested_at_entry(Vcpu& vcpu);
+  void nested_at_exit(Vcpu& vcpu, int64_t exit_reason, VirtIsa isa);
+  void nested_resume(Vcpu& vcpu);
+  void decide_layer(Vcpu& vcpu, int8_t layer);
+  void decide_exit(Vcpu& vcpu, NestedExitTo to, int64_t reason, VirtIsa isa);
+  void forget_nested(Vcpu& vcpu);
+  void release(Vcpu& vcpu);
+  void finish_nested();
 
   MachineRegistry& machines_;
   int64_t host_machine_id_;
@@ -165,6 +201,7 @@ class VcpuTracker {
   std::vector<Vcpu*> vcpu_order_;                             // creation order (weak)
   std::unordered_map<int64_t, std::unique_ptr<Vm>> vms_;      // key: QEMU pid (or -tid if unknown)
   std::unordered_map<std::string, bool> diagnosed_;
+  std::vector<int64_t> undecidable_layer_vms_, nested_hypervisors_;
   uint64_t exit_count_ = 0;
   uint64_t entry_count_ = 0;
   VcpuStateObserver* observer_ = nullptr;  // weak

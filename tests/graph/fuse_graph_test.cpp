@@ -283,6 +283,79 @@ TEST(FuseLabNested, ThreeLevelsAreSynchronizedL2ThroughL1) {
                       "SELECT v.host_tid, v.host_pid FROM vcpu v JOIN machine m ON m.id = v.machine_id WHERE "
                       "m.name = 'l2-nested'"),
             "204|201");
+  // Nested guests from the host's events alone (vcpu_state.guest_layer) against the L1 trace's
+  // own account of its L2 vCPU, after sync, where the host and L1 traces overlap:
+  // - every nanosecond the host shows in layer 2 on its vCPU k lies inside one of L1's guest
+  //   windows (kvm_x86_entry to kvm_x86_exit) of the L2 vCPU on L1's CPU k: 10000 per 10000;
+  // - L1 sees exactly the exits L0 reflected to it (its kvm_x86_exit count on CPU k = the host's
+  //   nested_exit_to = 'L1' exits on vCPU k) and enters L2 once per VMRUN (its kvm_x86_entry count
+  //   = the host's VMRUN exits), while the exits L0 handled itself are invisible to L1.
+  // L1's windows are longer than the host's layer-2 time: they also hold L1's own path from its
+  // kvm_x86_entry to VMRUN and from #VMEXIT to its kvm_x86_exit (with L0 emulating the VMLOAD,
+  // VMSAVE and MSR exits on the way), which the host counts as layer 1.
+  const std::vector<std::string> inside = query_rows(db,
+      "WITH r AS (SELECT MAX(t.begin_ts) AS t0, MIN(t.end_ts) AS t1 FROM trace t JOIN machine m ON m.id = t.machine_id "
+      "           WHERE m.name IN ('tl-host', 'tl-guest')), "
+      "l2 AS (SELECT id FROM machine WHERE name = 'tl-l2'), "
+      "h AS (SELECT v.vcpu_id, MAX(v.ts, r.t0) AS a, MIN(v.ts + v.dur, r.t1) AS b FROM vcpu_state v "
+      "      JOIN machine m ON m.id = v.machine_id, r "
+      "      WHERE m.name = 'tl-guest' AND v.guest_layer = 2 AND v.ts + v.dur > r.t0 AND v.ts < r.t1), "
+      "s AS (SELECT h.*, COALESCE((SELECT l.ts FROM vcpu_state l WHERE l.machine_id = (SELECT id FROM l2) AND l.vcpu_id = 0 "
+      "                            AND l.ts <= h.a ORDER BY l.ts DESC LIMIT 1), h.a) AS first FROM h), "
+      "o AS (SELECT s.vcpu_id, s.b - s.a AS len, "
+      "             (SELECT TOTAL(MAX(0, MIN(s.b, l.ts + l.dur) - MAX(s.a, l.ts))) FROM vcpu_state l "
+      "              WHERE l.machine_id = (SELECT id FROM l2) AND l.vcpu_id = 0 AND l.ts >= s.first AND l.ts < s.b "
+      "                AND l.state = 'guest' AND l.pcpu = s.vcpu_id) AS inside "
+      "      FROM s) "
+      "SELECT vcpu_id, SUM(len), CAST(SUM(inside) AS INTEGER), CAST(SUM(inside) * 10000 / SUM(len) AS INTEGER) FROM o GROUP BY vcpu_id ");
+  EXPECT_EQ(inside.size(), 2u);
+  for (const std::string& row : inside) EXPECT_EQ(row.substr(row.rfind('|')), "|10000") << row;
+  for (const std::string& row : query_rows(db, R"sql(
+WITH r AS (SELECT MAX(t.begin_ts) AS t0, MIN(t.end_ts) AS t1 FROM trace t JOIN machine m ON m.id = t.machine_id
+           WHERE m.name IN ('tl-host', 'tl-guest')),
+h AS (SELECT v.* FROM vcpu_state v JOIN machine m ON m.id = v.machine_id, r
+      WHERE m.name = 'tl-guest' AND v.begin_event = 'kvm_exit' AND v.ts >= r.t0 AND v.ts < r.t1),
+l AS (SELECT v.* FROM vcpu_state v JOIN machine m ON m.id = v.machine_id, r
+      WHERE m.name = 'tl-l2' AND v.ts >= r.t0 AND v.ts < r.t1)
+SELECT k.vcpu_id,
+  (SELECT COUNT(*) FROM h WHERE h.vcpu_id = k.vcpu_id AND h.nested_exit_to = 'L1') -
+  (SELECT COUNT(*) FROM l WHERE l.pcpu = k.vcpu_id AND l.begin_event = 'kvm_exit'),
+  (SELECT COUNT(*) FROM h WHERE h.vcpu_id = k.vcpu_id AND h.exit_reason_name = 'VMRUN') -
+  (SELECT COUNT(*) FROM l WHERE l.pcpu = k.vcpu_id AND l.begin_event = 'kvm_entry'),
+  (SELECT COUNT(*) FROM h WHERE h.vcpu_id = k.vcpu_id AND h.nested_exit_to = 'L0') > 100
+FROM (SELECT 0 AS vcpu_id UNION ALL SELECT 1) k)sql"))
+    EXPECT_EQ(row.substr(row.find('|')), "|0|0|1") << row;
+  // The nested guest is the fused l2 trace: no second machine for it.
+  EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM machine WHERE layer = 2"), "1");
+  std::remove(db.c_str());
+}
+
+// The lab's nested host trace alone (no guest trace): its VM, QEMU process 203 (the README), runs
+// its own KVM and the nested guest l2, which becomes machine qemu-203-l2 (layer 2, parent
+// qemu-203). Counts from babeltrace2's own count of the trace (host-verify.txt): 33306
+// kvm_x86_nested_vmexit_inject = the exits reflected to L1; 33588 kvm_x86_nested_vmexit = every
+// exit of L2, so 33588 - 33306 = 282 handled by L0; 33305 kvm_x86_nested_vmenter = L1's VMRUN
+// exits. The split of every nested vCPU sums to its whole time.
+TEST(NestedFromTheHost, LabNestedHostAloneFindsTheL2MachineUnderItsL1Vm) {
+  const std::string db = temp_db("nested-host-only");
+  std::remove(db.c_str());
+  const GraphResult result = run_sqlite_sink({test_data("lab/nested/host/kernel")}, "path=\"" + db + "\"");
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(query_one(db,
+                      "SELECT m.role, m.layer, p.name, p.layer FROM machine m JOIN machine p ON p.id = m.parent_id "
+                      "WHERE m.name = 'qemu-203-l2'"),
+            "guest|2|qemu-203|1");
+  EXPECT_EQ(query_one(db,
+                      "SELECT SUM(nested_exit_to = 'L1'), SUM(nested_exit_to = 'L0'), SUM(guest_layer = 2), "
+                      "SUM(guest_layer = 1 AND exit_reason_name = 'VMRUN') FROM vcpu_state WHERE begin_event = "
+                      "'kvm_exit'"),
+            "33306|282|33588|33305");
+  EXPECT_EQ(query_one(db,
+                      "SELECT COUNT(*), SUM(l1_code_ns + l2_code_ns + l0_for_l2_ns + l1_for_l2_ns + l0_for_l1_ns + "
+                      "other_ns = total_ns), SUM(total_ns = (SELECT SUM(dur) FROM vcpu_state s WHERE s.machine_id = "
+                      "n.machine_id AND s.vcpu_id = n.vcpu_id)) FROM nested_vcpu_time n"),
+            "2|2|2");
+  EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM diagnostic WHERE message LIKE '%nested%'"), "0");
   std::remove(db.c_str());
 }
 

@@ -32,7 +32,13 @@ CREATE TABLE vcpu_state(
   pcpu INTEGER,                  -- guest, vmm: the physical CPU; preempted: the CPU lost or waited for
   preempting_tid INTEGER,        -- preempted: the host thread on that CPU
   begin_event TEXT NOT NULL,     -- the event that began the interval (kvm_exit counts exits)
-  guest_status TEXT              -- fused runs: what the guest's trace says, 'running' or 'idle'
+  guest_status TEXT,             -- fused runs: what the guest's trace says, 'running' or 'idle'
+  guest_layer INTEGER,           -- 1: the VM's own code; 2: its nested guest's (guest: whose code runs; vmm: whose
+                                 -- exit is handled; preempted, idle: 2 from the nested entry until an exit is
+                                 -- reflected to L1); NULL: unknown
+  nested_exit_to TEXT,           -- vmm rows handling an exit of the nested guest: 'L0' (handled, back to L2) or 'L1'
+  nested_exit_reason INTEGER,    -- that exit's reason (for 'L1': as reflected to L1)
+  nested_exit_reason_name TEXT
 ))sql"},
     {db::ObjectKind::table, "thread", "each thread of each traced machine: process and name", R"sql(
 CREATE TABLE thread(
@@ -55,6 +61,38 @@ SELECT machine_id, vcpu_id, exit_reason, exit_reason_name,
 FROM vcpu_state
 WHERE state = 'vmm' AND exit_reason IS NOT NULL
 GROUP BY machine_id, vcpu_id, exit_reason)sql"},
+    {db::ObjectKind::view, "nested_vcpu_time",
+     "per vCPU of an L1 hypervisor: time in L1 code, L2 code, L0 handling L2's exits, L1 handling L2's exits",
+     R"sql(
+-- Each vCPU of a VM that runs a nested guest, its time split by whose code runs (from the host's
+-- vcpu_state alone): l1_code_ns (L1's own code), l2_code_ns (the nested guest's code),
+-- l0_for_l2_ns (L0 handling L2's exits, including reflecting them), l1_for_l2_ns (the L1
+-- hypervisor handling L2's exits: layer-1 guest and vmm time from an exit reflected to L1 until
+-- the next nested entry), l0_for_l1_ns (L0 handling L1's own exits), other_ns (preempted, idle,
+-- or layer unknown). The six sum to total_ns. Rows are taken in time order; the layer-1 rows
+-- after a layer-2 row reflected to L1 are L1's hypervisor time.
+CREATE VIEW nested_vcpu_time AS
+WITH nested AS (SELECT DISTINCT machine_id, vcpu_id FROM vcpu_state WHERE guest_layer = 2),
+ordered AS (
+  SELECT s.machine_id, s.vcpu_id, s.ts, s.dur, s.state, s.guest_layer, s.nested_exit_to,
+         SUM(s.guest_layer IS NOT 1) OVER (PARTITION BY s.machine_id, s.vcpu_id ORDER BY s.ts, s.dur
+                                          ROWS UNBOUNDED PRECEDING) AS run
+  FROM vcpu_state s JOIN nested USING (machine_id, vcpu_id)),
+marked AS (
+  SELECT *, FIRST_VALUE(nested_exit_to) OVER (PARTITION BY machine_id, vcpu_id, run ORDER BY ts, dur) AS run_to
+  FROM ordered)
+SELECT machine_id, vcpu_id,
+       (SELECT MIN(id) FROM machine WHERE parent_id = marked.machine_id) AS l2_machine_id,
+       SUM(CASE WHEN guest_layer = 1 AND state = 'guest' AND run_to IS NOT 'L1' THEN dur ELSE 0 END) AS l1_code_ns,
+       SUM(CASE WHEN guest_layer = 2 AND state = 'guest' THEN dur ELSE 0 END) AS l2_code_ns,
+       SUM(CASE WHEN guest_layer = 2 AND state = 'vmm' THEN dur ELSE 0 END) AS l0_for_l2_ns,
+       SUM(CASE WHEN guest_layer = 1 AND state IN ('guest', 'vmm') AND run_to IS 'L1' THEN dur ELSE 0 END)
+         AS l1_for_l2_ns,
+       SUM(CASE WHEN guest_layer = 1 AND state = 'vmm' AND run_to IS NOT 'L1' THEN dur ELSE 0 END) AS l0_for_l1_ns,
+       SUM(CASE WHEN state IN ('guest', 'vmm') AND guest_layer IN (1, 2) THEN 0 ELSE dur END) AS other_ns,
+       SUM(dur) AS total_ns
+FROM marked
+GROUP BY machine_id, vcpu_id)sql"},
     {db::ObjectKind::view, "vcpu_state_share", "share of each vCPU's traced time in each state", R"sql(
 CREATE VIEW vcpu_state_share AS
 SELECT s.machine_id, s.vcpu_id, s.state, SUM(s.dur) AS total_ns,
@@ -110,7 +148,8 @@ VcpuAnalysis::VcpuAnalysis(Run& run)
       insert_vcpu_state_(
           db::prepare_insert(run.database(), "vcpu_state",
                              {"ts", "dur", "machine_id", "vcpu_id", "state", "exit_reason", "exit_reason_name", "pcpu",
-                              "preempting_tid", "begin_event", "guest_status"})) {}
+                              "preempting_tid", "begin_event", "guest_status", "guest_layer", "nested_exit_to",
+                              "nested_exit_reason", "nested_exit_reason_name"})) {}
 
 void VcpuAnalysis::set_observer(VcpuStateObserver* observer) {
   observer_ = observer;
@@ -144,12 +183,35 @@ void VcpuAnalysis::finish_machine(TracedMachine& machine, Timestamp end) {
     host(machine).finish_at(end);
   else
     host(machine).finish();
+  for (int64_t vm : host(machine).vcpus().nested_hypervisors()) add_nested_guest(vm);
+}
+
+// The nested guest of a VM that runs one is a machine (layer 2, parent that VM), unless the run
+// already shows it: a trace fused in as that VM's guest, or a VM found in that VM's own trace.
+void VcpuAnalysis::add_nested_guest(int64_t vm) {
+  for (const TracedMachine* traced : run_.machines())
+    if (traced->host && traced->host->id == vm) return;
+  MachineRegistry& machines = run_.registry();
+  for (const Machine& machine : machines.all())
+    if (machine.parent_id == vm) return;
+  const Machine& l1 = machines.get(vm);
+  const std::string name = l1.name + "-l2";
+  machines.add(name, MachineRole::guest, vm, l1.layer + 1);
 }
 
 void VcpuAnalysis::write(Run& run) {
   for (const TracedMachine* machine : run.machines()) {
     add_threads(machine->id, machine->sched());
     add_vcpus(host(*machine).vcpus().vcpus());
+    // A VM that runs a nested guest while the trace lacks the nested exit events: its layers are
+    // unknown (the tracker's diagnostic says which events to record).
+    for (int64_t vm : host(*machine).vcpus().undecidable_layer_vms()) {
+      SqliteStatement update = run.database().prepare(
+          "UPDATE vcpu_state SET guest_layer = NULL, nested_exit_to = NULL, nested_exit_reason = NULL, "
+          "nested_exit_reason_name = NULL WHERE machine_id = ?");
+      update.bind(1, vm);
+      update.run();
+    }
   }
 }
 
@@ -172,6 +234,18 @@ void VcpuAnalysis::on_vcpu_interval(const VcpuInterval& interval) {
   insert.bind_all(8, or_null(interval.pcpu), or_null(interval.preempting_tid),
                   std::string_view(begin_event_name(interval.begin_event)),
                   or_null(guest_status_name(interval.guest_status)));
+  insert.bind_or_null(12, int64_t{interval.guest_layer > 0 ? interval.guest_layer : kUnknown});
+  insert.bind_or_null(13, nested_exit_to_name(interval.nested_exit_to));
+  if (interval.nested_exit_to == NestedExitTo::l0 || interval.nested_exit_to == NestedExitTo::l1) {
+    insert.bind_or_null(14, interval.nested_exit_reason);
+    if (interval.nested_exit_reason >= 0)
+      insert.bind_transient(15, exit_reason_label(interval.nested_isa, static_cast<uint64_t>(interval.nested_exit_reason)));
+    else
+      insert.bind_null(15);
+  } else {
+    insert.bind_null(14);
+    insert.bind_null(15);
+  }
   insert.run();
 }
 

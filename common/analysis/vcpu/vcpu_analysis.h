@@ -38,6 +38,7 @@ class VcpuAnalysis final : public Analysis, public VcpuListener {
   // The vcpu rows of one machine's VMs.
   void add_vcpus(const std::vector<VcpuRecord>& vcpus);
   void add_threads(int64_t machine_id, const SchedState& threads);
+  void add_nested_guest(int64_t vm);
 
  private:
   Run& run_;

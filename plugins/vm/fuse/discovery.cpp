@@ -68,7 +68,10 @@ void Discovery::on_event(const bt_message* message, int machine, int64_t cpu, co
     case EventKind::kvm_apic_ipi:
     case EventKind::kvm_apic_accept_irq:
     case EventKind::kvm_msi_set_irq:
-    case EventKind::kvm_set_irq: model_.on_kvm_event(machine); break;
+    case EventKind::kvm_set_irq:
+    case EventKind::kvm_nested_vmenter:
+    case EventKind::kvm_nested_vmexit:
+    case EventKind::kvm_nested_vmexit_inject: model_.on_kvm_event(machine); break;
     case EventKind::vmsync_gh_guest:
     case EventKind::vmsync_hg_guest: {
       const Vmsync& sync = decoded_.as<Vmsync>();
