@@ -13,6 +13,8 @@ namespace {
 // KVM's KVM_MAX_VCPUS is at most 4096 on x86; the stale lttng-modules probe records the low
 // 32 bits of a `struct kvm_vcpu *`, which are far above that.
 constexpr int64_t kMaxPlausibleVcpuId = 4096;
+// Linux's thread ids lie in [0, PID_MAX_LIMIT] (include/linux/threads.h: 4194304 on 64-bit).
+constexpr int64_t kMaxTid = 4194304;
 }  // namespace
 
 const char* state_name(VcpuState state) {
@@ -232,8 +234,20 @@ void VcpuTracker::resolve_id(Vcpu& vcpu, int64_t exit_vcpu_id_field) {
   release(vcpu);
 }
 
+// A KVM event's thread can become a vCPU (and key a VM, vm_key_of_thread()) only if it is a
+// thread id Linux can give; a larger one is corruption, and the event is ignored, said once.
+bool VcpuTracker::usable_tid(int64_t tid) {
+  if (tid < 0) return false;  // no thread known on this CPU yet: cannot attribute the event
+  if (tid <= kMaxTid) return true;
+  diagnose_once("tid-range", "a KVM event's thread id " + std::to_string(tid) + " is above Linux's limit (" +
+                                 std::to_string(kMaxTid) +
+                                 ", PID_MAX_LIMIT): its KVM events are ignored; the trace's `tid` context or "
+                                 "sched_switch.next_tid is corrupt");
+  return false;
+}
+
 void VcpuTracker::on_kvm_entry(Timestamp ts, int64_t cpu, int64_t tid, int64_t vcpu_id_field) {
-  if (tid < 0) return;  // no thread known on this CPU yet: cannot attribute the entry
+  if (!usable_tid(tid)) return;
   ++entry_count_;
   Vcpu& vcpu = find_or_create(ts, tid);
   if (vcpu.entry_field < 0 && vcpu_id_field >= 0) vcpu.entry_field = vcpu_id_field;
@@ -246,7 +260,7 @@ void VcpuTracker::on_kvm_entry(Timestamp ts, int64_t cpu, int64_t tid, int64_t v
 
 void VcpuTracker::on_kvm_exit(Timestamp ts, int64_t cpu, int64_t tid, int64_t exit_reason, VirtIsa isa,
                               int64_t vcpu_id_field) {
-  if (tid < 0) return;
+  if (!usable_tid(tid)) return;
   ++exit_count_;
   Vcpu& vcpu = find_or_create(ts, tid);
   resolve_id(vcpu, vcpu_id_field);

@@ -179,6 +179,7 @@ class VcpuTracker {
   void emit(Vcpu& vcpu, const VcpuInterval& interval);
   void notify(const Vcpu& vcpu, Timestamp ts, VcpuState state);
   void resolve_id(Vcpu& vcpu, int64_t exit_vcpu_id_field);
+  bool usable_tid(int64_t tid);
   void diagnose_once(const std::string& key, const std::string& message);
   // Nested layers (common/kvm/nested_layers.cpp).
   void nested_at_entry(Vcpu& vcpu);

@@ -2,7 +2,8 @@
 #pragma once
 // The host-side key of a VM: its QEMU process id when the vCPU threads' process is known, else
 // the key of the vCPU thread alone. Keys of the second kind are -2 - tid: below kUnknown (-1), so
-// they never collide with a pid or with "unknown".
+// they never collide with a pid or with "unknown". `tid` must be a Linux thread id (0 to
+// PID_MAX_LIMIT): VcpuTracker::usable_tid() refuses any other before a vCPU is made of it.
 
 #include <cstdint>
 

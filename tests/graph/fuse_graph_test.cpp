@@ -295,11 +295,11 @@ TEST(FuseLabNested, ThreeLevelsAreSynchronizedL2ThroughL1) {
   // VMSAVE and MSR exits on the way), which the host counts as layer 1.
   const std::vector<std::string> inside = query_rows(db,
       "WITH r AS (SELECT MAX(t.begin_ts) AS t0, MIN(t.end_ts) AS t1 FROM trace t JOIN machine m ON m.id = t.machine_id "
-      "           WHERE m.name IN ('tl-host', 'tl-guest')), "
-      "l2 AS (SELECT id FROM machine WHERE name = 'tl-l2'), "
+      "           WHERE m.name IN ('host-nested', 'guest-nested')), "
+      "l2 AS (SELECT id FROM machine WHERE name = 'l2-nested'), "
       "h AS (SELECT v.vcpu_id, MAX(v.ts, r.t0) AS a, MIN(v.ts + v.dur, r.t1) AS b FROM vcpu_state v "
       "      JOIN machine m ON m.id = v.machine_id, r "
-      "      WHERE m.name = 'tl-guest' AND v.guest_layer = 2 AND v.ts + v.dur > r.t0 AND v.ts < r.t1), "
+      "      WHERE m.name = 'guest-nested' AND v.guest_layer = 2 AND v.ts + v.dur > r.t0 AND v.ts < r.t1), "
       "s AS (SELECT h.*, COALESCE((SELECT l.ts FROM vcpu_state l WHERE l.machine_id = (SELECT id FROM l2) AND l.vcpu_id = 0 "
       "                            AND l.ts <= h.a ORDER BY l.ts DESC LIMIT 1), h.a) AS first FROM h), "
       "o AS (SELECT s.vcpu_id, s.b - s.a AS len, "
@@ -312,11 +312,11 @@ TEST(FuseLabNested, ThreeLevelsAreSynchronizedL2ThroughL1) {
   for (const std::string& row : inside) EXPECT_EQ(row.substr(row.rfind('|')), "|10000") << row;
   for (const std::string& row : query_rows(db, R"sql(
 WITH r AS (SELECT MAX(t.begin_ts) AS t0, MIN(t.end_ts) AS t1 FROM trace t JOIN machine m ON m.id = t.machine_id
-           WHERE m.name IN ('tl-host', 'tl-guest')),
+           WHERE m.name IN ('host-nested', 'guest-nested')),
 h AS (SELECT v.* FROM vcpu_state v JOIN machine m ON m.id = v.machine_id, r
-      WHERE m.name = 'tl-guest' AND v.begin_event = 'kvm_exit' AND v.ts >= r.t0 AND v.ts < r.t1),
+      WHERE m.name = 'guest-nested' AND v.begin_event = 'kvm_exit' AND v.ts >= r.t0 AND v.ts < r.t1),
 l AS (SELECT v.* FROM vcpu_state v JOIN machine m ON m.id = v.machine_id, r
-      WHERE m.name = 'tl-l2' AND v.ts >= r.t0 AND v.ts < r.t1)
+      WHERE m.name = 'l2-nested' AND v.ts >= r.t0 AND v.ts < r.t1)
 SELECT k.vcpu_id,
   (SELECT COUNT(*) FROM h WHERE h.vcpu_id = k.vcpu_id AND h.nested_exit_to = 'L1') -
   (SELECT COUNT(*) FROM l WHERE l.pcpu = k.vcpu_id AND l.begin_event = 'kvm_exit'),

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -301,6 +302,24 @@ TEST(PrevState, RunnableAcrossKernelLayouts) {
   // runnable; sleeping, killable, idle and dead states are not.
   for (int64_t runnable : {0, 256, 1024, 2048, 4096}) EXPECT_TRUE(prev_state_is_runnable(runnable)) << runnable;
   for (int64_t blocked : {1, 2, 64, 128, 130, 258, 1026}) EXPECT_FALSE(prev_state_is_runnable(blocked)) << blocked;
+}
+
+
+// A thread id above Linux's PID_MAX_LIMIT (4194304) is corruption: no vCPU (and no VM key,
+// -2 - tid, which would overflow for 2^63-1) is made of it, and one diagnostic says so. The
+// valid thread 300 still becomes a vCPU.
+TEST_F(Scenario, KvmEventsOfAnImpossibleThreadIdAreIgnored) {
+  host.on_kvm_entry(at(10, 0, INT64_MAX, 299), 0);
+  host.on_kvm_exit(at(20, 0, INT64_MAX, 299), 1, 1, 0);
+  host.on_kvm_entry(at(30, 1, 4194305, 299), 0);
+  host.on_kvm_entry(at(40, 1, 300, 299), 0);
+  host.finish();
+  auto vcpus = host.vcpus().vcpus();
+  ASSERT_EQ(vcpus.size(), 1u);
+  EXPECT_EQ(vcpus[0].host_tid, 300);
+  ASSERT_EQ(rows.diagnostics.size(), 1u);
+  EXPECT_NE(rows.diagnostics[0].find("thread id 9223372036854775807 is above Linux's limit"), std::string::npos)
+      << rows.diagnostics[0];
 }
 
 }  // namespace
