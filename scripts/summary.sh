@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Prints the short summary of a database written by sink.vm.sqlite: for each VM and vCPU, the
-# share of time in each state, the top exit reasons, and the top preempting host threads; what
-# runs on each physical CPU; the guest threads that lost the most time to the host; containers.
+# share of time in each state, the top exit reasons, the top preempting host threads and what
+# ended its halts; what runs on each physical CPU; the guest threads that lost the most time to
+# the host; containers.
 # Each section says why it is empty, and what a `?` or an idle-task preemption means.
 # usage: scripts/summary.sh OUT.db [TOP]
 set -euo pipefail
@@ -98,6 +99,25 @@ if [ "$(v "SELECT COUNT(*) FROM ($preempt_rows) WHERE tid = 0")" -gt 0 ]; then
 fi
 if [ "$(v "SELECT COUNT(*) FROM ($preempt_rows) WHERE tid IS NULL")" -gt 0 ]; then
   note "tid empty: the thread on that CPU was not known (before its first sched_switch, or after lost events)."
+fi
+echo
+echo "== Wake-ups of each vCPU: what ended its halts (from the host's KVM events)"
+q "SELECT m.name AS vm, h.vcpu_id AS vcpu, h.wake_reason AS reason, COUNT(*) AS halts,
+          $(in_unit 'SUM(h.dur)' "$total_div") AS halted_$total_unit,
+          ROUND(100.0 * SUM(h.dur) / t.total, 1) AS pct_halted,
+          $(in_unit 'AVG(h.ts + h.dur - h.cause_ts)' "$avg_div") AS latency_$avg_unit,
+          $(in_unit 'AVG(h.wait_cpu_dur)' "$avg_div") AS wait_cpu_$avg_unit
+   FROM vcpu_halt h JOIN machine m ON m.id = h.machine_id
+   JOIN (SELECT machine_id, vcpu_id, SUM(dur) AS total FROM vcpu_halt GROUP BY machine_id, vcpu_id) t
+     USING (machine_id, vcpu_id)
+   GROUP BY h.machine_id, h.vcpu_id, h.wake_reason ORDER BY vm, vcpu, SUM(h.dur) DESC"
+if [ "$(v "SELECT COUNT(*) FROM vcpu_halt")" -eq 0 ]; then
+  if [ "$(v "SELECT COUNT(*) FROM vcpu_state")" -eq 0 ]; then note "(none: no vCPU)"; else note "(none: no vCPU halted (no HLT exit))"; fi
+else
+  note "reason: timer (the guest's APIC timer), ipi (another vCPU; the sender is vcpu_halt.waker_vcpu_id)," \
+    "disk/net/device (a device interrupt, and who raised it: vcpu_halt.device), none (nothing injected)," \
+    "unknown (events lost, or the halt still open at the end). latency: from the cause (the IPI send, the" \
+    "device signal, the timer's wake-up of the vCPU thread) to guest entry; wait_cpu: of it, runnable without a CPU."
 fi
 echo
 echo "== Physical CPUs: share of time by machine and status (%)"

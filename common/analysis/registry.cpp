@@ -17,7 +17,7 @@ const std::vector<const AnalysisInfo*>& registered_analyses() {
   static const std::vector<const AnalysisInfo*> analyses = {
       &RunTables::info,         // machine, trace, run, data_loss, event_stat, diagnostic
       &VcpuAnalysis::info,      // vcpu, vcpu_state, thread and the vCPU views
-      &WakeAnalysis::info,      // vcpu_halt and its views (reads the vCPU analysis's threads and vCPUs)
+      &WakeAnalysis::info,      // vcpu_halt and its views (reads the vCPU analysis's vCPUs)
       &KernelAnalysis::info,    // thread_state, container, container_thread, thread_delay
       &CpuStateAnalysis::info,  // cpu_state
       &SyncTables::info,        // sync, sync_estimate, guest_match (from filter.vm.fuse)

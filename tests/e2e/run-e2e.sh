@@ -253,6 +253,9 @@ case_summary_host_only() {
   check_eq "summary, host only: the container section says a guest's containers need its trace" "1" \
     "$(sed -n '/^== Containers/,$p' "$out" | grep -c 'Containers inside a guest need a guest trace')"
   check_eq "summary, host only: no idle-task note without an idle-task row" "0" "$(grep -c 'swapper (idle)' "$out")"
+  # The stub's 5 exits are all MSR_WRITE: no HLT exit, so no halt to explain.
+  check_eq "summary, host only: the wake-up section says no vCPU halted" "1" \
+    "$(sed -n '/^== Wake-ups/,/^$/p' "$out" | grep -c '(none: no vCPU halted (no HLT exit))')"
 }
 
 # scripts/summary.sh on the shipped container slice, host and guest fused: the guest sections
@@ -267,6 +270,10 @@ case_summary_fused() {
   "$src/scripts/summary.sh" "$db" 3 >"$out" 2>&1 || fail "summary.sh on the fused slice failed: $(tail -3 "$out")"
   check_eq "summary, fused: no \"needs a guest trace\", no unexplained ?" "0 0" \
     "$(grep -c 'needs a guest trace' "$out") $(grep -cE '^host-container +[0-9]+ +[^ ]+ +\? ' "$out")"
+  # One halt per HLT exit: the wake-up section's halts add up to vcpu_state's HLT exits.
+  check_eq "summary, fused: the wake-up section counts every HLT exit" \
+    "$(sqlite3 "$db" "SELECT COUNT(*) FROM vcpu_state WHERE begin_event = 'kvm_exit' AND exit_reason_name = 'HLT'")" \
+    "$(sed -n '/^== Wake-ups/,/^$/p' "$out" | awk '$1 == "guest-container" {n += $4} END {print n + 0}')"
   check_eq "summary, fused: guest threads and the container are listed" "3 1" \
     "$(sed -n '/^== Top 3 guest threads/,/^$/p' "$out" | grep -c '^guest-container ') $(sed -n '/^== Containers/,$p' "$out" | grep -c '^guest-container  4026532224 ')"
   check_eq "summary, fused: tid 0 is shown as the idle task, and explained as wake-up latency" "2 1" \
