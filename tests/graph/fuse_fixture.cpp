@@ -119,10 +119,10 @@ GraphResult fuse_one_qemu_kvm(const std::string& db, const std::string& fuse_par
                    fuse_params, "path=\"" + db + "\"");
 }
 
-std::vector<std::string> query_rows(const std::string& db_path, const std::string& sql) {
+namespace {
+// The rows of `sql` on an open database, columns joined by '|' (an SQL error: one row "SQL error: ...").
+std::vector<std::string> rows_of(sqlite3* db, const std::string& sql) {
   std::vector<std::string> rows;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return rows;
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
     while (sqlite3_step(stmt) == SQLITE_ROW) {
@@ -137,6 +137,30 @@ std::vector<std::string> query_rows(const std::string& db_path, const std::strin
     rows.push_back(std::string("SQL error: ") + sqlite3_errmsg(db));
   }
   sqlite3_finalize(stmt);
+  return rows;
+}
+}  // namespace
+
+std::vector<std::string> query_rows(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return {};
+  }
+  std::vector<std::string> rows = rows_of(db, sql);
+  sqlite3_close(db);
+  return rows;
+}
+
+std::vector<std::string> query_rows_attached(const std::string& db_path, const std::string& other_path,
+                                             const std::string& alias, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return {"SQL error: cannot open " + db_path};
+  }
+  std::vector<std::string> rows = rows_of(db, "ATTACH DATABASE 'file:" + other_path + "?mode=ro' AS " + alias);
+  if (rows.empty()) rows = rows_of(db, sql);
   sqlite3_close(db);
   return rows;
 }

@@ -35,6 +35,9 @@ GraphResult fuse_one_qemu_kvm(const std::string& db, const std::string& fuse_par
 // The rows of a query on a database, columns joined by '|', NULL as "NULL" (an SQL error gives one
 // row "SQL error: ..."); query_one() gives the first row, or "<no row>".
 std::vector<std::string> query_rows(const std::string& db_path, const std::string& sql);
+// The same with a second database attached read-only under `alias` (an error: one "SQL error" row).
+std::vector<std::string> query_rows_attached(const std::string& db_path, const std::string& other_path,
+                                             const std::string& alias, const std::string& sql);
 std::string query_one(const std::string& db_path, const std::string& sql);
 
 // ns from origin of a message's default clock snapshot (events only; -1 otherwise).

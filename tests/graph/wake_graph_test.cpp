@@ -3,7 +3,6 @@
 // alone, and the host fused with its guest, whose own interrupt handlers are the oracle.
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <cstdio>
 #include <string>
@@ -14,37 +13,10 @@
 namespace vm::test {
 namespace {
 
-// The rows of `sql` on database `main_db` with `other_db` attached as `host`, columns joined by
-// '|' (an SQL error gives one row "SQL error: ...").
+// The rows of `sql` on database `main_db` with `other_db` attached as `host`.
 std::vector<std::string> attached_rows(const std::string& main_db, const std::string& other_db,
                                        const std::string& sql) {
-  std::vector<std::string> rows;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(main_db.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return {"SQL error: cannot open " + main_db};
-  }
-  const std::string attach = "ATTACH DATABASE 'file:" + other_db + "?mode=ro' AS host";
-  sqlite3_stmt* stmt = nullptr;
-  char* message = nullptr;
-  if (sqlite3_exec(db, attach.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-    rows.push_back(std::string("SQL error: ") + (message ? message : "attach"));
-    sqlite3_free(message);
-  } else if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      std::string row;
-      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
-        const unsigned char* text = sqlite3_column_text(stmt, i);
-        row += (i ? "|" : "") + std::string(text ? reinterpret_cast<const char*>(text) : "NULL");
-      }
-      rows.push_back(row);
-    }
-  } else {
-    rows.push_back(std::string("SQL error: ") + sqlite3_errmsg(db));
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return rows;
+  return query_rows_attached(main_db, other_db, "host", sql);
 }
 
 class LabBasicWake : public ::testing::Test {
