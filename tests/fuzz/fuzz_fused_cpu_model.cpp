@@ -29,7 +29,14 @@ struct VcpuToGuest : VcpuStateObserver {
   int64_t guest_machine_id = 0;
   KernelModel* guest = nullptr;
   void on_vcpu_state(int64_t vm_machine_id, int64_t vcpu_id, Timestamp ts, VcpuState state) override {
-    if (vm_machine_id == guest_machine_id) guest->on_host_vcpu_state(ts, vcpu_id, state);
+    if (vm_machine_id != guest_machine_id) return;
+    // As common/analysis/kernel/kernel_analysis.cpp relays it: a guest thread on that vCPU is in
+    // the hypervisor, preempted or halted with it (unknown: running).
+    const ThreadState thread = state == VcpuState::vmm         ? ThreadState::vmm
+                               : state == VcpuState::preempted ? ThreadState::vcpu_preempted
+                               : state == VcpuState::idle      ? ThreadState::vcpu_halted
+                                                               : ThreadState::unknown;
+    guest->on_vcpu_state(ts, vcpu_id, VcpuView::host, thread);
   }
 };
 
@@ -40,6 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Listeners listeners;
   MachineRegistry machines;
   FusedCpuModel cpus(listeners);
+  SchedState scheds[kLayers];  // each machine's, updated first, as vm::Run does
   std::unique_ptr<HostAnalysis> hosts[kLayers];
   std::unique_ptr<KernelModel> kernels[kLayers];
   VcpuToGuest to_guest[kLayers];
@@ -47,9 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int64_t parent = kUnknown;
   for (int l = 0; l < kLayers; ++l) {
     const int64_t id = machines.add("m" + std::to_string(l), MachineRole::unknown, parent, l);
-    hosts[l] = std::make_unique<HostAnalysis>(machines, id, listeners);
-    kernels[l] = std::make_unique<KernelModel>(id, listeners);
-    layers[l] = cpus.add_layer(id);
+    hosts[l] = std::make_unique<HostAnalysis>(machines, id, scheds[l], listeners);
+    kernels[l] = std::make_unique<KernelModel>(id, scheds[l], listeners);
+    layers[l] = cpus.add_layer(id, scheds[l]);
     if (l > 0) {  // layer l is a VM of layer l - 1, its QEMU pid from the input
       const int64_t vm_key = source.integer();
       hosts[l - 1]->adopt_vm(vm_key, id);
@@ -67,13 +75,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (source.in().ConsumeIntegralInRange<int>(0, 15) == 0) {
       const Timestamp begin = source.ts();
       const int64_t cpu = source.cpu();
-      hosts[l]->on_lost_events(begin, source.next_ts(), cpu);
+      (void)source.next_ts();
+      scheds[l].on_lost_events(cpu);
+      hosts[l]->on_lost_events(begin);
       kernels[l]->on_lost_events(begin, cpu);
       cpus.on_lost_events(layers[l], begin, cpu);
       continue;
     }
     source.next_event(event);
     const EventContext& ctx = event.ctx;
+    scheds[l].on_context(ctx);
+    scheds[l].on_event(event);
     hosts[l]->on_event(ctx);
     hosts[l]->on_decoded(event);
     const bool changed = kernels[l]->on_decoded(event);
@@ -81,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       cpus.on_status(layers[l], ctx.ts, ctx.cpu, kernels[l]->cpu_status(ctx.cpu));
     switch (event.kind) {
       case EventKind::sched_switch:
-        cpus.on_switch(layers[l], ctx.ts, ctx.cpu, event.as<SchedSwitch>().next_tid, kernels[l]->cpu_status(ctx.cpu));
+        cpus.on_switch(layers[l], ctx.ts, ctx.cpu, kernels[l]->cpu_status(ctx.cpu));
         break;
       case EventKind::kvm_entry: {
         VcpuTracker::VcpuOfThread vcpu;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// libFuzzer target: the host analysis of one machine (HostAnalysis: its thread table and its
-// vCPU tracker, common/kvm/) fed decoded events, lost events and guest statuses.
+// libFuzzer target: the host analysis of one machine (HostAnalysis: its vCPU tracker, over the
+// machine's SchedState, common/kvm/) fed decoded events, lost events and guest statuses.
 
 #include "fuzz_events.h"
+#include "kernel/sched_state.h"
 #include "kvm/host_analysis.h"
 
 namespace {
@@ -20,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   MachineRegistry machines;
   const int64_t host_id = machines.add("host", MachineRole::unknown, kUnknown, 0);
   Listener listener;
-  HostAnalysis host(machines, host_id, listener);
+  SchedState sched;  // updated before the analysis, as vm::Run does (common/analysis/run.h)
+  HostAnalysis host(machines, host_id, sched, listener);
   host.set_trace_name("fuzz");
   if (source.in().ConsumeBool())  // a guest traced in the same run, before any KVM event
     host.adopt_vm(source.integer(), machines.add("guest", MachineRole::unknown, host_id, 1));
@@ -29,7 +31,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     switch (source.in().ConsumeIntegralInRange<int>(0, 15)) {
       case 0: {
         const Timestamp begin = source.ts();
-        host.on_lost_events(begin, source.next_ts(), source.cpu());
+        (void)source.next_ts();
+        sched.on_lost_events(source.cpu());
+        host.on_lost_events(begin);
         break;
       }
       case 1:
@@ -37,6 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       default:
         source.next_event(event);
+        sched.on_context(event.ctx);
+        sched.on_event(event);
         host.on_event(event.ctx);
         host.on_decoded(event);
         break;

@@ -5,6 +5,7 @@
 
 #include "fuzz_events.h"
 #include "kernel/kernel_model.h"
+#include "kernel/sched_state.h"
 
 namespace {
 
@@ -18,22 +19,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vm;
   fuzz::EventSource source(data, size);
   Listener listener;
-  KernelModel model(1, listener);
+  SchedState sched;  // updated before the model, as vm::Run does (common/analysis/run.h)
+  KernelModel model(1, sched, listener);
   Event event;
   while (source.more()) {
     switch (source.in().ConsumeIntegralInRange<int>(0, 15)) {
-      case 0: model.on_lost_events(source.next_ts(), source.cpu()); break;
+      case 0: {
+        const Timestamp ts = source.next_ts();
+        const int64_t cpu = source.cpu();
+        sched.on_lost_events(cpu);
+        model.on_lost_events(ts, cpu);
+        break;
+      }
       case 1:
-        model.on_host_vcpu_state(source.next_ts(), source.cpu(),
-                                 static_cast<VcpuState>(source.in().ConsumeIntegralInRange<int>(0, 4)));
+      case 2: {
+        const VcpuView view = source.in().ConsumeBool() ? VcpuView::host : VcpuView::outer;
+        model.on_vcpu_state(source.next_ts(), source.cpu(), view,
+                            static_cast<ThreadState>(source.in().ConsumeIntegralInRange<int>(0, 7)));
         break;
-      case 2:
-        model.on_outer_vcpu_thread_state(source.next_ts(), source.cpu(),
-                                         static_cast<ThreadState>(source.in().ConsumeIntegralInRange<int>(0, 7)));
-        break;
+      }
       case 3: model.on_kernel_mode(source.next_ts(), source.integer()); break;
       default:
         source.next_event(event);
+        sched.on_context(event.ctx);
+        sched.on_event(event);
         if (model.on_decoded(event)) (void)cpu_status_name(model.cpu_status(event.ctx.cpu));
         break;
     }
