@@ -94,6 +94,15 @@ class Runner:
     def __init__(self, plugin_dir, work):
         self.bt = ['babeltrace2', '--omit-home-plugin-path', '--plugin-path=' + plugin_dir]
         self.work = work
+        # A sanitizer-built plugin (CI's ASan build) runs inside the stock babeltrace2: its
+        # runtimes are preloaded, as tests/scale/run-scale.sh and tests/robustness do.
+        ldd = subprocess.run(['ldd', os.path.join(plugin_dir, 'babeltrace-plugin-vm.so')],
+                             capture_output=True, text=True).stdout
+        pre = [l.split()[2] for l in ldd.splitlines() if re.search(r'lib(asan|ubsan)\.so', l) and '=>' in l]
+        self.env = dict(os.environ)
+        if pre:
+            self.env['LD_PRELOAD'] = ':'.join(pre)
+            self.env['ASAN_OPTIONS'] = 'detect_leaks=0'
 
     def fuse(self, name, traces, params=None):
         """filter.vm.fuse over `traces` (one source each) into WORK/name.db; returns (db, stderr)."""
@@ -108,7 +117,9 @@ class Runner:
         for i in range(len(traces)):
             cmd += ['--connect', 's%d:fuse' % i]
         cmd += ['--connect', 'fuse:out']
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        r = subprocess.run(cmd, capture_output=True, text=True, env=self.env)
+        if re.search(r'AddressSanitizer|LeakSanitizer|runtime error:', r.stderr):
+            check('run %s: no sanitizer report' % name, False, r.stderr[-2000:])
         with open(os.path.join(self.work, name + '.err'), 'w') as fh:
             fh.write(r.stderr)
         if r.returncode != 0:
