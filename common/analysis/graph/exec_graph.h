@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The execution graph: one worker per thread (or per CPU's kernel context), a time-ordered
+// chain of vertices per worker joined by horizontal edges, and vertical edges between workers
+// (a wake-up, a fork, a packet, a hand-off across layers). The model follows Trace Compass's
+// ITmfGraph (analysis/org.eclipse.tracecompass.analysis.graph.core/.../graph/ITmfGraph.java):
+// a vertex is (worker, timestamp) and has at most four edges, an incoming and an outgoing one
+// in each direction; a horizontal edge carries the state of the interval that ends at its head.
+// No babeltrace2 type here: the builders (OS, cross-layer, host-only) and the critical-path
+// algorithm work on this type alone.
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace vm::graph {
+
+// Trace Compass's OSEdgeContextEnum, in its order, then the cross-layer states of this project.
+enum class EdgeState : uint8_t {
+  no_edge,
+  eps,
+  unknown,
+  deflt,  // "default"
+  running,
+  blocked,
+  interrupted,
+  preempted,
+  timer,
+  network,
+  user_input,
+  block_device,
+  ipi,
+  vcpu_preempted,  // a guest thread "ran" while its vCPU was preempted on the host
+  vmm,             // ... while its vCPU was in the hypervisor (qualifier: the exit reason)
+  vcpu_halted,     // ... while its vCPU was halted
+};
+
+// The lower-case name stored in the database (`default` for deflt).
+std::string_view edge_state_name(EdgeState);
+
+using WorkerId = uint32_t;
+using VertexId = uint32_t;
+inline constexpr VertexId kNoVertex = std::numeric_limits<VertexId>::max();
+
+// A worker: a thread of a machine, or (tid < 0) a CPU's kernel context "kernel/<cpu>".
+struct WorkerKey {
+  int64_t machine_id = 0;
+  int64_t tid = 0;
+  int64_t cpu = -1;  // set for kernel workers and for tid 0 (one swapper per CPU), else -1
+  bool operator==(const WorkerKey& o) const {
+    return machine_id == o.machine_id && tid == o.tid && cpu == o.cpu;
+  }
+};
+
+struct Worker {
+  WorkerKey key;
+  std::string name;
+  VertexId head = kNoVertex, tail = kNoVertex;
+};
+
+struct Edge {
+  VertexId from = kNoVertex, to = kNoVertex;
+  EdgeState state = EdgeState::no_edge;
+  uint32_t qualifier = 0;  // index into ExecGraph::qualifiers(); 0 = none
+};
+
+struct Vertex {
+  uint64_t ts = 0;
+  WorkerId worker = 0;
+  // Edge indexes into ExecGraph::edges(); kNoEdge when absent.
+  uint32_t out_h = kNoEdge, in_h = kNoEdge, out_v = kNoEdge, in_v = kNoEdge;
+  static constexpr uint32_t kNoEdge = std::numeric_limits<uint32_t>::max();
+};
+
+class ExecGraph {
+ public:
+  ExecGraph();
+
+  // The worker of `key`, created on first use (its name is set, or renamed when non-empty).
+  WorkerId worker(const WorkerKey& key, std::string_view name = {});
+  const WorkerId* find_worker(const WorkerKey& key) const;
+
+  // Adds a vertex at the worker's tail with a horizontal edge of `state` from the previous
+  // tail. A vertex at the tail's timestamp is not added: the tail is returned (Trace Compass's
+  // append() returns null there). Timestamps before the tail's are a caller error and throw.
+  VertexId append(WorkerId, uint64_t ts, EdgeState state, std::string_view qualifier = {});
+  // Adds a vertex at the tail without an edge (a gap: no state is known before it).
+  VertexId add(WorkerId, uint64_t ts);
+  // A vertical edge between two vertices of different workers (a horizontal one when they are
+  // of the same worker and `to` is the tail's successor: see edge()).
+  void link(VertexId from, VertexId to, EdgeState state = EdgeState::deflt,
+            std::string_view qualifier = {});
+
+  const Vertex& vertex(VertexId v) const { return vertices_[v]; }
+  const Worker& worker_of(VertexId v) const { return workers_[vertices_[v].worker]; }
+  const std::vector<Worker>& workers() const { return workers_; }
+  const std::vector<Vertex>& vertices() const { return vertices_; }
+  const std::vector<Edge>& edges() const { return edges_; }
+  std::string_view qualifier(uint32_t q) const { return qualifiers_[q]; }
+
+  // The edges of a vertex, or nullptr.
+  const Edge* out_h(VertexId v) const { return edge_at(vertices_[v].out_h); }
+  const Edge* in_h(VertexId v) const { return edge_at(vertices_[v].in_h); }
+  const Edge* out_v(VertexId v) const { return edge_at(vertices_[v].out_v); }
+  const Edge* in_v(VertexId v) const { return edge_at(vertices_[v].in_v); }
+
+ private:
+  struct KeyHash {
+    size_t operator()(const WorkerKey& k) const {
+      return std::hash<int64_t>()(k.machine_id * 1000003 ^ k.tid * 31 ^ k.cpu);
+    }
+  };
+  const Edge* edge_at(uint32_t e) const { return e == Vertex::kNoEdge ? nullptr : &edges_[e]; }
+  uint32_t intern(std::string_view q);
+
+  std::vector<Worker> workers_;
+  std::unordered_map<WorkerKey, WorkerId, KeyHash> worker_index_;
+  std::vector<Vertex> vertices_;
+  std::vector<Edge> edges_;
+  std::vector<std::string> qualifiers_;
+  std::unordered_map<std::string, uint32_t> qualifier_index_;
+};
+
+}  // namespace vm::graph
