@@ -7,9 +7,17 @@
 
 #include <cstdint>
 
+#include "base/types.h"
+
 namespace vm {
 
+// Linux's PID_MAX_LIMIT (include/linux/threads.h, 64-bit): no thread id is above it.
+inline constexpr int64_t kMaxThreadId = 4194304;
+
+// A value that is no thread id (a corrupt trace's; found by tests/fuzz/fuzz_wake_model) keys no
+// VM: kUnknown.
 inline int64_t vm_key_of_thread(int64_t tid) {
+  if (tid < 0 || tid > kMaxThreadId) return kUnknown;
   return -2 - tid;
 }
 

@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int64_t offset = in.ConsumeIntegralInRange<int64_t>(-(int64_t{1} << 50), int64_t{1} << 50);
   const int64_t ppm = in.ConsumeIntegralInRange<int64_t>(-1000, 1000);
   int64_t t = in.ConsumeIntegralInRange<int64_t>(0, int64_t{1} << 61);
-  while (in.remaining_bytes() > 0) {
+  for (int step = 0; step < fuzz::kMaxSteps && in.remaining_bytes() > 0; ++step) {
     const bool from_reference = in.ConsumeBool();
     int64_t send = 0, recv = 0;
     if (in.ConsumeIntegralInRange<int>(0, 15) == 0) {

@@ -22,6 +22,9 @@
 namespace vm::fuzz {
 
 inline constexpr int64_t kMaxCpu = 8191;  // bt::kMaxCpuId (plugins/vm/event_reader.h)
+// At most this many steps (events, lost events, other calls) per input, whatever its length:
+// a run's cost stays bounded and alike across targets.
+inline constexpr int kMaxSteps = 2048;
 
 // The kinds a model follows, all of the layout table's but `other`.
 inline const std::vector<EventKind>& decoded_kinds() {
@@ -42,7 +45,8 @@ class EventSource {
  public:
   EventSource(const uint8_t* data, size_t size) : in_(data, size) {}
 
-  bool more() { return in_.remaining_bytes() > 0; }
+  // Whether the loop may take one more step (each call counts one).
+  bool more() { return in_.remaining_bytes() > 0 && steps_++ < kMaxSteps; }
   FuzzedDataProvider& in() { return in_; }
 
   // An untrusted integer: mostly a small id, sometimes a boundary or any 64-bit value. With
@@ -117,7 +121,7 @@ class EventSource {
     out.payload = make_payload(out.kind, raw);
   }
 
- private:
+  // A name: a thread's, a device's or a handler's (mostly a known one).
   std::string text() {
     static const char* const kNames[] = {"", "qemu-system-x86", "CPU 0/KVM", "CPU 1/KVM", "swapper/0", "bash"};
     const int pick = in_.ConsumeIntegralInRange<int>(0, 6);
@@ -125,7 +129,9 @@ class EventSource {
     return in_.ConsumeRandomLengthString(32);
   }
 
+ private:
   FuzzedDataProvider in_;
+  int steps_ = 0;
   Timestamp ts_ = 0;
   std::string procname_;
   std::string texts_[kMaxEventFields];

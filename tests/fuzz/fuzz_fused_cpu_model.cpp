@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "analysis/cpu_state/fused_cpu_model.h"
+#include "analysis/kernel/kernel_analysis.h"
 #include "fuzz_events.h"
 #include "kvm/host_analysis.h"
 
@@ -30,13 +31,8 @@ struct VcpuToGuest : VcpuStateObserver {
   KernelModel* guest = nullptr;
   void on_vcpu_state(int64_t vm_machine_id, int64_t vcpu_id, Timestamp ts, VcpuState state) override {
     if (vm_machine_id != guest_machine_id) return;
-    // As common/analysis/kernel/kernel_analysis.cpp relays it: a guest thread on that vCPU is in
-    // the hypervisor, preempted or halted with it (unknown: running).
-    const ThreadState thread = state == VcpuState::vmm         ? ThreadState::vmm
-                               : state == VcpuState::preempted ? ThreadState::vcpu_preempted
-                               : state == VcpuState::idle      ? ThreadState::vcpu_halted
-                                                               : ThreadState::unknown;
-    guest->on_vcpu_state(ts, vcpu_id, VcpuView::host, thread);
+    // As KernelAnalysis relays it (common/analysis/kernel/).
+    guest->on_vcpu_state(ts, vcpu_id, VcpuView::host, guest_thread_state(state));
   }
 };
 

@@ -195,7 +195,7 @@ void WakeModel::on_inject(const Event& event, int64_t tid) {
 }
 
 void WakeModel::note_cause(int64_t vm_key, int64_t apicid, int64_t vector, const Cause& cause) {
-  if (apicid < 0 || apicid >= kMaxApicId || vector < 0 || vector > 0xff) return;
+  if (vm_key == kUnknown || apicid < 0 || apicid >= kMaxApicId || vector < 0 || vector > 0xff) return;
   Cause& slot = pending_[Key{vm_key, apicid, vector}];
   slot = cause;
   slot.vector = vector;
