@@ -103,8 +103,6 @@ void KernelAnalysis::write(Run& run) {
   for (const TracedMachine* machine : run.machines()) add_namespaces(machine->id, model(*machine).namespaces());
 }
 
-namespace {
-// What a running guest thread is while the host says its vCPU is in `state` (unknown: running).
 ThreadState guest_thread_state(VcpuState state) {
   switch (state) {
     case VcpuState::vmm: return ThreadState::vmm;
@@ -113,7 +111,6 @@ ThreadState guest_thread_state(VcpuState state) {
     default: return ThreadState::unknown;
   }
 }
-}  // namespace
 
 void KernelAnalysis::on_vcpu_state(int64_t vm_machine_id, int64_t vcpu_id, Timestamp ts, VcpuState state) {
   for (const TracedMachine* machine : run_.machines())

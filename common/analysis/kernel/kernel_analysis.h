@@ -15,6 +15,11 @@ namespace vm {
 
 class VcpuAnalysis;
 
+// What a running guest thread is while the host says its vCPU is in `state` (unknown: running),
+// as a fused run tells the guest's kernel model (KernelModel::on_vcpu_state, VcpuView::host).
+// Here rather than beside VcpuView: VcpuState is vm_kvm's, which builds on vm_kernel.
+ThreadState guest_thread_state(VcpuState state);
+
 class KernelAnalysis final : public Analysis,
                              public ThreadStateListener,
                              public VcpuStateObserver,
