@@ -34,8 +34,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 1:
       case 2: {
         const VcpuView view = source.in().ConsumeBool() ? VcpuView::host : VcpuView::outer;
-        model.on_vcpu_state(source.next_ts(), source.cpu(), view,
-                            static_cast<ThreadState>(source.in().ConsumeIntegralInRange<int>(0, 7)));
+        const Timestamp ts = source.next_ts();  // the input read in this order, whatever the compiler's
+        const int64_t cpu = source.cpu();        // order of arguments
+        model.on_vcpu_state(ts, cpu, view, static_cast<ThreadState>(source.in().ConsumeIntegralInRange<int>(0, 7)));
         break;
       }
       case 3: model.on_kernel_mode(source.next_ts(), source.integer()); break;

@@ -6,15 +6,9 @@
 // guest's interrupt handlers (on_guest_handler).
 
 #include "analysis/wake/wake_model.h"
-#include "fuzz_events.h"
-#include "kvm/host_analysis.h"
+#include "fuzz_host.h"
 
 namespace {
-
-struct Listener : vm::VcpuListener {
-  void on_vcpu_interval(const vm::VcpuInterval& interval) override { VM_FUZZ_CHECK(interval.dur >= 0); }
-  void on_diagnostic(const std::string&) override {}
-};
 
 // What a vcpu_halt row must satisfy: a halt never ends before it starts, and its wake-up latency
 // (cause_ts .. ts + dur) splits into two non-negative parts.
@@ -31,17 +25,13 @@ void check(const vm::HaltRecord& row) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vm;
   fuzz::EventSource source(data, size);
-  MachineRegistry machines;
-  const int64_t host_id = machines.add("host", MachineRole::unknown, kUnknown, 0);
-  Listener listener;
-  SchedState sched;  // updated before the analyses, as vm::Run does (common/analysis/run.h)
-  HostAnalysis host(machines, host_id, sched, listener);
-  WakeModel wake(host.vcpus(), sched, [](HaltRecord& row) { check(row); });
+  fuzz::Host host;  // the wake model reads its vCPU tracker and its SchedState
+  WakeModel wake(host.analysis.vcpus(), host.sched, [](HaltRecord& row) { check(row); });
   // A guest traced in the same run (fused), its QEMU pid from the input.
   const bool fused = source.in().ConsumeBool();
   const int64_t vm_key = fused ? source.integer() : kUnknown;
   if (fused) {
-    host.adopt_vm(vm_key, machines.add("guest", MachineRole::unknown, host_id, 1));
+    host.analysis.adopt_vm(vm_key, host.add_guest());
     wake.await_guest(vm_key);
   }
   Event event;
@@ -51,8 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const Timestamp begin = source.ts();
         const int64_t cpu = source.cpu();
         (void)source.next_ts();
-        sched.on_lost_events(cpu);
-        host.on_lost_events(begin);
+        host.lose(begin, cpu);
         wake.on_lost_events(cpu);
         break;
       }
@@ -60,21 +49,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (fused) {  // the guest's handler on its CPU (a vCPU index)
           const int64_t vcpu = source.cpu();
           const bool irq_line = source.in().ConsumeBool();
-          wake.on_guest_handler(vm_key, vcpu, source.next_ts(), source.text(), irq_line);
+          const Timestamp ts = source.next_ts();
+          wake.on_guest_handler(vm_key, vcpu, ts, source.text(), irq_line);
         }
         break;
       default:
         source.next_event(event);
-        sched.on_context(event.ctx);
-        sched.on_event(event);
-        host.on_event(event.ctx);
-        host.on_decoded(event);
+        host.feed(event);
         wake.on_event(event);
         break;
     }
   }
   const Timestamp end = source.next_ts();
-  host.finish_at(end);
+  host.analysis.finish_at(end);
   wake.finish(end);
   return 0;
 }
