@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <utility>
 
 namespace vm::graph {
 namespace {
@@ -140,12 +141,11 @@ TEST(ExecGraph, EpsEdgeJoinsTwoVerticesAtOneInstant) {
 // The database names of the states: Trace Compass's edge types in lower case (issue 12's list),
 // `default` for DEFAULT, then the cross-layer ones.
 TEST(ExecGraph, StateNames) {
-  EXPECT_EQ(edge_state_name(EdgeState::deflt), "default");
-  EXPECT_EQ(edge_state_name(EdgeState::block_device), "block_device");
-  EXPECT_EQ(edge_state_name(EdgeState::user_input), "user_input");
-  EXPECT_EQ(edge_state_name(EdgeState::vcpu_preempted), "vcpu_preempted");
-  EXPECT_EQ(edge_state_name(EdgeState::vmm), "vmm");
-  EXPECT_EQ(edge_state_name(EdgeState::vcpu_halted), "vcpu_halted");
+  const std::pair<EdgeState, const char*> names[] = {
+      {EdgeState::deflt, "default"},           {EdgeState::block_device, "block_device"},
+      {EdgeState::user_input, "user_input"},   {EdgeState::vcpu_preempted, "vcpu_preempted"},
+      {EdgeState::vmm, "vmm"},                 {EdgeState::vcpu_halted, "vcpu_halted"}};
+  for (const auto& [state, name] : names) EXPECT_EQ(edge_state_name(state), name);
 }
 
 }  // namespace
