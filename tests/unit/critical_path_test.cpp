@@ -316,6 +316,41 @@ TEST(CriticalPath, EndVertexStopsBeforeTheEdgeReachingIt) {
   EXPECT_EQ(middle.segments[0].state, EdgeState::preempted);
 }
 
+// A guest thread G: 0 -R- 2 -vcpu_preempted- 6 -R- 8; the host thread H that held the CPU runs
+// 1 -R- 6 and hands the CPU back at 6 (link H@6 -> G@6). By default the cross-layer states pass
+// through: G [0,2) running, [2,6) vcpu_preempted, [6,8) running, no hand-off. With
+// vcpu_preempted among the resolved states, it is resolved like BLOCKED: hand-off G@2 -> H@2
+// (DEFAULT), H [2,6) running (its edge from 1 cut at the wait's start), H@6 -> G@6, G [6,8).
+TEST(CriticalPath, ResolvedStatesChooseWhatIsFollowed) {
+  ExecGraph g;
+  WorkerId guest = g.worker(WorkerKey{1, 100, -1}), host = g.worker(WorkerKey{0, 7, -1});
+  g.add(guest, 0);
+  g.append(guest, 2, EdgeState::running);
+  VertexId back = g.append(guest, 6, EdgeState::vcpu_preempted);
+  g.append(guest, 8, EdgeState::running);
+  g.add(host, 1);
+  ASSERT_TRUE(g.link(g.append(host, 6, EdgeState::running), back));
+  CriticalPath plain = critical_path_of(g, guest);
+  ASSERT_EQ(plain.segments.size(), 3u);
+  EXPECT_EQ(plain.segments[1].state, EdgeState::vcpu_preempted);
+  EXPECT_TRUE(plain.links.empty());
+  CriticalPathOptions opt;
+  opt.resolved_states |= 1u << static_cast<unsigned>(EdgeState::vcpu_preempted);
+  CriticalPath p = critical_path_of(g, guest, opt);
+  EXPECT_TRUE(p.diagnostics.empty()) << lines(p.diagnostics);
+  ASSERT_EQ(p.segments.size(), 3u);
+  EXPECT_EQ(p.segments[1].worker, (WorkerKey{0, 7, -1}));
+  EXPECT_EQ(p.segments[1].ts, 2u);
+  EXPECT_EQ(p.segments[1].dur, 4u);
+  EXPECT_EQ(p.segments[1].state, EdgeState::running);
+  ASSERT_EQ(p.links.size(), 2u);
+  EXPECT_EQ(p.links[0].ts, 2u);
+  EXPECT_EQ(p.links[0].to, (WorkerKey{0, 7, -1}));
+  EXPECT_EQ(p.links[1].ts, 6u);
+  EXPECT_EQ(p.links[1].to, (WorkerKey{1, 100, -1}));
+  expect_tiling(p);
+}
+
 // A horizontal DEFAULT edge (Trace Compass throws) and an EPS edge with a duration are unknown
 // on the path, each with a diagnostic; a start that is not a vertex gives an empty path.
 TEST(CriticalPath, InvalidStructureIsUnknownNotACrash) {

@@ -10,8 +10,9 @@
 // than the start of that interval ("bounded"), and the chain of edges found replaces it.
 //
 // Differences from the Trace Compass code, all deliberate:
-// - findIncoming() follows EPS chains from the argument's successor (the 2015 semantics; the
-//   current code re-reads the argument and can loop forever);
+// - findIncoming() looks for the wake-up at the vertex that ends the interval, then along the
+//   zero-duration EPS edges after it (the 2015 semantics; the current code re-reads its argument
+//   in the loop, so it never follows EPS edges and can loop forever);
 // - the backward search is iterative (an explicit frame stack, no recursion: real traces chain
 //   thousands of blocked waits) and has a step budget per blocked interval; past it the interval
 //   stays unresolved (its own edge, BLOCKED or NETWORK) and a diagnostic says so;
