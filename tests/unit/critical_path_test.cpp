@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <set>
 #include <string>
 
@@ -173,6 +174,24 @@ TEST(CriticalPath, FlatFormOfNet1) {
 
 WorkerId actor(ExecGraph& g, int64_t tid) { return g.worker(WorkerKey{0, tid, -1}); }
 
+// A worker's chain: a first vertex at `first`, then one per (ts, state of the interval ending
+// there). Returns the vertices in order.
+std::vector<VertexId> chain(ExecGraph& g, WorkerId w, uint64_t first,
+                            std::initializer_list<std::pair<uint64_t, EdgeState>> rest = {}) {
+  std::vector<VertexId> v{g.add(w, first)};
+  for (const auto& [ts, state] : rest) v.push_back(g.append(w, ts, state));
+  return v;
+}
+
+void expect_segment(const PathSegment& s, uint64_t ts, uint64_t dur, int64_t tid, EdgeState state) {
+  EXPECT_EQ(s.ts, ts);
+  EXPECT_EQ(s.dur, dur);
+  EXPECT_EQ(s.worker.tid, tid);
+  EXPECT_EQ(s.state, state) << edge_state_name(s.state);
+}
+
+constexpr EdgeState R = EdgeState::running;
+
 // GRAPH_NESTED (graph_factory.nested) generalised to N workers: worker k < N-1 runs [k, k+1),
 // forks worker k+1 at k+1 and is blocked until 2N-2-k, when worker k+1 wakes it, then runs to
 // 2N-1-k; worker N-1 runs [N-1, N). As in the oracle's path, every blocked interval is replaced
@@ -185,13 +204,10 @@ TEST(CriticalPath, DeepChainOfNestedWaits) {
   std::vector<WorkerId> w;
   for (int64_t k = 0; k < n; ++k) w.push_back(actor(g, k));
   std::vector<VertexId> fork_at(n), woken_at(n);
-  for (int64_t k = 0; k < n; ++k) {
-    g.add(w[k], static_cast<uint64_t>(k));
-    fork_at[k] = g.append(w[k], static_cast<uint64_t>(k + 1), EdgeState::running);
-  }
+  for (int64_t k = 0; k < n; ++k) fork_at[k] = chain(g, w[k], k, {{k + 1, R}}).back();
   for (int64_t k = n - 2; k >= 0; --k) {
     woken_at[k] = g.append(w[k], static_cast<uint64_t>(2 * n - 2 - k), EdgeState::blocked);
-    g.append(w[k], static_cast<uint64_t>(2 * n - 1 - k), EdgeState::running);
+    g.append(w[k], static_cast<uint64_t>(2 * n - 1 - k), R);
   }
   for (int64_t k = 0; k + 1 < n; ++k) {
     ASSERT_TRUE(g.link(fork_at[k], g.workers()[w[k + 1]].head));
@@ -202,10 +218,8 @@ TEST(CriticalPath, DeepChainOfNestedWaits) {
   ASSERT_EQ(p.segments.size(), static_cast<size_t>(2 * n - 1));
   for (int64_t i = 0; i < 2 * n - 1; ++i) {
     const PathSegment& s = p.segments[static_cast<size_t>(i)];
-    ASSERT_EQ(s.ts, static_cast<uint64_t>(i));
-    ASSERT_EQ(s.dur, 1u);
+    ASSERT_TRUE(s.ts == static_cast<uint64_t>(i) && s.dur == 1 && s.state == R) << i;
     ASSERT_EQ(s.worker.tid, i < n ? i : 2 * n - 2 - i);
-    ASSERT_EQ(s.state, EdgeState::running);
   }
   EXPECT_EQ(p.links.size(), static_cast<size_t>(2 * (n - 1)));
 }
@@ -218,25 +232,16 @@ TEST(CriticalPath, DeepChainOfNestedWaits) {
 TEST(CriticalPath, FindIncomingFollowsEpsChains) {
   ExecGraph g;
   WorkerId a = actor(g, 0), b = actor(g, 1);
-  g.add(a, 0);
-  g.append(a, 1, EdgeState::running);
-  g.append(a, 5, EdgeState::blocked);
+  chain(g, a, 0, {{1, R}, {5, EdgeState::blocked}});
   VertexId woken = g.append_eps(a);
-  g.append(a, 7, EdgeState::running);
-  g.add(b, 0);
-  VertexId waker = g.append(b, 5, EdgeState::running);
-  ASSERT_TRUE(g.link(waker, woken));
+  g.append(a, 7, R);
+  ASSERT_TRUE(g.link(chain(g, b, 0, {{5, R}}).back(), woken));
   CriticalPath p = critical_path_of(g, a);
   EXPECT_TRUE(p.diagnostics.empty()) << lines(p.diagnostics);
   ASSERT_EQ(p.segments.size(), 3u);
-  EXPECT_EQ(p.segments[0].worker.tid, 0);
-  EXPECT_EQ(p.segments[1].worker.tid, 1);
-  EXPECT_EQ(p.segments[1].ts, 1u);
-  EXPECT_EQ(p.segments[1].dur, 4u);
-  EXPECT_EQ(p.segments[1].state, EdgeState::running);
-  EXPECT_EQ(p.segments[2].worker.tid, 0);
-  EXPECT_EQ(p.segments[2].ts, 5u);
-  EXPECT_EQ(p.segments[2].dur, 2u);
+  expect_segment(p.segments[0], 0, 1, 0, R);
+  expect_segment(p.segments[1], 1, 4, 1, R);
+  expect_segment(p.segments[2], 5, 2, 0, R);
   EXPECT_EQ(p.end_ts, 7u);
 }
 
@@ -247,24 +252,18 @@ TEST(CriticalPath, FindIncomingFollowsEpsChains) {
 TEST(CriticalPath, CycleOfLinksEndsAtTheStepBudget) {
   ExecGraph g;
   WorkerId a = actor(g, 0), b = actor(g, 1), c = actor(g, 2);
-  g.add(a, 0);
-  g.append(a, 1, EdgeState::running);
-  VertexId woken = g.append(a, 10, EdgeState::blocked);
-  g.append(a, 11, EdgeState::running);
-  VertexId b5 = g.add(b, 5);
-  VertexId b10 = g.append(b, 10, EdgeState::running);
+  std::vector<VertexId> av = chain(g, a, 0, {{1, R}, {10, EdgeState::blocked}, {11, R}});
+  std::vector<VertexId> bv = chain(g, b, 5, {{10, R}});
   VertexId c5 = g.add(c, 5);
-  ASSERT_TRUE(g.link(b10, woken));
-  ASSERT_TRUE(g.link(b5, c5));
-  ASSERT_TRUE(g.link(c5, b5));
+  ASSERT_TRUE(g.link(bv[1], av[2]));
+  ASSERT_TRUE(g.link(bv[0], c5));
+  ASSERT_TRUE(g.link(c5, bv[0]));
   CriticalPathOptions opt;
   opt.max_steps_per_wait = 10000;
   CriticalPath p = critical_path_of(g, a, opt);
-  ASSERT_EQ(p.diagnostics.size(), 1u);
+  EXPECT_EQ(p.diagnostics.size(), 1u);
   ASSERT_EQ(p.segments.size(), 3u);
-  EXPECT_EQ(p.segments[1].state, EdgeState::blocked);
-  EXPECT_EQ(p.segments[1].ts, 1u);
-  EXPECT_EQ(p.segments[1].dur, 9u);
+  expect_segment(p.segments[1], 1, 9, 0, EdgeState::blocked);
   expect_tiling(p);
 }
 
@@ -273,16 +272,12 @@ TEST(CriticalPath, CycleOfLinksEndsAtTheStepBudget) {
 TEST(CriticalPath, GapInTheWorkerIsUnknown) {
   ExecGraph g;
   WorkerId a = actor(g, 0);
-  g.add(a, 0);
-  g.append(a, 5, EdgeState::running);
-  g.add(a, 8);
-  g.append(a, 10, EdgeState::running);
+  chain(g, a, 0, {{5, R}});
+  chain(g, a, 8, {{10, R}});
   CriticalPath p = critical_path_of(g, a);
   EXPECT_EQ(p.diagnostics.size(), 1u);
   ASSERT_EQ(p.segments.size(), 3u);
-  EXPECT_EQ(p.segments[1].state, EdgeState::unknown);
-  EXPECT_EQ(p.segments[1].ts, 5u);
-  EXPECT_EQ(p.segments[1].dur, 3u);
+  expect_segment(p.segments[1], 5, 3, 0, EdgeState::unknown);
   EXPECT_EQ(p.end_ts, 10u);
   expect_tiling(p);
   CriticalPathOptions tc;
@@ -294,26 +289,23 @@ TEST(CriticalPath, GapInTheWorkerIsUnknown) {
 }
 
 // A0: 0 -R- 2 -P- 4 -R- 6 with end = the vertex at 4: Trace Compass stops before the first edge
-// that reaches the end's timestamp, so the path is [0,2) running and ends at 2.
+// that reaches the end's timestamp, so the path is [0,2) running and ends at 2. Without end it
+// goes to 6; from the vertex at 2, it is [2,4) preempted, [4,6) running.
 TEST(CriticalPath, EndVertexStopsBeforeTheEdgeReachingIt) {
   ExecGraph g;
   WorkerId a = actor(g, 0);
-  VertexId start = g.add(a, 0);
-  g.append(a, 2, EdgeState::running);
-  VertexId end = g.append(a, 4, EdgeState::preempted);
-  g.append(a, 6, EdgeState::running);
-  CriticalPath p = critical_path(g, start, end);
+  std::vector<VertexId> v = chain(g, a, 0, {{2, R}, {4, EdgeState::preempted}, {6, R}});
+  CriticalPath p = critical_path(g, v[0], v[2]);
   EXPECT_EQ(p.end_ts, 2u);
   ASSERT_EQ(p.segments.size(), 1u);
-  EXPECT_EQ(p.segments[0].state, EdgeState::running);
-  CriticalPath whole = critical_path(g, start);
+  expect_segment(p.segments[0], 0, 2, 0, R);
+  CriticalPath whole = critical_path(g, v[0]);
   EXPECT_EQ(whole.end_ts, 6u);
   EXPECT_EQ(whole.segments.size(), 3u);
-  // From the middle: [2,4) preempted, [4,6) running.
-  CriticalPath middle = critical_path(g, g.next_vertex(start));
+  CriticalPath middle = critical_path(g, v[1]);
   EXPECT_EQ(middle.start_ts, 2u);
   ASSERT_EQ(middle.segments.size(), 2u);
-  EXPECT_EQ(middle.segments[0].state, EdgeState::preempted);
+  expect_segment(middle.segments[0], 2, 2, 0, EdgeState::preempted);
 }
 
 // A guest thread G: 0 -R- 2 -vcpu_preempted- 6 -R- 8; the host thread H that held the CPU runs
@@ -324,30 +316,21 @@ TEST(CriticalPath, EndVertexStopsBeforeTheEdgeReachingIt) {
 TEST(CriticalPath, ResolvedStatesChooseWhatIsFollowed) {
   ExecGraph g;
   WorkerId guest = g.worker(WorkerKey{1, 100, -1}), host = g.worker(WorkerKey{0, 7, -1});
-  g.add(guest, 0);
-  g.append(guest, 2, EdgeState::running);
-  VertexId back = g.append(guest, 6, EdgeState::vcpu_preempted);
-  g.append(guest, 8, EdgeState::running);
-  g.add(host, 1);
-  ASSERT_TRUE(g.link(g.append(host, 6, EdgeState::running), back));
+  std::vector<VertexId> gv = chain(g, guest, 0, {{2, R}, {6, EdgeState::vcpu_preempted}, {8, R}});
+  ASSERT_TRUE(g.link(chain(g, host, 1, {{6, R}}).back(), gv[2]));
   CriticalPath plain = critical_path_of(g, guest);
   ASSERT_EQ(plain.segments.size(), 3u);
-  EXPECT_EQ(plain.segments[1].state, EdgeState::vcpu_preempted);
+  expect_segment(plain.segments[1], 2, 4, 100, EdgeState::vcpu_preempted);
   EXPECT_TRUE(plain.links.empty());
   CriticalPathOptions opt;
   opt.resolved_states |= 1u << static_cast<unsigned>(EdgeState::vcpu_preempted);
   CriticalPath p = critical_path_of(g, guest, opt);
   EXPECT_TRUE(p.diagnostics.empty()) << lines(p.diagnostics);
   ASSERT_EQ(p.segments.size(), 3u);
-  EXPECT_EQ(p.segments[1].worker, (WorkerKey{0, 7, -1}));
-  EXPECT_EQ(p.segments[1].ts, 2u);
-  EXPECT_EQ(p.segments[1].dur, 4u);
-  EXPECT_EQ(p.segments[1].state, EdgeState::running);
+  expect_segment(p.segments[1], 2, 4, 7, R);
   ASSERT_EQ(p.links.size(), 2u);
-  EXPECT_EQ(p.links[0].ts, 2u);
-  EXPECT_EQ(p.links[0].to, (WorkerKey{0, 7, -1}));
-  EXPECT_EQ(p.links[1].ts, 6u);
-  EXPECT_EQ(p.links[1].to, (WorkerKey{1, 100, -1}));
+  EXPECT_TRUE(p.links[0].ts == 2 && p.links[0].to == (WorkerKey{0, 7, -1}));
+  EXPECT_TRUE(p.links[1].ts == 6 && p.links[1].to == (WorkerKey{1, 100, -1}));
   expect_tiling(p);
 }
 
@@ -356,22 +339,18 @@ TEST(CriticalPath, ResolvedStatesChooseWhatIsFollowed) {
 TEST(CriticalPath, InvalidStructureIsUnknownNotACrash) {
   ExecGraph g;
   WorkerId a = actor(g, 0);
-  g.add(a, 0);
-  g.append(a, 3, EdgeState::deflt);
-  g.append(a, 4, EdgeState::eps);
-  g.append(a, 6, EdgeState::running);
+  chain(g, a, 0, {{3, EdgeState::deflt}, {4, EdgeState::eps}, {6, R}});
   CriticalPath p = critical_path_of(g, a);
   EXPECT_EQ(p.diagnostics.size(), 2u);
   ASSERT_EQ(p.segments.size(), 3u);
-  EXPECT_EQ(p.segments[0].state, EdgeState::unknown);
-  EXPECT_EQ(p.segments[1].state, EdgeState::unknown);
-  EXPECT_EQ(p.segments[2].state, EdgeState::running);
+  expect_segment(p.segments[0], 0, 3, 0, EdgeState::unknown);
+  expect_segment(p.segments[1], 3, 1, 0, EdgeState::unknown);
+  expect_segment(p.segments[2], 4, 2, 0, R);
   expect_tiling(p);
   CriticalPath none = critical_path(g, 1000);
   EXPECT_TRUE(none.segments.empty());
   EXPECT_EQ(none.diagnostics.size(), 1u);
-  CriticalPath no_worker = critical_path_of(g, 7);
-  EXPECT_EQ(no_worker.diagnostics.size(), 1u);
+  EXPECT_EQ(critical_path_of(g, 7).diagnostics.size(), 1u);
 }
 
 }  // namespace
