@@ -48,8 +48,11 @@ uint32_t ExecGraph::intern(std::string_view q) {
   return it->second;
 }
 
-VertexId ExecGraph::add(WorkerId w, uint64_t ts) {
+// A vertex at the worker's tail (ts >= the tail's): *added is false when ts is the tail's own
+// timestamp, and the tail is returned.
+VertexId ExecGraph::push_vertex(WorkerId w, uint64_t ts, bool* added) {
   Worker& worker = workers_.at(w);
+  *added = false;
   if (worker.tail != kNoVertex) {
     uint64_t tail_ts = vertices_[worker.tail].ts;
     if (ts == tail_ts) return worker.tail;
@@ -59,27 +62,64 @@ VertexId ExecGraph::add(WorkerId w, uint64_t ts) {
   vertices_.push_back(Vertex{ts, w});
   if (worker.head == kNoVertex) worker.head = v;
   worker.tail = v;
+  *added = true;
+  return v;
+}
+
+uint32_t ExecGraph::push_edge(VertexId from, VertexId to, EdgeState state, std::string_view qualifier) {
+  uint32_t e = static_cast<uint32_t>(edges_.size());
+  edges_.push_back(Edge{from, to, state, intern(qualifier)});
+  return e;
+}
+
+VertexId ExecGraph::add(WorkerId w, uint64_t ts) {
+  VertexId prev = workers_.at(w).tail;
+  bool added = false;
+  VertexId v = push_vertex(w, ts, &added);
+  if (added && prev != kNoVertex) gap_next_.emplace(prev, v);
   return v;
 }
 
 VertexId ExecGraph::append(WorkerId w, uint64_t ts, EdgeState state, std::string_view qualifier) {
   VertexId prev = workers_.at(w).tail;
-  VertexId v = add(w, ts);
-  if (prev == kNoVertex || v == prev) return v;
-  uint32_t e = static_cast<uint32_t>(edges_.size());
-  edges_.push_back(Edge{prev, v, state, intern(qualifier)});
+  bool added = false;
+  VertexId v = push_vertex(w, ts, &added);
+  if (!added || prev == kNoVertex) return v;  // the tail's own timestamp, or the first vertex
+  uint32_t e = push_edge(prev, v, state, qualifier);
   vertices_[prev].out_h = e;
   vertices_[v].in_h = e;
   return v;
 }
 
-void ExecGraph::link(VertexId from, VertexId to, EdgeState state, std::string_view qualifier) {
+VertexId ExecGraph::append_eps(WorkerId w) {
+  VertexId prev = workers_.at(w).tail;
+  if (prev == kNoVertex) throw std::logic_error("execution graph: an EPS edge from a worker without vertex");
+  VertexId v = static_cast<VertexId>(vertices_.size());
+  vertices_.push_back(Vertex{vertices_[prev].ts, w});
+  workers_[w].tail = v;
+  uint32_t e = push_edge(prev, v, EdgeState::eps, {});
+  vertices_[prev].out_h = e;
+  vertices_[v].in_h = e;
+  return v;
+}
+
+bool ExecGraph::link(VertexId from, VertexId to, EdgeState state, std::string_view qualifier) {
   if (from >= vertices_.size() || to >= vertices_.size())
     throw std::logic_error("execution graph: a link to a vertex that does not exist");
-  uint32_t e = static_cast<uint32_t>(edges_.size());
-  edges_.push_back(Edge{from, to, state, intern(qualifier)});
+  if (from == to || vertices_[from].out_v != Vertex::kNoEdge || vertices_[to].in_v != Vertex::kNoEdge) {
+    ++refused_links_;
+    return false;
+  }
+  uint32_t e = push_edge(from, to, state, qualifier);
   vertices_[from].out_v = e;
   vertices_[to].in_v = e;
+  return true;
+}
+
+VertexId ExecGraph::next_vertex(VertexId v) const {
+  if (const Edge* e = out_h(v)) return e->to;
+  auto it = gap_next_.find(v);
+  return it == gap_next_.end() ? kNoVertex : it->second;
 }
 
 }  // namespace vm::graph

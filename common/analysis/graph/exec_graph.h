@@ -87,12 +87,27 @@ class ExecGraph {
   // tail. A vertex at the tail's timestamp is not added: the tail is returned (Trace Compass's
   // append() returns null there). Timestamps before the tail's are a caller error and throw.
   VertexId append(WorkerId, uint64_t ts, EdgeState state, std::string_view qualifier = {});
-  // Adds a vertex at the tail without an edge (a gap: no state is known before it).
+  // Adds a vertex at the tail without an edge (a gap: no state is known before it). A vertex
+  // at the tail's timestamp is not added: the tail is returned (Trace Compass's HT graph add()).
   VertexId add(WorkerId, uint64_t ts);
-  // A vertical edge between two vertices of different workers (a horizontal one when they are
-  // of the same worker and `to` is the tail's successor: see edge()).
-  void link(VertexId from, VertexId to, EdgeState state = EdgeState::deflt,
+  // Adds a vertex at the tail's own timestamp joined to it by a zero-duration EPS edge: the only
+  // way to get two vertices of one worker at one timestamp (e.g. two wake-ups of a thread at the
+  // same instant, each with its incoming vertical edge). The critical path's findIncoming follows
+  // EPS chains (algorithms.md §7.3). Throws when the worker has no vertex yet.
+  VertexId append_eps(WorkerId);
+  // A vertical edge between two vertices, also of the same worker (Trace Compass's
+  // edgeVertical(); GraphFactory's wakeup_self has one). A vertex has at most one incoming and
+  // one outgoing vertical edge: a link whose `from` already has an outgoing one or whose `to`
+  // already has an incoming one, or from a vertex to itself, is refused (false; counted in
+  // refused_links()) and the graph is unchanged. Vertices that do not exist throw.
+  bool link(VertexId from, VertexId to, EdgeState state = EdgeState::deflt,
             std::string_view qualifier = {});
+  // Links refused by link() so far (the builder reports them: never dropped silently).
+  uint64_t refused_links() const { return refused_links_; }
+
+  // The vertex after `v` on its worker: the end of its outgoing horizontal edge, else the vertex
+  // add()ed after it across a gap, else kNoVertex (v is its worker's tail).
+  VertexId next_vertex(VertexId v) const;
 
   const Vertex& vertex(VertexId v) const { return vertices_[v]; }
   const Worker& worker_of(VertexId v) const { return workers_[vertices_[v].worker]; }
@@ -122,6 +137,11 @@ class ExecGraph {
   std::vector<Edge> edges_;
   std::vector<std::string> qualifiers_;
   std::unordered_map<std::string, uint32_t> qualifier_index_;
+  // The vertex before a gap -> the vertex add()ed after it (only gaps are stored).
+  std::unordered_map<VertexId, VertexId> gap_next_;
+  uint64_t refused_links_ = 0;
+  VertexId push_vertex(WorkerId, uint64_t ts, bool* added);
+  uint32_t push_edge(VertexId from, VertexId to, EdgeState, std::string_view qualifier);
 };
 
 }  // namespace vm::graph
