@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "analysis/graph/exec_graph.h"
+#include "analysis/graph/os_graph_analysis.h"
 #include "analysis/graph/os_graph_builder.h"
+#include "analysis/run.h"
 #include "sched_events.h"
 
 namespace vm::test {
@@ -332,6 +334,21 @@ TEST_F(OsGraph, StatedumpStatus) {
   feed(sched_switch(20, 0, 8, 0, 9));
   EXPECT_EQ(vertices(8), (std::vector<uint64_t>{10, 20}));
   EXPECT_EQ(state_into(8, 20), EdgeState::running);
+}
+
+// The Analysis wrapper (not registered): a machine's events reach the builder under its id.
+// sched_only's first switch (1 -> 2 at 10) gives each thread a vertex at 10 on machine 3.
+TEST(OsGraphAnalysis, FeedsTheBuilderPerMachine) {
+  vm::Run run(::testing::TempDir() + "os_graph_analysis.db");
+  graph::OsGraphAnalysis analysis(run);
+  TracedMachine machine;
+  machine.id = 3;
+  analysis.on_event(machine, sched_switch(10, 0, 1, 0, 2, "proc1", "proc2"));
+  ASSERT_EQ(analysis.graph().workers().size(), 2u);
+  for (const graph::Worker& w : analysis.graph().workers()) {
+    EXPECT_EQ(w.key.machine_id, 3);
+    EXPECT_EQ(analysis.graph().vertex(w.head).ts, 10u);
+  }
 }
 
 }  // namespace
