@@ -20,7 +20,7 @@ EventPayload make_payload(EventKind kind, const RawFields& raw) {
   switch (kind) {
     // prev_comm, prev_tid, prev_state, next_comm, next_tid
     case EventKind::sched_switch: return SchedSwitch{v[1], v[2], v[4], raw.text[0], raw.text[3]};
-    case EventKind::sched_wakeup: return SchedWakeup{v[0], v[1]};
+    case EventKind::sched_wakeup: return SchedWakeup{v[1], v[2], raw.text[0]};  // comm, tid, target_cpu
     // parent_tid, parent_pid, parent_ns_inum, child_comm, child_tid, vtids, child_pid, child_ns_inum
     case EventKind::process_fork:
       return ProcessFork{v[4], v[6], raw.text[3], v[0], v[1], raw.array ? raw.array : &kNoArray, v[2], v[7]};
@@ -53,6 +53,11 @@ EventPayload make_payload(EventKind kind, const RawFields& raw) {
     case EventKind::kvm_nested_vmenter: return KvmNestedVmenter{v[0]};
     case EventKind::kvm_nested_vmexit:
     case EventKind::kvm_nested_vmexit_inject: return KvmNestedVmexit{v[0], v[1]};
+    case EventKind::process_exec: return ProcessExec{raw.text[0], v[1]};  // filename, tid
+    // seq, ack_seq, flags
+    case EventKind::net_send:
+    case EventKind::net_receive:
+      return NetPacket{v[0], v[1], v[2], raw.present[0] && raw.present[1] && raw.present[2]};
     default: return std::monostate{};
   }
 }

@@ -20,6 +20,7 @@ struct SchedSwitch {
 };
 struct SchedWakeup {
   int64_t tid, target_cpu;
+  std::string_view comm = {};  // the woken thread's name (the OS execution graph names new threads with it)
 };
 struct ProcessFork {
   int64_t child_tid, child_pid;
@@ -88,11 +89,22 @@ struct KvmNestedVmexit {  // kvm_nested_vmexit and kvm_nested_vmexit_inject
   int64_t exit_code, isa;
 };
 
+struct ProcessExec {
+  std::string_view filename;
+  int64_t tid;
+};
+// net_send / net_receive: the TCP key when the event carries it at the top level
+// (inet_sock_local_in/out); `has_tcp` false otherwise (net_dev_queue's headers are nested).
+struct NetPacket {
+  int64_t seq, ack_seq, flags;
+  bool has_tcp;
+};
+
 using EventPayload =
     std::variant<std::monostate, SchedSwitch, SchedWakeup, ProcessFork, ThreadEnd, StatedumpProcess, StatedumpPidNs,
                  KvmEntry, KvmExit, Vmsync, KvmInjVirq, IrqVector, Syscall, Irq, Softirq, KvmApicIpi,
                  KvmApicAcceptIrq, KvmMsiSetIrq, KvmSetIrq, KvmNestedVmenter,
-                 KvmNestedVmexit>;
+                 KvmNestedVmexit, ProcessExec, NetPacket>;
 
 struct Event {
   EventKind kind = EventKind::other;

@@ -50,6 +50,14 @@ enum class EventKind : uint8_t {
   kvm_nested_vmenter,        // kvm_x86_nested_vmenter, kvm_x86_nested_vmrun, kvm_nested_vmenter, kvm_nested_vmrun
   kvm_nested_vmexit,         // kvm_x86_nested_vmexit, kvm_nested_vmexit: an exit while the nested guest runs
   kvm_nested_vmexit_inject,  // kvm_x86_nested_vmexit_inject, kvm_nested_vmexit_inject: the exit goes to L1
+  // The OS execution graph's interrupt contexts and thread life (common/analysis/graph/os_graph_builder.h):
+  process_exec,         // sched_process_exec: the current thread runs a new program
+  hrtimer_entry,        // timer_hrtimer_expire_entry (hrtimer_expire_entry in the kernel's naming)
+  hrtimer_exit,         // timer_hrtimer_expire_exit (hrtimer_expire_exit)
+  irq_complete_entry,   // do_IRQ_entry (a kprobe on do_IRQ; Trace Compass's eventIrqEntry)
+  irq_complete_exit,    // do_IRQ_return
+  net_rx_entry,         // netif_receive_skb_internal_entry (a kprobe; Trace Compass's eventsNetworkReceiveEntry)
+  net_rx_exit,          // netif_receive_skb_internal_return
 };
 
 enum class FieldType : uint8_t { integer, string, int_array };

@@ -10,8 +10,6 @@
 
 namespace vm::test {
 
-namespace {
-
 bt_graph_simple_sink_component_consume_func_status consume_with_check(bt_message_iterator* iterator, void* data) {
   const auto& check = *static_cast<const MessageCheck*>(data);
   bt_message_array_const messages;
@@ -28,8 +26,6 @@ bt_graph_simple_sink_component_consume_func_status consume_with_check(bt_message
   }
   return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_OK;
 }
-
-}  // namespace
 
 int64_t message_ns(const bt_message* message) {
   if (bt_message_get_type(message) != BT_MESSAGE_TYPE_EVENT) return -1;

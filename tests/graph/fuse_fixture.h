@@ -14,6 +14,9 @@ namespace vm::test {
 // Called for every message the fuse filter emits (the message is borrowed).
 using MessageCheck = std::function<void(const bt_message*)>;
 
+// A simple sink's consume function calling the MessageCheck `data` points to on every message.
+bt_graph_simple_sink_component_consume_func_status consume_with_check(bt_message_iterator* iterator, void* data);
+
 // Variations of the graph, for the ordering tests.
 struct FuseGraphOptions {
   std::vector<int64_t> clock_offset_ns;  // per trace: source.ctf.fs clock-class-offset-ns (a clock skew)
