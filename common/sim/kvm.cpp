@@ -125,7 +125,20 @@ void ScenarioModel::Impl::kick(Cpu& cpu, int64_t t, int64_t reason) {
   } else if (v.state == State::sleeping) {
     v.wake_at = std::min(v.wake_at, t);
     raise_timer(parent, t);
+  } else if (v.polling && v.state == State::running) {
+    v.phase_end_rt = std::min(v.phase_end_rt, rt(parent, std::max(t, parent.busy_until)) + between(300, 1'000));
+    reschedule(parent);
   }
+}
+
+// The halted vCPU thread `v` polled until now: without a pending interrupt it sleeps. True when
+// it did.
+bool ScenarioModel::Impl::poll_done(Cpu& cpu, Thread& v, int64_t t) {
+  v.polling = false;
+  if (has_pending(cpus[static_cast<size_t>(v.child_cpu)])) return false;
+  switch_next(cpu, t, kInterruptible);
+  v.wake_at = kNever;
+  return true;
 }
 
 // The guest CPU `cpu` has nothing to run: HLT, and its vCPU thread sleeps.
@@ -134,7 +147,12 @@ void ScenarioModel::Impl::halt(Cpu& cpu, int64_t t) {
   Cpu& parent = cpu_of(v);
   const int64_t te = kvm_exit(parent, v, t, kExitHlt);
   open_halt(v, te);
-  if (!has_pending(cpu)) {
+  if (!has_pending(cpu) && config.wake_causes && uniform() < 0.3) {
+    // KVM's halt polling (virt/kvm/kvm_main.c, halt_poll_ns): the thread polls for a wake before
+    // it sleeps (poll_done()).
+    v.polling = true;
+    v.phase_end_rt = rt(parent, te) + between(20'000, 200'000);
+  } else if (!has_pending(cpu)) {
     const int64_t ts = std::max(te + 1'200, parent.busy_until);
     v.phase_end_rt = rt(parent, ts);
     switch_next(parent, ts, kInterruptible);

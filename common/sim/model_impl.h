@@ -85,6 +85,7 @@ struct ScenarioModel::Impl {
     // nested entry until an exit is reflected), the layer of the exit it handles and its fate
     int8_t layer = 1, handled_layer = 1;
     const char* handled_to = nullptr;
+    bool polling = false;   // halted, polling before it sleeps (`wake-causes`)
     bool vmresume = false;  // its exit being handled is L1's VMRESUME: the next entry enters L2
   };
 
@@ -220,6 +221,7 @@ struct ScenarioModel::Impl {
   void enter_guest_mode(Cpu& cpu, Thread& v, int64_t t, int8_t layer);
   void kick(Cpu& cpu, int64_t t, int64_t reason);
   void halt(Cpu& cpu, int64_t t);
+  bool poll_done(Cpu& cpu, Thread& v, int64_t t);
 
   // ---- nested VMX as L0 records it (`nested-events`, nested_l0.cpp)
   bool runs_l2(const Thread& v) const;

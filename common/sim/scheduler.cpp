@@ -198,6 +198,8 @@ void ScenarioModel::Impl::on_local(Cpu& cpu, int64_t t) {
     cur.peer_woken = false;
     push_action(cur.wake_at, ActionKind::wake, cpu.current, static_cast<uint64_t>(cur.wake_at));
     switch_next(cpu, t, kInterruptible);
+  } else if (cur.kind == Kind::vcpu && cur.polling && poll_done(cpu, cur, t)) {
+    // Nothing came while it polled: it sleeps.
   } else if (cur.kind == Kind::vcpu) {
     if (cur.in_guest)
       kvm_exit(cpu, cur, t, random_exit_reason());
