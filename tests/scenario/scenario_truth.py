@@ -26,8 +26,10 @@ import sqlite3
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "params"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(HERE, "..", "params"), os.path.join(HERE, "..", "scale")]
 from bt_cli import babeltrace2  # noqa: E402
+from compare import clip, merge  # noqa: E402  (the scale test's interval helpers)
 
 PARAMS = ("seed=7,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,nested-vcpus=1,guest-threads=4,"
           "wake-causes=true,nested-events=true,disk-irq-rate=300,net-irq-rate=200,drift-ppm=0")
@@ -56,23 +58,6 @@ def generate(bt, work, params, with_truth):
               f'--params=path="{ctf}",quiet=true', "--connect=src:mux", "--connect=mux:out"])
     run(bt + [os.path.join(ctf, "host"), "-c", "sink.vm.sqlite", "-p", f'path="{db}"'])
     return db
-
-
-def merge(intervals):
-    out = []
-    for ts, dur, key in intervals:
-        if dur <= 0:
-            continue
-        if out and out[-1][2] == key and out[-1][0] + out[-1][1] == ts:
-            out[-1] = (out[-1][0], out[-1][1] + dur, key)
-        else:
-            out.append((ts, dur, key))
-    return out
-
-
-def clip(intervals, begin, end):
-    return [(max(ts, begin), min(ts + dur, end) - max(ts, begin), key) for ts, dur, key in intervals
-            if min(ts + dur, end) > max(ts, begin)]
 
 
 def compare_with_truth(truth_path, db_path, label):
@@ -177,13 +162,9 @@ def main():
                 print(f"old naming: {line}, identical")
     elif case != "truth":
         raise SystemExit(f"unknown case {case}")
-    for failure in failures:
-        print("MISMATCH " + failure)
-    if failures:
-        print(f"FAIL: {len(failures)} problem(s)")
-        return 1
-    print("OK: the host-only analysis equals the scenario's truth")
-    return 0
+    print("".join(f"MISMATCH {failure}\n" for failure in failures)
+          + (f"FAIL: {len(failures)} problem(s)" if failures else "OK: the host-only analysis equals the scenario's truth"))
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
