@@ -12,17 +12,18 @@ using namespace sim;
 // it, else to vCPU d % cpus. The vCPU exits (a host interrupt) or its thread wakes; the vector
 // is injected at the next entry.
 void ScenarioModel::Impl::raise_device(int machine, int64_t t, int d) {
-  const Machine& m = machines[static_cast<size_t>(machine)];
-  int target = m.cpu_base + d % m.info.cpus;
-  for (int id : m.threads)
-    if (th(id).state == State::sleeping && th(id).io_wait == d) {
-      target = th(id).home;
-      break;
-    }
-  Cpu& cpu = cpus[static_cast<size_t>(target)];
+  if (config.wake_causes) return raise_by_thread(machine, t, d);
+  Cpu& cpu = cpus[static_cast<size_t>(device_target(machine, d))];
   if (cpu.pending_dev & (1u << d)) return;  // already pending: one delivery serves both
   cpu.pending_dev |= 1u << d;
   kick(cpu, t, kExitExternalInterrupt);
+}
+
+int ScenarioModel::Impl::device_target(int machine, int d) {
+  const Machine& m = machines[static_cast<size_t>(machine)];
+  for (int id : m.threads)
+    if (th(id).state == State::sleeping && th(id).io_wait == d) return th(id).home;
+  return m.cpu_base + d % m.info.cpus;
 }
 
 // The guest CPU `cpu` runs device `d`'s handler, which wakes a thread waiting for it.

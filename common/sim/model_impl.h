@@ -44,7 +44,7 @@ inline constexpr Device kDevices[] = {{"virtio0-requests", 25, 34, 5, kUninterru
 struct ScenarioModel::Impl {
   static constexpr int64_t kNever = sim::kNever;
 
-  enum class Kind : uint8_t { idle, worker, vcpu, parked };
+  enum class Kind : uint8_t { idle, worker, vcpu, parked, raiser };
   enum class State : uint8_t { running, runnable, sleeping };
 
   struct Thread {
@@ -72,6 +72,21 @@ struct ScenarioModel::Impl {
     std::vector<ScenarioNsLevel> levels;
     bool forked = false;  // not in the statedump: forked by `parent` right after it
     int parent_thread = -1;
+    // `wake-causes`: a worker already woke a peer before this sleep; a raiser's pending signals
+    // (bit d: device d of its VM)
+    bool peer_woken = false;
+    unsigned jobs = 0;
+    int served_machine = -1;
+    // the halt in progress (vCPU threads)
+    bool halt_open = false, halt_woken = false;
+    int halt_waker = -1;  // the thread that woke it from task context
+    TruthHalt halt;
+    // `nested-events`, on the host's vCPU threads of VM 1: the layer it runs (1, or 2 from the
+    // nested entry until an exit is reflected), the layer of the exit it handles and its fate
+    int8_t layer = 1, handled_layer = 1;
+    const char* handled_to = nullptr;
+    bool polling = false;   // halted, polling before it sleeps (`wake-causes`)
+    bool vmresume = false;  // its exit being handled is L1's VMRESUME: the next entry enters L2
   };
 
   struct Cpu {
@@ -88,6 +103,9 @@ struct ScenarioModel::Impl {
     uint64_t generation = 0;
     bool pending_irq = false;
     unsigned pending_dev = 0;  // device interrupts to deliver (bit d: kDevices[d])
+    int dev_raiser[2] = {-1, -1};  // `wake-causes`: the host thread that signalled device d
+    bool pending_ipi = false;      // `wake-causes`: a reschedule IPI to deliver
+    int ipi_from = -1;             // its sender (the guest CPU index)
     int vcpu_thread = -1;      // guest CPU: the thread that runs it on the parent
     TruthCpuInterval truth;
     bool truth_open = false;
@@ -99,6 +117,7 @@ struct ScenarioModel::Impl {
     bool runs_vms = false;
     bool statedump_done = false;
     std::vector<int> threads;
+    int raiser[2] = {-1, -1};  // `wake-causes`: the parent's threads that signal its devices
   };
 
   enum class ActionKind : uint8_t { local, wake, host_irq, device_irq };
@@ -157,7 +176,7 @@ struct ScenarioModel::Impl {
   Thread& th(int id) { return threads[static_cast<size_t>(id)]; }
   Cpu& cpu_of(const Thread& t) { return cpus[static_cast<size_t>(t.home)]; }
   bool is_guest_cpu(const Cpu& cpu) const { return machines[static_cast<size_t>(cpu.machine)].info.parent >= 0; }
-  bool has_pending(const Cpu& cpu) const { return cpu.pending_irq || cpu.pending_dev != 0; }
+  bool has_pending(const Cpu& cpu) const { return cpu.pending_irq || cpu.pending_dev != 0 || cpu.pending_ipi; }
   double device_rate_sum() const { return config.disk_irq_rate + config.net_irq_rate; }
   double work_mean(int machine) const { return machine == 0 ? 800'000.0 : 1'500'000.0; }
   double sleep_mean(int machine) const { return machine == 0 ? 2'500'000.0 : 3'000'000.0; }
@@ -197,10 +216,26 @@ struct ScenarioModel::Impl {
   // ---- KVM (kvm.cpp)
   int64_t exit_handling(int64_t reason);
   int64_t random_exit_reason();
-  int64_t kvm_exit(Cpu& cpu, Thread& v, int64_t t_req, int64_t reason);
+  int64_t kvm_exit(Cpu& cpu, Thread& v, int64_t t_req, int64_t reason, bool reflected = false);
   void kvm_entry(Cpu& cpu, Thread& v, int64_t t);
+  void enter_guest_mode(Cpu& cpu, Thread& v, int64_t t, int8_t layer);
   void kick(Cpu& cpu, int64_t t, int64_t reason);
   void halt(Cpu& cpu, int64_t t);
+  bool poll_done(Cpu& cpu, Thread& v, int64_t t);
+
+  // ---- nested VMX as L0 records it (`nested-events`, nested_l0.cpp)
+  bool runs_l2(const Thread& v) const;
+  void l1_enters_l2(Cpu& l1_cpu, int64_t t);
+  int64_t reflect_exit(Cpu& l1_cpu, int64_t t, int64_t reason);
+
+  // ---- wake causes (`wake-causes`, wake_causes.cpp)
+  void add_raisers(int host, int guest);
+  bool try_wake_peer(Cpu& cpu, int64_t t, Thread& worker);
+  int64_t remote_wake(Cpu& cpu, int64_t t, const Thread& waker, int id);
+  void raise_by_thread(int machine, int64_t t, int d);
+  void serve_devices(Cpu& cpu, int64_t t, Thread& raiser);
+  void resched_interrupt(Cpu& cpu, int64_t t);
+  int device_target(int machine, int d);
 
   // ---- devices (devices.cpp)
   void raise_device(int machine, int64_t t, int d);
@@ -231,6 +266,19 @@ struct ScenarioModel::Impl {
   void emit_kvm_inj_virq(Cpu& cpu, int64_t t, const Thread& context, int64_t irq, int64_t soft, int64_t reinjected);
   void emit_irq_handler_entry(Cpu& cpu, int64_t t, const Thread& context, int64_t irq, const char* name);
   void emit_irq_handler_exit(Cpu& cpu, int64_t t, const Thread& context, int64_t irq, int64_t ret);
+  void emit_kvm_apic_ipi(Cpu& cpu, int64_t t, const Thread& context, int64_t icr_low, int64_t dest_id);
+  void emit_kvm_apic_accept_irq(Cpu& cpu, int64_t t, const Thread& context, int64_t apicid, int64_t dm, int64_t tm,
+                                int64_t vec, int64_t coalesced);
+  void emit_kvm_msi_set_irq(Cpu& cpu, int64_t t, const Thread& context, int64_t address, int64_t data);
+  void emit_resched_irq(Cpu& cpu, int64_t t, const Thread& context, bool entry);
+  void emit_kvm_nested_vmenter(Cpu& cpu, int64_t t, const Thread& context, int64_t rip, int64_t vmcb,
+                               int64_t nested_rip, int64_t int_ctl, int64_t event_inj, int64_t npt, int64_t isa);
+  void emit_kvm_nested_vmexit(Cpu& cpu, int64_t t, const Thread& context, int64_t rip, int64_t exit_code,
+                              int64_t exit_info1, int64_t exit_info2, int64_t exit_int_info,
+                              int64_t exit_int_info_err, int64_t isa);
+  void emit_kvm_nested_vmexit_inject(Cpu& cpu, int64_t t, const Thread& context, int64_t exit_code,
+                                     int64_t exit_info1, int64_t exit_info2, int64_t exit_int_info,
+                                     int64_t exit_int_info_err, int64_t isa);
   void emit_timer_irq_entry(Cpu& cpu, int64_t t, const Thread& context, int64_t vector);
   void emit_timer_irq_exit(Cpu& cpu, int64_t t, const Thread& context, int64_t vector);
   void emit_syscall_entry_ioctl(Cpu& cpu, int64_t t, const Thread& context, int64_t fd, int64_t cmd, int64_t arg);
@@ -250,6 +298,8 @@ struct ScenarioModel::Impl {
   void set_truth(Thread& v, int64_t t, const char* state, int64_t pcpu, int64_t preempting, int64_t reason);
   void listener_vcpu(TruthVcpuInterval interval);
   void update_cpu_truth(Cpu& cpu, int64_t t);
+  void open_halt(Thread& v, int64_t t);
+  void close_halt(Thread& v, int64_t t, int64_t vector, const Cpu& guest);
 };
 
 }  // namespace vm

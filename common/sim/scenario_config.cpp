@@ -82,6 +82,7 @@ std::string validate(const ScenarioConfig& c) {
   if (!(c.host_irq_rate >= 0 && c.host_irq_rate <= 1e5)) return "`host-irq-rate` must be between 0 and 100000";
   if (!(c.disk_irq_rate >= 0 && c.disk_irq_rate <= 1e5)) return "`disk-irq-rate` must be between 0 and 100000";
   if (!(c.net_irq_rate >= 0 && c.net_irq_rate <= 1e5)) return "`net-irq-rate` must be between 0 and 100000";
+  if (c.nested_events && !c.nested) return "`nested-events=true` needs `nested=true`";
   if (c.containers < 0 || c.containers > 16) return "`containers` must be between 0 and 16";
   if (!c.exit_mix.empty()) {
     std::vector<std::pair<int64_t, double>> mix;

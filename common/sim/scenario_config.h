@@ -47,6 +47,19 @@ struct ScenarioConfig {
   // a guest's workers' sleeps become blocking reads (syscall_entry_read) on a device instead.
   double disk_irq_rate = 0;
   double net_irq_rate = 0;
+  // Where the wakes of halted vCPUs come from, as the host records them: guest workers wake
+  // workers of another vCPU (a reschedule IPI, vector 253: kvm_x86_apic_ipi and
+  // kvm_x86_apic_accept_irq in the sender's vCPU thread, which wakes a sleeping target; or, one
+  // time in four, a paravirtual kick: a VMCALL exit and the wakeup, nothing injected), and each
+  // VM's device interrupts are signalled by a host thread of its parent (disk: QEMU's iothread
+  // "IO iothread0", net: the vhost worker "vhost-<QEMU pid>"; kvm_msi_set_irq and
+  // kvm_x86_apic_accept_irq, then the wakeup of a sleeping target from that thread).
+  bool wake_causes = false;
+  // With `nested`: the host records KVM's emulation of VM 1's VMX for its nested guest: L1's
+  // VMRESUME exits followed by kvm_x86_nested_vmenter, every exit of the nested guest followed by
+  // kvm_x86_nested_vmexit, and kvm_x86_nested_vmexit_inject when it is reflected to L1 (the exits
+  // L1 records for its nested guest), else handled by L0 (the host's own exits meanwhile).
+  bool nested_events = false;
 };
 
 // The exit names `exit_mix` accepts, with the Intel VMX basic exit reason each stands for.

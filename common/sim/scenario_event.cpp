@@ -35,6 +35,14 @@ TableEvent table_event(ScenarioEventType type) {
     case ScenarioEventType::statedump_pid_ns: return {EventKind::statedump_pid_ns, nullptr};
     case ScenarioEventType::syscall_entry_read: return {EventKind::syscall_entry, "syscall_entry_read"};
     case ScenarioEventType::syscall_exit_read: return {EventKind::syscall_exit, "syscall_exit_read"};
+    case ScenarioEventType::kvm_apic_ipi: return {EventKind::kvm_apic_ipi, nullptr};
+    case ScenarioEventType::kvm_apic_accept_irq: return {EventKind::kvm_apic_accept_irq, nullptr};
+    case ScenarioEventType::kvm_msi_set_irq: return {EventKind::kvm_msi_set_irq, nullptr};
+    case ScenarioEventType::resched_irq_entry: return {EventKind::irq_vector_entry, "x86_irq_vectors_reschedule_entry"};
+    case ScenarioEventType::resched_irq_exit: return {EventKind::irq_vector_exit, "x86_irq_vectors_reschedule_exit"};
+    case ScenarioEventType::kvm_nested_vmenter: return {EventKind::kvm_nested_vmenter, nullptr};
+    case ScenarioEventType::kvm_nested_vmexit: return {EventKind::kvm_nested_vmexit, nullptr};
+    case ScenarioEventType::kvm_nested_vmexit_inject: return {EventKind::kvm_nested_vmexit_inject, nullptr};
     case ScenarioEventType::count: break;
   }
   return {EventKind::other, nullptr};

@@ -34,6 +34,18 @@ enum class ScenarioEventType : uint8_t {
   statedump_pid_ns,   // lttng_statedump_process_pid_ns: a0 tid, a1 vtid, a2 vpid, a3 vppid, a4 ns_level, a5 ns_inum
   syscall_entry_read, // a0 fd, a1 buf, a2 count
   syscall_exit_read,  // a0 ret, a1 buf
+  // `wake-causes`: who raises the vectors injected into vCPUs, and the guest's IPI handler
+  kvm_apic_ipi,         // a0 icr_low, a1 dest_id
+  kvm_apic_accept_irq,  // a0 apicid, a1 dm, a2 tm, a3 vec, a4 coalesced
+  kvm_msi_set_irq,      // a0 address, a1 data
+  resched_irq_entry,    // x86_irq_vectors_reschedule_entry: a0 vector
+  resched_irq_exit,     // x86_irq_vectors_reschedule_exit: a0 vector
+  // `nested-events`: L0's emulation of the L1 hypervisor's VMX
+  kvm_nested_vmenter,        // a0 rip, a1 vmcb, a2 nested_rip, a3 int_ctl, a4 event_inj, a5 npt, a6 isa
+  kvm_nested_vmexit,         // a0 rip, a1 exit_code, a2 exit_info1, a3 exit_info2, a4 exit_int_info,
+                             // a5 exit_int_info_err, a6 isa
+  kvm_nested_vmexit_inject,  // a0 exit_code, a1 exit_info1, a2 exit_info2, a3 exit_int_info, a4 exit_int_info_err,
+                             // a5 isa
   count
 };
 // One scenario event as written: its exact LTTng name and its row of the layout table (whose

@@ -52,6 +52,26 @@ struct TruthVcpuInterval {
   int64_t pcpu = -1;              // CPU of the parent machine (guest, vmm, preempted)
   int64_t preempting_tid = -1;    // preempted: the thread on that CPU when it was taken or woken
   int64_t exit_reason = -1;       // vmm: the exit being handled
+  // Nested virtualization (as sink.vm.sqlite's vcpu_state): 1 the VM's own code, 2 its nested
+  // guest's (guest: whose code runs; vmm: whose exit is handled; preempted, idle: 2 from the
+  // nested entry until an exit is reflected to L1); vmm rows handling an exit of the nested
+  // guest: "L0" (handled, back to L2) or "L1" (reflected), else nullptr.
+  int8_t guest_layer = 1;
+  const char* nested_exit_to = nullptr;
+};
+
+// One halt of a vCPU (as sink.vm.sqlite's vcpu_halt): from its HLT exit to its next entry.
+struct TruthHalt {
+  int64_t ts = 0, dur = 0;  // host clock
+  int32_t vm = 0;           // machine index of the VM
+  int32_t vcpu = 0;
+  bool slept = false;             // its thread was switched out sleeping
+  int64_t wake_vector = -1;       // the first vector injected at the entry that ends it
+  const char* reason = "none";    // timer, ipi, disk, net, device, none
+  int64_t waker_tid = -1;         // the thread that woke its thread from task context
+  int32_t waker_vm = -1;          // ipi: the sender; none: the vCPU whose thread woke it (a kick)
+  int64_t waker_vcpu = -1;
+  std::string device;             // disk, net: the host thread that signalled the vector
 };
 
 // What runs on a CPU of a machine that runs VMs (the host, or VM 1 when nested).
@@ -92,6 +112,7 @@ class ScenarioListener {
   virtual void on_vcpu_interval(const TruthVcpuInterval&) {}
   virtual void on_cpu_interval(const TruthCpuInterval&) {}
   virtual void on_guest_irq(const TruthGuestIrq&) {}
+  virtual void on_vcpu_halt(const TruthHalt&) {}
 };
 
 struct ScenarioMachineInfo {

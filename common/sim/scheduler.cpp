@@ -61,6 +61,7 @@ void ScenarioModel::Impl::resume(Cpu& cpu, int64_t t) {
     cpu.pending_irq = false;
     timer_interrupt(cpu, std::max(t + 250, cpu.busy_until));
   }
+  if (cpu.pending_ipi) resched_interrupt(cpu, std::max(t + 250, cpu.busy_until));
   const Thread& cur = th(cpu.current);
   if (cur.kind == Kind::vcpu && cur.in_guest) resume(cpus[static_cast<size_t>(cur.child_cpu)], cpu.busy_until + 1);
   reschedule(cpu);
@@ -89,6 +90,7 @@ int64_t ScenarioModel::Impl::switch_next(Cpu& cpu, int64_t t, int64_t prev_state
     } else {
       prev.state = State::sleeping;
       if (prev.kind == Kind::vcpu) set_truth(prev, t, "idle", -1, -1, -1);
+      if (prev.halt_open) prev.halt.slept = true;
     }
   }
   cpu.current = next_id;
@@ -175,6 +177,11 @@ void ScenarioModel::Impl::on_local(Cpu& cpu, int64_t t) {
       t = kvm_exit(cpu, cur, t, kExitExternalInterrupt) + between(800, 1'500);
     }
     switch_next(cpu, t, kRunnable);
+  } else if (cur.kind == Kind::raiser) {
+    return serve_devices(cpu, t, cur);
+  } else if (cur.kind == Kind::worker && config.wake_causes && !cur.peer_woken && is_guest_cpu(cpu) &&
+             try_wake_peer(cpu, t, cur)) {
+    // It woke a worker of another vCPU (an IPI exit): it sleeps once its CPU runs again.
   } else if (cur.kind == Kind::worker && is_guest_cpu(cpu) && device_rate_sum() > 0 && uniform() < 0.5) {
     // A blocking read on a device: its interrupt wakes it.
     const int d = uniform() * device_rate_sum() < config.disk_irq_rate ? 0 : 1;
@@ -182,13 +189,17 @@ void ScenarioModel::Impl::on_local(Cpu& cpu, int64_t t) {
     t += 700;
     cur.io_wait = d;
     cur.wake_at = kNever;
+    cur.peer_woken = false;
     switch_next(cpu, t, kDevices[d].sleep_state);
   } else if (cur.kind == Kind::worker) {
     emit_syscall_entry_nanosleep(cpu, t, cur, 0x7ffd0000, 0);
     t += 700;
     cur.wake_at = t + exponential(sleep_mean(cur.machine));
+    cur.peer_woken = false;
     push_action(cur.wake_at, ActionKind::wake, cpu.current, static_cast<uint64_t>(cur.wake_at));
     switch_next(cpu, t, kInterruptible);
+  } else if (cur.kind == Kind::vcpu && cur.polling && poll_done(cpu, cur, t)) {
+    // Nothing came while it polled: it sleeps.
   } else if (cur.kind == Kind::vcpu) {
     if (cur.in_guest)
       kvm_exit(cpu, cur, t, random_exit_reason());

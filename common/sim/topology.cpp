@@ -164,6 +164,8 @@ void ScenarioModel::Impl::build() {
     add_vm_threads(guests[0], l2, 800, 1);
     add_workers(l2, config.guest_threads, 300, "app");
   }
+  if (config.wake_causes)
+    for (size_t m = 1; m < machines.size(); ++m) add_raisers(machines[m].info.parent, static_cast<int>(m));
   emit_ns = config.containers > 0 || config.statedump_lm211;
   if (config.containers > 0)
     for (size_t m = 1; m < machines.size(); ++m) add_containers(static_cast<int>(m));
@@ -183,7 +185,7 @@ void ScenarioModel::Impl::build() {
   // workers start asleep. Every CPU starts in its idle task and switches right away.
   for (size_t id = 0; id < threads.size(); ++id) {
     Thread& t = threads[id];
-    if (t.kind == Kind::idle || t.kind == Kind::parked) continue;
+    if (t.kind == Kind::idle || t.kind == Kind::parked || t.kind == Kind::raiser) continue;
     if (t.kind == Kind::worker && !t.forked && uniform() < 0.5) {
       t.state = State::sleeping;
       t.wake_at = config.start_ns + exponential(sleep_mean(t.machine));

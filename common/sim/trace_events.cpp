@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "sim/model_impl.h"
+#include "sim/vmx.h"
 
 namespace vm {
 
@@ -73,6 +74,45 @@ void ScenarioModel::Impl::emit_kvm_exit(Cpu& cpu, int64_t t, const Thread& conte
 void ScenarioModel::Impl::emit_kvm_inj_virq(Cpu& cpu, int64_t t, const Thread& context, int64_t irq, int64_t soft,
                                             int64_t reinjected) {
   record(cpu, t, Type::kvm_inj_virq, context, {irq, soft, reinjected});
+}
+
+void ScenarioModel::Impl::emit_kvm_apic_ipi(Cpu& cpu, int64_t t, const Thread& context, int64_t icr_low,
+                                            int64_t dest_id) {
+  record(cpu, t, Type::kvm_apic_ipi, context, {icr_low, dest_id});
+}
+
+void ScenarioModel::Impl::emit_kvm_apic_accept_irq(Cpu& cpu, int64_t t, const Thread& context, int64_t apicid,
+                                                   int64_t dm, int64_t tm, int64_t vec, int64_t coalesced) {
+  record(cpu, t, Type::kvm_apic_accept_irq, context, {apicid, dm, tm, vec, coalesced});
+}
+
+void ScenarioModel::Impl::emit_kvm_msi_set_irq(Cpu& cpu, int64_t t, const Thread& context, int64_t address,
+                                               int64_t data) {
+  record(cpu, t, Type::kvm_msi_set_irq, context, {address, data});
+}
+
+void ScenarioModel::Impl::emit_resched_irq(Cpu& cpu, int64_t t, const Thread& context, bool entry) {
+  record(cpu, t, entry ? Type::resched_irq_entry : Type::resched_irq_exit, context, {sim::kReschedVector});
+}
+
+void ScenarioModel::Impl::emit_kvm_nested_vmenter(Cpu& cpu, int64_t t, const Thread& context, int64_t rip,
+                                                  int64_t vmcb, int64_t nested_rip, int64_t int_ctl,
+                                                  int64_t event_inj, int64_t npt, int64_t isa) {
+  record(cpu, t, Type::kvm_nested_vmenter, context, {rip, vmcb, nested_rip, int_ctl, event_inj, npt, isa});
+}
+
+void ScenarioModel::Impl::emit_kvm_nested_vmexit(Cpu& cpu, int64_t t, const Thread& context, int64_t rip,
+                                                 int64_t exit_code, int64_t exit_info1, int64_t exit_info2,
+                                                 int64_t exit_int_info, int64_t exit_int_info_err, int64_t isa) {
+  record(cpu, t, Type::kvm_nested_vmexit, context,
+         {rip, exit_code, exit_info1, exit_info2, exit_int_info, exit_int_info_err, isa});
+}
+
+void ScenarioModel::Impl::emit_kvm_nested_vmexit_inject(Cpu& cpu, int64_t t, const Thread& context, int64_t exit_code,
+                                                        int64_t exit_info1, int64_t exit_info2, int64_t exit_int_info,
+                                                        int64_t exit_int_info_err, int64_t isa) {
+  record(cpu, t, Type::kvm_nested_vmexit_inject, context,
+         {exit_code, exit_info1, exit_info2, exit_int_info, exit_int_info_err, isa});
 }
 
 void ScenarioModel::Impl::emit_irq_handler_entry(Cpu& cpu, int64_t t, const Thread& context, int64_t irq,

@@ -21,7 +21,9 @@ CREATE TABLE guest_vm(guest TEXT, host TEXT, qemu_pid INTEGER);
 CREATE TABLE clock(machine TEXT, reference TEXT, alpha REAL, beta REAL, alpha_text TEXT, beta_text TEXT);
 CREATE TABLE vcpu(vm TEXT, vcpu_id INTEGER, host TEXT, host_tid INTEGER, host_pid INTEGER, first_kvm_ts INTEGER);
 CREATE TABLE vcpu_state(ts INTEGER, dur INTEGER, vm TEXT, vcpu_id INTEGER, state TEXT, pcpu INTEGER,
-                        preempting_tid INTEGER, exit_reason INTEGER);
+                        preempting_tid INTEGER, exit_reason INTEGER, guest_layer INTEGER, nested_exit_to TEXT);
+CREATE TABLE vcpu_halt(ts INTEGER, dur INTEGER, vm TEXT, vcpu_id INTEGER, slept INTEGER, wake_vector INTEGER,
+                       wake_reason TEXT, waker_tid INTEGER, waker_vm TEXT, waker_vcpu_id INTEGER, device TEXT);
 CREATE TABLE container(machine TEXT, ns_inum INTEGER, parent_ns_inum INTEGER, ns_level INTEGER);
 CREATE TABLE container_thread(machine TEXT, tid INTEGER, ns_level INTEGER, ns_inum INTEGER, vtid INTEGER, vpid INTEGER,
                               vppid INTEGER);
@@ -34,7 +36,8 @@ class TruthWriter final : public ScenarioListener {
   TruthWriter(SqliteConnection& db, const std::vector<ScenarioMachineInfo>& machines)
       : machines_(machines),
         events_(machines.size(), 0),
-        vcpu_state_(db.prepare("INSERT INTO vcpu_state VALUES(?,?,?,?,?,?,?,?)")),
+        vcpu_state_(db.prepare("INSERT INTO vcpu_state VALUES(?,?,?,?,?,?,?,?,?,?)")),
+        vcpu_halt_(db.prepare("INSERT INTO vcpu_halt VALUES(?,?,?,?,?,?,?,?,?,?,?)")),
         cpu_state_(db.prepare("INSERT INTO cpu_state VALUES(?,?,?,?,?,?,?)")),
         guest_irq_(db.prepare("INSERT INTO guest_irq VALUES(?,?,?,?,?,?,?)")) {}
 
@@ -46,8 +49,21 @@ class TruthWriter final : public ScenarioListener {
     threads_[std::make_pair(e.machine, e.tid)] = {e.pid, e.type == ScenarioEventType::kvm_entry ? e.a[0] : e.a[7]};
   }
   void on_vcpu_interval(const TruthVcpuInterval& i) override {
-    vcpu_state_.insert(i.ts, i.dur, machines_[static_cast<size_t>(i.vm)].hostname, int64_t{i.vcpu},
-                       std::string_view(i.state), or_null(i.pcpu), or_null(i.preempting_tid), or_null(i.exit_reason));
+    vcpu_state_.bind_all(1, i.ts, i.dur, machines_[static_cast<size_t>(i.vm)].hostname, int64_t{i.vcpu},
+                         std::string_view(i.state), or_null(i.pcpu), or_null(i.preempting_tid), or_null(i.exit_reason),
+                         int64_t{i.guest_layer});
+    bind_text_or_null(vcpu_state_, 10, i.nested_exit_to ? std::string_view(i.nested_exit_to) : std::string_view());
+    vcpu_state_.run();
+  }
+  void on_vcpu_halt(const TruthHalt& h) override {
+    vcpu_halt_.bind_all(1, h.ts, h.dur, machines_[static_cast<size_t>(h.vm)].hostname, int64_t{h.vcpu},
+                        int64_t{h.slept}, or_null(h.wake_vector), std::string_view(h.reason), or_null(h.waker_tid));
+    bind_text_or_null(vcpu_halt_, 9,
+                      h.waker_vm >= 0 ? std::string_view(machines_[static_cast<size_t>(h.waker_vm)].hostname)
+                                      : std::string_view());
+    vcpu_halt_.bind_or_null(10, h.waker_vcpu);
+    bind_text_or_null(vcpu_halt_, 11, h.device);
+    vcpu_halt_.run();
   }
   void on_cpu_interval(const TruthCpuInterval& i) override {
     cpu_state_.bind_all(1, i.ts, i.dur, machines_[static_cast<size_t>(i.machine)].hostname, int64_t{i.cpu}, i.tid);
@@ -65,6 +81,7 @@ class TruthWriter final : public ScenarioListener {
   void finish() {
     guest_irq_ = SqliteStatement();
     vcpu_state_ = SqliteStatement();
+    vcpu_halt_ = SqliteStatement();
     cpu_state_ = SqliteStatement();
   }
 
@@ -76,7 +93,13 @@ class TruthWriter final : public ScenarioListener {
  private:
   const std::vector<ScenarioMachineInfo>& machines_;
   std::vector<uint64_t> events_;
-  SqliteStatement vcpu_state_, cpu_state_, guest_irq_;
+  static void bind_text_or_null(SqliteStatement& s, int column, std::string_view text) {
+    if (text.empty())
+      s.bind_null(column);
+    else
+      s.bind(column, text);
+  }
+  SqliteStatement vcpu_state_, vcpu_halt_, cpu_state_, guest_irq_;
 };
 
 std::string long_double_text(long double value) {
@@ -127,6 +150,8 @@ void write_scenario_truth(const ScenarioConfig& config, const std::string& path)
         add("disk-irq-rate", std::to_string(config.disk_irq_rate));
         add("net-irq-rate", std::to_string(config.net_irq_rate));
         add("statedump", config.statedump_lm211 ? "lm211" : "lm212");
+        add("wake-causes", config.wake_causes ? "true" : "false");
+        add("nested-events", config.nested_events ? "true" : "false");
         add("start-ns", std::to_string(config.start_ns));
         add("end-ns", std::to_string(model.end_ns()));
         add("total-events", std::to_string(model.event_count()));
@@ -209,7 +234,8 @@ void write_scenario_truth(const ScenarioConfig& config, const std::string& path)
           put_ns.run();
         }
       }
-      db.exec("CREATE INDEX vcpu_state_by_vcpu ON vcpu_state(vm, vcpu_id, ts); COMMIT");
+      db.exec("CREATE INDEX vcpu_state_by_vcpu ON vcpu_state(vm, vcpu_id, ts); "
+              "CREATE INDEX vcpu_halt_by_vcpu ON vcpu_halt(vm, vcpu_id, ts); COMMIT");
       db.close();
     }
     if (std::rename(temporary.c_str(), path.c_str()) != 0)

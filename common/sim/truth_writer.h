@@ -11,8 +11,11 @@
 //   vcpu(vm, vcpu_id, host, host_tid, host_pid, first_kvm_ts)
 //                                             first_kvm_ts: the first KVM event of its thread
 //                                             (before it, no trace tells the vCPU's state)
-//   vcpu_state(ts, dur, vm, vcpu_id, state, pcpu, preempting_tid, exit_reason)
+//   vcpu_state(ts, dur, vm, vcpu_id, state, pcpu, preempting_tid, exit_reason, guest_layer, nested_exit_to)
 //                                             host clock; the rows of a vCPU tile the run
+//   vcpu_halt(ts, dur, vm, vcpu_id, slept, wake_vector, wake_reason, waker_tid, waker_vm, waker_vcpu_id, device)
+//                                             each halt ended by an entry before the end (as
+//                                             sink.vm.sqlite's vcpu_halt, VMs by hostname)
 //   cpu_state(ts, dur, machine, cpu, tid, vm, vcpu_id)
 //                                             what runs on each CPU of a machine running VMs
 //

@@ -20,5 +20,10 @@ inline constexpr int64_t kExitEptMisconfig = 49;
 inline constexpr int64_t kExitPreemptionTimer = 52;
 inline constexpr int64_t kExitMsrRead = 31;
 inline constexpr int64_t kExitPause = 40;
+inline constexpr int64_t kExitVmcall = 18;    // a hypercall (the paravirtual kick, KVM_HC_KICK_CPU)
+inline constexpr int64_t kExitVmresume = 24;  // L1 enters its nested guest
+
+// `wake-causes`: RESCHEDULE_VECTOR (0xfd), sent as a fixed, physical-destination IPI.
+inline constexpr int64_t kReschedVector = 253;
 
 }  // namespace vm::sim

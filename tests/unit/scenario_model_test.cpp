@@ -18,7 +18,9 @@ struct Recorder : ScenarioListener {
   std::vector<ScenarioEvent> events;
   std::vector<TruthVcpuInterval> vcpu;
   std::vector<TruthCpuInterval> cpu;
+  std::vector<TruthHalt> halts;
   void on_event(const ScenarioEvent& e) override { events.push_back(e); }
+  void on_vcpu_halt(const TruthHalt& h) override { halts.push_back(h); }
   void on_vcpu_interval(const TruthVcpuInterval& i) override { vcpu.push_back(i); }
   void on_cpu_interval(const TruthCpuInterval& i) override { cpu.push_back(i); }
 };
@@ -106,9 +108,16 @@ TEST(ScenarioModel, VcpuTruthTilesTheRun) {
 
 class GuestWindows : public ::testing::TestWithParam<int> {};
 
-// Also with guest device interrupts, containers and an exit mix (parameter 1).
+// Also with guest device interrupts, containers and an exit mix (parameter 1), and with the wake
+// causes and L0's nested events (parameter 2).
 TEST_P(GuestWindows, GuestEventsLieInsideTheirVcpuGuestModeWindows) {
   ScenarioConfig config = small_config();
+  if (GetParam() == 2) {
+    config.disk_irq_rate = 400;
+    config.net_irq_rate = 300;
+    config.wake_causes = true;
+    config.nested_events = true;
+  }
   if (GetParam() == 1) {
     config.disk_irq_rate = 400;
     config.net_irq_rate = 300;
@@ -146,7 +155,7 @@ TEST_P(GuestWindows, GuestEventsLieInsideTheirVcpuGuestModeWindows) {
   }
   EXPECT_GT(checked, 1000u);
 }
-INSTANTIATE_TEST_SUITE_P(Scenario, GuestWindows, ::testing::Values(0, 1));
+INSTANTIATE_TEST_SUITE_P(Scenario, GuestWindows, ::testing::Values(0, 1, 2));
 
 TEST(ScenarioModel, GuestClockFollowsTheTrueTransform) {
   ScenarioModel model(small_config());
@@ -280,6 +289,54 @@ TEST(ScenarioModel, ContainersTellTheirNamespaces) {
     EXPECT_EQ(pid_ns > 0, !lm211);
     EXPECT_EQ(per_level > 0, lm211);
   }
+}
+
+// `wake-causes`, `nested-events`: each halt's truth lies between its vCPU thread's HLT exit and
+// the entry that ends it, halts of a vCPU do not overlap, every cause occurs, and only VM 1's
+// vCPUs (the nested guest's hypervisor) are ever in layer 2, with exits handled by L0 and by L1.
+TEST(ScenarioModel, HaltsAndLayersHaveTheirTruth) {
+  ScenarioConfig config = small_config();
+  config.disk_irq_rate = 400;
+  config.net_irq_rate = 300;
+  config.wake_causes = true;
+  config.nested_events = true;
+  const Recorder r = run(config);
+  std::map<std::string, int> reasons;
+  std::map<std::pair<int, int>, int64_t> last_end;
+  for (const TruthHalt& h : r.halts) {
+    ASSERT_GT(h.dur, 0);
+    auto& end = last_end[{h.vm, h.vcpu}];
+    ASSERT_GE(h.ts, end) << "overlapping halts of vm " << h.vm << " vcpu " << h.vcpu;
+    end = h.ts + h.dur;
+    ++reasons[h.reason];
+    const std::string reason = h.reason;
+    if (reason == "ipi") {
+      EXPECT_EQ(h.waker_vm, h.vm);
+    }
+    if (reason == "disk") {
+      EXPECT_EQ(h.device, "IO iothread0");
+    }
+    if (reason == "net") {
+      EXPECT_EQ(h.device.rfind("vhost-", 0), 0u);
+    }
+  }
+  for (const char* reason : {"timer", "ipi", "disk", "net", "none"}) EXPECT_GT(reasons[reason], 0) << reason;
+  std::map<std::string, int64_t> l2_exits;
+  for (const TruthVcpuInterval& i : r.vcpu) {
+    if (i.guest_layer == 2) {
+      EXPECT_EQ(i.vm, 1);
+    }
+    if (i.nested_exit_to) ++l2_exits[i.nested_exit_to];
+  }
+  EXPECT_GT(l2_exits["L0"], 0);
+  EXPECT_GT(l2_exits["L1"], 0);
+  size_t nested_events = 0;
+  for (const ScenarioEvent& e : r.events)
+    if (e.type == ScenarioEventType::kvm_nested_vmenter || e.type == ScenarioEventType::kvm_nested_vmexit_inject) {
+      EXPECT_EQ(e.machine, 0);  // only L0 records them
+      ++nested_events;
+    }
+  EXPECT_GT(nested_events, 100u);
 }
 
 }  // namespace

@@ -99,6 +99,14 @@ void WakeModel::on_event(const Event& event) {
     case EventKind::kvm_msi_set_irq:
     case EventKind::kvm_set_irq: on_raise(event, tid); break;
     case EventKind::kvm_apic_accept_irq: on_accept(event, tid); break;
+    case EventKind::kvm_nested_vmexit:
+      // The HLT exit just seen was the nested guest's (L0 sees L2's exits first, then reflects
+      // them to L1): no halt of this VM's vCPU.
+      if (Vcpu* halted = halted_vcpu(tid)) {
+        halted->in_halt = false;
+        --halts_;
+      }
+      break;
     case EventKind::sched_switch: on_switch(event); break;
     case EventKind::sched_wakeup: on_wakeup(event); break;
     case EventKind::process_exit:

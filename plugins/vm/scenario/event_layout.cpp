@@ -44,6 +44,20 @@ std::vector<Slot> slots_of(ScenarioEventType type) {
     case ScenarioEventType::syscall_exit_nanosleep: return {{"ret", 0}, {"rmtp", 1}};
     case ScenarioEventType::syscall_entry_read: return {{"fd", 0}, {"buf", 1}, {"count", 2}};
     case ScenarioEventType::syscall_exit_read: return {{"ret", 0}, {"buf", 1}};
+    case ScenarioEventType::kvm_apic_ipi: return {{"icr_low", 0}, {"dest_id", 1}};
+    case ScenarioEventType::kvm_apic_accept_irq:
+      return {{"apicid", 0}, {"dm", 1}, {"tm", 2}, {"vec", 3}, {"coalesced", 4}};
+    case ScenarioEventType::kvm_msi_set_irq: return {{"address", 0}, {"data", 1}};
+    case ScenarioEventType::resched_irq_entry:
+    case ScenarioEventType::resched_irq_exit: return {{"vector", 0}};
+    case ScenarioEventType::kvm_nested_vmenter:
+      return {{"rip", 0}, {"vmcb", 1}, {"nested_rip", 2}, {"int_ctl", 3}, {"event_inj", 4}, {"npt", 5}, {"isa", 6}};
+    case ScenarioEventType::kvm_nested_vmexit:
+      return {{"rip", 0},           {"exit_code", 1},         {"exit_info1", 2}, {"exit_info2", 3},
+              {"exit_int_info", 4}, {"exit_int_info_err", 5}, {"isa", 6}};
+    case ScenarioEventType::kvm_nested_vmexit_inject:
+      return {{"exit_code", 0},         {"exit_info1", 1}, {"exit_info2", 2}, {"exit_int_info", 3},
+              {"exit_int_info_err", 4}, {"isa", 5}};
     case ScenarioEventType::count: break;
   }
   return {};
@@ -84,7 +98,17 @@ bool has_event_class(ScenarioEventType type, const ScenarioConfig& config) {
   if ((type == ScenarioEventType::syscall_entry_read || type == ScenarioEventType::syscall_exit_read) &&
       config.disk_irq_rate + config.net_irq_rate <= 0)
     return false;
-  return true;
+  switch (type) {
+    case ScenarioEventType::kvm_apic_ipi:
+    case ScenarioEventType::kvm_apic_accept_irq:
+    case ScenarioEventType::kvm_msi_set_irq:
+    case ScenarioEventType::resched_irq_entry:
+    case ScenarioEventType::resched_irq_exit: return config.wake_causes;
+    case ScenarioEventType::kvm_nested_vmenter:
+    case ScenarioEventType::kvm_nested_vmexit:
+    case ScenarioEventType::kvm_nested_vmexit_inject: return config.nested_events;
+    default: return true;
+  }
 }
 
 }  // namespace vm::scenario

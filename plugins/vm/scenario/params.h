@@ -57,11 +57,20 @@
   X("statedump", string, optional, 0, 0, "\"lm212\"|\"lm211\"", \
     "namespace levels in lttng_statedump_process_pid_ns (2.12+, default; only with containers)" VM_PARAM_NL \
     "or in lttng_statedump_process_state, one event per level, deepest first (2.7-2.11)") \
+  X("wake-causes", boolean, optional, 0, 0, "BOOL", \
+    "who wakes halted vCPUs, as the host records it (default false): reschedule IPIs between" VM_PARAM_NL \
+    "vCPUs (kvm_x86_apic_ipi, vector 253), paravirtual kicks (VMCALL, nothing injected), device" VM_PARAM_NL \
+    "interrupts signalled by \"IO iothread0\" (disk) and \"vhost-<QEMU pid>\" (net) threads" VM_PARAM_NL \
+    "(kvm_msi_set_irq, kvm_x86_apic_accept_irq), each waking a sleeping vCPU thread") \
+  X("nested-events", boolean, optional, 0, 0, "BOOL", \
+    "with nested: the host records KVM's nested VMX for vm1-l2 (default false): VMRESUME exits," VM_PARAM_NL \
+    "kvm_x86_nested_vmenter, kvm_x86_nested_vmexit, kvm_x86_nested_vmexit_inject (exits reflected" VM_PARAM_NL \
+    "to L1; old naming: kvm_nested_vmrun, kvm_nested_vmexit, kvm_nested_vmexit_inject)") \
   X("truth", string, optional, 0, 0, "\"FILE\"", \
     "write the truth to this SQLite file: vCPU states (as sink.vm.sqlite's vcpu_state), CPUs," VM_PARAM_NL \
     "guest-to-VM map, clock transforms, parameters; with containers: container, container_thread" VM_PARAM_NL \
     "(as sink.vm.sqlite's, by hostname); with device interrupts: guest_irq (each handled" VM_PARAM_NL \
-    "interrupt, the thread it woke)")
+    "interrupt, the thread it woke); vcpu_halt (each halt and what woke it, as sink.vm.sqlite's)")
 // clang-format on
 
 #define VM_SCENARIO_HELP                                                                               \

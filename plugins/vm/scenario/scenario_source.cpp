@@ -60,6 +60,8 @@ ScenarioConfig parse(const bt_value* map, std::string& truth) {
   c.net_irq_rate = bt::param_real(map, "net-irq-rate", c.net_irq_rate);
   c.drift_ppm = bt::param_real(map, "drift-ppm", c.drift_ppm);
   c.nested = bt::param_bool(map, "nested", c.nested);
+  c.wake_causes = bt::param_bool(map, "wake-causes", c.wake_causes);
+  c.nested_events = bt::param_bool(map, "nested-events", c.nested_events);
   const std::string naming = bt::param_string(map, "naming", "new");
   if (naming != "new" && naming != "old")
     throw std::invalid_argument("`naming` must be \"new\" (kvm_x86_entry) or \"old\" (kvm_entry)");
