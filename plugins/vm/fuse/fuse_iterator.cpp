@@ -246,8 +246,11 @@ MachineEnv::Entries FuseIterator::environment_of(int index) const {
 }
 
 const bt::EventFields& FuseIterator::event_fields(const bt_event_class* event_class) {
+  ClassSlot& cached = class_slots_[(reinterpret_cast<uintptr_t>(event_class) >> 6) % class_slots_.size()];
+  if (cached.event_class == event_class) return *cached.fields;
   auto& slot = event_classes_[event_class];
   if (!slot) slot = std::make_unique<bt::EventFields>(bt::locate_event_fields(event_class));
+  cached = ClassSlot{event_class, slot.get()};  // the map's entries stay where they are
   return *slot;
 }
 

@@ -12,6 +12,7 @@
 
 #include <babeltrace2/babeltrace.h>
 
+#include <array>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -86,6 +87,12 @@ class FuseIterator final : public MachineClock {
   std::vector<std::string> machine_folders_;  // per machine index: the folder of its first stream's file
   std::unordered_map<const bt_trace*, int> machine_of_trace_;
   std::unordered_map<const bt_event_class*, std::unique_ptr<bt::EventFields>> event_classes_;
+  // A direct-mapped cache in front of `event_classes_` (looked up once per event in each pass).
+  struct ClassSlot {
+    const bt_event_class* event_class = nullptr;
+    const bt::EventFields* fields = nullptr;
+  };
+  std::array<ClassSlot, 256> class_slots_{};
   Event decoded_;                               // pass 2: a sched_switch of a host, decoded
   int64_t last_out_ns_ = kNoTime;
 };
