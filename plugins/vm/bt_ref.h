@@ -51,8 +51,19 @@ class Ref {
     if (object_) RefTraits<Bare>::get(object_);
   }
   Ref(Ref&& other) noexcept : object_(std::exchange(other.object_, nullptr)) {}
-  Ref& operator=(Ref other) noexcept {
-    std::swap(object_, other.object_);
+  Ref& operator=(const Ref& other) {
+    T* const object = other.object_;  // read first: `other` may be *this
+    if (object) RefTraits<Bare>::get(object);
+    reset();
+    object_ = object;
+    return *this;
+  }
+  // A move hands the reference over: no get, and a put only of what this held before.
+  Ref& operator=(Ref&& other) noexcept {
+    if (this != &other) {
+      reset();
+      object_ = std::exchange(other.object_, nullptr);
+    }
     return *this;
   }
 

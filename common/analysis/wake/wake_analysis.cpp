@@ -114,11 +114,10 @@ void WakeAnalysis::on_event(TracedMachine& machine, const Event& event) {
     WakeModel& host = model(*machine.host);
     if (event.kind == EventKind::irq_vector_entry) {
       host.on_guest_handler(machine.vm_key, event.ctx.cpu, event.ctx.ts,
-                            vector_handler_name(event.name, event.as<IrqVector>().vector), false);
+                            GuestHandler{event.name, event.as<IrqVector>().vector, false});
     } else if (event.kind == EventKind::irq_entry) {
       const Irq& irq = event.as<Irq>();
-      host.on_guest_handler(machine.vm_key, event.ctx.cpu, event.ctx.ts,
-                            irq.name.empty() ? "irq " + std::to_string(irq.irq) : std::string(irq.name), true);
+      host.on_guest_handler(machine.vm_key, event.ctx.cpu, event.ctx.ts, GuestHandler{irq.name, irq.irq, true});
     }
   }
   model(machine).on_event(event);

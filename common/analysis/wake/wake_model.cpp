@@ -393,19 +393,29 @@ void WakeModel::release(Vcpu& vcpu) {
 }
 
 void WakeModel::on_guest_handler(int64_t vm_key, int64_t vcpu_id, Timestamp ts, std::string_view name, bool irq_line) {
+  if (Vcpu* vcpu = awaiting_handler(vm_key, vcpu_id, ts)) take_handler(*vcpu, name, irq_line);
+}
+
+void WakeModel::on_guest_handler(int64_t vm_key, int64_t vcpu_id, Timestamp ts, const GuestHandler& handler) {
+  if (Vcpu* vcpu = awaiting_handler(vm_key, vcpu_id, ts)) take_handler(*vcpu, handler.text(), handler.irq_line);
+}
+
+WakeModel::Vcpu* WakeModel::awaiting_handler(int64_t vm_key, int64_t vcpu_id, Timestamp ts) {
   const auto found = by_vcpu_.find({vm_key, vcpu_id});
-  if (found == by_vcpu_.end()) return;
+  if (found == by_vcpu_.end()) return nullptr;
   Vcpu& vcpu = by_tid_[found->second];
+  // In a halt: seen before the host's entry (the clocks agree only within the sync's accuracy).
+  if (vcpu.in_halt) return !vcpu.handler_seen && ts >= vcpu.row.ts ? &vcpu : nullptr;
+  return vcpu.held ? &vcpu : nullptr;
+}
+
+void WakeModel::take_handler(Vcpu& vcpu, std::string_view name, bool irq_line) {
   if (vcpu.in_halt) {
-    // Seen before the host's entry (the clocks agree only within the sync's accuracy).
-    if (!vcpu.handler_seen && ts >= vcpu.row.ts) {
-      vcpu.handler_seen = true;
-      vcpu.handler = name;
-      vcpu.handler_irq_line = irq_line;
-    }
+    vcpu.handler_seen = true;
+    vcpu.handler = name;
+    vcpu.handler_irq_line = irq_line;
     return;
   }
-  if (!vcpu.held) return;
   HaltRecord& row = vcpu.done;
   row.guest_handler = std::string(name);
   // The guest names the device behind this vector: learn it for this VM's vCPU.

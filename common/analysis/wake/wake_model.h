@@ -68,6 +68,8 @@ class WakeModel {
   // first: then the wake brought no interrupt (kNoHandler).
   static constexpr std::string_view kNoHandler = "(none)";
   void on_guest_handler(int64_t vm_key, int64_t vcpu, Timestamp ts, std::string_view name, bool irq_line);
+  // The same, naming the handler only when a halt takes it.
+  void on_guest_handler(int64_t vm_key, int64_t vcpu, Timestamp ts, const GuestHandler& handler);
   // End of input: halts still open become `unknown` rows ending at `end`; held rows are written.
   void finish(Timestamp end);
 
@@ -106,6 +108,9 @@ class WakeModel {
   void classify(Vcpu& vcpu, HaltRecord& row);
   void end_halt(Vcpu& vcpu, Timestamp ts);
   void release(Vcpu& vcpu);
+  // The vCPU whose halt takes a guest handler seen at `ts` (nullptr: none waits for one).
+  Vcpu* awaiting_handler(int64_t vm_key, int64_t vcpu_id, Timestamp ts);
+  void take_handler(Vcpu& vcpu, std::string_view name, bool irq_line);
   bool in_interrupt(int64_t cpu) const;
 
   const VcpuTracker& vcpus_;

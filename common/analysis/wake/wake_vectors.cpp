@@ -73,4 +73,9 @@ std::string vector_handler_name(std::string_view event_name, int64_t vector) {
   }
 }
 
+std::string GuestHandler::text() const {
+  if (!irq_line) return vector_handler_name(name, number);
+  return name.empty() ? "irq " + std::to_string(number) : std::string(name);
+}
+
 }  // namespace vm

@@ -19,6 +19,15 @@ WakeReason reason_of_handler(std::string_view name);
 // The guest handler name of an x86 vector event (x86_irq_vectors_<name>_entry): <name>, or the
 // name of the fixed vector when the event's name is not known.
 std::string vector_handler_name(std::string_view event_name, int64_t vector);
+// A guest interrupt handler as its event gives it; the text is built only by text(), when a
+// halt takes it (most handlers find no halt waiting for one).
+struct GuestHandler {
+  std::string_view name;  // irq_line: the handler's name ("" if unknown); else the event's name
+  int64_t number;         // the IRQ line, or the vector
+  bool irq_line;          // an IRQ line's handler (irq_handler_entry), else an x86 vector's
+  // The name (irq_line: else "irq N"), or vector_handler_name(name, number).
+  std::string text() const;
+};
 // A host thread that signals a device vector, by its name: net (a vhost worker), disk (a QEMU
 // iothread) or device (QEMU's main loop, anything else).
 WakeReason reason_of_raiser(std::string_view name);

@@ -25,23 +25,23 @@ bt_message_iterator_class_next_method_status FuseIterator::next(bt_message_array
   *count = 0;
   if (phase_ == Phase::start) start();
   if (phase_ == Phase::ended) return BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_END;
-  out_.clear();
+  // Straight into `messages`: on an exception, the references put there so far are put back.
+  uint64_t filled = 0;
   try {
-    while (out_.size() < capacity) {
-      std::optional<Buffered> item;
+    Merged item;
+    while (filled < capacity) {
       if (merge_.next(item) == UpstreamMerge::Fill::again) break;
-      if (!item) {
+      if (!item.message) {
         phase_ = Phase::ended;
         break;
       }
-      if (bt::Ref<const bt_message> out = map(*item)) out_.push_back(std::move(out));
+      if (bt::Ref<const bt_message> out = map(item)) messages[filled++] = out.release();
     }
   } catch (...) {
-    out_.clear();
+    for (uint64_t i = 0; i < filled; ++i) bt_message_put_ref(messages[i]);
     throw;
   }
-  for (bt::Ref<const bt_message>& message : out_) messages[(*count)++] = message.release();
-  out_.clear();
+  *count = filled;
   if (*count > 0) return BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_OK;
   return phase_ == Phase::ended ? BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_END
                                 : BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_AGAIN;
@@ -106,17 +106,17 @@ void FuseIterator::start_single_machine() {
 // Pass 1 when there is more than one trace: read everything, solve, seek back.
 void FuseIterator::run_discovery() {
   // Every upstream in merged raw-time order (transforms are all the identity now).
+  Merged item;
   while (true) {
-    std::optional<Buffered> item;
     if (merge_.next(item) == UpstreamMerge::Fill::again)
       throw std::runtime_error(
           "an upstream iterator returned AGAIN during the discovery pass; filter.vm.fuse "
           "needs finite, seekable inputs (source.ctf.fs), not live ones");
-    if (!item) break;
-    const bt_message* message = item->message.get();
+    if (!item.message) break;
+    const bt_message* message = item.message.get();
     if (bt_message_get_type(message) != BT_MESSAGE_TYPE_EVENT) continue;
     const bt_event* event = bt_message_event_borrow_event_const(message);
-    const StreamState& state = merge_.stream_state(bt_event_borrow_stream_const(event));
+    const StreamState& state = *item.state;
     discovery_->on_event(message, state.machine, state.cpu, state.fields,
                          event_fields(bt_event_borrow_class_const(event)));
   }
@@ -246,12 +246,15 @@ MachineEnv::Entries FuseIterator::environment_of(int index) const {
 }
 
 const bt::EventFields& FuseIterator::event_fields(const bt_event_class* event_class) {
+  ClassSlot& cached = class_slots_[(reinterpret_cast<uintptr_t>(event_class) >> 6) % class_slots_.size()];
+  if (cached.event_class == event_class) return *cached.fields;
   auto& slot = event_classes_[event_class];
   if (!slot) slot = std::make_unique<bt::EventFields>(bt::locate_event_fields(event_class));
+  cached = ClassSlot{event_class, slot.get()};  // the map's entries stay where they are
   return *slot;
 }
 
-bt::Ref<const bt_message> FuseIterator::map(const Buffered& item) {
+bt::Ref<const bt_message> FuseIterator::map(const Merged& item) {
   const bt_message* message = item.message.get();
   if (item.out_ns != kNoTime) {
     if (item.out_ns < last_out_ns_)
@@ -267,31 +270,29 @@ bt::Ref<const bt_message> FuseIterator::map(const Buffered& item) {
   }
   const int64_t out_ns = item.out_ns == kNoTime ? std::max<int64_t>(last_out_ns_, 0) : item.out_ns;
   switch (bt_message_get_type(message)) {
-    case BT_MESSAGE_TYPE_EVENT: return map_event(message, out_ns);
+    case BT_MESSAGE_TYPE_EVENT: return map_event(message, *item.state, out_ns);
     case BT_MESSAGE_TYPE_STREAM_BEGINNING: return mapper_.stream_beginning(message);
     case BT_MESSAGE_TYPE_STREAM_END: return mapper_.stream_end(message);
     case BT_MESSAGE_TYPE_PACKET_BEGINNING: return mapper_.packet_beginning(message, out_ns);
     case BT_MESSAGE_TYPE_PACKET_END: return mapper_.packet_end(message, out_ns);
     case BT_MESSAGE_TYPE_DISCARDED_EVENTS: {
-      const bt_stream* stream = bt_message_discarded_events_borrow_stream_const(message);
       // Sorted by its beginning (out_ns); its end is mapped the same way.
       const int64_t end =
-          std::max(out_ns, transform_of(merge_.stream_state(stream).machine).apply(discarded_end_raw_ns(message)));
+          std::max(out_ns, transform_of(item.state->machine).apply(discarded_end_raw_ns(message)));
       return mapper_.discarded_events(message, out_ns, end);
     }
     case BT_MESSAGE_TYPE_DISCARDED_PACKETS: {
-      const bt_stream* stream = bt_message_discarded_packets_borrow_stream_const(message);
       const int64_t end =
-          std::max(out_ns, transform_of(merge_.stream_state(stream).machine).apply(discarded_end_raw_ns(message)));
+          std::max(out_ns, transform_of(item.state->machine).apply(discarded_end_raw_ns(message)));
       return mapper_.discarded_packets(message, out_ns, end);
     }
     default: return {};
   }
 }
 
-bt::Ref<const bt_message> FuseIterator::map_event(const bt_message* message, int64_t out_ns) {
+bt::Ref<const bt_message> FuseIterator::map_event(const bt_message* message, const StreamState& state,
+                                                  int64_t out_ns) {
   const bt_event* event = bt_message_event_borrow_event_const(message);
-  StreamState& state = merge_.stream_state(bt_event_borrow_stream_const(event));
   const bt::EventFields& fields = event_fields(bt_event_borrow_class_const(event));
   const FusedMachine& machine = model_.machine(state.machine);
   track_host(state.machine, fields, event, state);

@@ -12,6 +12,7 @@
 
 #include <babeltrace2/babeltrace.h>
 
+#include <array>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -65,8 +66,8 @@ class FuseIterator final : public MachineClock {
   const bt::EventFields& event_fields(const bt_event_class* event_class);
 
   // Pass 2: the output message for a buffered input message (empty: dropped).
-  bt::Ref<const bt_message> map(const Buffered& item);
-  bt::Ref<const bt_message> map_event(const bt_message* message, int64_t out_ns);
+  bt::Ref<const bt_message> map(const Merged& item);
+  bt::Ref<const bt_message> map_event(const bt_message* message, const StreamState& state, int64_t out_ns);
   // Pass 2 host state: the scheduler state of each machine that runs vCPUs (its sched_switch
   // events) and, from it, which CPU each vCPU thread runs on.
   void track_host(int machine, const bt::EventFields& fields, const bt_event* event, const StreamState& state);
@@ -86,7 +87,12 @@ class FuseIterator final : public MachineClock {
   std::vector<std::string> machine_folders_;  // per machine index: the folder of its first stream's file
   std::unordered_map<const bt_trace*, int> machine_of_trace_;
   std::unordered_map<const bt_event_class*, std::unique_ptr<bt::EventFields>> event_classes_;
-  std::vector<bt::Ref<const bt_message>> out_;  // the batch being filled by next()
+  // A direct-mapped cache in front of `event_classes_` (looked up once per event in each pass).
+  struct ClassSlot {
+    const bt_event_class* event_class = nullptr;
+    const bt::EventFields* fields = nullptr;
+  };
+  std::array<ClassSlot, 256> class_slots_{};
   Event decoded_;                               // pass 2: a sched_switch of a host, decoded
   int64_t last_out_ns_ = kNoTime;
 };

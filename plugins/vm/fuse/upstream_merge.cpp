@@ -8,20 +8,61 @@
 
 namespace vm::fuse {
 
-void Upstream::push(Buffered item) {
-  buffer_.push_back(std::move(item));
-  std::push_heap(buffer_.begin(), buffer_.end(), std::greater<Buffered>());
+void Upstream::push(bt::Ref<const bt_message> message, StreamState& state, int64_t out_ns) {
+  const Buffered item{message.get(), &state, out_ns, sequence++};
+  if (queue_.empty() || !(queue_.back() > item)) {
+    queue_.push_back(item);
+    message.release();  // the buffer owns it now
+    if (queue_.size() > 1) return;  // the head stays
+  } else {
+    heap_.push_back(item);
+    message.release();
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<Buffered>());
+  }
+  find_head();
 }
 
-Buffered Upstream::pop() {
-  std::pop_heap(buffer_.begin(), buffer_.end(), std::greater<Buffered>());
-  Buffered item = std::move(buffer_.back());
-  buffer_.pop_back();
-  return item;
+void Upstream::pop(Merged& item) {
+  Buffered out;
+  if (!head_in_heap_) {
+    out = queue_[first_];
+    if (++first_ == queue_.size()) {
+      queue_.clear();
+      first_ = 0;
+    } else if (first_ >= 4096 && first_ * 2 >= queue_.size()) {
+      // An upstream that never drains (several traces in one): drop the front already out.
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(first_));
+      first_ = 0;
+    }
+  } else {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<Buffered>());
+    out = heap_.back();
+    heap_.pop_back();
+  }
+  find_head();
+  item.message = bt::Ref<const bt_message>::adopt(out.message);
+  item.state = out.state;
+  item.out_ns = out.out_ns;
+}
+
+void Upstream::find_head() {
+  const bool queued = !queue_.empty();
+  head_in_heap_ = !heap_.empty() && (!queued || queue_[first_] > heap_.front());
+  has_head_ = queued || head_in_heap_;
+  if (has_head_) head_ns_ = head_in_heap_ ? heap_.front().out_ns : queue_[first_].out_ns;
+}
+
+void Upstream::drop_buffer() {
+  for (size_t i = first_; i < queue_.size(); ++i) bt_message_put_ref(queue_[i].message);
+  for (const Buffered& item : heap_) bt_message_put_ref(item.message);
+  queue_.clear();
+  first_ = 0;
+  heap_.clear();
+  find_head();
 }
 
 void Upstream::reset() {
-  buffer_.clear();
+  drop_buffer();
   ended = false;
   saw_event = false;
   last_raw_ns = kNoTime;
@@ -30,9 +71,9 @@ void Upstream::reset() {
   last_stream_name = nullptr;
 }
 
-int64_t raw_ns(const bt_message* message, const bt_stream*& stream) {
+int64_t raw_ns(const bt_message* message, bt_message_type type, const bt_stream*& stream) {
   stream = nullptr;
-  switch (bt_message_get_type(message)) {
+  switch (type) {
     case BT_MESSAGE_TYPE_EVENT:
       stream = bt_event_borrow_stream_const(bt_message_event_borrow_event_const(message));
       return bt::event_ns(message);
@@ -93,6 +134,8 @@ bool UpstreamMerge::can_seek_beginning() const {
 }
 
 void UpstreamMerge::seek_beginning() {
+  refill_all_ = true;
+  popped_ = nullptr;
   for (Upstream& upstream : upstreams_) {
     if (bt_message_iterator_seek_beginning(upstream.iterator()) != BT_MESSAGE_ITERATOR_SEEK_BEGINNING_STATUS_OK)
       throw std::runtime_error("cannot seek an upstream iterator to the beginning");
@@ -104,6 +147,7 @@ void UpstreamMerge::seek_beginning() {
 }
 
 bool UpstreamMerge::read_to_first_events() {
+  refill_all_ = true;  // a trace new to an upstream can lower its frontier
   for (Upstream& upstream : upstreams_) {
     while (!upstream.ended && !upstream.saw_event) {
       if (read(upstream) == Fill::again) return false;
@@ -112,26 +156,36 @@ bool UpstreamMerge::read_to_first_events() {
   return true;
 }
 
-UpstreamMerge::Fill UpstreamMerge::next(std::optional<Buffered>& item) {
-  item.reset();
-  Upstream* upstream = nullptr;
-  if (fill(upstream) == Fill::again) return Fill::again;
-  if (upstream) item = upstream->pop();
+// Reads the upstreams whose head could still be preceded, then takes the earliest head.
+UpstreamMerge::Fill UpstreamMerge::next(Merged& item) {
+  item.message.reset();
+  item.state = nullptr;
+  item.out_ns = kNoTime;
+  if (refill_all_) {
+    for (Upstream& upstream : upstreams_) {
+      if (refill(upstream) == Fill::again) return Fill::again;
+    }
+    refill_all_ = false;
+  } else if (popped_ && !popped_->ended && !emittable(*popped_) && refill(*popped_) == Fill::again) {
+    return Fill::again;
+  }
+  Upstream* chosen = nullptr;
+  int64_t earliest = 0;
+  for (Upstream& upstream : upstreams_) {
+    if (upstream.empty()) continue;
+    if (!chosen || earliest > upstream.head_ns()) {  // ties: the first upstream
+      chosen = &upstream;
+      earliest = upstream.head_ns();
+    }
+  }
+  if (chosen) chosen->pop(item);  // else every upstream ended
+  popped_ = chosen;
   return Fill::ready;
 }
 
-// Makes sure the upstream with the earliest emit-able message is known: reads upstreams whose
-// head could still be preceded. Sets `chosen` to it, or nullptr when everything ended.
-UpstreamMerge::Fill UpstreamMerge::fill(Upstream*& chosen) {
-  chosen = nullptr;
-  for (Upstream& upstream : upstreams_) {
-    while (!upstream.ended && !emittable(upstream)) {
-      if (read(upstream) == Fill::again) return Fill::again;
-    }
-  }
-  for (Upstream& upstream : upstreams_) {
-    if (upstream.empty()) continue;
-    if (!chosen || chosen->head().out_ns > upstream.head().out_ns) chosen = &upstream;
+UpstreamMerge::Fill UpstreamMerge::refill(Upstream& upstream) {
+  while (!upstream.ended && !emittable(upstream)) {
+    if (read(upstream) == Fill::again) return Fill::again;
   }
   return Fill::ready;
 }
@@ -155,14 +209,19 @@ UpstreamMerge::Fill UpstreamMerge::read(Upstream& upstream) {
       throw UpstreamError{upstream.traces, upstream.last_stream_name ? *upstream.last_stream_name : std::string()};
   }
   // Owned from here on, whatever happens to the ones before them.
-  std::vector<bt::Ref<const bt_message>> batch(count);
-  for (uint64_t i = 0; i < count; ++i) batch[i] = bt::Ref<const bt_message>::adopt(messages[i]);
-  for (bt::Ref<const bt_message>& message : batch) buffer(upstream, std::move(message));
+  // Owned from here on: buffer() takes over each reference, even when it throws; the ones after
+  // it are put then.
+  uint64_t i = 0;
+  try {
+    for (; i < count; ++i) buffer(upstream, messages[i]);
+  } catch (...) {
+    for (++i; i < count; ++i) bt_message_put_ref(messages[i]);
+    throw;
+  }
   return Fill::ready;
 }
 
-StreamState& UpstreamMerge::stream_state(const bt_stream* stream) {
-  if (stream == last_stream_) return *last_stream_state_;
+StreamState& UpstreamMerge::find_stream_state(const bt_stream* stream) {
   auto it = streams_.find(stream);
   if (it == streams_.end()) {
     StreamState state;
@@ -177,14 +236,14 @@ StreamState& UpstreamMerge::stream_state(const bt_stream* stream) {
   return it->second;
 }
 
-void UpstreamMerge::buffer(Upstream& upstream, bt::Ref<const bt_message> owned) {
-  const bt_message* message = owned.get();
+void UpstreamMerge::buffer(Upstream& upstream, const bt_message* message) {
+  auto owned = bt::Ref<const bt_message>::adopt(message);
+  const bt_message_type type = bt_message_get_type(message);
   const bt_stream* stream = nullptr;
-  const int64_t raw = raw_ns(message, stream);
+  const int64_t raw = raw_ns(message, type, stream);
   if (!stream) return;  // message iterator inactivity: nothing to merge
   StreamState& state = stream_state(stream);
   upstream.last_stream_name = &state.name;
-  const bt_message_type type = bt_message_get_type(message);
   if (type == BT_MESSAGE_TYPE_EVENT) upstream.saw_event = true;
   if (std::find(upstream.traces.begin(), upstream.traces.end(), state.machine) == upstream.traces.end()) {
     upstream.traces.push_back(state.machine);
@@ -223,7 +282,7 @@ void UpstreamMerge::buffer(Upstream& upstream, bt::Ref<const bt_message> owned) 
       upstream.frontier_ns = upstream.traces.size() == 1 ? out : frontier(upstream);
     }
   }
-  upstream.push(Buffered{std::move(owned), out, upstream.sequence++});
+  upstream.push(std::move(owned), state, out);
 }
 
 }  // namespace vm::fuse

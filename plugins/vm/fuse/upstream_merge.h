@@ -14,7 +14,6 @@
 
 #include <cstdint>
 #include <limits>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -51,8 +50,12 @@ struct StreamState {
   std::string name;  // the stream's name: source.ctf.fs names it after its data file's path
 };
 
+// A message waiting in an upstream's buffer. The buffer owns its reference (Upstream puts it
+// when the message leaves as a Merged or is dropped), so the heap moves plain values: no
+// reference counting while it sifts.
 struct Buffered {
-  bt::Ref<const bt_message> message;
+  const bt_message* message = nullptr;  // owned by the Upstream that buffers it
+  StreamState* state = nullptr;         // of its stream (in UpstreamMerge's streams)
   int64_t out_ns = kNoTime;
   uint64_t sequence = 0;  // arrival order: ties keep it
   bool operator>(const Buffered& other) const {
@@ -60,21 +63,33 @@ struct Buffered {
   }
 };
 
+// A message out of the merge, in corrected time order.
+struct Merged {
+  bt::Ref<const bt_message> message;  // empty: every upstream ended
+  StreamState* state = nullptr;       // of its stream, valid until the next seek
+  int64_t out_ns = kNoTime;
+};
+
 // One upstream iterator and the messages read from it but not emitted yet. Move-only: it owns
 // the iterator and the messages.
 class Upstream {
  public:
   explicit Upstream(bt::Ref<bt_message_iterator> iterator) : iterator_(std::move(iterator)) {}
-  Upstream(Upstream&&) = default;
-  Upstream& operator=(Upstream&&) = default;
+  ~Upstream() { drop_buffer(); }
+  Upstream(Upstream&&) noexcept = default;  // the moved-from buffer is left empty
+  Upstream& operator=(Upstream&&) = delete;
   Upstream(const Upstream&) = delete;
   Upstream& operator=(const Upstream&) = delete;
 
   bt_message_iterator* iterator() const { return iterator_.get(); }
-  bool empty() const { return buffer_.empty(); }
-  const Buffered& head() const { return buffer_.front(); }
-  void push(Buffered item);
-  Buffered pop();
+  bool empty() const { return !has_head_; }
+  // The corrected time of the buffered message first in (out_ns, sequence) order (the buffer
+  // must not be empty).
+  int64_t head_ns() const { return head_ns_; }
+  // Takes over `message`'s reference.
+  void push(bt::Ref<const bt_message> message, StreamState& state, int64_t out_ns);
+  // The head, out of the buffer (the buffer must not be empty).
+  void pop(Merged& item);
   void reset();  // drops the buffer, forgets what was read
 
   bool ended = false;
@@ -86,12 +101,26 @@ class Upstream {
   uint64_t sequence = 0;
 
  private:
+  void drop_buffer();  // puts every buffered message
+  void find_head();    // sets has_head_, head_in_heap_ and head_ns_
+
   bt::Ref<bt_message_iterator> iterator_;
-  std::vector<Buffered> buffer_;  // a min-heap on (out_ns, sequence)
+  // The buffer, which owns its messages, in two parts: the messages that came in order (each
+  // after the one before in (out_ns, sequence) order: most of them, as an upstream is sorted by
+  // raw time and the transforms increase) wait in `queue_` from `first_` on, a FIFO; the others
+  // in `heap_`, a min-heap. The head is the first of the two fronts, so the order out is a
+  // single heap's, for a push and a pop in O(1) when messages come in order.
+  std::vector<Buffered> queue_;
+  size_t first_ = 0;  // queue_'s front (queue_ is empty, or first_ < queue_.size())
+  std::vector<Buffered> heap_;
+  bool has_head_ = false;
+  bool head_in_heap_ = false;  // the head is heap_'s front (else queue_'s)
+  int64_t head_ns_ = kNoTime;
 };
 
-// Raw time of a message (kNoTime when it has no clock snapshot) and its stream (nullptr: none).
-int64_t raw_ns(const bt_message* message, const bt_stream*& stream);
+// Raw time of a message of type `type` (kNoTime when it has no clock snapshot) and its stream
+// (nullptr: none).
+int64_t raw_ns(const bt_message* message, bt_message_type type, const bt_stream*& stream);
 // The raw end time of a discarded-items message (0 when it has no clock snapshots).
 int64_t discarded_end_raw_ns(const bt_message* message);
 
@@ -99,7 +128,11 @@ class UpstreamMerge {
  public:
   explicit UpstreamMerge(MachineClock& clock) : clock_(clock) {}
 
-  void add(bt::Ref<bt_message_iterator> iterator) { upstreams_.emplace_back(std::move(iterator)); }
+  void add(bt::Ref<bt_message_iterator> iterator) {
+    upstreams_.emplace_back(std::move(iterator));
+    refill_all_ = true;
+    popped_ = nullptr;  // pointed into upstreams_
+  }
   bool empty() const { return upstreams_.empty(); }
   bool can_seek_beginning() const;
   // Seeks every upstream to its beginning and forgets every stream.
@@ -110,10 +143,13 @@ class UpstreamMerge {
   bool read_to_first_events();
 
   enum class Fill { ready, again };
-  // The next message in corrected time order into `item` (empty: every upstream ended).
-  Fill next(std::optional<Buffered>& item);
+  // The next message in corrected time order into `item` (its message empty: every upstream
+  // ended). What `item` held before is put.
+  Fill next(Merged& item);
 
-  StreamState& stream_state(const bt_stream* stream);
+  StreamState& stream_state(const bt_stream* stream) {
+    return stream == last_stream_ ? *last_stream_state_ : find_stream_state(stream);
+  }
 
   struct UpstreamError {  // an upstream iterator failed (its causes are set)
     std::vector<int> machines;  // the machine indexes read from it so far
@@ -121,16 +157,23 @@ class UpstreamMerge {
   };
 
  private:
-  Fill fill(Upstream*& chosen);
+  // Reads `upstream` until its head can go out (or it ended).
+  Fill refill(Upstream& upstream);
   bool emittable(const Upstream& upstream) const {
-    return !upstream.empty() && upstream.head().out_ns <= upstream.frontier_ns;
+    return !upstream.empty() && upstream.head_ns() <= upstream.frontier_ns;
   }
   int64_t frontier(const Upstream& upstream) const;
+  StreamState& find_stream_state(const bt_stream* stream);  // stream_state() past its one-entry cache
   Fill read(Upstream& upstream);
-  void buffer(Upstream& upstream, bt::Ref<const bt_message> message);
+  void buffer(Upstream& upstream, const bt_message* owned);  // takes over the reference
 
   MachineClock& clock_;
   std::vector<Upstream> upstreams_;
+  // next() reads only the upstream that gave the last message: the others' heads stay
+  // emittable (their frontiers move only when they are read). Every upstream after a seek, or
+  // when an upstream said AGAIN.
+  bool refill_all_ = true;
+  Upstream* popped_ = nullptr;
   std::unordered_map<const bt_stream*, StreamState> streams_;
   const bt_stream* last_stream_ = nullptr;  // one-entry cache in front of `streams_`
   StreamState* last_stream_state_ = nullptr;
