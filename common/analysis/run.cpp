@@ -19,7 +19,8 @@ std::vector<db::SchemaObjects> registered_schema() {
 
 }  // namespace
 
-Run::Run(const std::string& path) : database_(std::make_unique<db::Database>(path, registered_schema())) {
+Run::Run(const std::string& path, db::DatabaseOptions options)
+    : database_(std::make_unique<db::Database>(path, registered_schema(), options)) {
   for (const AnalysisInfo* info : registered_analyses()) {
     analyses_.push_back(info->create(*this));
     Analysis* analysis = analyses_.back().get();

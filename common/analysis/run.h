@@ -18,7 +18,7 @@ class Run {
  public:
   // Creates the temporary database at `path` with every registered analysis's tables. Throws
   // std::runtime_error naming the path and the reason.
-  explicit Run(const std::string& path);
+  explicit Run(const std::string& path, db::DatabaseOptions options = {});
   ~Run();
   Run(const Run&) = delete;
   Run& operator=(const Run&) = delete;

@@ -17,7 +17,7 @@ std::string errno_text() {
 
 }  // namespace
 
-Database::Database(std::string path, const std::vector<SchemaObjects>& schema)
+Database::Database(std::string path, const std::vector<SchemaObjects>& schema, DatabaseOptions options)
     : path_(std::move(path)), schema_(schema) {
   // Refuse early, before any analysis, when the output cannot be written at all.
   check_output_path(path_);
@@ -32,11 +32,19 @@ Database::Database(std::string path, const std::vector<SchemaObjects>& schema)
     connection_->exec(
         "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE;"
         "PRAGMA cache_size=-16384;");
-    for (const SchemaObjects& objects : schema_)
-      for (const SchemaObject& object : objects)
-        if (object.kind == ObjectKind::table) connection_->exec(object.sql);
+    create_objects(ObjectKind::table);
     connection_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
     connection_->exec("BEGIN");
+    // SQLite built without threads (SQLITE_THREADSAFE=0) cannot be used from two threads.
+    if (options.writer_thread && sqlite3_threadsafe() != 0) {
+      // With a writer thread, the indexes are kept up to date by that thread as the rows come,
+      // beside the decoding, instead of being sorted at commit on the decoding thread, when
+      // nothing else runs. It costs no more in all (measured on the lab host's cpu_state,
+      // thread_state and vcpu_state rows, 1x and 8x: 0.56 s against 0.67 s, 4.50 s against
+      // 4.54 s of CPU), because each index's key ends with `ts` and the rows come in time order.
+      create_objects(ObjectKind::index);
+      writer_ = std::make_shared<RowWriter>(connection_->handle());
+    }
   } catch (const std::exception& error) {
     abandon();
     throw std::runtime_error("cannot create the output database `" + path_ + "`: " + error.what());
@@ -47,21 +55,51 @@ Database::~Database() {
   if (!committed_) abandon();
 }
 
-// Indexes and views are created after the bulk inserts (faster than maintaining them row by row).
-void Database::commit() {
-  {
-    for (const SchemaObjects& objects : schema_)
-      for (const SchemaObject& object : objects)
-        if (object.kind == ObjectKind::index) connection_->exec(object.sql);
-    for (const SchemaObjects& objects : schema_)
-      for (const SchemaObject& object : objects)
-        if (object.kind == ObjectKind::view) connection_->exec(object.sql);
-    connection_->exec("COMMIT");
+SqliteConnection& Database::connection() {
+  if (writer_) writer_->flush();
+  return *connection_;
+}
+
+SqliteStatement Database::prepare(std::string_view sql, std::string multi_row_sql) {
+  if (!writer_) return connection_->prepare(sql);
+  writer_->flush();  // the writer is idle while the statement is prepared on this thread
+  sqlite3_stmt* statement = nullptr;
+  if (sqlite3_prepare_v2(connection_->handle(), sql.data(), static_cast<int>(sql.size()), &statement, nullptr) !=
+      SQLITE_OK) {
+    sqlite3_finalize(statement);
+    throw SqliteError("SQLite cannot prepare `" + std::string(sql) + "`: " + sqlite3_errmsg(connection_->handle()));
   }
+  if (!statement || sqlite3_stmt_readonly(statement)) {  // a query (or nothing): in place
+    sqlite3_finalize(statement);
+    return connection_->prepare(sql);
+  }
+  const int parameters = sqlite3_bind_parameter_count(statement);
+  const uint32_t id = writer_->add_statement(statement, std::move(multi_row_sql));
+  return SqliteStatement(writer_, id, parameters);
+}
+
+// Without the writer thread, indexes are created after the bulk inserts (faster than
+// maintaining them row by row on the one thread); views are created at the end.
+void Database::commit() {
+  if (writer_) {  // every row first
+    writer_->flush();
+    writer_->stop();
+  }
+  if (!indexes_created_) create_objects(ObjectKind::index);
+  create_objects(ObjectKind::view);
+  connection_->exec("COMMIT");
+}
+
+void Database::create_objects(ObjectKind kind) {
+  for (const SchemaObjects& objects : schema_)
+    for (const SchemaObject& object : objects)
+      if (object.kind == kind) connection_->exec(object.sql);
+  if (kind == ObjectKind::index) indexes_created_ = true;
 }
 
 void Database::close_and_rename() {
   try {
+    if (writer_) writer_->stop();
     connection_->close();
     connection_.reset();
   } catch (const std::exception& error) {
@@ -82,6 +120,7 @@ void Database::close_and_rename() {
 }
 
 void Database::abandon() {
+  if (writer_) writer_->stop();  // drops the queued rows; no SQLite call from it afterwards
   connection_.reset();
   if (!temporary_path_.empty()) remove_temporary(temporary_path_);
   temporary_path_.clear();
@@ -93,7 +132,7 @@ SqliteStatement prepare_insert(Database& database, const char* table, std::initi
     sql += (values.empty() ? "" : ", ") + std::string(column);
     values += values.empty() ? "?" : ",?";
   }
-  return database.prepare(sql + ") VALUES(" + values + ")");
+  return database.prepare(sql + ") VALUES(" + values + ")", sql + ") VALUES");
 }
 
 }  // namespace vm::db

@@ -20,22 +20,37 @@ namespace vm::db {
 
 inline constexpr int kSchemaVersion = 2;
 
+struct DatabaseOptions {
+  // The rows are written by a thread of their own (db/row_writer.h), when SQLite is built
+  // thread-safe. false: in place, on the caller's thread (for debugging and measurement).
+  bool writer_thread = true;
+};
+
 class Database {
  public:
   // Creates the temporary database beside `path` with the tables of `schema` and opens the
   // run's transaction. Throws std::runtime_error naming the path and the reason on failure.
-  Database(std::string path, const std::vector<SchemaObjects>& schema);
+  Database(std::string path, const std::vector<SchemaObjects>& schema, DatabaseOptions options = {});
   ~Database();  // removes the temporary file unless commit() succeeded
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
   const std::string& path() const { return path_; }
   const std::string& temporary_path() const { return temporary_path_; }
-  SqliteConnection& connection() { return *connection_; }
-  SqliteStatement prepare(std::string_view sql) { return connection_->prepare(sql); }
+  // The connection, once every queued row is written (throws the writer's error if one
+  // failed). Use it on this thread between rows, not while statements of it are queued.
+  SqliteConnection& connection();
+  // With the writer thread, an INSERT or UPDATE is queued (db/sqlite_db.h): its rows are written
+  // in order, by the writer thread, after run() returns; its errors surface at a later run() or
+  // at commit(). A query is prepared in place (it sees the rows queued before only after
+  // connection() was called). `multi_row_sql`: the INSERT's SQL up to its one VALUES group,
+  // which the writer may then repeat to insert consecutive rows in one step (prepare_insert()).
+  SqliteStatement prepare(std::string_view sql, std::string multi_row_sql = {});
+  bool writer_thread() const { return writer_ != nullptr; }
 
-  // Creates the indexes and views of the schema and commits the transaction. Throws on failure
-  // (call abandon() then, once every statement is finalized).
+  // Creates the indexes (unless the writer thread keeps them) and views of the schema and
+  // commits the transaction. Throws on failure (call abandon() then, once every statement is
+  // finalized).
   void commit();
   // Closes the file and renames it onto the output path. Throws on failure (the temporary file
   // is then removed).
@@ -48,7 +63,11 @@ class Database {
   std::string temporary_path_;
   std::vector<SchemaObjects> schema_;
   std::unique_ptr<SqliteConnection> connection_;
+  void create_objects(ObjectKind kind);
+
+  std::shared_ptr<RowWriter> writer_;  // shared with the queued statements; stopped before the connection closes
   bool committed_ = false;
+  bool indexes_created_ = false;
 };
 
 // An INSERT of some columns of one table, prepared once: bind 1..N in the columns' order, run().

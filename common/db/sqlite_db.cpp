@@ -10,20 +10,35 @@ SqliteStatement::SqliteStatement(sqlite3* db, std::string_view sql) : db_(db) {
     throw SqliteError("SQLite cannot prepare `" + std::string(sql) + "`: " + sqlite3_errmsg(db));
 }
 
+SqliteStatement::SqliteStatement(std::shared_ptr<RowWriter> writer, uint32_t id, int parameters)
+    : writer_(std::move(writer)), id_(id), values_(static_cast<size_t>(parameters)) {}
+
 SqliteStatement::~SqliteStatement() {
   sqlite3_finalize(stmt_);
 }
 
 SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
-    : stmt_(std::exchange(other.stmt_, nullptr)), db_(other.db_) {}
+    : stmt_(std::exchange(other.stmt_, nullptr)),
+      db_(other.db_),
+      writer_(std::move(other.writer_)),
+      id_(other.id_),
+      values_(std::move(other.values_)) {}
 
 SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
   if (this != &other) {
     sqlite3_finalize(stmt_);
     stmt_ = std::exchange(other.stmt_, nullptr);
     db_ = other.db_;
+    writer_ = std::move(other.writer_);
+    id_ = other.id_;
+    values_ = std::move(other.values_);
   }
   return *this;
+}
+
+void SqliteStatement::out_of_range(int index) {
+  throw SqliteError("SQLite error: column index out of range (parameter " + std::to_string(index) + " of " +
+                    std::to_string(values_.size()) + ") in `" + writer_->sql(id_) + "`");
 }
 
 void SqliteStatement::check(int rc) {
@@ -33,6 +48,10 @@ void SqliteStatement::check(int rc) {
 }
 
 void SqliteStatement::run() {
+  if (writer_) {
+    writer_->push(id_, values_);
+    return;
+  }
   const int rc = sqlite3_step(stmt_);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
     const std::string message = sqlite3_errmsg(db_);
@@ -43,6 +62,7 @@ void SqliteStatement::run() {
 }
 
 bool SqliteStatement::step() {
+  if (writer_) throw std::logic_error("a queued statement is not a query: prepare queries on the connection");
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -50,6 +70,7 @@ bool SqliteStatement::step() {
 }
 
 void SqliteStatement::reset() {
+  if (writer_) return;
   sqlite3_reset(stmt_);
 }
 

@@ -6,9 +6,13 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "db/row_writer.h"
 
 namespace vm {
 
@@ -28,10 +32,16 @@ OrNull<T> or_null(T value) {
   return {value};
 }
 
+// A statement runs in place, or is queued: prepared by a Database with a writer thread
+// (db/database.h), an INSERT or UPDATE keeps its bound values here, and run() queues them as one
+// row for the writer thread (db/row_writer.h). The interface is the same; a queued statement
+// cannot be stepped as a query.
 class SqliteStatement {
  public:
   SqliteStatement() = default;
   SqliteStatement(sqlite3* db, std::string_view sql);
+  // A queued statement: its parameters are bound here, its rows executed by `writer`.
+  SqliteStatement(std::shared_ptr<RowWriter> writer, uint32_t id, int parameters);
   ~SqliteStatement();
   SqliteStatement(SqliteStatement&& other) noexcept;
   SqliteStatement& operator=(SqliteStatement&& other) noexcept;
@@ -39,16 +49,38 @@ class SqliteStatement {
   SqliteStatement& operator=(const SqliteStatement&) = delete;
 
   // Parameters are 1-based, as in SQLite.
-  void bind(int index, int64_t value) { check(sqlite3_bind_int64(stmt_, index, value)); }
-  void bind(int index, double value) { check(sqlite3_bind_double(stmt_, index, value)); }
-  // The text must stay valid until step(): static strings and strings owned by the caller.
+  void bind(int index, int64_t value) {
+    if (writer_)
+      slot(index).set(value);
+    else
+      check(sqlite3_bind_int64(stmt_, index, value));
+  }
+  void bind(int index, double value) {
+    if (writer_)
+      slot(index).set(value);
+    else
+      check(sqlite3_bind_double(stmt_, index, value));
+  }
+  // The text must stay valid until step(): static strings and strings owned by the caller. (A
+  // queued statement copies it.)
   void bind(int index, std::string_view text) {
-    check(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC));
+    if (writer_)
+      slot(index).set(text);
+    else
+      check(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC));
   }
   void bind_transient(int index, std::string_view text) {
-    check(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+    if (writer_)
+      slot(index).set(text);
+    else
+      check(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
   }
-  void bind_null(int index) { check(sqlite3_bind_null(stmt_, index)); }
+  void bind_null(int index) {
+    if (writer_)
+      slot(index).set_null();
+    else
+      check(sqlite3_bind_null(stmt_, index));
+  }
   // Binds NULL when `value` < 0 (the core's "unknown").
   void bind_or_null(int index, int64_t value) {
     if (value < 0)
@@ -95,8 +127,18 @@ class SqliteStatement {
     bind_or_null(index, value.value);
   }
   void check(int rc);
+  BoundValue& slot(int index) {
+    if (index < 1 || index > static_cast<int>(values_.size())) out_of_range(index);
+    return values_[static_cast<size_t>(index - 1)];
+  }
+  [[noreturn]] void out_of_range(int index);
   sqlite3_stmt* stmt_ = nullptr;
   sqlite3* db_ = nullptr;
+  // Queued: the writer that owns the prepared statement `id_`, and the values bound so far (kept
+  // from row to row, as SQLite keeps bindings).
+  std::shared_ptr<RowWriter> writer_;
+  uint32_t id_ = 0;
+  std::vector<BoundValue> values_;
 };
 
 class SqliteConnection {

@@ -13,7 +13,10 @@
   X("path", string, mandatory, 0, 0, "\"FILE\"", \
     "the database to write, checked when the component is created. It appears only when" VM_PARAM_NL \
     "the run succeeds (built in a temporary .vm-XXXXXX beside it, then renamed); an existing" VM_PARAM_NL \
-    "file is replaced only then, and is left untouched by a failed or interrupted run")
+    "file is replaced only then, and is left untouched by a failed or interrupted run") \
+  X("writer-thread", boolean, optional, 0, 0, "BOOL", \
+    "write the rows to SQLite from a thread of their own, beside the decoding (default" VM_PARAM_NL \
+    "true); false writes them in place, one thread for everything")
 // clang-format on
 
 #define VM_SQLITE_HELP                                                                                 \

@@ -380,8 +380,10 @@ bt_component_class_initialize_method_status initialize(bt_self_component_sink* s
         sink->self = self;
         sink->parameters = bt::params_to_string(params);
         const std::string path = bt_value_string_get(bt_value_map_borrow_entry_value_const(params, "path"));
+        db::DatabaseOptions options;
+        options.writer_thread = bt::param_bool(params, "writer-thread", true);
         try {
-          sink->run = std::make_unique<Run>(path);
+          sink->run = std::make_unique<Run>(path, options);
         } catch (const std::exception& error) {
           // The message names the path, what is wrong and the fix (db/output_file.h).
           BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
