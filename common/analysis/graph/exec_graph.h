@@ -10,6 +10,7 @@
 // algorithm work on this type alone.
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -40,6 +41,14 @@ enum class EdgeState : uint8_t {
 
 // The lower-case name stored in the database (`default` for deflt).
 std::string_view edge_state_name(EdgeState);
+
+// Combines ids read from a trace (any int64 value) into a hash, in unsigned arithmetic.
+inline size_t hash_ids(int64_t a, int64_t b, int64_t c = 0) {
+  uint64_t h = static_cast<uint64_t>(a) * 1000003u;
+  h ^= static_cast<uint64_t>(b) * 31u;
+  h ^= static_cast<uint64_t>(c);
+  return std::hash<uint64_t>()(h);
+}
 
 using WorkerId = uint32_t;
 using VertexId = uint32_t;
@@ -125,7 +134,7 @@ class ExecGraph {
  private:
   struct KeyHash {
     size_t operator()(const WorkerKey& k) const {
-      return std::hash<int64_t>()(k.machine_id * 1000003 ^ k.tid * 31 ^ k.cpu);
+      return hash_ids(k.machine_id, k.tid, k.cpu);
     }
   };
   const Edge* edge_at(uint32_t e) const { return e == Vertex::kNoEdge ? nullptr : &edges_[e]; }

@@ -133,11 +133,11 @@ class OsGraphBuilder {
   };
   struct KeyHash {
     size_t operator()(const WorkerKey& k) const {
-      return std::hash<int64_t>()(k.machine_id * 1000003 ^ k.tid * 31 ^ k.cpu);
+      return hash_ids(k.machine_id, k.tid, k.cpu);
     }
-    size_t operator()(const CpuKey& k) const { return std::hash<int64_t>()(k.machine * 1000003 ^ k.cpu); }
+    size_t operator()(const CpuKey& k) const { return hash_ids(k.machine, k.cpu); }
     size_t operator()(const PacketKey& k) const {
-      return std::hash<int64_t>()(k.seq * 1000003 ^ k.ack_seq * 31 ^ k.flags);
+      return hash_ids(k.seq, k.ack_seq, k.flags);
     }
   };
   using ThreadId = uint32_t;
