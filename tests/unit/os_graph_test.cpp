@@ -336,6 +336,33 @@ TEST_F(OsGraph, StatedumpStatus) {
   EXPECT_EQ(state_into(8, 20), EdgeState::running);
 }
 
+// The layered builders' API. Thread 1 runs on CPU 0 from 10 (switch 0 -> 1). A layered builder
+// closes its interval at 15 as vcpu_preempted (overriding "running"), then extends it at 18 in
+// its status (running), and links thread 7 of machine 1 (unseen: created, status unknown, so its
+// interval to 18 is unknown) to it. A second link into the same vertex is refused.
+TEST_F(OsGraph, LayeredCloseExtendAndLink) {
+  feed(sched_switch(10, 0, 0, 0, 1, "swapper/0", "t1"));
+  EXPECT_EQ(builder.running_tid(0, 0), 1);
+  EXPECT_EQ(builder.running_tid(0, 1), kUnknown);
+  const VertexId a = builder.close_thread(0, 1, 0, 15, EdgeState::vcpu_preempted, "x");
+  const VertexId b = builder.extend_thread(0, 1, 0, 18);
+  ASSERT_NE(a, graph::kNoVertex);
+  ASSERT_NE(b, graph::kNoVertex);
+  EXPECT_EQ(vertices(1), (std::vector<uint64_t>{10, 15, 18}));
+  EXPECT_EQ(state_into(1, 15), EdgeState::vcpu_preempted);
+  EXPECT_EQ(state_into(1, 18), EdgeState::running);
+  builder.extend_thread(1, 7, -1, 12);
+  const VertexId c = builder.extend_thread(1, 7, -1, 18);
+  const graph::Edge* into_c = graph.in_h(c);
+  ASSERT_NE(into_c, nullptr);
+  EXPECT_EQ(into_c->state, EdgeState::unknown);
+  EXPECT_TRUE(builder.link_vertices(c, b, EdgeState::deflt));
+  EXPECT_FALSE(builder.link_vertices(a, b, EdgeState::deflt));
+  EXPECT_EQ(builder.stats().link_conflicts, 1u);
+  EXPECT_EQ(builder.close_thread(0, 1, 0, 17, EdgeState::running), graph::kNoVertex);  // before 18
+  EXPECT_EQ(builder.extend_thread(0, -4, 0, 20), graph::kNoVertex);
+}
+
 // The Analysis wrapper (not registered): a machine's events reach the builder under its id.
 // sched_only's first switch (1 -> 2 at 10) gives each thread a vertex at 10 on machine 3.
 TEST(OsGraphAnalysis, FeedsTheBuilderPerMachine) {

@@ -186,6 +186,41 @@ void OsGraphBuilder::reroute_network_link(ThreadId receiver, VertexId wakee) {
   link(from, wakee, EdgeState::network);
 }
 
+// ---- For the layered builders -------------------------------------------------------------
+
+VertexId OsGraphBuilder::extend_thread(int64_t machine, int64_t tid, int64_t cpu, Timestamp ts) {
+  if (tid < 0) {
+    ++stats_.bad_tid;
+    return kNoVertex;
+  }
+  ThreadId t = find(machine, tid, cpu);
+  if (t == kNoThread) t = create(machine, tid, cpu, {});
+  return state_extend(t, ts);
+}
+
+VertexId OsGraphBuilder::close_thread(int64_t machine, int64_t tid, int64_t cpu, Timestamp ts, EdgeState state,
+                                      std::string_view qualifier) {
+  if (tid < 0) {
+    ++stats_.bad_tid;
+    return kNoVertex;
+  }
+  ThreadId t = find(machine, tid, cpu);
+  if (t == kNoThread) t = create(machine, tid, cpu, {});
+  return append(t, ts, state, qualifier);
+}
+
+bool OsGraphBuilder::link_vertices(VertexId from, VertexId to, EdgeState state) {
+  if (from == kNoVertex || to == kNoVertex) return false;
+  const uint64_t before = stats_.link_conflicts;
+  link(from, to, state);
+  return stats_.link_conflicts == before;
+}
+
+int64_t OsGraphBuilder::running_tid(int64_t machine, int64_t cpu) const {
+  auto it = current_tid_.find(CpuKey{machine, cpu});
+  return it == current_tid_.end() ? kUnknown : it->second;
+}
+
 // ---- Events --------------------------------------------------------------------------------
 
 void OsGraphBuilder::on_event(int64_t machine, const Event& event) {

@@ -107,6 +107,23 @@ class OsGraphBuilder {
   // The top of a CPU's interrupt-context stack.
   IrqContext context(int64_t machine, int64_t cpu) const;
 
+  // ---- For the layered builders (cross-layer edges of a fused run, host-only vCPU edges) ----
+  // They refine intervals of this builder's threads (a guest thread's "running" while its vCPU
+  // was preempted, say) and link workers of different machines. A thread is (machine, tid); `cpu`
+  // tells the swappers (tid 0) apart and is ignored otherwise. Each returns kNoVertex (and counts
+  // it in stats()) for a negative tid or a timestamp before the thread's last vertex.
+  //
+  // Ends the thread's current interval at `ts` in the state its status gives (as the builder
+  // would): the vertex. Creates the thread (status unknown) when unseen.
+  VertexId extend_thread(int64_t machine, int64_t tid, int64_t cpu, Timestamp ts);
+  // Ends the thread's current interval at `ts` as `state`, whatever its status.
+  VertexId close_thread(int64_t machine, int64_t tid, int64_t cpu, Timestamp ts, EdgeState state,
+                        std::string_view qualifier = {});
+  // A vertical edge; false when refused (a vertex already linked: stats().link_conflicts).
+  bool link_vertices(VertexId from, VertexId to, EdgeState state);
+  // The thread the builder's model has on a CPU, or kUnknown.
+  int64_t running_tid(int64_t machine, int64_t cpu) const;
+
   static constexpr size_t kMaxContextDepth = 64;
   static constexpr size_t kMaxPending = 1 << 20;
 
