@@ -5,8 +5,11 @@
 // and is not registered yet (common/analysis/registry.cpp): the critical-path work decides how
 // the graph is stored and what is written.
 
+#include <memory>
+
 #include "analysis/analysis.h"
 #include "analysis/graph/exec_graph.h"
+#include "analysis/graph/fused_graph.h"
 #include "analysis/graph/os_graph_builder.h"
 
 namespace vm::graph {
@@ -14,14 +17,31 @@ namespace vm::graph {
 class OsGraphAnalysis : public Analysis {
  public:
   explicit OsGraphAnalysis(Run&) : builder_(graph_) {}
-  void on_event(TracedMachine& machine, const Event& event) override { builder_.on_event(machine.id, event); }
+  void on_event(TracedMachine& machine, const Event& event) override {
+    if (fused_) fused_->before_event(machine.id, event);
+    builder_.on_event(machine.id, event);
+    if (fused_) fused_->after_event(machine.id, event);
+  }
 
   const ExecGraph& graph() const { return graph_; }
   OsGraphBuilder& builder() { return builder_; }
 
+  // The cross-layer layer of a fused run (fused_graph.h), fed around the OS builder once enabled;
+  // the caller gives it each host's vCPU resolver (tracker_resolver()). Paths of a fused graph
+  // are computed with fused_path_options().
+  FusedGraphBuilder& enable_fused() {
+    if (!fused_) fused_ = std::make_unique<FusedGraphBuilder>(graph_, builder_);
+    return *fused_;
+  }
+  FusedGraphBuilder* fused() { return fused_.get(); }
+  void on_lost_events(TracedMachine& machine, Timestamp begin, Timestamp end, int64_t, int64_t) override {
+    if (fused_) fused_->on_lost_events(machine.id, begin != kUnknown ? begin : end);
+  }
+
  private:
   ExecGraph graph_;
   OsGraphBuilder builder_;
+  std::unique_ptr<FusedGraphBuilder> fused_;
 };
 
 }  // namespace vm::graph

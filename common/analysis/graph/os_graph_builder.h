@@ -123,6 +123,9 @@ class OsGraphBuilder {
   bool link_vertices(VertexId from, VertexId to, EdgeState state);
   // The thread the builder's model has on a CPU, or kUnknown.
   int64_t running_tid(int64_t machine, int64_t cpu) const;
+  // The value of the top of a CPU's interrupt-context stack: the IRQ line (irq) or the softirq
+  // vector (softirq); kUnknown otherwise (the fused layer tells device interrupts apart).
+  int64_t context_value(int64_t machine, int64_t cpu) const;
 
   static constexpr size_t kMaxContextDepth = 64;
   static constexpr size_t kMaxPending = 1 << 20;
