@@ -13,6 +13,8 @@ namespace {
 constexpr int64_t kSoftirqBlock = 4, kSoftirqBlockIopoll = 5;
 // The timer's IRQ line (Trace Compass's TraceEventHandlerExecutionGraph.IRQ_TIMER).
 constexpr int64_t kIrqTimer = 0;
+// x2APIC ids are 32-bit, but KVM has at most 4096 vCPUs (KVM_MAX_VCPU_IDS), numbered from 0.
+constexpr int64_t kMaxApicId = 4096;
 
 constexpr unsigned bit(EdgeState s) {
   return 1u << static_cast<unsigned>(s);
@@ -96,7 +98,10 @@ VertexId FusedGraphBuilder::touch(const GuestCpu& key, const Vcpu& vcpu, Timesta
 
 void FusedGraphBuilder::transition(const GuestCpu& key, Vcpu& vcpu, Timestamp ts, VcpuHostState next, int64_t host_cpu) {
   const VcpuHostState prev = vcpu.state;
-  if (prev != VcpuHostState::unknown && prev != next) {
+  if (prev == VcpuHostState::unknown && next != VcpuHostState::unknown) {
+    // Known from here: the guest thread's interval before keeps the OS builder's label.
+    touch(key, vcpu, ts);
+  } else if (prev != VcpuHostState::unknown && prev != next) {
     const VertexId guest_vertex = touch(key, vcpu, ts);
     const bool resumed = next == VcpuHostState::vmm || next == VcpuHostState::guest;
     if (prev == VcpuHostState::preempted && resumed && guest_vertex != kNoVertex) {
@@ -210,7 +215,7 @@ void FusedGraphBuilder::on_accept(int64_t machine, const Event& event, int64_t t
   auto raised = raising_.find({machine, tid});
   if (raised == raising_.end()) return;
   const int64_t apicid = event.as<KvmApicAcceptIrq>().apicid;
-  if (apicid < 0) return;
+  if (apicid < 0 || apicid >= kMaxApicId) return;  // read from the trace: bounded
   if (vcpu_of_host_thread(machine, tid)) {
     delivered_[GuestCpu{by_host_thread_[{machine, tid}].first, apicid}] = raised->second;
   } else {

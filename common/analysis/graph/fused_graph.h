@@ -18,7 +18,9 @@
 //      sched_wakeup of a halted thread   -> preempted (woken, waiting for a CPU)
 //      sched_switch onto a CPU           -> vmm (the exit it was handling)
 //      lost events on the host           -> unknown (nothing is refined until the next of the above)
-//    The vCPU starts unknown: nothing is refined before its first event.
+//    The vCPU starts unknown (before the resolver knows its thread, i.e. the tracker's first exit
+//    of it when the index comes from the exit): nothing is refined before its first known state;
+//    there the guest thread's interval is closed in its own status (the OS builder's label).
 // 2. The guest side. The guest thread current on vCPU v (the OS builder's model of the guest,
 //    CPU v) is the one whose interval is refined. At each change of v's host state at t, that
 //    thread's interval is closed at t: in its own status (running) when v was in guest mode, else
@@ -81,8 +83,9 @@ struct VcpuRef {
 };
 // Says whether `host_tid` of `host_machine` is a vCPU thread of a guest traced in the run.
 using VcpuResolver = std::function<bool(int64_t host_machine, int64_t host_tid, VcpuRef& out)>;
-// The resolver of one host's vCPU tracker (VcpuTracker::describe): only vCPUs whose VM is a
-// machine with a trace and whose index is decided.
+// The resolver of one host's vCPU tracker (VcpuTracker::describe), for vCPUs whose index is
+// known. A VM without a guest trace has no guest thread: nothing of it is refined. The tracker
+// must see each host event before this layer does (register the vCPU analysis first).
 VcpuResolver tracker_resolver(const VcpuTracker& tracker);
 
 // The critical-path options of a fused run: Trace Compass's resolved states plus

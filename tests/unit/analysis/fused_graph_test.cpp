@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "analysis/graph/os_graph_analysis.h"
 #include "analysis/run.h"
 #include "kvm/exit_reasons.h"
+#include "kvm/host_analysis.h"
 #include "../sched_events.h"
 
 namespace vm::test {
@@ -46,6 +48,14 @@ struct Fused : ::testing::Test {
     int64_t cpu, next;
   };
   std::vector<Switch> switches;
+  // The host's vCPU tracker, when a test uses the production resolver (tracker_resolver()).
+  struct NoRows : VcpuListener {
+    void on_vcpu_interval(const VcpuInterval&) override {}
+    void on_diagnostic(const std::string&) override {}
+  } no_rows;
+  MachineRegistry machines;
+  SchedState sched;
+  std::unique_ptr<HostAnalysis> tracker;
 
   void SetUp() override {
     host.id = kHost;
@@ -62,7 +72,18 @@ struct Fused : ::testing::Test {
       switches.push_back({m.id, event.ctx.ts, event.ctx.cpu, event.as<SchedSwitch>().next_tid});
     analysis.on_event(m, event);
   }
-  void h(const Event& e) { feed(host, e); }
+  void h(const Event& e) {
+    if (!tracker) return feed(host, e);
+    // As a run delivers a host event: its scheduler state, then the vCPU tracker (registered
+    // before the graph), then the graph.
+    Event copy = e;
+    sched.on_context(copy.ctx);
+    tracker->on_event(copy.ctx);
+    copy.tid = sched.thread_of(copy.ctx);
+    sched.on_event(copy);
+    tracker->on_decoded(copy);
+    feed(host, copy);
+  }
   void g(const Event& e) { feed(guest, e); }
   static Event entry(Timestamp ts, int64_t cpu) { return at(ts, cpu, EventKind::kvm_entry, KvmEntry{kUnknown}); }
   static Event exit(Timestamp ts, int64_t cpu, int64_t reason) {
@@ -207,6 +228,26 @@ struct FusedVcpu0 : Fused {
   }
 };
 
+// The production resolver: the host's vCPU tracker (HostAnalysis) knows 100 as vCPU 0 of QEMU
+// process 99 (the guest, machine 2) from its first exit on (at 40; its index from the thread name
+// "CPU 0/KVM"), which is where FusedVcpu0's first refinement begins: the same chain.
+TEST_F(Fused, TrackerResolverGivesTheSameChain) {
+  ASSERT_EQ(machines.add("host", MachineRole::host, kUnknown, 0), kHost);
+  ASSERT_EQ(machines.add("guest", MachineRole::guest, kHost, 1), kGuest);
+  tracker = std::make_unique<HostAnalysis>(machines, kHost, sched, no_rows);
+  tracker->adopt_vm(99, kGuest);
+  fused->set_resolver(kHost, graph::tracker_resolver(tracker->vcpus()));
+  h(statedump_process(0, 100, 99, "CPU 0/KVM"));
+  reader_until_exit();
+  h(sched_switch(50, 0, 100, 0, 200, "CPU 0/KVM", "hog"));
+  h(sched_switch(80, 0, 200, 0, 100, "hog", "CPU 0/KVM"));
+  h(entry(90, 0));
+  g(sched_switch(100, 0, 7, 1, 0, "reader", "swapper/0"));
+  EXPECT_EQ(chain(key(kGuest, 7)),
+            "40:running 50:vmm(IO_INSTRUCTION) 80:vcpu_preempted 90:vmm(IO_INSTRUCTION) 100:running");
+  EXPECT_EQ(link_into(key(kGuest, 7), 80), "1/100@80 vcpu_preempted");
+}
+
 TEST_F(FusedVcpu0, GuestRunningSplitByTheVcpuHostState) {
   EXPECT_EQ(chain(key(kGuest, 7)),
             "40:running 50:vmm(IO_INSTRUCTION) 80:vcpu_preempted 90:vmm(IO_INSTRUCTION) 100:running");
@@ -249,12 +290,13 @@ TEST_F(Fused, GuestEventInsideVmmClosesInTheVcpuState) {
 
 // Lost events on the host make the vCPU's state unknown: nothing after is refined until the next
 // KVM or scheduler event of its thread. 7 runs from 25; exit at 40 (closes running [25,40)); the
-// loss at 45 closes [40,45) vmm; the switch-out at 50 comes from unknown: 7 gets no vertex there.
+// loss at 45 closes [40,45) vmm; the switch-out at 50 makes the state known again (preempted):
+// 7's [45,50) keeps the OS builder's label, running.
 TEST_F(Fused, LostEventsStopTheRefinement) {
   reader_until_exit();
   analysis.on_lost_events(host, 45, 46, 0, 3);
   h(sched_switch(50, 0, 100, 0, 200, "CPU 0/KVM", "hog"));
-  EXPECT_EQ(chain(key(kGuest, 7)), "40:running 45:vmm(IO_INSTRUCTION)");
+  EXPECT_EQ(chain(key(kGuest, 7)), "40:running 45:vmm(IO_INSTRUCTION) 50:running");
   EXPECT_EQ(fused->state(kGuest, 0), graph::VcpuHostState::preempted);
 }
 
