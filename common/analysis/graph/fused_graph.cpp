@@ -129,12 +129,22 @@ void FusedGraphBuilder::before_event(int64_t machine, const Event& event) {
     case EventKind::sched_switch:
     case EventKind::sched_wakeup:
     case EventKind::net_send:
-    case EventKind::net_receive: break;
+    case EventKind::net_receive:
+    case EventKind::irq_vector_entry:
+    case EventKind::irq_vector_exit: break;
     default: return;
   }
   Vcpu* vcpu = vcpu_of_guest_cpu(machine, event.ctx.cpu);
   if (!vcpu) return;
   const GuestCpu key{machine, event.ctx.cpu};
+  if (event.kind == EventKind::irq_vector_entry) {
+    guest_vector_[key] = event.as<IrqVector>().vector;
+    return;
+  }
+  if (event.kind == EventKind::irq_vector_exit) {
+    guest_vector_.erase(key);
+    return;
+  }
   if (vcpu->state != VcpuHostState::guest && vcpu->state != VcpuHostState::unknown) touch(key, *vcpu, event.ctx.ts);
   if (event.kind == EventKind::sched_wakeup) on_guest_wakeup(machine, event);
 }
@@ -149,7 +159,11 @@ void FusedGraphBuilder::on_host_event(int64_t machine, const Event& event) {
   switch (event.kind) {
     case EventKind::kvm_entry:
     case EventKind::kvm_exit: {
-      Vcpu* vcpu = vcpu_of_host_thread(machine, thread_of(machine, event));
+      const int64_t tid = thread_of(machine, event);
+      // A raise's accepts follow it in its thread before the thread leaves the hypervisor or the
+      // CPU: a later accept (the vCPU's own APIC timer, say) is not caused by it.
+      if (event.kind == EventKind::kvm_entry) raising_.erase({machine, tid});
+      Vcpu* vcpu = vcpu_of_host_thread(machine, tid);
       if (!vcpu) return;
       const GuestCpu key = by_host_thread_[{machine, vcpu->host_tid}];
       if (event.kind == EventKind::kvm_entry) {
@@ -168,6 +182,7 @@ void FusedGraphBuilder::on_host_event(int64_t machine, const Event& event) {
     case EventKind::sched_switch: {
       const SchedSwitch& s = event.as<SchedSwitch>();
       if (s.prev_tid == s.next_tid) return;
+      raising_.erase({machine, s.prev_tid});
       if (Vcpu* prev = vcpu_of_host_thread(machine, s.prev_tid))
         transition(by_host_thread_[{machine, s.prev_tid}], *prev, ts,
                    prev_state_is_runnable(s.prev_state) ? VcpuHostState::preempted : VcpuHostState::halted, cpu);
@@ -215,6 +230,7 @@ void FusedGraphBuilder::on_accept(int64_t machine, const Event& event, int64_t t
   auto raised = raising_.find({machine, tid});
   if (raised == raising_.end()) return;
   const int64_t apicid = event.as<KvmApicAcceptIrq>().apicid;
+  raised->second.vector = event.as<KvmApicAcceptIrq>().vec;
   if (apicid < 0 || apicid >= kMaxApicId) return;  // read from the trace: bounded
   if (vcpu_of_host_thread(machine, tid)) {
     delivered_[GuestCpu{by_host_thread_[{machine, tid}].first, apicid}] = raised->second;
@@ -254,6 +270,12 @@ void FusedGraphBuilder::on_guest_wakeup(int64_t machine, const Event& event) {
       it != delivered_any_.end() && (!cause || it->second.ts > cause->ts))
     cause = &it->second;
   if (!cause || cause->ipi != (link_state == EdgeState::ipi)) return;
+  if (cause->ipi) {
+    // Any x86 vector's handler is an IPI context for the OS builder (the local timer's too): the
+    // guest's vector must be the one sent.
+    auto vector = guest_vector_.find(GuestCpu{machine, cpu});
+    if (vector == guest_vector_.end() || vector->second != cause->vector) return;
+  }
   const Timestamp began = wait_start(machine, tid, cpu);
   if (began == kUnknown || cause->ts < began) {
     ++stats_.cause_too_early;

@@ -46,8 +46,8 @@
 // 5. IPI hand-off. vCPU s of guest G sends an IPI (kvm_apic_ipi in its host thread at t_send; the
 //    guest thread S current on s gets a vertex there), delivered to vCPU d (kvm_apic_accept_irq
 //    in the same host thread). A guest thread T blocked and woken at t on vCPU d in IPI context
-//    (x86_irq_vectors_*) with t_send at or after T's wait began: T's interval is closed
-//    `blocked` and linked from S@t_send with state `ipi`.
+//    (x86_irq_vectors_*_entry of the vector sent, as accepted) with t_send at or after T's wait
+//    began: T's interval is closed `blocked` and linked from S@t_send with state `ipi`.
 // A link is made only when both ends are free (a vertex has one incoming and one outgoing
 // vertical edge); otherwise the interval keeps the OS builder's label and stats() counts it.
 // APIC ids are taken as vCPU indexes (QEMU's default x86 topology numbers them alike), as the
@@ -133,7 +133,8 @@ class FusedGraphBuilder {
     bool ipi = false;
     VertexId from = kNoVertex;
     Timestamp ts = 0;
-    std::string name;  // the raising host thread's name (device)
+    int64_t vector = kUnknown;  // as accepted by the APIC
+    std::string name;           // the raising host thread's name (device)
   };
   using GuestCpu = std::pair<int64_t, int64_t>;  // (guest machine, vCPU)
 
@@ -156,6 +157,7 @@ class FusedGraphBuilder {
   std::map<std::pair<int64_t, int64_t>, Cause> raising_;           // (host, tid): its last raise
   std::map<GuestCpu, Cause> delivered_;                            // the last vector a vCPU accepted
   std::map<std::pair<int64_t, int64_t>, Cause> delivered_any_;     // (host, APIC id): from a non-vCPU thread
+  std::map<GuestCpu, int64_t> guest_vector_;                       // the x86 vector a guest vCPU handles
   Stats stats_;
 };
 

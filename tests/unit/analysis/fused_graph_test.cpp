@@ -417,5 +417,52 @@ TEST_F(Fused, CauseBeforeTheWaitIsNotLinked) {
   EXPECT_EQ(fused->stats().cause_too_early, 1u);
 }
 
+// The local timer's vector (236) is an x86 vector too (an IPI context for the OS builder), but
+// not the one sent (251): the wake-up at 172 is not linked to the IPI and keeps its label.
+TEST_F(Fused, OtherVectorIsNotTheIpi) {
+  two_vcpus();
+  g(sched_switch(100, 0, 7, 1, 0, "reader", "swapper/0"));
+  ipi_from_vcpu1();
+  g(at(170, 0, EventKind::irq_vector_entry, IrqVector{236}, "x86_irq_vectors_local_timer_entry"));
+  g(wakeup(172, 0, 7));
+  EXPECT_EQ(chain(key(kGuest, 7)), "100:running 172:ipi");
+  EXPECT_EQ(fused->stats().ipi_links, 0u);
+}
+
+// Untrusted input: negative or unknown tids and CPUs, an APIC id past KVM's limit, timestamps
+// going back, lost events without a time. Nothing throws; the bad APIC id delivers nothing, so
+// the wake-up at 172 is not linked.
+TEST_F(Fused, BadInputIsIgnored) {
+  two_vcpus();
+  g(sched_switch(100, 0, 7, 1, 0, "reader", "swapper/0"));
+  h(exit(150, 1, kMsrWrite));
+  h(at(152, 1, EventKind::kvm_apic_ipi, KvmApicIpi{0x40fb, 0}));
+  h(at(153, 1, EventKind::kvm_apic_accept_irq, KvmApicAcceptIrq{int64_t{1} << 40, 251}));
+  h(at(154, kUnknown, EventKind::kvm_apic_accept_irq, KvmApicAcceptIrq{-3, 251}));
+  h(at(155, 7, EventKind::kvm_exit, KvmExit{-1, -1, -1}));
+  h(sched_switch(156, 1, -5, 0, 101));
+  h(at(120, 1, EventKind::kvm_entry, KvmEntry{kUnknown}));  // back in time
+  analysis.on_lost_events(host, kUnknown, kUnknown, kUnknown, kUnknown);
+  g(at(170, 0, EventKind::irq_vector_entry, IrqVector{251}));
+  g(wakeup(172, 0, 7));
+  g(wakeup(173, 0, -9));
+  EXPECT_EQ(link_into(key(kGuest, 7), 172), "none");
+  EXPECT_EQ(fused->state(kGuest, 1), graph::VcpuHostState::unknown);
+}
+
+// A raise is forgotten when its thread enters the guest: an accept after that (the vCPU's own APIC
+// timer, vector 236, at 165) has no cause, and the later IPI-context wake-up at 172 (vector 236)
+// is not linked to the IPI sent at 152.
+TEST_F(Fused, AcceptAfterTheEntryHasNoCause) {
+  two_vcpus();
+  g(sched_switch(100, 0, 7, 1, 0, "reader", "swapper/0"));
+  ipi_from_vcpu1();
+  h(entry(160, 1));
+  h(at(165, 1, EventKind::kvm_apic_accept_irq, KvmApicAcceptIrq{0, 236}));
+  g(at(170, 0, EventKind::irq_vector_entry, IrqVector{236}));
+  g(wakeup(172, 0, 7));
+  EXPECT_EQ(link_into(key(kGuest, 7), 172), "none");
+}
+
 }  // namespace
 }  // namespace vm::test
