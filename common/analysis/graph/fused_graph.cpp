@@ -83,17 +83,27 @@ int64_t FusedGraphBuilder::thread_of(int64_t machine, const Event& event) const 
   return tid != kUnknown ? tid : event.tid;
 }
 
-// The vertex that ends the current guest thread's interval at `ts`, in the state the vCPU was in.
-VertexId FusedGraphBuilder::touch(const GuestCpu& key, const Vcpu& vcpu, Timestamp ts) {
+// The vertex that ends the current thread's interval on guest CPU `key` at `ts`, in `state`
+// (running: its own status), a vmm interval named by `reasons`' exit.
+VertexId FusedGraphBuilder::close_current(const GuestCpu& key, VcpuHostState state, const Vcpu& reasons, Timestamp ts) {
   const int64_t tid = os_.running_tid(key.first, key.second);
   if (tid < 0) return kNoVertex;
-  if (vcpu.state == VcpuHostState::guest || vcpu.state == VcpuHostState::unknown)
+  if (state == VcpuHostState::guest || state == VcpuHostState::unknown)
     return os_.extend_thread(key.first, tid, key.second, ts);
-  const EdgeState s = edge_of(vcpu.state);
-  const std::string qualifier = vcpu.state == VcpuHostState::vmm ? reason_name(vcpu.isa, vcpu.exit_reason) : "";
-  const VertexId v = os_.close_thread(key.first, tid, key.second, ts, s, qualifier);
+  const std::string qualifier = state == VcpuHostState::vmm ? reason_name(reasons.isa, reasons.exit_reason) : "";
+  const VertexId v = os_.close_thread(key.first, tid, key.second, ts, edge_of(state), qualifier);
   if (v != kNoVertex) ++stats_.refined;
   return v;
+}
+
+VertexId FusedGraphBuilder::touch(const GuestCpu& key, const Vcpu& vcpu, Timestamp ts) {
+  return close_current(key, vcpu.state, vcpu, ts);
+}
+
+void FusedGraphBuilder::hand_off(VertexId from, VertexId to) {
+  if (from == kNoVertex || to == kNoVertex) return;
+  if (os_.link_vertices(from, to, EdgeState::vcpu_preempted)) ++stats_.preempt_links;
+  else ++stats_.refused_links;
 }
 
 void FusedGraphBuilder::transition(const GuestCpu& key, Vcpu& vcpu, Timestamp ts, VcpuHostState next, int64_t host_cpu) {
@@ -103,15 +113,28 @@ void FusedGraphBuilder::transition(const GuestCpu& key, Vcpu& vcpu, Timestamp ts
     touch(key, vcpu, ts);
   } else if (prev != VcpuHostState::unknown && prev != next) {
     const VertexId guest_vertex = touch(key, vcpu, ts);
-    const bool resumed = next == VcpuHostState::vmm || next == VcpuHostState::guest;
-    if (prev == VcpuHostState::preempted && resumed && guest_vertex != kNoVertex) {
-      // The host runs the vCPU thread again: its vertex at the switch hands off to the guest.
-      const VertexId host_vertex = os_.extend_thread(vcpu.host_machine, vcpu.host_tid, host_cpu, ts);
-      if (os_.link_vertices(host_vertex, guest_vertex, EdgeState::vcpu_preempted)) ++stats_.preempt_links;
-      else ++stats_.refused_links;
-    }
+    const bool resumed = prev == VcpuHostState::preempted && (next == VcpuHostState::vmm || next == VcpuHostState::guest);
+    // The host runs the vCPU thread again: its vertex at the switch hands off to the guest.
+    if (resumed && guest_vertex != kNoVertex)
+      hand_off(os_.extend_thread(vcpu.host_machine, vcpu.host_tid, host_cpu, ts), guest_vertex);
+    nest(key, ts, vcpu, resumed, guest_vertex, 1);
   }
   vcpu.state = next;
+}
+
+// Point 6 of the header: when the guest's current thread on `key` is itself the vCPU thread of a
+// nested guest that it believes runs (guest mode), the nested guest's current thread lives the
+// same host state, and a resume hands off through each layer.
+void FusedGraphBuilder::nest(const GuestCpu& key, Timestamp ts, const Vcpu& outer, bool resumed, VertexId outer_vertex,
+                             int depth) {
+  if (depth > kMaxNesting || !resolvers_.count(key.first)) return;
+  const int64_t tid = os_.running_tid(key.first, key.second);
+  Vcpu* inner = vcpu_of_host_thread(key.first, tid);
+  if (!inner || inner->state != VcpuHostState::guest) return;
+  const GuestCpu inner_key = by_host_thread_[{key.first, tid}];
+  const VertexId v = close_current(inner_key, outer.state, outer, ts);
+  if (resumed && v != kNoVertex) hand_off(outer_vertex, v);
+  nest(inner_key, ts, outer, resumed, v, depth + 1);
 }
 
 void FusedGraphBuilder::on_lost_events(int64_t machine, Timestamp ts) {

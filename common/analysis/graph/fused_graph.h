@@ -48,14 +48,21 @@
 //    in the same host thread). A guest thread T blocked and woken at t on vCPU d in IPI context
 //    (x86_irq_vectors_*_entry of the vector sent, as accepted) with t_send at or after T's wait
 //    began: T's interval is closed `blocked` and linked from S@t_send with state `ipi`.
+// 6. Nested guests (L2 -> L1 vCPU thread -> L0). Each hypervisor layer is a host with its own
+//    resolver (an L1 guest's tracker knows its vCPU threads of L2), so points 1-5 apply per
+//    pair of layers. Besides, when an outer vCPU changes state at t while the guest thread
+//    current on it is an inner vCPU thread in guest mode (the L1 hypervisor believes L2 runs), the
+//    inner guest's current thread is closed at t in the outer state too (vmm: the outer exit's
+//    reason), and a resume from vcpu_preempted links outer host vCPU thread -> L1 vCPU thread ->
+//    L2 thread, all at t: the path of an L2 thread follows its L1 vCPU thread into L0.
 // A link is made only when both ends are free (a vertex has one incoming and one outgoing
 // vertical edge); otherwise the interval keeps the OS builder's label and stats() counts it.
 // APIC ids are taken as vCPU indexes (QEMU's default x86 topology numbers them alike), as the
 // wake analysis does (common/analysis/wake/wake_model.h). A device interrupt raised from a
 // thread that is not a vCPU thread is matched by APIC id to any VM of that host: two VMs of one
 // host sharing an APIC id and vector within one wait may be confused.
-// Not done: nested guests (L2 -> L1 vCPU thread -> L0), network edges (TCP matching, another
-// layer).
+// Not done: network edges (TCP matching, another layer); a nested guest's own exits that L0
+// handles without telling L1 are seen by point 6 only as the outer vCPU's states.
 
 #include <cstdint>
 #include <functional>
@@ -142,6 +149,10 @@ class FusedGraphBuilder {
   Vcpu* vcpu_of_guest_cpu(int64_t guest, int64_t cpu);
   void transition(const GuestCpu& key, Vcpu& vcpu, Timestamp ts, VcpuHostState next, int64_t host_cpu);
   VertexId touch(const GuestCpu& key, const Vcpu& vcpu, Timestamp ts);
+  VertexId close_current(const GuestCpu& key, VcpuHostState state, const Vcpu& reasons, Timestamp ts);
+  void hand_off(VertexId from, VertexId to);
+  void nest(const GuestCpu& key, Timestamp ts, const Vcpu& outer, bool resumed, VertexId outer_vertex, int depth);
+  static constexpr int kMaxNesting = 4;  // the resolvers come from traces: no endless chain
   void on_host_event(int64_t machine, const Event& event);
   void on_raise(int64_t machine, const Event& event, int64_t tid);
   void on_accept(int64_t machine, const Event& event, int64_t tid);

@@ -464,5 +464,47 @@ TEST_F(Fused, AcceptAfterTheEntryHasNoCause) {
   EXPECT_EQ(link_into(key(kGuest, 7), 172), "none");
 }
 
+// Point 6 of fused_graph.h, nested: L0 is machine 1, L1 machine 2 (its vCPU 0 is L0's thread
+// 100), L2 machine 3 (its vCPU 0 is L1's thread 50).
+//   L0: 10 switch 0->100, 20 entry (L1 in guest mode). L1 CPU 0: 25 switch 0->50, 30 kvm_entry
+//   (L1 believes L2 runs). L2 CPU 0: 35 switch 0->9.
+//   L0: 55 exit IO_INSTRUCTION: 50's [25,55) running, and (nested: 50 is L2's vCPU thread in guest
+//   mode) 9's [35,55) running; 60 switch 100->200 runnable: both [.,60) vmm(IO_INSTRUCTION);
+//   90 switch 200->100: both [60,90) vcpu_preempted, linked 100@90 -> 50@90 -> 9@90; 95 entry:
+//   both [90,95) vmm(IO_INSTRUCTION). L2: 100 switch 9->0 blocking: 9's [95,100) running.
+// The path of 9 resolves [60,90) through 50@90, whose own [60,90) vcpu_preempted resolves
+// through 100@90 back to 100's preempted [60,90): L2 -> L1 vCPU thread -> L0.
+TEST_F(Fused, NestedGuestFollowsItsVcpuThreadIntoL0) {
+  constexpr int64_t kL2 = 3;
+  TracedMachine l2;
+  l2.id = kL2;
+  fused->set_resolver(kGuest, [](int64_t, int64_t tid, graph::VcpuRef& out) {
+    if (tid != 50) return false;
+    out = graph::VcpuRef{kL2, 0};
+    return true;
+  });
+  h(sched_switch(10, 0, 0, 0, 100, "swapper/0", "CPU 0/KVM"));
+  h(entry(20, 0));
+  g(sched_switch(25, 0, 0, 0, 50, "swapper/0", "CPU 0/KVM"));
+  g(entry(30, 0));
+  feed(l2, sched_switch(35, 0, 0, 0, 9, "swapper/0", "l2-reader"));
+  h(exit(55, 0, kIoInstruction));
+  h(sched_switch(60, 0, 100, 0, 200, "CPU 0/KVM", "hog"));
+  h(sched_switch(90, 0, 200, 0, 100, "hog", "CPU 0/KVM"));
+  h(entry(95, 0));
+  feed(l2, sched_switch(100, 0, 9, 1, 0, "l2-reader", "swapper/0"));
+  EXPECT_EQ(chain(key(kGuest, 50)), "55:running 60:vmm(IO_INSTRUCTION) 90:vcpu_preempted 95:vmm(IO_INSTRUCTION)");
+  EXPECT_EQ(chain(key(kL2, 9)),
+            "55:running 60:vmm(IO_INSTRUCTION) 90:vcpu_preempted 95:vmm(IO_INSTRUCTION) 100:running");
+  EXPECT_EQ(link_into(key(kGuest, 50), 90), "1/100@90 vcpu_preempted");
+  EXPECT_EQ(link_into(key(kL2, 9), 90), "2/50@90 vcpu_preempted");
+  expect_links_from_running_threads(2);
+  const graph::CriticalPath p = path_of(key(kL2, 9), graph::fused_path_options());
+  EXPECT_EQ(segments(p), (std::vector<std::string>{"35+20 3/9 running", "55+5 3/9 vmm", "60+30 1/100 preempted",
+                                                   "90+5 3/9 vmm", "95+5 3/9 running"}));
+  EXPECT_EQ(links(p), (std::vector<std::string>{"60 3/9>1/100 default", "90 1/100>2/50 vcpu_preempted",
+                                                "90 2/50>3/9 vcpu_preempted"}));
+}
+
 }  // namespace
 }  // namespace vm::test
