@@ -55,6 +55,9 @@
 //    inner guest's current thread is closed at t in the outer state too (vmm: the outer exit's
 //    reason), and a resume from vcpu_preempted links outer host vCPU thread -> L1 vCPU thread ->
 //    L2 thread, all at t: the path of an L2 thread follows its L1 vCPU thread into L0.
+// A raise (point 4) or send (point 5) is the cause of the accepts that follow it in its thread
+// until that thread enters a guest or leaves its CPU; a device's vector is not compared with the
+// guest's handler (the guest's IRQ line numbers are not vectors).
 // A link is made only when both ends are free (a vertex has one incoming and one outgoing
 // vertical edge); otherwise the interval keeps the OS builder's label and stats() counts it.
 // APIC ids are taken as vCPU indexes (QEMU's default x86 topology numbers them alike), as the
