@@ -17,7 +17,9 @@ usage: critical_path_truth.py invariants PLUGIN_DIR WORK_DIR
          - the scenario shows what it is for: every VM of the host has a request path that
            reaches the host's I/O thread (block_device there), the injection (interrupted), a
            preemption of its vCPU thread by another VM's vCPU thread, and a wake-up by a guest
-           thread of another vCPU (the IPI).
+           thread of another vCPU (the IPI);
+         - compare() finds the truth equal to itself, and finds each of three perturbed copies
+           (a segment boundary moved by 1 ns, a state changed, a link removed) different.
        critical_path_truth.py compare TRUTH_DB PRODUCT_DB [--tolerance NS] [--qualifiers] [--link-states]
          compares the product's critical_path, critical_path_segment and critical_path_link
          with the truth's, path by path (same machine by name, same tid), segment by segment
@@ -188,10 +190,41 @@ def invariants(plugin_dir, work):
             failures.append(f"{vm}: no request path in the truth")
         elif missing:
             failures.append(f"{vm}: the request path never shows: {', '.join(sorted(missing))}")
+    failures += self_test(truth_path, work)
     print("".join(f"MISMATCH {f}\n" for f in failures)
           + (f"FAIL: {len(failures)} problem(s)" if failures else
              f"OK: {len(paths)} true critical paths keep their invariants"))
     return 1 if failures else 0
+
+
+def self_test(truth_path, work):
+    """compare_paths() on the truth itself and on perturbed copies of it."""
+    import shutil
+    failures = []
+    same = compare_paths(truth_path, truth_path)
+    if same:
+        failures.append(f"compare: the truth differs from itself: {same[:2]}")
+    # A boundary moved inside the path (the first segment that is not the last), a state, a link.
+    edits = {
+        "moved boundary": "UPDATE critical_path_segment SET dur = dur - 1 WHERE rowid = (SELECT rowid FROM "
+                          "critical_path_segment WHERE path_id = 1 AND seq = 5); UPDATE critical_path_segment "
+                          "SET ts = ts - 1, dur = dur + 1 WHERE path_id = 1 AND seq = 6",
+        "changed state": "UPDATE critical_path_segment SET state = CASE state WHEN 'running' THEN 'preempted' "
+                         "ELSE 'running' END WHERE path_id = 1 AND seq = 7",
+        "removed link": "DELETE FROM critical_path_link WHERE path_id = 1 AND seq = 1",
+    }
+    for label, sql in edits.items():
+        copy = os.path.join(work, "perturbed.sqlite")
+        shutil.copyfile(truth_path, copy)
+        db = sqlite3.connect(copy)
+        db.executescript(sql)
+        db.commit()
+        db.close()
+        if not compare_paths(truth_path, copy):
+            failures.append(f"compare: a copy with a {label} is found equal to the truth")
+        else:
+            print(f"compare: a copy with a {label} differs, as it must")
+    return failures
 
 
 def by_state(segs):
