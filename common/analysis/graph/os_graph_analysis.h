@@ -13,6 +13,7 @@ namespace vm::graph {
 
 class OsGraphAnalysis : public Analysis {
  public:
+  static const AnalysisInfo info;  // critical_path_tables.cpp: enabled by the run's options
   explicit OsGraphAnalysis(Run&) : builder_(graph_) {}
   void on_event(TracedMachine& machine, const Event& event) override { builder_.on_event(machine.id, event); }
 
