@@ -69,7 +69,9 @@ def main():
         graph = ["-c", "s0:source.ctf.fs", "-p", f'inputs=["{lab}/host/kernel"]', "-c", "s1:source.ctf.fs",
                  "-p", f'inputs=["{lab}/guest/kernel"]', "-c", "fuse:filter.vm.fuse", "--connect", "s0:fuse",
                  "--connect", "s1:fuse", "--connect", "fuse:out"]
-        selectors = ["qemu-system-x86", "1/1", "2/1"]
+        # The host's QEMU threads by name; guest threads (tests/e2e's lab pair: run-guest.sh,
+        # socat) by machine name, machine id and name.
+        selectors = ["qemu-system-x86", "guest-basic/245", "2/361", "run-guest.sh"]
     sink = ["-c", "out:sink.vm.sqlite", "-p", f'path="{db1}",critical-path="{",".join(selectors)}"']
     if case == "host-slice":
         run(bt + graph + sink)
