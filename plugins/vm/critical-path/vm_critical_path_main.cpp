@@ -30,8 +30,8 @@ constexpr const char* kUsage =
     "  DB        a database written by sink.vm.sqlite with `critical-path` or `exec-graph=true`\n"
     "  SELECTOR  TID, MACHINE/TID (MACHINE: the `machine` table's name or id) or a command name\n"
     "            (every thread of that name); several per argument with commas\n"
-    "  --from TS, --to TS  the path covers the thread's vertices in [TS, TS] (ns, the database's\n"
-    "            clock); default: from its first to its last vertex, as the sink\n"
+    "  --from TS, --to TS  the path covers the thread's vertices in [FROM, TO] (ns, the\n"
+    "            database's clock); default: from its first to its last vertex, as the sink\n"
     "Writes critical_path, critical_path_segment and critical_path_link, replacing the paths of\n"
     "the threads selected.\n";
 
@@ -95,6 +95,11 @@ int run(int argc, char** argv) {
   if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
     throw std::runtime_error("no database at `" + path + "`: give the file sink.vm.sqlite wrote (its `path`)");
   SqliteConnection db(path);
+  try {
+    has_table(db, "machine");
+  } catch (const SqliteError& error) {
+    throw std::runtime_error("`" + path + "` is not a database sink.vm.sqlite wrote (" + error.what() + ")");
+  }
   for (const char* table : {"exec_graph_worker", "exec_graph_vertex", "exec_graph_link"})
     if (!has_table(db, table))
       throw std::runtime_error("`" + path + "` has no execution graph (no table " + table +
