@@ -15,6 +15,7 @@
 #include "base/machine_registry.h"
 #include "base/types.h"
 #include "kernel/sched_state.h"
+#include "analysis/run_options.h"
 
 namespace vm {
 
@@ -93,6 +94,8 @@ struct AnalysisInfo {
   const char* help;  // one line
   db::SchemaObjects schema;
   std::unique_ptr<Analysis> (*create)(Run& run);
+  // Whether a run with these options has it (its tables, its events); nullptr: always.
+  bool (*enabled)(const RunOptions& options) = nullptr;
 };
 
 // The `create` of an AnalysisInfo for an analysis constructed from its Run:

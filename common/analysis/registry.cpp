@@ -2,6 +2,8 @@
 #include "analysis/registry.h"
 
 #include "analysis/cpu_state/cpu_state_analysis.h"
+#include "analysis/graph/critical_path_tables.h"
+#include "analysis/graph/os_graph_analysis.h"
 #include "analysis/kernel/kernel_analysis.h"
 #include "analysis/run_tables/run_tables.h"
 #include "analysis/sync/sync_tables.h"
@@ -21,6 +23,9 @@ const std::vector<const AnalysisInfo*>& registered_analyses() {
       &KernelAnalysis::info,    // thread_state, container, container_thread, thread_delay
       &CpuStateAnalysis::info,  // cpu_state
       &SyncTables::info,        // sync, sync_estimate, guest_match (from filter.vm.fuse)
+      &graph::OsGraphAnalysis::info,     // the execution graph (only with critical-path / exec-graph)
+      &graph::ExecGraphTables::info,     // exec_graph_* (only with critical-path / exec-graph)
+      &graph::CriticalPathTables::info,  // critical_path* (only with critical-path / exec-graph)
   };
   return analyses;
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include "analysis/registry.h"
 #include "analysis/run_tables/run_tables.h"
@@ -11,17 +12,24 @@ namespace vm {
 
 namespace {
 
-std::vector<db::SchemaObjects> registered_schema() {
+bool enabled(const AnalysisInfo& info, const RunOptions& options) {
+  return !info.enabled || info.enabled(options);
+}
+
+std::vector<db::SchemaObjects> registered_schema(const RunOptions& options) {
   std::vector<db::SchemaObjects> schema;
-  for (const AnalysisInfo* info : registered_analyses()) schema.push_back(info->schema);
+  for (const AnalysisInfo* info : registered_analyses())
+    if (enabled(*info, options)) schema.push_back(info->schema);
   return schema;
 }
 
 }  // namespace
 
-Run::Run(const std::string& path, db::DatabaseOptions options)
-    : database_(std::make_unique<db::Database>(path, registered_schema(), options)) {
+Run::Run(const std::string& path, db::DatabaseOptions options, RunOptions run_options)
+    : options_(std::move(run_options)),
+      database_(std::make_unique<db::Database>(path, registered_schema(options_), options)) {
   for (const AnalysisInfo* info : registered_analyses()) {
+    if (!enabled(*info, options_)) continue;
     analyses_.push_back(info->create(*this));
     Analysis* analysis = analyses_.back().get();
     if (analysis->hooks() & Analysis::kContextHook) context_hooks_.push_back(analysis);

@@ -18,13 +18,15 @@ class Run {
  public:
   // Creates the temporary database at `path` with every registered analysis's tables. Throws
   // std::runtime_error naming the path and the reason.
-  explicit Run(const std::string& path, db::DatabaseOptions options = {});
+  // Only the analyses that `run_options` enables are created (AnalysisInfo::enabled).
+  explicit Run(const std::string& path, db::DatabaseOptions options = {}, RunOptions run_options = {});
   ~Run();
   Run(const Run&) = delete;
   Run& operator=(const Run&) = delete;
 
   MachineRegistry& registry() { return registry_; }
   db::Database& database() { return *database_; }
+  const RunOptions& options() const { return options_; }
   const std::vector<TracedMachine*>& machines() const { return machine_order_; }
 
   // A new machine (its fields set by the caller, `id` from registry()). Links fused guests.
@@ -77,6 +79,7 @@ class Run {
   void clear_analyses();
 
   MachineRegistry registry_;
+  RunOptions options_;
   std::unique_ptr<db::Database> database_;  // declared before the analyses: they hold statements
   std::vector<std::unique_ptr<Analysis>> analyses_;
   // The analyses that want each hook, in registration order (the per-event path).

@@ -116,6 +116,7 @@ class SqliteStatement {
   void reset();
   int64_t column_int(int index) { return sqlite3_column_int64(stmt_, index); }
   std::string column_text(int index);
+  bool column_is_null(int index) { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
 
  private:
   template <typename T>

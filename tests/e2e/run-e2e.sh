@@ -89,7 +89,7 @@ case_bad_input_paths() {
 
   "${bt[@]}" "$src/traces/tc-stubs/OneQemuKvm/host" -c sink.vm.sqlite -p "paht=\"$db\"" >"$work/bad4.out" 2>&1
   expect_error "mistyped parameter: named, with the right one" "$work/bad4.out" \
-    "unknown parameter \`paht\`; did you mean \`path\`? (known parameters: path, writer-thread)" $?
+    "unknown parameter \`paht\`; did you mean \`path\`? (known parameters: path, writer-thread, critical-path, exec-graph)" $?
 }
 
 case_bad_input_truncated() {
@@ -312,6 +312,7 @@ case_readme_commands() {
   mkdir -p "$top/build/plugins"  # babeltrace2 does not follow a symbolic link to a plugin folder: a copy
   ln -s "$src/scripts" "$top/scripts" && ln -s "$src/traces" "$top/traces" &&
     cp "$plugin_dir/babeltrace-plugin-vm.so" "$top/build/plugins/"
+  mkdir -p "$top/build/bin" && cp "$plugin_dir/../bin/vm-critical-path" "$top/build/bin/"  # README: critical paths
   python3 - "$src/README.md" "$work" >"$work/readme.sh" <<'PY'
 import re, sys
 text = open(sys.argv[1], encoding="utf-8").read()

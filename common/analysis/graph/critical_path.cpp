@@ -28,6 +28,7 @@ class Algorithm {
       : g_(g), opt_(options), out_(out), cp_(out.graph), cp_worker_(g.workers().size(), kNoWorker) {}
 
   void run(VertexId start, VertexId end);
+  void run_until(VertexId start, uint64_t end_ts);
 
  private:
   // One blocked interval being resolved: the backward walk of Trace Compass's
@@ -249,6 +250,11 @@ void Algorithm::run(VertexId start, VertexId end) {
     if (end < g_.vertices().size()) end_ts = ts(end);
     else diag("critical path: the end vertex " + std::to_string(end) + " is not in the graph: the path goes to the tail");
   }
+  run_until(start, end_ts);
+}
+
+// The path stops before the first edge of the worker that reaches end_ts.
+void Algorithm::run_until(VertexId start, uint64_t end_ts) {
   const WorkerId w = g_.vertex(start).worker;
   const std::string who = describe(g_.workers()[w].key);
   out_.start_ts = ts(start);
@@ -352,6 +358,15 @@ void Algorithm::flatten() {
 CriticalPath critical_path(const ExecGraph& g, VertexId start, VertexId end, const CriticalPathOptions& options) {
   CriticalPath out;
   Algorithm(g, options, out).run(start, end);
+  return out;
+}
+
+CriticalPath critical_path_until(const ExecGraph& g, VertexId start, uint64_t end_ts,
+                                 const CriticalPathOptions& options) {
+  CriticalPath out;
+  Algorithm algorithm(g, options, out);
+  if (start >= g.vertices().size()) algorithm.run(start, kNoVertex);  // the diagnostic
+  else algorithm.run_until(start, end_ts);
   return out;
 }
 

@@ -77,6 +77,11 @@ struct CriticalPath {
 CriticalPath critical_path(const ExecGraph& g, VertexId start, VertexId end = kNoVertex,
                            const CriticalPathOptions& options = {});
 
+// As critical_path(), with the end given as a timestamp: the path stops before the first edge of
+// the worker whose end is at or after `end_ts` (vm-critical-path's --to).
+CriticalPath critical_path_until(const ExecGraph& g, VertexId start, uint64_t end_ts,
+                                 const CriticalPathOptions& options = {});
+
 // The path of a worker from its head to its tail, as Trace Compass's critical path module does.
 CriticalPath critical_path_of(const ExecGraph& g, WorkerId worker,
                               const CriticalPathOptions& options = {});

@@ -16,6 +16,7 @@ namespace vm::graph {
 
 class OsGraphAnalysis : public Analysis {
  public:
+  static const AnalysisInfo info;  // critical_path_tables.cpp: enabled by the run's options
   explicit OsGraphAnalysis(Run&) : builder_(graph_) {}
   void on_event(TracedMachine& machine, const Event& event) override {
     if (fused_) fused_->before_event(machine.id, event);

@@ -16,7 +16,17 @@
     "file is replaced only then, and is left untouched by a failed or interrupted run") \
   X("writer-thread", boolean, optional, 0, 0, "BOOL", \
     "write the rows to SQLite from a thread of their own, beside the decoding (default" VM_PARAM_NL \
-    "true); false writes them in place, one thread for everything")
+    "true); false writes them in place, one thread for everything") \
+  X("critical-path", string, optional, 0, 0, "\"SELECTOR,...\"", \
+    "the threads whose critical path to write (critical_path, critical_path_segment," VM_PARAM_NL \
+    "critical_path_link): TID, MACHINE/TID (MACHINE: the `machine` table's name or id) or a" VM_PARAM_NL \
+    "command name (every thread of that name), comma-separated. Each path runs from the" VM_PARAM_NL \
+    "thread's first to its last vertex of the execution graph, as in Trace Compass. Absent:" VM_PARAM_NL \
+    "no execution graph is built") \
+  X("exec-graph", boolean, optional, 0, 0, "BOOL", \
+    "build the execution graph and store it (exec_graph_worker, exec_graph_vertex," VM_PARAM_NL \
+    "exec_graph_link) for vm-critical-path. Default: true when `critical-path` is given," VM_PARAM_NL \
+    "else false")
 // clang-format on
 
 #define VM_SQLITE_HELP                                                                                 \

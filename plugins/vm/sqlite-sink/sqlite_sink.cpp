@@ -9,10 +9,12 @@
 #include <cstdio>
 #include <memory>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "analysis/graph/path_selector.h"
 #include "analysis/run.h"
 #include "analysis/run_tables/run_tables.h"
 #include "analysis/sync/sync_tables.h"
@@ -361,6 +363,19 @@ void show_progress(Sink& sink, bt_message_array_const messages, uint64_t count) 
   sink.progress.show(ns, known, events);
 }
 
+// The analyses that the parameters `critical-path` and `exec-graph` turn on. Throws
+// std::invalid_argument for a malformed selector.
+RunOptions run_options_of(const bt_value* params) {
+  RunOptions options;
+  const bool has_selectors = bt_value_map_has_entry(params, "critical-path");
+  if (has_selectors)
+    for (const graph::PathSelector& s : graph::parse_selector_list(bt::param_string(params, "critical-path", "")))
+      options.critical_path.push_back(s.text);
+  options.store_exec_graph = bt::param_bool(params, "exec-graph", has_selectors);
+  options.exec_graph = has_selectors || options.store_exec_graph;
+  return options;
+}
+
 }  // namespace
 
 bt_component_class_initialize_method_status initialize(bt_self_component_sink* self,
@@ -382,8 +397,15 @@ bt_component_class_initialize_method_status initialize(bt_self_component_sink* s
         const std::string path = bt_value_string_get(bt_value_map_borrow_entry_value_const(params, "path"));
         db::DatabaseOptions options;
         options.writer_thread = bt::param_bool(params, "writer-thread", true);
+        RunOptions run_options;
         try {
-          sink->run = std::make_unique<Run>(path, options);
+          run_options = run_options_of(params);
+        } catch (const std::invalid_argument& error) {
+          BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
+          return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+        }
+        try {
+          sink->run = std::make_unique<Run>(path, options, std::move(run_options));
         } catch (const std::exception& error) {
           // The message names the path, what is wrong and the fix (db/output_file.h).
           BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());

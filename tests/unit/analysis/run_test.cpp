@@ -133,9 +133,25 @@ namespace {
 
 // Every table and view of a committed database belongs to one registered analysis and has a
 // one-line description (sink.vm.sqlite's help prints them); nothing is listed that is not there.
+// The tables and views of the database at `path`, which is then removed.
+std::set<std::string> tables_and_views(const std::string& path) {
+  SqliteConnection check(path);
+  std::set<std::string> present;
+  {
+    SqliteStatement query = check.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')");
+    while (query.step()) present.insert(query.column_text(0));
+  }
+  check.close();
+  std::remove(path.c_str());
+  return present;
+}
+
 TEST(RunDatabase, EveryTableAndViewIsDescribedByItsAnalysis) {
   const std::string path = temp_db_path("described");
-  { vm::Run(path).commit(); }
+  // Every analysis enabled: the graph's and the critical paths' are off by default.
+  RunOptions all;
+  all.exec_graph = all.store_exec_graph = true;
+  { vm::Run(path, {}, all).commit(); }
   std::map<std::string, std::string> described;  // name -> description
   for (const AnalysisInfo* analysis : registered_analyses()) {
     EXPECT_NE(std::string(analysis->help), "");
@@ -146,19 +162,24 @@ TEST(RunDatabase, EveryTableAndViewIsDescribedByItsAnalysis) {
       EXPECT_EQ(std::string(object.description).find('\n'), std::string::npos) << object.name;
     }
   }
-  SqliteConnection check(path);
-  std::set<std::string> present;
-  {
-    SqliteStatement query = check.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')");
-    while (query.step()) present.insert(query.column_text(0));
-  }
-  check.close();
-  std::remove(path.c_str());
+  const std::set<std::string> present = tables_and_views(path);
   for (const std::string& name : present) EXPECT_EQ(described.count(name), 1u) << name << " is not described";
   for (const auto& [name, description] : described) EXPECT_EQ(present.count(name), 1u) << name << " is not created";
   // The schema of version 2: 16 tables and 7 views (nested_vcpu_time among them); and the wake
-  // analysis's vcpu_halt and 4 views.
+  // analysis's vcpu_halt and 4 views; with the graph's 3 tables and 1 view and the critical
+  // paths' 3 tables and 2 views.
+  EXPECT_EQ(present.size(), 28u + 9u);
+}
+
+// Without the options that enable them, the graph's and the critical paths' tables are not
+// created (the default database is the one before they existed: 28 tables and views).
+TEST(RunDatabase, GraphTablesOnlyOnRequest) {
+  const std::string path = temp_db_path("default-schema");
+  { vm::Run(path).commit(); }
+  const std::set<std::string> present = tables_and_views(path);
   EXPECT_EQ(present.size(), 28u);
+  for (const char* name : {"critical_path", "critical_path_segment", "exec_graph_vertex", "exec_graph_worker"})
+    EXPECT_EQ(present.count(name), 0u) << name;
 }
 
 }  // namespace
