@@ -6,6 +6,7 @@
 #include "analysis/graph/path_selector.h"
 #include "analysis/run.h"
 #include "analysis/run_tables/run_tables.h"
+#include "analysis/vcpu/vcpu_analysis.h"
 
 namespace vm::graph {
 
@@ -34,6 +35,10 @@ const AnalysisInfo CriticalPathTables::info = {
     "critical_path", "the critical paths of the threads `critical-path` selects, and where their time went",
     critical_path_schema(), create_analysis<CriticalPathTables>, graph_built};
 
+void OsGraphAnalysis::on_machine(TracedMachine& machine) {
+  enable_fused().set_resolver(machine.id, tracker_resolver(run_.get<VcpuAnalysis>().host(machine).vcpus()));
+}
+
 void ExecGraphTables::write(Run& run) { write_exec_graph(run.get<OsGraphAnalysis>().graph(), prepare_on(run)); }
 
 void CriticalPathTables::write(Run& run) {
@@ -55,7 +60,7 @@ void CriticalPathTables::write(Run& run) {
   const ExecGraph& g = analysis.graph();
   const std::vector<SelectedWorker> selected = select_workers(g, selectors, machines, &unmatched);
   for (const std::string& message : unmatched) tables.add_diagnostic("warning", message);
-  for (const std::string& message : write_critical_paths(g, selected, 1, PathRange{}, prepare_on(run)))
+  for (const std::string& message : write_critical_paths(g, selected, 1, PathRange{}, prepare_on(run), fused_path_options()))
     tables.add_diagnostic("warning", message);
 }
 

@@ -17,7 +17,11 @@ namespace vm::graph {
 class OsGraphAnalysis : public Analysis {
  public:
   static const AnalysisInfo info;  // critical_path_tables.cpp: enabled by the run's options
-  explicit OsGraphAnalysis(Run&) : builder_(graph_) {}
+  explicit OsGraphAnalysis(Run& run) : run_(run), builder_(graph_) {}
+  // Every machine may host guests: its vCPU tracker (the vCPU analysis, registered before this
+  // one) resolves its vCPU threads for the fused layer. A machine whose guests have no trace has
+  // no guest thread to refine, so a host-only run gets no cross-layer edge.
+  void on_machine(TracedMachine& machine) override;
   void on_event(TracedMachine& machine, const Event& event) override {
     if (fused_) fused_->before_event(machine.id, event);
     builder_.on_event(machine.id, event);
@@ -40,6 +44,7 @@ class OsGraphAnalysis : public Analysis {
   }
 
  private:
+  Run& run_;
   ExecGraph graph_;
   OsGraphBuilder builder_;
   std::unique_ptr<FusedGraphBuilder> fused_;

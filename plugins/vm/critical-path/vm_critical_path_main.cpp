@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/graph/fused_graph.h"
 #include "analysis/graph/graph_store.h"
 #include "analysis/graph/path_selector.h"
 #include "db/sqlite_db.h"
@@ -143,7 +144,7 @@ int run(int argc, char** argv) {
     next.step();
     const int64_t first_id = next.column_int(0);
     next.reset();
-    for (const std::string& d : write_critical_paths(g, selected, first_id, range, prepare_insert_on(db)))
+    for (const std::string& d : write_critical_paths(g, selected, first_id, range, prepare_insert_on(db), fused_path_options()))
       std::cerr << "vm-critical-path: " << d << "\n";
     db.exec("COMMIT");
   } catch (...) {
