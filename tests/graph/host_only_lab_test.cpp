@@ -150,6 +150,17 @@ TEST_F(LabBasicHostOnlyPath, EveryHaltResolvesAsVcpuHaltSays) {
     options.resolved_states |= 1u << static_cast<unsigned>(EdgeState::preempted);
     const graph::CriticalPath path = graph::critical_path_of(g, *worker, options);
     ASSERT_FALSE(path.segments.empty());
+    // The path's time by thread and state (the test's figures, not checked).
+    std::map<std::pair<int64_t, std::string>, uint64_t> by_state;
+    for (const graph::PathSegment& seg : path.segments)
+      by_state[{seg.worker.tid, std::string(graph::edge_state_name(seg.state))}] += seg.dur;
+    std::printf("host-only path of %lld: [%llu, %llu), %zu segments, %zu links, %zu diagnostics\n", (long long)tid,
+                (unsigned long long)path.start_ts, (unsigned long long)path.end_ts, path.segments.size(),
+                path.links.size(), path.diagnostics.size());
+    for (size_t i = 0; i < path.diagnostics.size() && i < 3; ++i) std::printf("  %s\n", path.diagnostics[i].c_str());
+    for (const auto& [key, ns] : by_state)
+      if (ns * 100 >= path.end_ts - path.start_ts)  // 1 % or more
+        std::printf("  tid %lld %s: %llu ns\n", (long long)key.first, key.second.c_str(), (unsigned long long)ns);
     const std::vector<std::string> rows = query_rows(
         *db, "SELECT ts, dur, wake_reason, waker_machine_id, waker_vcpu_id, device_tid, waker_tid FROM vcpu_halt "
              "WHERE host_tid = " + std::to_string(tid) + " ORDER BY ts");

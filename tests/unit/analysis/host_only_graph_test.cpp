@@ -434,5 +434,32 @@ TEST(ExecGraphEdits, RelabelAndRelink) {
   EXPECT_EQ(g.in_v(a10), nullptr);
 }
 
+// A waker's own unexplained `preempted` wait, with `preempted` resolved (the host-only path's
+// option). A: running [0, 10), blocked [10, 50) ended by a link from B@50. B: running [0, 20),
+// preempted [20, 40) (a wait for a CPU after a wake-up: no link at 40), running [40, 50). The
+// path of A resolves [10, 50) backwards from B@50 to the bound 10: B running [40, 50), B's
+// preempted [20, 40) (resolved, but nothing ends it: kept as it is, as Trace Compass keeps an
+// unexplained NETWORK edge), B running [10, 20) (cut at the bound). Segments: A running [0, 10),
+// B running [10, 20), B preempted [20, 40), B running [40, 50).
+TEST(HostOnlyCriticalPath, UnexplainedPreemptedWaitOfAWakerStaysPreempted) {
+  graph::ExecGraph g;
+  const graph::WorkerId a = g.worker({0, 1, -1}), b = g.worker({0, 2, -1});
+  g.append(a, 0, EdgeState::unknown);
+  g.append(a, 10, EdgeState::running);
+  const VertexId a50 = g.append(a, 50, EdgeState::blocked);
+  g.append(b, 0, EdgeState::unknown);
+  g.append(b, 20, EdgeState::running);
+  g.append(b, 40, EdgeState::preempted);
+  const VertexId b50 = g.append(b, 50, EdgeState::running);
+  ASSERT_TRUE(g.link(b50, a50));
+  graph::CriticalPathOptions options;
+  options.resolved_states |= 1u << static_cast<unsigned>(EdgeState::preempted);
+  EXPECT_EQ(segments(graph::critical_path_of(g, a, options)),
+            (std::vector<Seg>{{1, 0, 10, EdgeState::running},
+                              {2, 10, 10, EdgeState::running},
+                              {2, 20, 20, EdgeState::preempted},
+                              {2, 40, 10, EdgeState::running}}));
+}
+
 }  // namespace
 }  // namespace vm
