@@ -19,7 +19,7 @@
 //                            linked from the waker at its first wake-up of the vCPU thread in the
 //                            halt, state `default` (Trace Compass's wake-up hand-off);
 //       timer                `timer` ("halt:timer"), no hand-off;
-//       none, unknown        the OS graph's edges, unchanged.
+//       none (no waker), unknown  the OS graph's edges, unchanged.
 //     The wake vertex is the vCPU thread's wake-up in the halt (the end of its last sleep in it);
 //     a halt without one (KVM's halt polling: the thread never left its CPU), or whose last sleep
 //     ended before the cause, ends its wait at the entry. Where the OS graph's wake-up link
@@ -32,6 +32,7 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "analysis/graph/exec_graph.h"
 #include "analysis/graph/os_graph_builder.h"
