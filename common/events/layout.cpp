@@ -406,6 +406,12 @@ const EventLayout kLayouts[] = {
      EventKind::kvm_other,
      "L0 reflects a nested guest's exit to its L1 hypervisor",
      Naming::older},
+    // The softirq rows source.vm.scenario writes (`requests`: the host disk's completion in softirq
+    // BLOCK); lttng-modules' irq_softirq_entry/exit carry `unsigned int vec` (instrumentation/events/irq.h).
+    {EventKind::softirq_entry, {"irq_softirq_entry"}, {{"vec", I, false, kNone, u32}}, EventKind::other,
+     "a softirq handler starts"},
+    {EventKind::softirq_exit, {"irq_softirq_exit"}, {{"vec", I, false, kNone, u32}}, EventKind::other,
+     "a softirq handler ends"},
     // Last: any other kvm_* event still proves a KVM host.
     {EventKind::kvm_other, {"kvm_*"}, {}, EventKind::other, "any other KVM event"},
 };

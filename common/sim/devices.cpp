@@ -21,6 +21,8 @@ void ScenarioModel::Impl::raise_device(int machine, int64_t t, int d) {
 
 int ScenarioModel::Impl::device_target(int machine, int d) {
   const Machine& m = machines[static_cast<size_t>(machine)];
+  // `requests`: the disk serves the request thread only; its handler runs on the request's vCPU.
+  if (config.requests && d == 0 && m.request >= 0) return th(m.request).home;
   for (int id : m.threads)
     if (th(id).state == State::sleeping && th(id).io_wait == d) return th(id).home;
   return m.cpu_base + d % m.info.cpus;
@@ -45,13 +47,21 @@ void ScenarioModel::Impl::device_interrupt(Cpu& cpu, int64_t t, int d) {
   for (int id : cpu.homed) {
     Thread& w = th(id);
     if (w.state != State::sleeping || w.io_wait != d) continue;
-    t = wake(cpu, t, id);
+    sim::WakeCause cause{sim::WakeKind::device, -1, -1, device.name};
+    if (cpu.dev_raiser[d] >= 0 && cpu.dev_raise_ts[d] >= 0)
+      cause = sim::WakeCause{sim::WakeKind::guest_device, cpu.dev_raiser[d], cpu.dev_raise_ts[d], device.name};
+    t = wake(cpu, t, id, cause);
     w.io_wait = -1;
     w.woke_io = d;
     w.left = exponential(work_mean(w.machine));
+    if (w.kind == Kind::request) w.req_stage = 2;
     truth.woken_tid = w.tid;
     break;
   }
+  // `requests`: the read completed before its thread went to sleep: it returns at once.
+  const int req = machines[static_cast<size_t>(cpu.machine)].request;
+  if (config.requests && d == 0 && truth.woken_tid < 0 && req >= 0 && th(req).req_stage == 1)
+    th(req).req_done = true;
   emit_irq_handler_exit(cpu, t + between(500, 2'000), th(cpu.current), device.irq, 1);
   t = cpu.busy_until + 300;
   if (listener && truth.ts < end) listener->on_guest_irq(truth);

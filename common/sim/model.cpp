@@ -44,6 +44,7 @@ void ScenarioModel::Impl::process(const Action& a) {
                   ActionKind::device_irq, a.target, a.generation);
       break;
     }
+    case ActionKind::host_disk: host_disk_done(a.target, a.time); break;
     case ActionKind::host_irq: {
       Cpu& cpu = cpus[static_cast<size_t>(a.target)];
       on_host_irq(cpu, a.time);
@@ -68,6 +69,7 @@ void ScenarioModel::Impl::finish(ScenarioListener& out) {
       TruthVcpuInterval closed = t.truth;
       closed.dur = end - t.truth.ts;
       out.on_vcpu_interval(closed);
+      if (config.requests) life.vcpu_state(id_of(t), closed.ts, end, closed.state, closed.exit_reason);
       t.truth_open = false;
     }
   for (Cpu& c : cpus)
@@ -107,5 +109,12 @@ bool ScenarioModel::step(ScenarioListener& listener) { return impl_->step(listen
 int64_t ScenarioModel::end_ns() const { return impl_->end; }
 const std::vector<ScenarioThreadNamespaces>& ScenarioModel::thread_namespaces() const { return impl_->namespaces; }
 uint64_t ScenarioModel::event_count() const { return impl_->emitted; }
+std::vector<sim::TruthPath> ScenarioModel::critical_paths() const {
+  if (!impl_->config.requests || !impl_->finished) return {};
+  std::vector<int> chosen;
+  for (const Impl::Machine& m : impl_->machines)
+    if (m.request >= 0) chosen.push_back(m.request);
+  return impl_->life.paths(chosen, impl_->end);
+}
 
 }  // namespace vm

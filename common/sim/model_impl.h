@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/critical_truth.h"
 #include "sim/scenario_model.h"
 
 namespace vm {
@@ -44,7 +45,7 @@ inline constexpr Device kDevices[] = {{"virtio0-requests", 25, 34, 5, kUninterru
 struct ScenarioModel::Impl {
   static constexpr int64_t kNever = sim::kNever;
 
-  enum class Kind : uint8_t { idle, worker, vcpu, parked, raiser };
+  enum class Kind : uint8_t { idle, worker, vcpu, parked, raiser, request };
   enum class State : uint8_t { running, runnable, sleeping };
 
   struct Thread {
@@ -87,6 +88,10 @@ struct ScenarioModel::Impl {
     const char* handled_to = nullptr;
     bool polling = false;   // halted, polling before it sleeps (`wake-causes`)
     bool vmresume = false;  // its exit being handled is L1's VMRESUME: the next entry enters L2
+    // `requests` (requests.cpp), a request thread: 0 computing, 1 its read was notified, 2
+    // computing after the read, 3 waiting for work; its read completed before it blocked
+    int req_stage = 0;
+    bool req_done = false;
   };
 
   struct Cpu {
@@ -106,6 +111,7 @@ struct ScenarioModel::Impl {
     int dev_raiser[2] = {-1, -1};  // `wake-causes`: the host thread that signalled device d
     bool pending_ipi = false;      // `wake-causes`: a reschedule IPI to deliver
     int ipi_from = -1;             // its sender (the guest CPU index)
+    int64_t dev_raise_ts[2] = {-1, -1};  // `requests`: when dev_raiser signalled device d (its MSI)
     int vcpu_thread = -1;      // guest CPU: the thread that runs it on the parent
     TruthCpuInterval truth;
     bool truth_open = false;
@@ -118,9 +124,10 @@ struct ScenarioModel::Impl {
     bool statedump_done = false;
     std::vector<int> threads;
     int raiser[2] = {-1, -1};  // `wake-causes`: the parent's threads that signal its devices
+    int request = -1;          // `requests`: its request thread
   };
 
-  enum class ActionKind : uint8_t { local, wake, host_irq, device_irq };
+  enum class ActionKind : uint8_t { local, wake, host_irq, device_irq, host_disk };
   struct Action {
     int64_t time;
     uint64_t seq;
@@ -154,6 +161,7 @@ struct ScenarioModel::Impl {
   std::vector<std::pair<int64_t, double>> exit_mix;  // cumulative weights; empty: the built-in mix
   bool emit_ns = false;                              // the traces tell PID namespaces
   std::vector<ScenarioThreadNamespaces> namespaces;
+  sim::LifeLog life;  // `requests`: the facts behind the true critical paths
 
   explicit Impl(const ScenarioConfig& c);
 
@@ -208,7 +216,7 @@ struct ScenarioModel::Impl {
   void stop(Cpu& cpu, int64_t t);
   void resume(Cpu& cpu, int64_t t);
   int64_t switch_next(Cpu& cpu, int64_t t, int64_t prev_state);
-  int64_t wake(Cpu& cpu, int64_t t, int id);
+  int64_t wake(Cpu& cpu, int64_t t, int id, const sim::WakeCause& cause);
   void timer_interrupt(Cpu& cpu, int64_t t);
   void raise_timer(Cpu& cpu, int64_t t);
   void on_local(Cpu& cpu, int64_t t);
@@ -232,10 +240,23 @@ struct ScenarioModel::Impl {
   void add_raisers(int host, int guest);
   bool try_wake_peer(Cpu& cpu, int64_t t, Thread& worker);
   int64_t remote_wake(Cpu& cpu, int64_t t, const Thread& waker, int id);
+  void ipi_wake(Cpu& cpu, int64_t t, Thread& worker, int peer);
   void raise_by_thread(int machine, int64_t t, int d);
   void serve_devices(Cpu& cpu, int64_t t, Thread& raiser);
   void resched_interrupt(Cpu& cpu, int64_t t);
   int device_target(int machine, int d);
+
+  // ---- request threads (`requests`, requests.cpp)
+  int id_of(const Thread& t) const { return static_cast<int>(&t - threads.data()); }
+  void add_requests();
+  void log_states();
+  void request_step(Cpu& cpu, int64_t t, Thread& r);
+  bool try_dispatch(Cpu& cpu, int64_t t, Thread& worker);
+  bool submit_io(Cpu& cpu, int64_t t, Thread& io);
+  void host_disk_done(int io, int64_t t);
+  void log_set(const Thread& t, int64_t ts, sim::LifeState state);
+  void log_woken(const Thread& t, int64_t ts, const sim::WakeCause& cause);
+  void emit_softirq(Cpu& cpu, int64_t t, const Thread& context, int64_t vec, bool entry);
 
   // ---- devices (devices.cpp)
   void raise_device(int machine, int64_t t, int d);

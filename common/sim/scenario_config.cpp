@@ -83,6 +83,8 @@ std::string validate(const ScenarioConfig& c) {
   if (!(c.disk_irq_rate >= 0 && c.disk_irq_rate <= 1e5)) return "`disk-irq-rate` must be between 0 and 100000";
   if (!(c.net_irq_rate >= 0 && c.net_irq_rate <= 1e5)) return "`net-irq-rate` must be between 0 and 100000";
   if (c.nested_events && !c.nested) return "`nested-events=true` needs `nested=true`";
+  if (c.requests && !c.wake_causes) return "`requests=true` needs `wake-causes=true` (its I/O thread and IPIs)";
+  if (c.requests && c.disk_irq_rate > 0) return "`requests=true` needs `disk-irq-rate=0` (the requests use the disk)";
   if (c.containers < 0 || c.containers > 16) return "`containers` must be between 0 and 16";
   if (!c.exit_mix.empty()) {
     std::vector<std::pair<int64_t, double>> mix;

@@ -60,6 +60,14 @@ struct ScenarioConfig {
   // kvm_x86_nested_vmexit, and kvm_x86_nested_vmexit_inject when it is reflected to L1 (the exits
   // L1 records for its nested guest), else handled by L0 (the host's own exits meanwhile).
   bool nested_events = false;
+  // Request threads whose waits chain across layers (common/sim/requests.cpp; needs
+  // `wake_causes`, and `disk_irq_rate` 0 so that only requests use the disk): in every VM of the
+  // host, "request-0" (tid 600, on vCPU 1 % vCPUs) waits for work, is woken by a worker of
+  // another vCPU (a reschedule IPI to its vCPU), reads from its virtio disk (a notify exit, QEMU's
+  // "IO iothread0" submits to the host disk, sleeps until the host disk's interrupt (softirq
+  // BLOCK), then signals the MSI), computes and waits again. The truth database then holds the
+  // true critical path of every request thread (common/sim/critical_truth.h).
+  bool requests = false;
 };
 
 // The exit names `exit_mix` accepts, with the Intel VMX basic exit reason each stands for.

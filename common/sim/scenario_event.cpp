@@ -43,6 +43,8 @@ TableEvent table_event(ScenarioEventType type) {
     case ScenarioEventType::kvm_nested_vmenter: return {EventKind::kvm_nested_vmenter, nullptr};
     case ScenarioEventType::kvm_nested_vmexit: return {EventKind::kvm_nested_vmexit, nullptr};
     case ScenarioEventType::kvm_nested_vmexit_inject: return {EventKind::kvm_nested_vmexit_inject, nullptr};
+    case ScenarioEventType::softirq_entry: return {EventKind::softirq_entry, "irq_softirq_entry"};
+    case ScenarioEventType::softirq_exit: return {EventKind::softirq_exit, "irq_softirq_exit"};
     case ScenarioEventType::count: break;
   }
   return {EventKind::other, nullptr};

@@ -46,6 +46,9 @@ enum class ScenarioEventType : uint8_t {
                              // a5 exit_int_info_err, a6 isa
   kvm_nested_vmexit_inject,  // a0 exit_code, a1 exit_info1, a2 exit_info2, a3 exit_int_info, a4 exit_int_info_err,
                              // a5 isa
+  // `requests`: the host disk's completion runs in softirq BLOCK
+  softirq_entry,             // irq_softirq_entry: a0 vec
+  softirq_exit,              // irq_softirq_exit: a0 vec
   count
 };
 // One scenario event as written: its exact LTTng name and its row of the layout table (whose

@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/critical_truth.h"
 #include "sim/scenario_config.h"
 #include "sim/scenario_event.h"
 
@@ -147,6 +148,9 @@ class ScenarioModel {
   // the LM <= 2.11 statedump); else empty.
   const std::vector<ScenarioThreadNamespaces>& thread_namespaces() const;
   int64_t end_ns() const;  // host clock; known once step() returned false
+  // `requests`: the true critical path of every request thread (sim/critical_truth.h); known
+  // once step() returned false, else empty.
+  std::vector<sim::TruthPath> critical_paths() const;
   uint64_t event_count() const;
 
  private:

@@ -80,6 +80,10 @@ int64_t ScenarioModel::Impl::switch_next(Cpu& cpu, int64_t t, int64_t prev_state
   emit_sched_switch(cpu, t, prev, prev.comm.c_str(), prev.tid, prev.kind == Kind::idle ? 120 : prev.prio + 100,
                     prev.kind == Kind::idle ? 0 : prev_state, next.comm.c_str(), next.tid,
                     next.kind == Kind::idle ? 120 : next.prio + 100);
+  if (config.requests) {
+    log_set(prev, t, prev_state == kRunnable ? sim::LifeState::runnable : sim::LifeState::blocked);
+    if (next.kind != Kind::idle) life.switched_in(next_id, t, prev.kind == Kind::idle ? -1 : cpu.current);
+  }
   const int64_t r = rt(cpu, t);
   if (prev.kind != Kind::idle) {
     prev.left = std::max<int64_t>(200, prev.phase_end_rt - r);
@@ -118,10 +122,11 @@ int64_t ScenarioModel::Impl::switch_next(Cpu& cpu, int64_t t, int64_t prev_state
 
 // The thread `id`, homed on `cpu`, wakes up (in an interrupt handler at `t`) and queues.
 // Returns the time after the wakeup.
-int64_t ScenarioModel::Impl::wake(Cpu& cpu, int64_t t, int id) {
+int64_t ScenarioModel::Impl::wake(Cpu& cpu, int64_t t, int id, const sim::WakeCause& cause) {
   Thread& w = th(id);
   const Thread& context = th(cpu.current);
   emit_sched_waking(cpu, t, context, w.comm.c_str(), w.tid, w.prio + 100, cpu.index);
+  log_woken(w, t, cause);
   if (w.kind == Kind::vcpu) set_truth(w, t, "preempted", cpu.index, context.tid, -1);
   t += 300;
   emit_sched_wakeup(cpu, t, context, w.comm.c_str(), w.tid, w.prio + 100, cpu.index);
@@ -140,7 +145,7 @@ void ScenarioModel::Impl::timer_interrupt(Cpu& cpu, int64_t t) {
   for (int id : cpu.homed) {
     Thread& w = th(id);
     if (w.state != State::sleeping || w.wake_at > t) continue;
-    t = wake(cpu, t, id);
+    t = wake(cpu, t, id, sim::WakeCause{sim::WakeKind::vector});
     w.wake_at = kNever;
     if (w.kind == Kind::worker) {
       w.left = exponential(work_mean(w.machine));
@@ -179,6 +184,11 @@ void ScenarioModel::Impl::on_local(Cpu& cpu, int64_t t) {
     switch_next(cpu, t, kRunnable);
   } else if (cur.kind == Kind::raiser) {
     return serve_devices(cpu, t, cur);
+  } else if (cur.kind == Kind::request) {
+    return request_step(cpu, t, cur);
+  } else if (cur.kind == Kind::worker && config.requests && !cur.peer_woken && is_guest_cpu(cpu) &&
+             try_dispatch(cpu, t, cur)) {
+    // It woke its VM's request thread on another vCPU (an IPI): it sleeps once its CPU runs again.
   } else if (cur.kind == Kind::worker && config.wake_causes && !cur.peer_woken && is_guest_cpu(cpu) &&
              try_wake_peer(cpu, t, cur)) {
     // It woke a worker of another vCPU (an IPI exit): it sleeps once its CPU runs again.

@@ -166,6 +166,7 @@ void ScenarioModel::Impl::build() {
   }
   if (config.wake_causes)
     for (size_t m = 1; m < machines.size(); ++m) add_raisers(machines[m].info.parent, static_cast<int>(m));
+  if (config.requests) add_requests();
   emit_ns = config.containers > 0 || config.statedump_lm211;
   if (config.containers > 0)
     for (size_t m = 1; m < machines.size(); ++m) add_containers(static_cast<int>(m));
@@ -195,6 +196,7 @@ void ScenarioModel::Impl::build() {
     t.state = State::runnable;
     cpus[static_cast<size_t>(t.home)].runqueue.push_back(static_cast<int>(id));
   }
+  if (config.requests) log_states();
   for (size_t id = 0; id < threads.size(); ++id) {
     Thread& t = threads[id];
     if (t.kind != Kind::vcpu) continue;

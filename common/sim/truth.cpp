@@ -15,6 +15,7 @@ void ScenarioModel::Impl::set_truth(Thread& v, int64_t t, const char* state, int
     TruthVcpuInterval closed = v.truth;
     closed.dur = t - v.truth.ts;
     listener_vcpu(closed);
+    if (config.requests) life.vcpu_state(id_of(v), closed.ts, t, closed.state, closed.exit_reason);
   }
   if (v.truth_open) t = std::max(t, v.truth.ts);
   const Cpu& guest = cpus[static_cast<size_t>(v.child_cpu)];

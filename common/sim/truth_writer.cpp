@@ -102,6 +102,43 @@ class TruthWriter final : public ScenarioListener {
   SqliteStatement vcpu_state_, vcpu_halt_, cpu_state_, guest_irq_;
 };
 
+// `requests`: the true critical paths (sim/critical_truth.h), in the product's three tables
+// (sink.vm.sqlite's critical_path*), machines by the truth's machine.id.
+constexpr const char* kCriticalPathSchema = R"sql(
+CREATE TABLE critical_path(id INTEGER PRIMARY KEY, machine_id INTEGER, tid INTEGER, name TEXT, start_ts INTEGER,
+  end_ts INTEGER);
+CREATE TABLE critical_path_segment(path_id INTEGER, seq INTEGER, ts INTEGER, dur INTEGER, machine_id INTEGER,
+  tid INTEGER, state TEXT, qualifier TEXT);
+CREATE TABLE critical_path_link(path_id INTEGER, seq INTEGER, ts INTEGER, from_machine_id INTEGER, from_tid INTEGER,
+  to_machine_id INTEGER, to_tid INTEGER, state TEXT);
+)sql";
+
+void write_critical_paths(SqliteConnection& db, const std::vector<sim::TruthPath>& paths) {
+  db.exec(kCriticalPathSchema);
+  SqliteStatement put_path = db.prepare("INSERT INTO critical_path VALUES(?,?,?,?,?,?)");
+  SqliteStatement put_segment = db.prepare("INSERT INTO critical_path_segment VALUES(?,?,?,?,?,?,?,?)");
+  SqliteStatement put_link = db.prepare("INSERT INTO critical_path_link VALUES(?,?,?,?,?,?,?,?)");
+  int64_t id = 0;
+  for (const sim::TruthPath& p : paths) {
+    ++id;
+    put_path.insert(id, int64_t{p.machine}, p.tid, std::string_view(p.name), p.start_ts, p.end_ts);
+    int64_t seq = 0;
+    for (const sim::TruthSegment& s : p.segments) {
+      put_segment.bind_all(1, id, seq++, s.ts, s.dur, int64_t{s.machine}, s.tid, std::string_view(s.state));
+      if (s.qualifier.empty())
+        put_segment.bind_null(8);
+      else
+        put_segment.bind(8, std::string_view(s.qualifier));
+      put_segment.run();
+    }
+    seq = 0;
+    for (const sim::TruthLink& l : p.links)
+      put_link.insert(id, seq++, l.ts, int64_t{l.from_machine}, l.from_tid, int64_t{l.to_machine}, l.to_tid,
+                      std::string_view(l.state));
+  }
+  db.exec("CREATE INDEX critical_path_segment_by_path ON critical_path_segment(path_id, seq)");
+}
+
 std::string long_double_text(long double value) {
   char text[64];
   std::snprintf(text, sizeof text, "%.21Lg", value);
@@ -124,6 +161,7 @@ void write_scenario_truth(const ScenarioConfig& config, const std::string& path)
       TruthWriter writer(db, machines);
       model.run(writer);
       writer.finish();
+      if (config.requests) write_critical_paths(db, model.critical_paths());
       {
         SqliteStatement put = db.prepare("INSERT INTO scenario VALUES(?,?)");
         auto add = [&](const char* key, const std::string& value) {
@@ -152,6 +190,7 @@ void write_scenario_truth(const ScenarioConfig& config, const std::string& path)
         add("statedump", config.statedump_lm211 ? "lm211" : "lm212");
         add("wake-causes", config.wake_causes ? "true" : "false");
         add("nested-events", config.nested_events ? "true" : "false");
+        if (config.requests) add("requests", "true");
         add("start-ns", std::to_string(config.start_ns));
         add("end-ns", std::to_string(model.end_ns()));
         add("total-events", std::to_string(model.event_count()));

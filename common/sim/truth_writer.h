@@ -18,6 +18,12 @@
 //                                             sink.vm.sqlite's vcpu_halt, VMs by hostname)
 //   cpu_state(ts, dur, machine, cpu, tid, vm, vcpu_id)
 //                                             what runs on each CPU of a machine running VMs
+//   critical_path(id, machine_id, tid, name, start_ts, end_ts)
+//   critical_path_segment(path_id, seq, ts, dur, machine_id, tid, state, qualifier)
+//   critical_path_link(path_id, seq, ts, from_machine_id, from_tid, to_machine_id, to_tid, state)
+//                                             `requests`: the true critical path of every request
+//                                             thread (sim/critical_truth.h), host clock, machines
+//                                             by machine.id
 //
 // The file appears only when complete (written as PATH.tmp-PID, then renamed).
 

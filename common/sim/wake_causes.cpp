@@ -41,6 +41,7 @@ int64_t ScenarioModel::Impl::remote_wake(Cpu& cpu, int64_t t, const Thread& wake
   Cpu& home = cpu_of(w);
   t = std::max(t, home.busy_until);  // after its switch out
   emit_sched_waking(cpu, t, waker, w.comm.c_str(), w.tid, w.prio + 100, home.index);
+  log_woken(w, t, sim::WakeCause{sim::WakeKind::task, id_of(waker)});
   if (w.kind == Kind::vcpu) set_truth(w, t, "preempted", home.index, th(home.current).tid, -1);
   if (w.halt_open && w.halt_waker < 0) {
     w.halt_waker = static_cast<int>(&waker - threads.data());
@@ -69,13 +70,26 @@ bool ScenarioModel::Impl::try_wake_peer(Cpu& cpu, int64_t t, Thread& worker) {
   }
   if (peers.empty()) return false;
   const int peer = peers[static_cast<size_t>(between(0, static_cast<int64_t>(peers.size()) - 1))];
+  ipi_wake(cpu, t, worker, peer);
+  return true;
+}
+
+// The worker `worker`, running on the guest CPU `cpu`, wakes the sleeping thread `peer` of
+// another CPU of its machine at `t`: a reschedule IPI (or a paravirtual kick) to its vCPU.
+void ScenarioModel::Impl::ipi_wake(Cpu& cpu, int64_t t, Thread& worker, int peer) {
   Thread& w = th(peer);
   Cpu& target = cpu_of(w);
   emit_sched_waking(cpu, t, worker, w.comm.c_str(), w.tid, w.prio + 100, target.index);
+  log_woken(w, t, sim::WakeCause{sim::WakeKind::task, id_of(worker)});
   emit_sched_wakeup(cpu, t + 300, worker, w.comm.c_str(), w.tid, w.prio + 100, target.index);
   w.state = State::runnable;
   w.wake_at = kNever;
-  w.woke_from_sleep = true;
+  if (w.kind == Kind::request) {
+    w.woke_io = 2;  // its read() of the work queue returns
+    w.req_stage = 0;
+  } else {
+    w.woke_from_sleep = true;
+  }
   w.left = exponential(work_mean(w.machine));
   target.runqueue.push_back(peer);
   worker.peer_woken = true;
@@ -97,7 +111,6 @@ bool ScenarioModel::Impl::try_wake_peer(Cpu& cpu, int64_t t, Thread& worker) {
   else
     kick(target, at, kExitExternalInterrupt);  // in guest mode: it exits; else injected at its entry
   reschedule(parent);
-  return true;
 }
 
 // Device `d` of guest `machine` interrupts at `t`: its signalling thread wakes up (the host
@@ -113,6 +126,7 @@ void ScenarioModel::Impl::raise_by_thread(int machine, int64_t t, int d) {
 // The signalling thread `raiser` runs on `cpu`: it signals its pending device interrupts, then
 // sleeps.
 void ScenarioModel::Impl::serve_devices(Cpu& cpu, int64_t t, Thread& raiser) {
+  if (config.requests && submit_io(cpu, t, raiser)) return;
   for (int d = 0; d < 2; ++d) {
     if (!(raiser.jobs & (1u << d))) continue;
     Cpu& target = cpus[static_cast<size_t>(device_target(raiser.served_machine, d))];
@@ -123,6 +137,7 @@ void ScenarioModel::Impl::serve_devices(Cpu& cpu, int64_t t, Thread& raiser) {
     emit_kvm_apic_accept_irq(cpu, t + 200, raiser, target.index, 0, 0, vector, pending);
     t += 400;
     target.dev_raiser[d] = static_cast<int>(&raiser - threads.data());
+    target.dev_raise_ts[d] = t - 400;  // its kvm_msi_set_irq
     if (pending) continue;  // one delivery serves both
     target.pending_dev |= 1u << d;
     if (th(target.vcpu_thread).state == State::sleeping)

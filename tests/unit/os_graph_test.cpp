@@ -24,15 +24,6 @@ using graph::OsGraphBuilder;
 using graph::VertexId;
 using graph::WorkerKey;
 
-Event at(Timestamp ts, int64_t cpu, EventKind kind, EventPayload payload, std::string_view name = {}) {
-  Event event;
-  event.kind = kind;
-  event.ctx.ts = ts;
-  event.ctx.cpu = cpu;
-  event.payload = std::move(payload);
-  event.name = name;
-  return event;
-}
 Event wakeup(Timestamp ts, int64_t cpu, int64_t tid, std::string_view name = "sched_wakeup") {
   return at(ts, cpu, EventKind::sched_wakeup, SchedWakeup{tid, cpu}, name);
 }

@@ -109,9 +109,15 @@ TEST(ScenarioModel, VcpuTruthTilesTheRun) {
 class GuestWindows : public ::testing::TestWithParam<int> {};
 
 // Also with guest device interrupts, containers and an exit mix (parameter 1), and with the wake
-// causes and L0's nested events (parameter 2).
+// causes and L0's nested events (parameter 2), and with the request threads (parameter 3).
 TEST_P(GuestWindows, GuestEventsLieInsideTheirVcpuGuestModeWindows) {
   ScenarioConfig config = small_config();
+  if (GetParam() == 3) {
+    config.net_irq_rate = 300;
+    config.wake_causes = true;
+    config.nested_events = true;
+    config.requests = true;
+  }
   if (GetParam() == 2) {
     config.disk_irq_rate = 400;
     config.net_irq_rate = 300;
@@ -155,7 +161,7 @@ TEST_P(GuestWindows, GuestEventsLieInsideTheirVcpuGuestModeWindows) {
   }
   EXPECT_GT(checked, 1000u);
 }
-INSTANTIATE_TEST_SUITE_P(Scenario, GuestWindows, ::testing::Values(0, 1, 2));
+INSTANTIATE_TEST_SUITE_P(Scenario, GuestWindows, ::testing::Values(0, 1, 2, 3));
 
 TEST(ScenarioModel, GuestClockFollowsTheTrueTransform) {
   ScenarioModel model(small_config());
@@ -189,6 +195,48 @@ TEST(ScenarioModel, RejectsBadConfigurations) {
   config.vms = 0;
   config.nested = true;
   EXPECT_NE(validate(config).find("nested"), std::string::npos);
+  config = ScenarioConfig{};
+  config.requests = true;
+  EXPECT_NE(validate(config).find("wake-causes"), std::string::npos);
+  config.wake_causes = true;
+  EXPECT_EQ(validate(config), "");
+  config.disk_irq_rate = 1;
+  EXPECT_NE(validate(config).find("disk-irq-rate"), std::string::npos);
+}
+
+// `requests`: the events stay in time order per machine, and each VM of the host has a true
+// critical path of its request thread whose segments tile [start_ts, end_ts) (the definition's
+// first invariant; tests/scenario/critical_path_truth.py checks the others).
+TEST(ScenarioModel, RequestsKeepTheOrderAndHaveTruePaths) {
+  ScenarioConfig config = small_config();
+  config.wake_causes = true;
+  config.requests = true;
+  ScenarioModel model(config);
+  Recorder r;
+  EXPECT_TRUE(model.critical_paths().empty());  // not before the end
+  model.run(r);
+  std::map<int, int64_t> last;
+  for (const ScenarioEvent& e : r.events) {
+    auto it = last.find(e.machine);
+    if (it != last.end()) {
+      ASSERT_GE(e.ts, it->second) << "machine " << e.machine;
+    }
+    last[e.machine] = e.ts;
+  }
+  const std::vector<sim::TruthPath> paths = model.critical_paths();
+  ASSERT_EQ(paths.size(), 2u);  // vm1 and vm2 (not the nested guest)
+  for (const sim::TruthPath& p : paths) {
+    EXPECT_EQ(p.tid, 600);
+    EXPECT_EQ(p.name, "request-0");
+    ASSERT_FALSE(p.segments.empty());
+    int64_t at = p.start_ts;
+    for (const sim::TruthSegment& s : p.segments) {
+      EXPECT_EQ(s.ts, at);
+      EXPECT_GT(s.dur, 0);
+      at = s.ts + s.dur;
+    }
+    EXPECT_EQ(at, p.end_ts);
+  }
 }
 
 // exit-mix: only the named reasons (and the model's own EXTERNAL_INTERRUPT, HLT,

@@ -3,11 +3,23 @@
 // Typed scheduler events for the tests of the scheduler state and of what reads it.
 
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "events/events.h"
 
 namespace vm::test {
+
+// Any typed event (kind, payload, event class name).
+inline Event at(Timestamp ts, int64_t cpu, EventKind kind, EventPayload payload, std::string_view name = {}) {
+  Event event;
+  event.kind = kind;
+  event.ctx.ts = ts;
+  event.ctx.cpu = cpu;
+  event.payload = std::move(payload);
+  event.name = name;
+  return event;
+}
 
 inline Event sched_switch(Timestamp ts, int64_t cpu, int64_t prev_tid, int64_t prev_state, int64_t next_tid,
                           std::string_view prev_comm = {}, std::string_view next_comm = {}) {

@@ -8,13 +8,16 @@
 // Host-only runs: a machine read without the fuse filter (not `fused`) gets the host-only vCPU
 // layer (host_only_graph.h), fed after the builder and after every analysis saw the event (the
 // vCPU analysis's tracker says which thread is a vCPU; it must be registered), and its vCPU
-// threads get the builder's preemption links.
+// threads get the builder's preemption links (a fused run's hosts get them through
+// preemption_links_for()).
 
+#include <functional>
 #include <memory>
 #include <unordered_map>
 
 #include "analysis/analysis.h"
 #include "analysis/graph/exec_graph.h"
+#include "analysis/graph/fused_graph.h"
 #include "analysis/graph/host_only_graph.h"
 #include "analysis/graph/os_graph_builder.h"
 #include "analysis/run.h"
@@ -26,24 +29,45 @@ class OsGraphAnalysis : public Analysis {
  public:
   explicit OsGraphAnalysis(Run& run) : builder_(graph_), run_(run) {
     builder_.set_preemption_links([this](int64_t machine, int64_t tid) {
-      auto it = host_only_.find(machine);
-      return it != host_only_.end() && it->second && it->second->is_vcpu(tid);
+      auto it = preemption_vcpus_.find(machine);
+      return it != preemption_vcpus_.end() && it->second(tid);
     });
   }
-  void on_event(TracedMachine& machine, const Event& event) override { builder_.on_event(machine.id, event); }
+  void on_event(TracedMachine& machine, const Event& event) override {
+    if (fused_) fused_->before_event(machine.id, event);
+    builder_.on_event(machine.id, event);
+    if (fused_) fused_->after_event(machine.id, event);
+  }
 
   const ExecGraph& graph() const { return graph_; }
   OsGraphBuilder& builder() { return builder_; }
+
+  // The cross-layer layer of a fused run (fused_graph.h), fed around the OS builder once enabled;
+  // the caller gives it each host's vCPU resolver (tracker_resolver()). Paths of a fused graph
+  // are computed with fused_path_options().
+  FusedGraphBuilder& enable_fused() {
+    if (!fused_) fused_ = std::make_unique<FusedGraphBuilder>(graph_, builder_);
+    return *fused_;
+  }
+  FusedGraphBuilder* fused() { return fused_.get(); }
+
+  // The builder's preemption links (OsGraphBuilder::set_preemption_links) for the threads of
+  // `machine` that `is_vcpu` names: a fused run's hosts (their vCPU threads' preempted time, into
+  // which the fused layer's vcpu_preempted links lead); the host-only layer registers its own.
+  void preemption_links_for(int64_t machine, std::function<bool(int64_t tid)> is_vcpu) {
+    preemption_vcpus_[machine] = std::move(is_vcpu);
+  }
 
   unsigned hooks() const override { return kEventHook | kAfterEventHook; }
   void after_event(TracedMachine& machine, const Event& event) override {
     if (HostOnlyGraph* layer = host_only(machine)) layer->on_event(event);
   }
-  void on_lost_events(TracedMachine& machine, Timestamp, Timestamp, int64_t cpu, int64_t) override {
-    if (HostOnlyGraph* layer = host_only(machine)) layer->on_lost_events(cpu);
+  void on_lost_events(TracedMachine& machine, Timestamp begin, Timestamp end, int64_t cpu, int64_t) override {
+    if (fused_) fused_->on_lost_events(machine.id, begin != kUnknown ? begin : end);
+    if (HostOnlyGraph* layer = host_only_layer(machine.id)) layer->on_lost_events(cpu);
   }
   void finish_machine(TracedMachine& machine, Timestamp end) override {
-    if (HostOnlyGraph* layer = host_only(machine)) layer->finish(end);
+    if (HostOnlyGraph* layer = host_only_layer(machine.id)) layer->finish(end);
   }
   // The host-only layer of a machine (nullptr: fused, or no event yet).
   HostOnlyGraph* host_only_layer(int64_t machine_id) {
@@ -52,19 +76,25 @@ class OsGraphAnalysis : public Analysis {
   }
 
  private:
-  // Created at the machine's first event (every analysis has seen on_machine by then).
+  // Created after the machine's first event (every analysis has seen on_machine by then); never
+  // in a fused run (enable_fused()).
   HostOnlyGraph* host_only(TracedMachine& machine) {
     auto [it, inserted] = host_only_.try_emplace(machine.id);
-    if (inserted && !machine.fused)
+    if (inserted && !machine.fused && !fused_) {
       it->second = std::make_unique<HostOnlyGraph>(graph_, builder_, machine.id,
                                                    run_.get<VcpuAnalysis>().host(machine).vcpus(), machine.sched());
+      HostOnlyGraph* layer = it->second.get();
+      preemption_links_for(machine.id, [layer](int64_t tid) { return layer->is_vcpu(tid); });
+    }
     return it->second.get();
   }
 
   ExecGraph graph_;
   OsGraphBuilder builder_;
+  std::unique_ptr<FusedGraphBuilder> fused_;
   Run& run_;
   std::unordered_map<int64_t, std::unique_ptr<HostOnlyGraph>> host_only_;  // by machine id
+  std::unordered_map<int64_t, std::function<bool(int64_t)>> preemption_vcpus_;  // by machine id
 };
 
 }  // namespace vm::graph

@@ -221,6 +221,11 @@ int64_t OsGraphBuilder::running_tid(int64_t machine, int64_t cpu) const {
   return it == current_tid_.end() ? kUnknown : it->second;
 }
 
+int64_t OsGraphBuilder::context_value(int64_t machine, int64_t cpu) const {
+  auto it = contexts_.find(CpuKey{machine, cpu});
+  return it == contexts_.end() || it->second.empty() ? kUnknown : it->second.back().value;
+}
+
 // ---- Events --------------------------------------------------------------------------------
 
 void OsGraphBuilder::on_event(int64_t machine, const Event& event) {

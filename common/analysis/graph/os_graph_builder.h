@@ -124,6 +124,9 @@ class OsGraphBuilder {
   bool link_vertices(VertexId from, VertexId to, EdgeState state);
   // The thread the builder's model has on a CPU, or kUnknown.
   int64_t running_tid(int64_t machine, int64_t cpu) const;
+  // The value of the top of a CPU's interrupt-context stack: the IRQ line (irq) or the softirq
+  // vector (softirq); kUnknown otherwise (the fused layer tells device interrupts apart).
+  int64_t context_value(int64_t machine, int64_t cpu) const;
   // Preemption links, off by default (Trace Compass's graph has none; its stubs' expected graphs
   // and GraphFactory's stay exact). For the threads `accept(machine, tid)` names (the vCPU
   // threads of host-only and fused runs): when such a thread is switched back in after a

@@ -58,6 +58,8 @@ std::vector<Slot> slots_of(ScenarioEventType type) {
     case ScenarioEventType::kvm_nested_vmexit_inject:
       return {{"exit_code", 0},         {"exit_info1", 1}, {"exit_info2", 2}, {"exit_int_info", 3},
               {"exit_int_info_err", 4}, {"isa", 5}};
+    case ScenarioEventType::softirq_entry:
+    case ScenarioEventType::softirq_exit: return {{"vec", 0}};
     case ScenarioEventType::count: break;
   }
   return {};
@@ -96,7 +98,7 @@ bool has_event_class(ScenarioEventType type, const ScenarioConfig& config) {
   if (type == ScenarioEventType::sched_process_fork && config.containers == 0) return false;
   if (type == ScenarioEventType::statedump_pid_ns && (config.containers == 0 || config.statedump_lm211)) return false;
   if ((type == ScenarioEventType::syscall_entry_read || type == ScenarioEventType::syscall_exit_read) &&
-      config.disk_irq_rate + config.net_irq_rate <= 0)
+      config.disk_irq_rate + config.net_irq_rate <= 0 && !config.requests)
     return false;
   switch (type) {
     case ScenarioEventType::kvm_apic_ipi:
@@ -107,6 +109,8 @@ bool has_event_class(ScenarioEventType type, const ScenarioConfig& config) {
     case ScenarioEventType::kvm_nested_vmenter:
     case ScenarioEventType::kvm_nested_vmexit:
     case ScenarioEventType::kvm_nested_vmexit_inject: return config.nested_events;
+    case ScenarioEventType::softirq_entry:
+    case ScenarioEventType::softirq_exit: return config.requests;
     default: return true;
   }
 }

@@ -66,6 +66,12 @@
     "with nested: the host records KVM's nested VMX for vm1-l2 (default false): VMRESUME exits," VM_PARAM_NL \
     "kvm_x86_nested_vmenter, kvm_x86_nested_vmexit, kvm_x86_nested_vmexit_inject (exits reflected" VM_PARAM_NL \
     "to L1; old naming: kvm_nested_vmrun, kvm_nested_vmexit, kvm_nested_vmexit_inject)") \
+  X("requests", boolean, optional, 0, 0, "BOOL", \
+    "with wake-causes and disk-irq-rate=0: a request thread \"request-0\" (tid 600) in each VM of" VM_PARAM_NL \
+    "the host whose waits chain across layers (woken by a worker of another vCPU through an IPI;" VM_PARAM_NL \
+    "read() -> virtio notify exit -> \"IO iothread0\" -> host disk (softirq BLOCK) -> MSI -> guest" VM_PARAM_NL \
+    "IRQ); the truth then holds their critical paths (critical_path, critical_path_segment," VM_PARAM_NL \
+    "critical_path_link; default false)") \
   X("truth", string, optional, 0, 0, "\"FILE\"", \
     "write the truth to this SQLite file: vCPU states (as sink.vm.sqlite's vcpu_state), CPUs," VM_PARAM_NL \
     "guest-to-VM map, clock transforms, parameters; with containers: container, container_thread" VM_PARAM_NL \

@@ -61,6 +61,7 @@ ScenarioConfig parse(const bt_value* map, std::string& truth) {
   c.drift_ppm = bt::param_real(map, "drift-ppm", c.drift_ppm);
   c.nested = bt::param_bool(map, "nested", c.nested);
   c.wake_causes = bt::param_bool(map, "wake-causes", c.wake_causes);
+  c.requests = bt::param_bool(map, "requests", c.requests);
   c.nested_events = bt::param_bool(map, "nested-events", c.nested_events);
   const std::string naming = bt::param_string(map, "naming", "new");
   if (naming != "new" && naming != "old")
