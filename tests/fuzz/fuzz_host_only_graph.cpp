@@ -11,6 +11,7 @@
 #include "analysis/graph/critical_path.h"
 #include "analysis/graph/host_only_graph.h"
 #include "fuzz_host.h"
+#include "fuzz_paths.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vm;
@@ -46,13 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t workers = std::min<size_t>(graph.workers().size(), 8);
   for (WorkerId w = 0; w < workers; ++w) {
     if (!layer.is_vcpu(graph.workers()[w].key.tid)) continue;
-    const CriticalPath path = critical_path_of(graph, w, options);
-    uint64_t at = path.start_ts;
-    for (const PathSegment& segment : path.segments) {
-      VM_FUZZ_CHECK(segment.ts == at);
-      at = segment.ts + segment.dur;
-    }
-    VM_FUZZ_CHECK(path.segments.empty() || at == path.end_ts);
+    fuzz::check_tiles(critical_path_of(graph, w, options));
   }
   return 0;
 }
