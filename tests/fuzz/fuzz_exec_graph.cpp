@@ -9,6 +9,7 @@
 #include "analysis/graph/critical_path.h"
 #include "analysis/graph/os_graph_builder.h"
 #include "fuzz_events.h"
+#include "fuzz_paths.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vm;
@@ -39,13 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.max_steps_per_wait = 1 << 16;
   const size_t workers = std::min<size_t>(graph.workers().size(), 8);
   for (WorkerId w = 0; w < workers; ++w) {
-    const CriticalPath path = critical_path_of(graph, w, options);
-    uint64_t at = path.start_ts;
-    for (const PathSegment& segment : path.segments) {
-      VM_FUZZ_CHECK(segment.ts == at);
-      at = segment.ts + segment.dur;
-    }
-    VM_FUZZ_CHECK(path.segments.empty() || at == path.end_ts);
+    fuzz::check_tiles(critical_path_of(graph, w, options));
   }
   return 0;
 }

@@ -5,7 +5,7 @@
 #
 # usage: tests/fuzz/run.sh SECONDS [TARGET...]
 #   TARGET   fuzz_host_analysis fuzz_kernel_model fuzz_fused_cpu_model fuzz_convex_hull fuzz_wake_model
-#            fuzz_exec_graph
+#            fuzz_exec_graph fuzz_host_only_graph
 #            (default: all)
 #   VM_FUZZ_BUILD_DIR  the build folder (default: build-fuzz)
 #   VM_FUZZ_JOBS       parallel build jobs, and targets fuzzed at once (default: 2)
@@ -21,7 +21,7 @@ seconds=$1
 shift
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] ||
-  targets=(fuzz_host_analysis fuzz_kernel_model fuzz_fused_cpu_model fuzz_convex_hull fuzz_wake_model fuzz_exec_graph)
+  targets=(fuzz_host_analysis fuzz_kernel_model fuzz_fused_cpu_model fuzz_convex_hull fuzz_wake_model fuzz_exec_graph fuzz_host_only_graph)
 build=${VM_FUZZ_BUILD_DIR:-$top/build-fuzz}
 jobs=${VM_FUZZ_JOBS:-2}
 CC=clang CXX=clang++ cmake -S "$top" -B "$build" -DVM_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -98,9 +98,12 @@ bool Algorithm::open(uint32_t blocking, uint64_t bound) {
 }
 
 // After the child frame resolving parent.pending ended: an unexplained NETWORK edge is kept as
-// it is ("let the algorithm stitch this"), an unexplained BLOCKED one adds nothing.
+// it is ("let the algorithm stitch this"), an unexplained BLOCKED one adds nothing. The states
+// only this project resolves (resolved_states beyond Trace Compass's two, e.g. `preempted` for
+// the host-only vCPU paths) are kept like NETWORK: a waker's wait for a CPU after its own wake-up
+// has no preemption link to follow and stays `preempted` (not a `default` gap).
 void Algorithm::child_done(Frame& parent, size_t child_sub_base) {
-  if (sub_.size() == child_sub_base && edge(parent.pending).state == EdgeState::network)
+  if (sub_.size() == child_sub_base && edge(parent.pending).state != EdgeState::blocked)
     sub_.push_back(parent.pending);
   parent.pending = kNoEdge;
 }

@@ -36,7 +36,13 @@ const AnalysisInfo CriticalPathTables::info = {
     critical_path_schema(), create_analysis<CriticalPathTables>, graph_built};
 
 void OsGraphAnalysis::on_machine(TracedMachine& machine) {
-  enable_fused().set_resolver(machine.id, tracker_resolver(run_.get<VcpuAnalysis>().host(machine).vcpus()));
+  if (!machine.fused) return;
+  const VcpuTracker& vcpus = run_.get<VcpuAnalysis>().host(machine).vcpus();
+  enable_fused().set_resolver(machine.id, tracker_resolver(vcpus));
+  preemption_links_for(machine.id, [&vcpus](int64_t tid) {
+    VcpuTracker::VcpuOfThread of;
+    return tid > 0 && vcpus.describe(tid, of);
+  });
 }
 
 void ExecGraphTables::write(Run& run) { write_exec_graph(run.get<OsGraphAnalysis>().graph(), prepare_on(run)); }
@@ -60,7 +66,7 @@ void CriticalPathTables::write(Run& run) {
   const ExecGraph& g = analysis.graph();
   const std::vector<SelectedWorker> selected = select_workers(g, selectors, machines, &unmatched);
   for (const std::string& message : unmatched) tables.add_diagnostic("warning", message);
-  for (const std::string& message : write_critical_paths(g, selected, 1, PathRange{}, prepare_on(run), fused_path_options()))
+  for (const std::string& message : write_critical_paths(g, selected, 1, PathRange{}, prepare_on(run), product_path_options()))
     tables.add_diagnostic("warning", message);
 }
 

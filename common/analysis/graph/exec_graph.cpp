@@ -116,6 +116,34 @@ bool ExecGraph::link(VertexId from, VertexId to, EdgeState state, std::string_vi
   return true;
 }
 
+bool ExecGraph::relabel_in_h(VertexId v, EdgeState state, std::string_view qualifier) {
+  if (v >= vertices_.size() || vertices_[v].in_h == Vertex::kNoEdge) return false;
+  Edge& e = edges_[vertices_[v].in_h];
+  e.state = state;
+  e.qualifier = intern(qualifier);
+  return true;
+}
+
+bool ExecGraph::relink(VertexId from, VertexId to, EdgeState state) {
+  if (from >= vertices_.size() || to >= vertices_.size())
+    throw std::logic_error("execution graph: a link to a vertex that does not exist");
+  const uint32_t existing = vertices_[to].in_v;
+  const uint32_t from_out = vertices_[from].out_v;
+  if (from == to || vertices_[from].ts > vertices_[to].ts ||
+      (from_out != Vertex::kNoEdge && from_out != existing)) {
+    ++refused_links_;
+    return false;
+  }
+  if (existing == Vertex::kNoEdge) return link(from, to, state);
+  Edge& e = edges_[existing];
+  vertices_[e.from].out_v = Vertex::kNoEdge;
+  e.from = from;
+  e.state = state;
+  e.qualifier = 0;
+  vertices_[from].out_v = existing;
+  return true;
+}
+
 VertexId ExecGraph::next_vertex(VertexId v) const {
   if (const Edge* e = out_h(v)) return e->to;
   auto it = gap_next_.find(v);

@@ -114,6 +114,17 @@ class ExecGraph {
   // Links refused by link() so far (the builder reports them: never dropped silently).
   uint64_t refused_links() const { return refused_links_; }
 
+  // ---- For the layered builders: refining, after the fact, what a builder said ----
+  // (The host-only vCPU edges, common/analysis/graph/host_only_graph.h: a halt's cause is known
+  // only at the vCPU's next entry, after the OS builder labelled the wake-up.)
+  // Sets the state and qualifier of the horizontal edge that ends at `v`; false when it has none.
+  bool relabel_in_h(VertexId v, EdgeState state, std::string_view qualifier = {});
+  // Makes `from` the origin of the vertical edge that ends at `to`, with `state` (the edge that
+  // ended there before, if any, now leaves `from`; else one is added). Refused (false, counted
+  // in refused_links(), graph unchanged) when `from` is `to`, is later than `to`, or already has
+  // another outgoing vertical edge. Vertices that do not exist throw.
+  bool relink(VertexId from, VertexId to, EdgeState state);
+
   // The vertex after `v` on its worker: the end of its outgoing horizontal edge, else the vertex
   // add()ed after it across a gap, else kNoVertex (v is its worker's tail).
   VertexId next_vertex(VertexId v) const;

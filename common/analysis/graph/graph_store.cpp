@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "analysis/graph/graph_store.h"
 
+#include "analysis/graph/fused_graph.h"
+
 #include <stdexcept>
 
 namespace vm::graph {
@@ -266,6 +268,12 @@ VertexId first_vertex_from(const ExecGraph& g, WorkerId w, uint64_t from) {
 }
 
 }  // namespace
+
+CriticalPathOptions product_path_options() {
+  CriticalPathOptions options = fused_path_options();
+  options.resolved_states |= 1u << static_cast<unsigned>(EdgeState::preempted);
+  return options;
+}
 
 std::vector<std::string> write_critical_paths(const ExecGraph& g, const std::vector<SelectedWorker>& selected,
                                               int64_t first_id, const PathRange& range,

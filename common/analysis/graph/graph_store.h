@@ -63,6 +63,12 @@ struct PathRange {
 // Computes the bounded critical path of every selected worker and writes critical_path (ids from
 // `first_id` on, in the selection's order), critical_path_segment and critical_path_link. Returns
 // the diagnostics (one sentence each), naming the path they are about.
+// The options of the product's paths, the same in the sink and in vm-critical-path: Trace
+// Compass's resolved states (blocked, network), plus `vcpu_preempted` (the fused layer's link into
+// the host vCPU thread) and `preempted` (only vCPU threads get the preemption links it follows; a
+// preempted wait without one stays `preempted`: docs/design.md, "Host-only critical path").
+CriticalPathOptions product_path_options();
+
 std::vector<std::string> write_critical_paths(const ExecGraph& g, const std::vector<SelectedWorker>& selected,
                                               int64_t first_id, const PathRange& range,
                                               const PrepareInsert& prepare,

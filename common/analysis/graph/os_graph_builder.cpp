@@ -369,9 +369,16 @@ void OsGraphBuilder::on_switch(int64_t machine, const Event& event) {
     if (threads_[prev].worker != kNoWorker) graph_.worker(threads_[prev].key, s.prev_comm);
   }
   threads_[prev].set_status((s.prev_state & kBlockingStates) == 0 ? ProcStatus::wait_cpu : ProcStatus::wait_blocked);
+  const bool resumed = threads_[next].preempted && prev != next;
+  threads_[next].preempted = false;
+  threads_[prev].preempted = (s.prev_state & kBlockingStates) == 0;
   // The graph step: both intervals end here, each in its status before the switch.
-  state_change(prev, event.ctx.ts);
-  state_change(next, event.ctx.ts);
+  const VertexId from = state_change(prev, event.ctx.ts);
+  const VertexId to = state_change(next, event.ctx.ts);
+  // The preemption link (set_preemption_links), for the threads asked for only.
+  if (resumed && s.prev_tid != 0 && preemption_accept_ && preemption_accept_(machine, s.next_tid) &&
+      link_vertices(from, to, EdgeState::preempted))
+    ++preemption_links_;
 }
 
 void OsGraphBuilder::on_wakeup(int64_t machine, const Event& event) {

@@ -27,6 +27,7 @@
 //     added but counted (Stats): the input is untrusted.
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -126,6 +127,19 @@ class OsGraphBuilder {
   // The value of the top of a CPU's interrupt-context stack: the IRQ line (irq) or the softirq
   // vector (softirq); kUnknown otherwise (the fused layer tells device interrupts apart).
   int64_t context_value(int64_t machine, int64_t cpu) const;
+  // Preemption links, off by default (Trace Compass's graph has none; its stubs' expected graphs
+  // and GraphFactory's stay exact). For the threads `accept(machine, tid)` names (the vCPU
+  // threads of host-only and fused runs): when such a thread is switched back in after a
+  // preemption (switched out runnable, so waiting for a CPU since, not woken from a sleep), a
+  // vertical edge of state `preempted` goes from the thread that held that CPU (the prev of the
+  // switch: who ran on it last before the resume) at the switch to the resume vertex. A critical
+  // path that resolves `preempted` (CriticalPathOptions::resolved_states) then follows the
+  // preempting thread back to the preemption. None from the idle task (tid 0: nobody held the
+  // CPU; the thread waited for the scheduler to move it), none when either vertex is refused.
+  void set_preemption_links(std::function<bool(int64_t machine, int64_t tid)> accept) {
+    preemption_accept_ = std::move(accept);
+  }
+  uint64_t preemption_links() const { return preemption_links_; }
 
   static constexpr size_t kMaxContextDepth = 64;
   static constexpr size_t kMaxPending = 1 << 20;
@@ -136,6 +150,7 @@ class OsGraphBuilder {
     std::string name;
     WorkerId worker = kNoWorker;  // in the graph once it has a vertex
     ProcStatus status = ProcStatus::unknown, old_status = ProcStatus::unknown;
+    bool preempted = false;  // switched out runnable, not switched in since
     void set_status(ProcStatus s) {
       old_status = status;
       status = s;
@@ -198,6 +213,8 @@ class OsGraphBuilder {
   // (fLatestReceivedNetworkLink).
   std::unordered_map<WorkerId, std::pair<VertexId, VertexId>> latest_network_link_;
   Stats stats_;
+  std::function<bool(int64_t, int64_t)> preemption_accept_;
+  uint64_t preemption_links_ = 0;
 };
 
 }  // namespace vm::graph

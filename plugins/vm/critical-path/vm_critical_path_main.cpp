@@ -144,7 +144,7 @@ int run(int argc, char** argv) {
     next.step();
     const int64_t first_id = next.column_int(0);
     next.reset();
-    for (const std::string& d : write_critical_paths(g, selected, first_id, range, prepare_insert_on(db), fused_path_options()))
+    for (const std::string& d : write_critical_paths(g, selected, first_id, range, prepare_insert_on(db), product_path_options()))
       std::cerr << "vm-critical-path: " << d << "\n";
     db.exec("COMMIT");
   } catch (...) {

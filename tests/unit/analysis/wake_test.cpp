@@ -16,13 +16,14 @@
 #include "analysis/run.h"
 #include "analysis/wake/wake_vectors.h"
 #include "db_check.h"
+#include "host_events.h"
 
 namespace vm {
 namespace {
 
-constexpr int64_t kSvm = 2, kHlt = 0x78, kNpf = 0x400;
+constexpr int64_t kNpf = 0x400;  // a nested page fault (SVM)
 
-struct Host {
+struct Host : HostKvmEvents<Host> {
   explicit Host(const std::string& path) : run(path) {
     auto owned = std::make_unique<TracedMachine>();
     owned->id = run.registry().add("host", MachineRole::unknown, kUnknown, 0);
@@ -31,33 +32,9 @@ struct Host {
   }
   // One event in thread `tid` (its pid and name from `tid`) on `cpu`.
   void event(Timestamp ts, int64_t cpu, int64_t tid, EventKind kind, EventPayload payload) {
-    Event e;
-    e.kind = kind;
-    e.ctx.ts = ts;
-    e.ctx.cpu = cpu;
-    e.ctx.tid = tid;
-    e.ctx.pid = tid == 2000 || tid == 3000 ? tid : tid == 0 ? 0 : 1000;
-    e.ctx.procname = tid == 1001   ? "CPU 0/KVM"
-                     : tid == 1002 ? "CPU 1/KVM"
-                     : tid == 2000 ? "vhost-1000"
-                     : tid == 3000 ? "bash"
-                     : tid == 0    ? "swapper/0"
-                                   : "qemu-system-x86";
-    e.payload = payload;
+    Event e = host_event(ts, cpu, tid, kind, payload);
     run.on_context(*machine, e.ctx);
     run.on_event(*machine, e);
-  }
-  void entry(Timestamp ts, int64_t cpu, int64_t tid) {
-    event(ts, cpu, tid, EventKind::kvm_entry, KvmEntry{tid - 1001});
-  }
-  void exit(Timestamp ts, int64_t cpu, int64_t tid, int64_t reason = kHlt) {
-    event(ts, cpu, tid, EventKind::kvm_exit, KvmExit{reason, kSvm, tid - 1001});
-  }
-  void inject(Timestamp ts, int64_t cpu, int64_t tid, int64_t vector) {
-    event(ts, cpu, tid, EventKind::kvm_inj_virq, KvmInjVirq{vector});
-  }
-  void accept(Timestamp ts, int64_t cpu, int64_t tid, int64_t apicid, int64_t vector) {
-    event(ts, cpu, tid, EventKind::kvm_apic_accept_irq, KvmApicAcceptIrq{apicid, vector});
   }
   void sleep(Timestamp ts, int64_t cpu, int64_t tid, int64_t next) {
     event(ts, cpu, tid, EventKind::sched_switch, SchedSwitch{tid, 1, next, {}, {}});  // prev_state 1: blocked
