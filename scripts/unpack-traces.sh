@@ -9,7 +9,8 @@ dest=${2:?usage: unpack-traces.sh SHARED_DIR DEST_DIR [ARCHIVE...]}
 shift 2
 archives=("$@")
 if [ ${#archives[@]} -eq 0 ]; then
-  archives=(lab/basic.tar.xz lab/nested.tar.xz lab/container.tar.xz real/tviz-wget-k-20180802-115406.tar.xz)
+  archives=(lab/basic.tar.xz lab/nested.tar.xz lab/container.tar.xz real/tviz-wget-k-20180802-115406.tar.xz
+            real/tctt-bug446190.tar.xz)
 fi
 if [ ! -d "$shared/traces" ]; then
   echo "error: the shared folder '$shared' has no traces/ (CI keeps it beside the checkout: ../shared)." >&2

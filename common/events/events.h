@@ -93,8 +93,10 @@ struct ProcessExec {
   std::string_view filename;
   int64_t tid;
 };
-// net_send / net_receive: the TCP key when the event carries it at the top level
-// (inet_sock_local_in/out); `has_tcp` false otherwise (net_dev_queue's headers are nested).
+// net_send / net_receive: the TCP key (seq, ack_seq, flags: Trace Compass's TcpEventKey) when the
+// event carries one, at the top level (inet_sock_local_in/out) or nested in lttng-modules'
+// network_header (net_dev_queue, net_if_receive_skb: the plugin reads it, plugins/vm/tcp_header.h);
+// `has_tcp` false otherwise.
 struct NetPacket {
   int64_t seq, ack_seq, flags;
   bool has_tcp;

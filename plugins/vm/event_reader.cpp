@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "tcp_header.h"
+
 namespace vm::bt {
 
 EventFields locate_event_fields(const bt_event_class* event_class) {
@@ -113,6 +115,16 @@ void decode_event(const EventFields& info, const EventContext& ctx, const bt_eve
     }
   }
   out.payload = make_payload(info.kind, raw);
+  // A network event's TCP key: nested in lttng-modules' headers, or at the top level of the addon
+  // events (tcp_header.h), each value bounded. Without one, has_tcp stays false.
+  if (info.kind == EventKind::net_send || info.kind == EventKind::net_receive) {
+    NetPacket& packet = std::get<NetPacket>(out.payload);
+    TcpKey key;
+    packet.has_tcp = read_tcp_key(payload, key);
+    packet.seq = packet.has_tcp ? key.seq : 0;
+    packet.ack_seq = packet.has_tcp ? key.ack_seq : 0;
+    packet.flags = packet.has_tcp ? key.flags : 0;
+  }
 }
 
 }  // namespace vm::bt

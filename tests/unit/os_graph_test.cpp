@@ -279,6 +279,25 @@ TEST_F(OsGraph, NetworkKeysMustBeEqual) {
   EXPECT_EQ(vertical_count(), 0u);
 }
 
+// A network event without a TCP key (e.g. an old lttng-modules netif_receive_skb with no
+// headers) still extends its endpoint, as Trace Compass's handleInetSockLocalIn/Out do before
+// they try to match: 10 runs since 1 and sends a keyless packet at 5 in task context: 10 gets a
+// vertex at 5 (1->5 RUNNING); a keyless reception at 6 in a NET_RX softirq (entered at 6) extends
+// kernel/0 (the softirq's vertex at 6 is its tail: nothing added). Nothing is matched.
+TEST_F(OsGraph, KeylessNetworkEventsExtendTheirEndpoint) {
+  feed(sched_switch(1, 0, 9, 0, 10));
+  feed(at(5, 0, EventKind::net_send, NetPacket{0, 0, 0, false}));
+  EXPECT_EQ(vertices(10), (std::vector<uint64_t>{1, 5}));
+  EXPECT_EQ(state_into(10, 5), EdgeState::running);
+  feed(at(6, 0, EventKind::softirq_entry, Softirq{3}));
+  feed(at(6, 0, EventKind::net_receive, NetPacket{0, 0, 0, false}));
+  feed(at(8, 0, EventKind::net_receive, NetPacket{0, 0, 0, false}));
+  EXPECT_EQ(vertices(-1, 0, 0), (std::vector<uint64_t>{6, 8}));
+  EXPECT_EQ(builder.stats().no_tcp_key, 3u);
+  EXPECT_EQ(builder.stats().packets_matched, 0u);
+  EXPECT_EQ(vertical_count(), 0u);
+}
+
 // Untrusted input: a wake-up without a CPU, a negative tid and a vertex back in time are counted,
 // not added (the graph stays time-ordered per worker).
 TEST_F(OsGraphBlocked, BadInputIsCountedNotAdded) {

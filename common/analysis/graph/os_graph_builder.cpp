@@ -300,7 +300,10 @@ void OsGraphBuilder::on_event(int64_t machine, const Event& event) {
     case EventKind::net_receive: {
       const NetPacket& packet = event.as<NetPacket>();
       if (!packet.has_tcp) {
+        // Trace Compass's handleInetSockLocalIn/Out extend the endpoint for every network event
+        // of its layout, key or not (the event matching then finds no key): so do we.
         ++stats_.no_tcp_key;
+        network_endpoint(machine, event.ctx.ts, cpu, event.kind == EventKind::net_send);
         return;
       }
       on_packet(machine, event.ctx.ts, cpu, event.kind == EventKind::net_send,
@@ -468,10 +471,10 @@ void OsGraphBuilder::wake_blocked(int64_t machine, int64_t cpu, Timestamp ts, Th
   }
 }
 
-void OsGraphBuilder::on_packet(int64_t machine, Timestamp ts, int64_t cpu, bool send, const PacketKey& key) {
+VertexId OsGraphBuilder::network_endpoint(int64_t machine, Timestamp ts, int64_t cpu, bool send) {
   if (cpu == kUnknown) {
     ++stats_.no_cpu;
-    return;
+    return kNoVertex;
   }
   IrqContext ctx = context(machine, cpu);
   if (ctx == IrqContext::packet_reception) ctx = inner_context(machine, cpu);
@@ -485,8 +488,12 @@ void OsGraphBuilder::on_packet(int64_t machine, Timestamp ts, int64_t cpu, bool 
   else
     endpoint_thread = ctx == IrqContext::softirq || ctx == IrqContext::irq ? kernel_worker(machine, cpu)
                                                                             : current(machine, cpu);
-  if (endpoint_thread == kNoThread) return;
-  const VertexId endpoint = state_extend(endpoint_thread, ts);
+  if (endpoint_thread == kNoThread) return kNoVertex;
+  return state_extend(endpoint_thread, ts);
+}
+
+void OsGraphBuilder::on_packet(int64_t machine, Timestamp ts, int64_t cpu, bool send, const PacketKey& key) {
+  const VertexId endpoint = network_endpoint(machine, ts, cpu, send);
   if (endpoint == kNoVertex) return;
   auto& mine = send ? pending_sends_ : pending_receives_;
   auto& other = send ? pending_receives_ : pending_sends_;

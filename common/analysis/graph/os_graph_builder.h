@@ -97,7 +97,7 @@ class OsGraphBuilder {
     uint64_t out_of_order = 0;      // a vertex before its worker's last one
     uint64_t link_conflicts = 0;    // a vertical edge on a vertex that already had one
     uint64_t context_overflow = 0;  // an interrupt-context stack deeper than kMaxContextDepth
-    uint64_t no_tcp_key = 0;        // a net_send / net_receive without its TCP key
+    uint64_t no_tcp_key = 0;        // a net_send / net_receive without its TCP key (its vertex is added)
     uint64_t pending_dropped = 0;   // unmatched packets forgotten (more than kMaxPending)
     uint64_t packets_matched = 0;
   };
@@ -200,6 +200,9 @@ class OsGraphBuilder {
   void pop(int64_t machine, int64_t cpu, IrqContext kind);
   IrqContext inner_context(int64_t machine, int64_t cpu) const;
   void reroute_network_link(ThreadId receiver, VertexId wakee);
+  // The vertex a network send / reception adds on its endpoint (a thread, or the CPU's kernel
+  // worker in a softirq), or kNoVertex (no CPU, an IRQ send, a vertex out of order).
+  VertexId network_endpoint(int64_t machine, Timestamp ts, int64_t cpu, bool send);
 
   ExecGraph& graph_;
   std::vector<Thread> threads_;

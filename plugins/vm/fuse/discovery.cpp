@@ -5,39 +5,9 @@
 #include <utility>
 
 #include "kvm/vm_key.h"
+#include "tcp_header.h"
 
 namespace vm::fuse {
-
-namespace {
-
-// TCP key of a net_dev_queue / net_if_receive_skb event (lttng-modules >= 2.9 layout:
-// network_header variant -> ipv4 structure -> transport_header variant -> tcp structure).
-bool read_tcp_key(const bt_field* payload, TcpKey& key) {
-  // inet_sock_local_in/out (addon events): seq, ack_seq and flags at the top level, no addresses.
-  if (const bt_field* seq = bt::member_by_name(payload, "seq"); seq && !bt::member_by_name(payload, "network_header")) {
-    key.seq = uint32_t(bt::field_int(seq));
-    key.ack_seq = uint32_t(bt::field_int(bt::member_by_name(payload, "ack_seq")));
-    key.flags = uint16_t(bt::field_int(bt::member_by_name(payload, "flags")));
-    return true;
-  }
-  const bt_field* ip = bt::member_by_name(payload, "network_header");
-  ip = bt::select_variant(ip);
-  if (!ip || !bt::member_by_name(ip, "saddr")) return false;
-  const bt_field* protocol = bt::member_by_name(ip, "protocol");
-  if (protocol && bt::field_int(protocol) != 6) return false;  // not TCP
-  const bt_field* tcp = bt::select_variant(bt::member_by_name(ip, "transport_header"));
-  if (!tcp || !bt::member_by_name(tcp, "seq")) return false;
-  key.saddr = uint32_t(bt::field_ipv4(bt::member_by_name(ip, "saddr")));
-  key.daddr = uint32_t(bt::field_ipv4(bt::member_by_name(ip, "daddr")));
-  key.sport = uint16_t(bt::field_int(bt::member_by_name(tcp, "source_port")));
-  key.dport = uint16_t(bt::field_int(bt::member_by_name(tcp, "dest_port")));
-  key.seq = uint32_t(bt::field_int(bt::member_by_name(tcp, "seq")));
-  key.ack_seq = uint32_t(bt::field_int(bt::member_by_name(tcp, "ack_seq")));
-  key.flags = uint16_t(bt::field_int(bt::member_by_name(tcp, "flags")));
-  return true;
-}
-
-}  // namespace
 
 int Discovery::add_machine(const std::string& trace_name, const std::string& hostname, const std::string& clock_uuid,
                            const std::string& lttng_trace_name) {
@@ -94,7 +64,7 @@ void Discovery::on_event(const bt_message* message, int machine, int64_t cpu, co
     case EventKind::net_receive: {
       // Network headers are variants, read by name (the layout table locates no field of them).
       TcpKey key;
-      if (read_tcp_key(bt_event_borrow_payload_field_const(event), key))
+      if (bt::read_tcp_key(bt_event_borrow_payload_field_const(event), key))
         model_.on_tcp(machine, ctx.ts, decoded_.kind == EventKind::net_send, key);
       break;
     }
