@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // filter.vm.fuse in sync-mode="one-pass" on the real lab traces: the machines and transforms are
 // learned from a lead window, then everything is emitted in one pass.
-// Oracles: the lab README (shared/traces/lab/basic): its event counts (host 936,929, guest
+// Oracles: the lab READMEs (shared/traces/lab/basic, lab/nested; the basic pair's): its event counts (host 936,929, guest
 // 249,966), QEMU's pid 204, and the TCP bound on the clock offset, host - guest in
 // [0.117075, 0.117863] s (computed by tracelab/tcpmatch.py over the whole traces, not by us).
 
@@ -56,6 +56,47 @@ TEST(FuseOnePass, LabBasicSegmentsFallInsideTheTcpBound) {
   }
   // Every event of both traces went through once.
   EXPECT_EQ(query_one(db, "SELECT SUM(count) FROM event_stat"), "1186895");
+  std::remove(db.c_str());
+}
+
+// The nested lab traces (shared/traces/lab/nested) in one pass. Oracles from its README: QEMU pids
+// 203 (the guest, on the host) and 201 (l2, in the guest); TCP bounds host - guest in
+// [0.732190, 0.733115] s and guest - l2 in [0.853956, 0.859094] s, so host - l2 in
+// [1.586146, 1.592209] s. Each segment's offset at both its ends lies inside.
+TEST(FuseOnePass, LabNestedSegmentsFallInsideTheTcpBounds) {
+  const std::string db = temp_db("fuse-one-pass-lab-nested");
+  std::remove(db.c_str());
+  const GraphResult result = run_fused(
+      {test_data("lab/nested/host/kernel"), test_data("lab/nested/guest/kernel"), test_data("lab/nested/l2/kernel")},
+      kOnePass, "path=\"" + db + "\"");
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(query_one(db,
+                      "SELECT GROUP_CONCAT(entry, ' ') FROM (SELECT m.name || ':' || qemu_pid AS entry FROM "
+                      "guest_match JOIN machine m ON m.id = guest_match.machine ORDER BY m.name)"),
+            "guest-nested:203 l2-nested:201");
+  const struct {
+    const char* machine;
+    double low_ns, high_ns;
+  } bounds[] = {{"guest-nested", 732'190'000.0, 733'115'000.0}, {"l2-nested", 1'586'146'000.0, 1'592'209'000.0}};
+  for (const auto& bound : bounds) {
+    const std::vector<std::string> segments =
+        query_rows(db, std::string("SELECT alpha_text, beta_text, from_ts, to_ts FROM sync_segment JOIN machine m ON "
+                                   "m.id = sync_segment.machine WHERE m.name = '") +
+                           bound.machine + "'");
+    ASSERT_FALSE(segments.empty()) << bound.machine;
+    for (const std::string& row : segments) {
+      char alpha_text[64], beta_text[64];
+      long long from_ts = 0, to_ts = 0;
+      ASSERT_EQ(std::sscanf(row.c_str(), "%63[^|]|%63[^|]|%lld|%lld", alpha_text, beta_text, &from_ts, &to_ts), 4);
+      const long double alpha = std::stold(alpha_text), beta = std::stold(beta_text);
+      for (const long long reference_ts : {from_ts, to_ts}) {
+        const long double machine_ts = (static_cast<long double>(reference_ts) - beta) / alpha;
+        const double offset = static_cast<double>(static_cast<long double>(reference_ts) - machine_ts);
+        EXPECT_GE(offset, bound.low_ns) << bound.machine << " " << row;
+        EXPECT_LE(offset, bound.high_ns) << bound.machine << " " << row;
+      }
+    }
+  }
   std::remove(db.c_str());
 }
 
