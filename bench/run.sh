@@ -74,8 +74,15 @@ rm -f "$cached"
 eval "${bt[*]} $(fuse_graph "$host" "$guest") -c out:sink.vm.sqlite -p 'path=\"$cached\"'" >/dev/null 2>&1
 add "fuse + SQLite, cached sync" "lab basic host+guest" "$n_pair" \
   "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync=\"$cached\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
+# One pass (sync-mode="one-pass": machines and transforms from a lead window, no seek back).
+add "fuse only, one-pass" "lab basic host+guest" "$n_pair" \
+  "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync-mode=\"one-pass\"' -c out:sink.utils.dummy"
+add "fuse + SQLite, one-pass" "lab basic host+guest" "$n_pair" \
+  "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync-mode=\"one-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 add plain "lab nested host+L1+L2" "$n_nested" "babeltrace2 $nhost $nguest $nl2 -o dummy"
 add "fuse + SQLite" "lab nested host+L1+L2" "$n_nested" "${bt[*]} $(fuse_graph "$nhost" "$nguest" "$nl2") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
+add "fuse + SQLite, one-pass" "lab nested host+L1+L2" "$n_nested" \
+  "${bt[*]} $(fuse_graph "$nhost" "$nguest" "$nl2") -p 'sync-mode=\"one-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 
 # Scenario inputs (source.vm.scenario written to CTF once, then reused): 2 VMs on 2 CPUs and a
 # nested guest, no clock drift (drifting clocks are tested in tests/scale, cases drift and

@@ -101,6 +101,16 @@ MachineEnv::Entries MachineEnv::encode() const {
       lines += line;
     }
     env.emplace_back("vm_sync_estimates", lines);
+    if (sync_bounded) {
+      std::string bound = *sync_bounded ? count_text(sync_bound_terms.size()) + "\n" : "unbounded";
+      for (const SyncBoundTerm& term : sync_bound_terms) {
+        char line[256];
+        std::snprintf(line, sizeof line, "%lld %.21Lg %.21Lg %lld %lld\n", static_cast<long long>(term.t0), term.g0,
+                      term.g1, static_cast<long long>(term.lo), static_cast<long long>(term.hi));
+        bound += line;
+      }
+      env.emplace_back("vm_sync_bound", bound);
+    }
   }
   if (!match_method.empty()) {
     env.emplace_back("vm_match_method", match_method);
@@ -153,6 +163,26 @@ MachineEnv MachineEnv::decode(const Lookup& lookup) {
       e.accuracy_ns = parse_real("vm_sync_estimates", accuracy, Real::any);
       std::getline(fields >> std::ws, e.peer);
       env.estimates.push_back(std::move(e));
+    }
+    if (const std::optional<std::string> bound = lookup("vm_sync_bound")) {
+      env.sync_bounded = *bound != "unbounded";
+      if (*env.sync_bounded) {
+        std::istringstream bound_lines(*bound);
+        std::string count_line;
+        std::getline(bound_lines, count_line);
+        const uint64_t count = parse_count("vm_sync_bound", count_line);
+        for (uint64_t k = 0; k < count; ++k) {
+          std::string t0, g0, g1, lo, hi;
+          if (!(bound_lines >> t0 >> g0 >> g1 >> lo >> hi))
+            bad("vm_sync_bound", *bound, "not N lines `t0 g0 g1 lo hi` after the count");
+          const int64_t low = std::numeric_limits<int64_t>::min(), high = std::numeric_limits<int64_t>::max();
+          env.sync_bound_terms.push_back(SyncBoundTerm{parse_int("vm_sync_bound", t0, low, high),
+                                                       parse_real("vm_sync_bound", g0, Real::finite),
+                                                       parse_real("vm_sync_bound", g1, Real::finite),
+                                                       parse_int("vm_sync_bound", lo, low, high),
+                                                       parse_int("vm_sync_bound", hi, low, high)});
+        }
+      }
     }
   }
   env.match_method = text("vm_match_method");

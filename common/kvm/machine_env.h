@@ -9,6 +9,8 @@
 //   vm_sync_method, vm_sync_quality, vm_sync_matches, vm_sync_accuracy_ns ("inf": unbounded)
 //   vm_sync_estimates   one line per sync method alone: method alpha beta quality matches accuracy_ns peer
 //   vm_match_method, vm_match_confidence                        how a guest was linked to its VM
+//   vm_sync_bound   the error bound of the transform over any time range (SyncBoundTerm):
+//                   "unbounded", or a line "N" then N lines `t0 g0 g1 lo hi`
 //
 // Every value is a string. alpha and beta carry every digit of a long double (%.21Lg), so that
 // decoding and encoding again gives the same text.
@@ -54,6 +56,9 @@ struct MachineEnv {
   uint64_t sync_matches = 0;
   long double sync_accuracy_ns = 0;
   std::vector<Estimate> estimates;
+  // vm_sync_bound: absent (nullopt: an older filter.vm.fuse), or the terms (bounded) or not.
+  std::optional<bool> sync_bounded;
+  std::vector<SyncBoundTerm> sync_bound_terms;
   std::string match_method;  // empty: no vm_match_* entries
   double match_confidence = 0;
 

@@ -283,4 +283,31 @@ long double ConvexHullSync::accuracy_ns() const {
   return half_width / alpha_min_;
 }
 
+long double bound_over(const std::vector<SyncBoundTerm>& terms, int64_t from, int64_t to) {
+  long double total = 0;
+  for (const SyncBoundTerm& term : terms) {
+    auto at = [&](int64_t t) {
+      return std::fabs(term.g0 + term.g1 * static_cast<long double>(static_cast<Int128>(t) - term.t0));
+    };
+    total += std::max(at(std::min(from, term.lo)), at(std::max(to, term.hi)));
+  }
+  return total;
+}
+
+long double ConvexHullSync::BoundLine::at(int64_t x) const {
+  return std::fabs(g0 + g1 * static_cast<long double>(static_cast<Int128>(x) - x0));
+}
+
+bool ConvexHullSync::bound_line(BoundLine& line) const {
+  if (quality_ != SyncQuality::accurate || !lines_span_x_ || !(alpha_min_ > 0.0L)) return false;
+  // gap(x) = (lmax_y - lmin_y) + alpha_max (x - lmax_x) - alpha_min (x - lmin_x), taken at
+  // x0 = lmax_x (exact integer differences), divided by 2 alpha_min as in accuracy_ns().
+  line.x0 = lmax_x_;
+  const long double anchor_gap = static_cast<long double>(static_cast<Int128>(lmax_y_) - lmin_y_);
+  const long double at_x0 = anchor_gap - alpha_min_ * static_cast<long double>(static_cast<Int128>(lmax_x_) - lmin_x_);
+  line.g0 = at_x0 / 2 / alpha_min_;
+  line.g1 = (alpha_max_ - alpha_min_) / 2 / alpha_min_;
+  return true;
+}
+
 }  // namespace vm

@@ -55,6 +55,17 @@ struct LinearTransform {
 // composeWith in Trace Compass's TmfTimestampTransformLinear.java), for chaining guest -> host -> ... along a spanning tree.
 LinearTransform compose(const LinearTransform& outer, const LinearTransform& inner);
 
+// One link's share of the error bound of a composed transform, in the reference clock: over the
+// reference times [a, b] the link adds at most the larger of |g0 + g1 (t - t0)| at t = min(a, lo)
+// and t = max(b, hi), [lo, hi] being the times of its sync points (ConvexHullSync::BoundLine).
+struct SyncBoundTerm {
+  int64_t t0 = 0;
+  long double g0 = 0, g1 = 0;
+  int64_t lo = 0, hi = 0;
+};
+// The sum of the terms' bounds over [from, to].
+long double bound_over(const std::vector<SyncBoundTerm>& terms, int64_t from, int64_t to);
+
 // TC's SynchronizationAlgorithm.SyncQuality, with its definitions (SyncAlgorithmFullyIncremental.java):
 //   absent       no match yet;
 //   incomplete   matches in one direction only (no hull faces the other);
@@ -110,6 +121,21 @@ class ConvexHullSync {
   // Uses the lines of the last accurate estimate. +infinity unless the quality is accurate, or
   // when a line joins two points with the same x (TC then takes slope 1, which bounds nothing).
   long double accuracy_ns() const;
+
+  // The same bound as a line, to evaluate it over any range of reference times (the one-pass
+  // mode extrapolates a transform beyond the sync points it was learned from): for reference
+  // time x, the error of other_to_reference() is at most |g0 + g1 * (x - x0)| when x is outside
+  // [min_reference_ts(), max_reference_ts()], and over an interval [a, b] at most that line's
+  // largest magnitude at min(a, min_reference_ts()) and max(b, max_reference_ts()). Why: left
+  // and right of every anchor of Lmax and Lmin the truth lies between the two lines (the
+  // argument of accuracy_ns()), the bisector's error is linear in x, and the gap between the
+  // lines is |linear| in x. False (and nothing set) when accuracy_ns() is infinite.
+  struct BoundLine {
+    int64_t x0 = 0;
+    long double g0 = 0, g1 = 0;
+    long double at(int64_t x) const;
+  };
+  bool bound_line(BoundLine& line) const;
 
   // The bounding lines of the last good estimate, in TC's orientation (t_other as a function of
   // t_ref): Lmax = alpha_max * t + beta_min, Lmin = alpha_min * t + beta_max.

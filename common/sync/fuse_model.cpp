@@ -231,6 +231,7 @@ void FuseModel::compose_transforms() {
   root.reference = reference_;
   root.method = "reference";
   root.quality = SyncQuality::accurate;
+  root.bounded = true;
   grow_component(reference_, component);
   // Machines that no chain of sync points links to the reference: each group that sync points
   // link together (a second host and its guests) keeps the clock of its root, its top-level
@@ -302,6 +303,10 @@ void FuseModel::grow_component(int root, std::vector<int>& component) {
       long double edge = hull.accuracy_ns();
       if (!v_is_other) edge *= std::fabs(static_cast<double>(v_to_u.alpha));  // the bound is in v's clock
       sync.accuracy_ns = parent.accuracy_ns + std::fabs(static_cast<double>(parent.to_reference.alpha)) * edge;
+      add_bound_terms(hull, it->second.reference == u ? parent.to_reference : sync.to_reference,
+                      (v_is_other ? 1.0L : std::fabs(static_cast<double>(v_to_u.alpha))) *
+                          std::fabs(static_cast<double>(parent.to_reference.alpha)),
+                      parent, sync);
       for (int k = 0; k < static_cast<int>(SyncMethod::count); ++k) {
         const ConvexHullSync& alone = it->second.by_method[k];
         if (alone.matches() == 0) continue;
@@ -321,6 +326,28 @@ void FuseModel::grow_component(int root, std::vector<int>& component) {
       queue.push_back(v);
     }
   }
+}
+
+// `sync`'s bound terms: its parent's, and the link's bound line (in the clock of the hull's
+// reference machine, whose transform into the reference clock is `x_to_reference`) scaled by
+// `scale` into the reference clock as accuracy_ns is in grow_component().
+void FuseModel::add_bound_terms(const ConvexHullSync& hull, const LinearTransform& x_to_reference, long double scale,
+                                const MachineSync& parent, MachineSync& sync) {
+  ConvexHullSync::BoundLine line;
+  sync.bounded = parent.bounded && hull.bound_line(line) && x_to_reference.alpha > 0;
+  sync.bound_terms.clear();
+  if (!sync.bounded) return;
+  sync.bound_terms = parent.bound_terms;
+  SyncBoundTerm term;
+  // x = x0 + (t - T(x0)) / A for reference time t, T = x_to_reference (A its slope).
+  term.t0 = x_to_reference.apply(line.x0);
+  const long double shift = (static_cast<long double>(term.t0) - (x_to_reference.alpha * line.x0 + x_to_reference.beta)) /
+                            x_to_reference.alpha;
+  term.g0 = scale * (line.g0 + line.g1 * shift);
+  term.g1 = scale * line.g1 / x_to_reference.alpha;
+  term.lo = x_to_reference.apply(hull.min_reference_ts());
+  term.hi = x_to_reference.apply(hull.max_reference_ts());
+  sync.bound_terms.push_back(term);
 }
 
 // The warning for a group of machines left in its root's clock: two hosts that never talked

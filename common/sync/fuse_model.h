@@ -17,6 +17,7 @@
 // reference machine composes the pair transforms (Trace Compass's SyncSpanningTree.java).
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -72,6 +73,17 @@ struct MachineSync {
     long double accuracy_ns = 0;
   };
   std::vector<Estimate> estimates;
+  // The error bound of to_reference over any range of reference times, link by link along the
+  // path to the reference (ConvexHullSync::BoundLine, moved into the reference clock): over
+  // [a, b] the error is at most the sum, over the terms, of the larger of |g0 + g1 (t - t0)| at
+  // t = min(a, lo) and t = max(b, hi). Empty with `bounded`: exact (the reference); unbounded:
+  // no bound (a link's quality is not accurate).
+  std::vector<SyncBoundTerm> bound_terms;
+  bool bounded = false;
+  // The bound over [from, to] from the terms (+infinity when not bounded).
+  long double accuracy_over(int64_t from, int64_t to) const {
+    return bounded ? bound_over(bound_terms, from, to) : std::numeric_limits<long double>::infinity();
+  }
 };
 
 struct FusedMachine {
@@ -174,6 +186,8 @@ class FuseModel {
   void decide_structure(const std::string& reference);
   void compose_transforms();
   void grow_component(int root, std::vector<int>& component);
+  static void add_bound_terms(const ConvexHullSync& hull, const LinearTransform& x_to_reference, long double scale,
+                              const MachineSync& parent, MachineSync& sync);
   void report_unsynchronized(int root, bool one_way, const std::vector<std::string>& members);
   static uint64_t pair_key(int a, int b) {
     return (uint64_t(uint32_t(std::min(a, b))) << 32) | uint32_t(std::max(a, b));

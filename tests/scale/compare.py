@@ -15,6 +15,9 @@ Checks, and exits 1 on the first kind that fails (printing the first few mismatc
     boundary by the sync's reported accuracy.
   - fused: the recovered transforms (table sync) are within their reported accuracy_ns of the
     true ones over the run, and every guest is matched to its true VM (table guest_match).
+    With --segments (filter.vm.fuse's one-pass mode): every row of sync_segment is within its
+    accuracy_ns of the true transform over its own [from_ts, to_ts], and the widest of a
+    machine's bounds is the tolerance of the vCPU states its clock times.
   - fused, when the truth has PID namespaces (source.vm.scenario `containers`, or the LM <= 2.11
     statedump): the analysis's container tree and container_thread rows (every thread's
     namespace, vtid, vpid, vppid at every level) equal the truth's exactly, per machine.
@@ -60,6 +63,10 @@ def main():
     parser.add_argument("analysis")
     parser.add_argument("--mode", choices=["fused", "host-only"], required=True)
     parser.add_argument("--show", type=int, default=5)
+    parser.add_argument("--segments", action="store_true",
+                        help="fused, filter.vm.fuse in one-pass mode: check the transforms of table sync_segment "
+                             "(each within its accuracy of the truth over its own span) instead of table sync "
+                             "(whose accuracy covers the lead window's sync points only)")
     args = parser.parse_args()
     truth = sqlite3.connect(args.truth)
     got = sqlite3.connect(args.analysis)
@@ -94,6 +101,26 @@ def main():
                 continue
             alpha, beta = Fraction(alpha_text), Fraction(beta_text)
             got_alpha, got_beta, accuracy, quality = sync[machines[name]]
+            if args.segments:
+                segments = rows(got, "SELECT seq, from_ts, to_ts, alpha_text, beta_text, accuracy_ns "
+                                     "FROM sync_segment WHERE machine=? ORDER BY seq", machines[name])
+                if not segments:
+                    failures.append(f"sync_segment: {name}: no segment")
+                widest = 0
+                for seq, from_ts, to_ts, seg_alpha, seg_beta, seg_accuracy in segments:
+                    # Both lines are linear: the largest error over the segment is at an end.
+                    seg_worst = float(max(abs(Fraction(seg_alpha) * ((t - beta) / alpha) + Fraction(seg_beta) - t)
+                                          for t in (from_ts, to_ts)))
+                    line = (f"sync_segment: {name} #{seq} [{from_ts}, {to_ts}]: error {seg_worst:.1f} ns, "
+                            f"reported accuracy {seg_accuracy} ns")
+                    if seg_accuracy is None or seg_worst > float(seg_accuracy) + 1:
+                        failures.append(line)
+                    else:
+                        print(line)
+                        widest = max(widest, float(seg_accuracy))
+                # The vCPU states timed by this machine's clock may move by the widest bound.
+                sync[machines[name]] = (got_alpha, got_beta, widest if segments else None, quality)
+                continue
             worst = 0
             for host_ts in (start_truth, end_truth):
                 guest_ts = (host_ts - beta) / alpha

@@ -15,6 +15,8 @@
 #        fused; run twice, with the lttng-modules 2.12+ statedump (process_pid_ns) and the <= 2.11 one
 #        (namespace fields in process_state): the container tree and every thread's levels must equal
 #        the truth
+#        one-pass-0, one-pass-1, one-pass-20, one-pass-50: the drift scenario at 0, 1, 20, 50 ppm,
+#        fused in sync-mode="one-pass"; each sync_segment transform within its accuracy of the truth
 #   VM_SCALE_EVENTS  events of the scenario (default 300000)
 set -euo pipefail
 plugin_dir=$1 src=$2 work=$3 case=$4
@@ -27,6 +29,15 @@ params='seed=3,vms=3,pcpus=4,vcpus-per-vm=2,nested=true,nested-vcpus=2,drift-ppm
 [ "$case" = drift ] && params='seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=20'
 [ "$case" = drift-50 ] && params='seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=50'
 [ "$case" = containers ] && params='seed=5,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,containers=2,guest-threads=8,drift-ppm=0.3,disk-irq-rate=400,net-irq-rate=300,exit-mix="NPF:2,MSR:3,IO:1,CPUID:0.5"'
+# one-pass-N: the drift case's scenario at N ppm without its nested guest (KNOWN GAP: the KVM-window
+# matching of a nested guest to its L1 hypervisor fails inside a lead window), fused with sync-mode="one-pass" (the machines
+# and transforms learned from a lead window); the transforms checked segment by segment.
+fuse_params=() compare_args=()
+case $case in
+  one-pass-*)
+    params="seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=false,drift-ppm=${case#one-pass-}"
+    fuse_params=(--params='sync-mode="one-pass"') compare_args=(--segments) ;;
+esac
 [ "$case" = old-names ] && params='seed=11,vms=3,pcpus=2,vcpus-per-vm=2,naming="old",drift-ppm=0,clock-offset-ns=0'
 # One trace set: generated into $1 with the parameters $2, analysed, compared.
 run_one() {
@@ -35,15 +46,16 @@ run_one() {
   VM_PLUGIN_DIR=$plugin_dir "$src/scripts/make-scenario.sh" "$dir" "$events" "$params"
   local db="$dir/analysis.db"
   rm -f "$db"
-  if [ "$case" = fused ] || [ "$case" = drift ] || [ "$case" = drift-50 ] || [ "$case" = containers ]; then
+  if [ "$case" = fused ] || [ "$case" = drift ] || [ "$case" = drift-50 ] || [ "$case" = containers ] ||
+     [ "${case#one-pass-}" != "$case" ]; then
     local args=(run) i=0 trace
     for trace in "$dir"/ctf/*; do
       args+=(--component="s$i:source.ctf.fs" --params="inputs=[\"$trace\"]" --connect="s$i:fuse")
       i=$((i + 1))
     done
-    "${bt[@]}" "${args[@]}" --component=fuse:filter.vm.fuse \
+    "${bt[@]}" "${args[@]}" --component=fuse:filter.vm.fuse "${fuse_params[@]}" \
       --component=out:sink.vm.sqlite --params="path=\"$db\"" --connect=fuse:out
-    python3 "$src/tests/scale/compare.py" "$dir/truth.sqlite" "$db" --mode fused
+    python3 "$src/tests/scale/compare.py" "$dir/truth.sqlite" "$db" --mode fused "${compare_args[@]}"
   else
     "${bt[@]}" "$dir/ctf/host" -c sink.vm.sqlite -p "path=\"$db\""
     python3 "$src/tests/scale/compare.py" "$dir/truth.sqlite" "$db" --mode host-only

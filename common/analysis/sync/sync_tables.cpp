@@ -36,6 +36,21 @@ CREATE TABLE sync_estimate(
   alpha_text TEXT NOT NULL,
   beta_text TEXT NOT NULL
 ))sql"},
+    {db::ObjectKind::table, "sync_segment",
+     "each machine's transform segment by segment, over the time its events span, and its error bound there",
+     R"sql(
+CREATE TABLE sync_segment(
+  machine INTEGER NOT NULL REFERENCES machine(id),
+  reference INTEGER REFERENCES machine(id),
+  seq INTEGER NOT NULL,          -- the segment's rank for its machine, 0 first
+  from_ts INTEGER NOT NULL,      -- the segment covers the machine's events in [from_ts, to_ts] (reference clock)
+  to_ts INTEGER NOT NULL,
+  alpha REAL NOT NULL,           -- slope and offset: t_reference = alpha * t_machine + beta
+  beta REAL NOT NULL,
+  accuracy_ns REAL,              -- bound of the transform's error over [from_ts, to_ts]; NULL when unbounded or unknown
+  alpha_text TEXT NOT NULL,
+  beta_text TEXT NOT NULL
+))sql"},
     {db::ObjectKind::table, "guest_match", "how each guest trace was linked to its VM on the host, and how surely",
      R"sql(
 CREATE TABLE guest_match(
@@ -84,6 +99,26 @@ void SyncTables::add_sync(const SyncRow& row) {
 
 void SyncTables::add_sync_estimate(const SyncRow& row, int64_t peer_id) {
   insert_sync_row("sync_estimate", row, &peer_id);
+}
+
+void SyncTables::add_sync_segment(const SyncSegmentRow& row) {
+  SqliteStatement insert = db::prepare_insert(
+      run_.database(), "sync_segment",
+      {"machine", "reference", "seq", "from_ts", "to_ts", "alpha", "beta", "accuracy_ns", "alpha_text", "beta_text"});
+  insert.bind(1, row.machine_id);
+  insert.bind_or_null(2, row.reference_id);
+  insert.bind(3, row.seq);
+  insert.bind(4, row.from_ts);
+  insert.bind(5, row.to_ts);
+  insert.bind(6, std::stod(row.alpha));
+  insert.bind(7, std::stod(row.beta));
+  if (row.accuracy_ns.empty() || row.accuracy_ns == "inf")
+    insert.bind_null(8);
+  else
+    insert.bind(8, std::stod(row.accuracy_ns));
+  insert.bind(9, row.alpha);
+  insert.bind(10, row.beta);
+  insert.run();
 }
 
 void SyncTables::add_guest_match(int64_t machine_id, int64_t host_id, int64_t qemu_pid, const std::string& method,

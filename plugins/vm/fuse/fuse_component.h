@@ -23,6 +23,10 @@ struct Component {
   std::vector<FuseModel::CachedMachine> cached;
   std::map<std::string, LinearTransform> formulas;  // sync="NAME=ALPHA,BETA;..."
   std::map<std::string, int64_t> guest_vm;          // guest-vm="NAME=PID,...": guest trace -> QEMU pid
+  // sync-mode="one-pass": the machines and a first transform from a lead window of each input.
+  bool one_pass = false;
+  uint64_t lead_ns = 2'000'000'000;
+  uint64_t lead_messages = 2'000'000;
   uint64_t next_port = 0;
 };
 

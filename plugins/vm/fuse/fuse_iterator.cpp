@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <new>
 #include <stdexcept>
 #include <utility>
@@ -24,6 +25,9 @@ bt_message_iterator_class_next_method_status FuseIterator::next(bt_message_array
                                                                 uint64_t* count) {
   *count = 0;
   if (phase_ == Phase::start) start();
+  // One pass: the inputs are not all seen yet, or the lead window is not read yet (AGAIN).
+  if (phase_ == Phase::start || (phase_ == Phase::lead && !run_lead()))
+    return BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_AGAIN;
   if (phase_ == Phase::ended) return BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_END;
   // Straight into `messages`: on an exception, the references put there so far are put back.
   uint64_t filled = 0;
@@ -53,6 +57,8 @@ void FuseIterator::rewind() {
   machine_of_trace_.clear();
   scheds_.clear();
   last_out_ns_ = kNoTime;
+  lead_.clear();
+  lead_first_ns_.clear();
 }
 
 void FuseIterator::seek_beginning() {
@@ -71,7 +77,12 @@ void FuseIterator::start() {
   if (!component_.cached.empty()) return start_from_cache();
   // One machine: nothing to synchronize, so one pass. Every upstream is read up to its first
   // event: by then every trace of the run has shown itself.
-  if (merge_.read_to_first_events() && discovery_->size() == 1) return start_single_machine();
+  const bool all_shown = merge_.read_to_first_events();
+  if (all_shown && discovery_->size() == 1) return start_single_machine();
+  if (component_.one_pass) {
+    if (all_shown) phase_ = Phase::lead;  // else AGAIN: next() comes back here
+    return;
+  }
   run_discovery();
 }
 
@@ -111,7 +122,8 @@ void FuseIterator::run_discovery() {
     if (merge_.next(item) == UpstreamMerge::Fill::again)
       throw std::runtime_error(
           "an upstream iterator returned AGAIN during the discovery pass; filter.vm.fuse "
-          "needs finite, seekable inputs (source.ctf.fs), not live ones");
+          "needs finite, seekable inputs (source.ctf.fs) in its default two-pass mode; for live inputs "
+          "give sync-mode=\"one-pass\"");
     if (!item.message) break;
     const bt_message* message = item.message.get();
     if (bt_message_get_type(message) != BT_MESSAGE_TYPE_EVENT) continue;
@@ -120,19 +132,86 @@ void FuseIterator::run_discovery() {
     discovery_->on_event(message, state.machine, state.cpu, state.fields,
                          event_fields(bt_event_borrow_class_const(event)));
   }
+  // Keep what pass 2 needs from pass 1, then start over.
+  adopt_discovery();
+  rewind();
+  phase_ = Phase::emitting;
+}
+
+void FuseIterator::adopt_discovery() {
   Discovery::Result result = discovery_->finish();
   discovery_.reset();
   const bt_component* component = bt_self_component_as_component(bt_self_message_iterator_borrow_component(self_));
   for (const std::string& message : result.diagnostics) bt::warn(component, message);
-  // Keep what pass 2 needs from pass 1, then start over.
-  rewind();
   model_ = std::move(result.model);
   pcpus_ = std::move(result.pcpus);
   transforms_.clear();
   for (size_t i = 0; i < model_.size(); ++i)
     transforms_.push_back(model_.machine(static_cast<int>(i)).sync.to_reference);
   transforms_ready_ = true;
+}
+
+bool FuseIterator::run_lead() {
+  Merged item;
+  bool capped = false;
+  while (true) {
+    if (lead_.size() >= component_.lead_messages) {
+      capped = true;
+      break;
+    }
+    if (merge_.next(item) == UpstreamMerge::Fill::again) return false;  // the lead so far stays
+    if (!item.message) break;  // every input ended inside the window
+    bool covered = false;
+    const bt_message* message = item.message.get();
+    if (bt_message_get_type(message) == BT_MESSAGE_TYPE_EVENT) {
+      const bt_event* event = bt_message_event_borrow_event_const(message);
+      const StreamState& state = *item.state;
+      discovery_->on_event(message, state.machine, state.cpu, state.fields,
+                           event_fields(bt_event_borrow_class_const(event)));
+      const int64_t raw = bt::event_ns(message);
+      if (lead_first_ns_.size() < discovery_->size()) lead_first_ns_.resize(discovery_->size(), kNoTime);
+      int64_t& first = lead_first_ns_[static_cast<size_t>(state.machine)];
+      if (first == kNoTime) first = raw;
+      covered = lead_covered(raw);
+    }
+    lead_.push_back(std::move(item));
+    if (covered) break;
+  }
+  if (capped) warn_lead_capped();
+  adopt_discovery();
+  for (const auto& [trace, machine] : machine_of_trace_) mapper_.set_trace_environment(trace, environment_of(machine));
+  merge_.retime(lead_);  // the lead's messages go out first, under the transforms
+  lead_.shrink_to_fit();
   phase_ = Phase::emitting;
+  return true;
+}
+
+// Every input has events in the lead, and `raw_ns` (the merge is in raw time order now) is at
+// least lead-ns past the latest first event.
+bool FuseIterator::lead_covered(int64_t raw_ns) const {
+  if (lead_first_ns_.size() < discovery_->size()) return false;
+  int64_t latest = std::numeric_limits<int64_t>::min();
+  for (int64_t first : lead_first_ns_) {
+    if (first == kNoTime) return false;
+    latest = std::max(latest, first);
+  }
+  return raw_ns - latest >= static_cast<int64_t>(component_.lead_ns);
+}
+
+void FuseIterator::warn_lead_capped() const {
+  std::string short_of;
+  for (size_t i = 0; i < machine_traces_.size(); ++i) {
+    const std::string& key = machine_traces_[i];
+    const int64_t first = i < lead_first_ns_.size() ? lead_first_ns_[i] : kNoTime;
+    short_of += (short_of.empty() ? "" : ", ") + ("`" + key.substr(0, key.find('\n')) + "`") +
+                (first == kNoTime ? " (no event yet)" : "");
+  }
+  const bt_component* component = bt_self_component_as_component(bt_self_message_iterator_borrow_component(self_));
+  bt::warn(component, "sync-mode=\"one-pass\": the lead window holds its bound of lead-messages=" +
+                          std::to_string(component_.lead_messages) + " messages before covering lead-ns=" +
+                          std::to_string(component_.lead_ns) + " ns of every input (" + short_of +
+                          "); the machines and the transforms are learned from those messages only. Nothing is "
+                          "dropped. Raise lead-messages (memory) or lower lead-ns for a complete lead window.");
 }
 
 const LinearTransform& FuseIterator::transform_of(int machine) const {
@@ -180,6 +259,10 @@ int FuseIterator::machine_of(const bt_stream* stream) {
     if (!component_.cached.empty())
       throw std::runtime_error("trace `" + name + "` (clock " + uuid + ") was not in the run of `" +
                                component_.sync_path + "`: synchronize it with sync=\"auto\" (the default)");
+    if (component_.one_pass)
+      throw std::runtime_error("trace `" + name + "` (clock " + uuid +
+                               ") appeared after the lead window of sync-mode=\"one-pass\": every trace must begin "
+                               "within it (give sync-mode=\"two-pass\" for inputs whose streams begin late)");
     throw std::runtime_error("a trace appeared in the second pass that the first pass did not see");
   } else {
     // source.ctf.fs names a stream after its data file: the trace's folder is that file's.
@@ -240,6 +323,8 @@ MachineEnv::Entries FuseIterator::environment_of(int index) const {
   for (const MachineSync::Estimate& e : sync.estimates)
     env.estimates.push_back({sync_method_name(e.method), e.to_reference, sync_quality_name(e.quality), e.matches,
                              e.accuracy_ns, model_.machine(e.peer).name});
+  env.sync_bounded = sync.bounded;
+  env.sync_bound_terms = sync.bound_terms;
   env.match_method = machine.match_method;
   env.match_confidence = machine.match_confidence;
   return env.encode();

@@ -9,6 +9,10 @@
 // upstream iterator is sought back to the beginning and pass 2 emits, merging by corrected time
 // (UpstreamMerge) and copying each message into the output trace IR (IrMapper). One input trace:
 // one pass, no re-timing. sync="FILE": one pass with a previous run's model.
+// sync-mode="one-pass": the discovery reads a bounded lead window of every input (lead-ns of
+// each input's clock, at most lead-messages messages, all kept), solves the transforms on it,
+// then the kept messages are buffered again under them (UpstreamMerge::retime) and emission goes
+// on without a seek: nothing needs the end of a trace, and an upstream's AGAIN is passed on.
 
 #include <babeltrace2/babeltrace.h>
 
@@ -51,12 +55,19 @@ class FuseIterator final : public MachineClock {
   std::string trace_names(const std::vector<int>& machines) const;
 
  private:
-  enum class Phase { start, emitting, ended };
+  enum class Phase { start, lead, emitting, ended };
 
   void start();
   void start_from_cache();
   void start_single_machine();
   void run_discovery();
+  // One pass: reads the lead window (false: an upstream said AGAIN, call again later), then
+  // solves it and starts emitting.
+  bool run_lead();
+  bool lead_covered(int64_t raw_ns) const;
+  void warn_lead_capped() const;
+  // The model of a finished discovery: warnings, transforms, the vCPUs' places.
+  void adopt_discovery();
   void rewind();  // upstreams to their beginnings, every per-stream and per-trace state forgotten
   // Refuses, in pass 1, a trace that is filter.vm.fuse's own output, or one already given
   // (`seen`: a trace of the same name and clock UUID).
@@ -95,6 +106,10 @@ class FuseIterator final : public MachineClock {
   std::array<ClassSlot, 256> class_slots_{};
   Event decoded_;                               // pass 2: a sched_switch of a host, decoded
   int64_t last_out_ns_ = kNoTime;
+  // One pass: the messages of the lead window (given back to the merge once solved) and each
+  // machine's first event time in it (raw).
+  std::vector<Merged> lead_;
+  std::vector<int64_t> lead_first_ns_;
 };
 
 }  // namespace vm::fuse

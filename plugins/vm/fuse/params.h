@@ -19,7 +19,15 @@
     "\"FILE\": the database of a previous run, to reuse its machines and transforms in one pass") \
   X("guest-vm", string, optional, 0, 0, "\"GUEST=PID,...\"", \
     "the guest trace GUEST (trace name or hostname) runs as the VM of QEMU process PID" VM_PARAM_NL \
-    "on its host (instead of the automatic matching), e.g. guest-vm=\"web1=2231\"")
+    "on its host (instead of the automatic matching), e.g. guest-vm=\"web1=2231\"") \
+  X("sync-mode", string, optional, 0, 0, "\"two-pass\"|\"one-pass\"", \
+    "\"two-pass\" (default): read every input to its end to learn the machines and sync points," VM_PARAM_NL \
+    "then seek back and emit; \"one-pass\": learn them from a lead window of each input" VM_PARAM_NL \
+    "(lead-ns, lead-messages), then emit while reading (no seek, nothing needs a trace's end)") \
+  X("lead-ns", unsigned_integer, optional, 1000000, 3600000000000, "NS", \
+    "one-pass: the lead window, in ns of each input's own clock (default 2000000000)") \
+  X("lead-messages", unsigned_integer, optional, 1000, 100000000, "N", \
+    "one-pass: the most messages the lead window holds, all inputs together (default 2000000)")
 // clang-format on
 
 #define VM_FUSE_HELP                                                                                         \

@@ -43,6 +43,20 @@ void Upstream::pop(Merged& item) {
   item.message = bt::Ref<const bt_message>::adopt(out.message);
   item.state = out.state;
   item.out_ns = out.out_ns;
+  item.sequence = out.sequence;
+}
+
+void Upstream::take_buffer(std::vector<Buffered>& out) {
+  out.insert(out.end(), queue_.begin() + static_cast<std::ptrdiff_t>(first_), queue_.end());
+  out.insert(out.end(), heap_.begin(), heap_.end());
+  queue_.clear();
+  first_ = 0;
+  heap_.clear();
+  find_head();
+  last_raw_ns = kNoTime;
+  frontier_ns = kNoTime;
+  traces.clear();
+  sequence = 0;
 }
 
 void Upstream::find_head() {
@@ -178,9 +192,42 @@ UpstreamMerge::Fill UpstreamMerge::next(Merged& item) {
       earliest = upstream.head_ns();
     }
   }
-  if (chosen) chosen->pop(item);  // else every upstream ended
+  if (chosen) {
+    chosen->pop(item);
+    item.upstream = static_cast<size_t>(chosen - upstreams_.data());
+  }  // else every upstream ended
   popped_ = chosen;
   return Fill::ready;
+}
+
+void UpstreamMerge::retime(std::vector<Merged>& taken) {
+  std::vector<std::vector<Buffered>> arrivals(upstreams_.size());
+  for (Merged& item : taken) {
+    if (!item.message) continue;
+    arrivals.at(item.upstream).push_back(Buffered{item.message.release(), item.state, kNoTime, item.sequence});
+  }
+  taken.clear();
+  for (size_t i = 0; i < upstreams_.size(); ++i) upstreams_[i].take_buffer(arrivals[i]);
+  for (auto& [stream, state] : streams_) {
+    state.last_out_ns = state.last_event_out_ns = state.packet_begin_out_ns = state.discarded_end_out_ns = kNoTime;
+  }
+  refill_all_ = true;
+  popped_ = nullptr;
+  // buffer() takes over each reference, even when it throws; the ones after it are put then.
+  for (size_t i = 0; i < upstreams_.size(); ++i) {
+    std::vector<Buffered>& items = arrivals[i];
+    std::sort(items.begin(), items.end(),
+              [](const Buffered& a, const Buffered& b) { return a.sequence < b.sequence; });
+    size_t k = 0;
+    try {
+      for (; k < items.size(); ++k) buffer(upstreams_[i], items[k].message);
+    } catch (...) {
+      for (++k; k < items.size(); ++k) bt_message_put_ref(items[k].message);
+      for (size_t j = i + 1; j < upstreams_.size(); ++j)
+        for (const Buffered& item : arrivals[j]) bt_message_put_ref(item.message);
+      throw;
+    }
+  }
 }
 
 UpstreamMerge::Fill UpstreamMerge::refill(Upstream& upstream) {

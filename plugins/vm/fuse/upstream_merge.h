@@ -68,6 +68,8 @@ struct Merged {
   bt::Ref<const bt_message> message;  // empty: every upstream ended
   StreamState* state = nullptr;       // of its stream, valid until the next seek
   int64_t out_ns = kNoTime;
+  size_t upstream = 0;    // the index of the upstream it came from
+  uint64_t sequence = 0;  // its arrival order in that upstream
 };
 
 // One upstream iterator and the messages read from it but not emitted yet. Move-only: it owns
@@ -91,6 +93,9 @@ class Upstream {
   // The head, out of the buffer (the buffer must not be empty).
   void pop(Merged& item);
   void reset();  // drops the buffer, forgets what was read
+  // Hands the buffered messages (and their references) over to `out`, in no particular order,
+  // and forgets the upstream's read position: UpstreamMerge::retime() buffers them again.
+  void take_buffer(std::vector<Buffered>& out);
 
   bool ended = false;
   bool saw_event = false;  // an event message was read
@@ -146,6 +151,12 @@ class UpstreamMerge {
   // The next message in corrected time order into `item` (its message empty: every upstream
   // ended). What `item` held before is put.
   Fill next(Merged& item);
+
+  // The transforms changed (filter.vm.fuse's one-pass mode, once its lead window is solved):
+  // `taken` (every message next() gave since the last seek, in any order; their references are
+  // taken over) and every buffered message are buffered again, upstream by upstream in their
+  // arrival order, under the new transforms, as if they were read only now.
+  void retime(std::vector<Merged>& taken);
 
   StreamState& stream_state(const bt_stream* stream) {
     return stream == last_stream_ ? *last_stream_state_ : find_stream_state(stream);

@@ -301,6 +301,21 @@ void write_fused_model(Sink& sink) {
     row.matches = static_cast<int64_t>(fused.sync_matches);  // decode() keeps it in the int64 range
     row.accuracy_ns = MachineEnv::accuracy_text(fused.sync_accuracy_ns);
     tables.add_sync(row);
+    if (trace->machine->saw_events) {
+      // One segment: the transform over the span of the machine's events (reference clock),
+      // its bound evaluated there (vm_sync_bound; unknown from a filter that does not write it).
+      SyncTables::SyncSegmentRow segment;
+      segment.machine_id = trace->machine_id;
+      segment.reference_id = row.reference_id;
+      segment.from_ts = trace->machine->first_ts;
+      segment.to_ts = trace->machine->last_ts;
+      segment.alpha = row.alpha;
+      segment.beta = row.beta;
+      if (fused.sync_bounded.value_or(false))
+        segment.accuracy_ns =
+            MachineEnv::accuracy_text(bound_over(fused.sync_bound_terms, segment.from_ts, segment.to_ts));
+      tables.add_sync_segment(segment);
+    }
     for (const MachineEnv::Estimate& e : fused.estimates) {
       if (e.peer.empty()) continue;
       SyncTables::SyncRow estimate;
