@@ -166,18 +166,19 @@ TEST(RunDatabase, EveryTableAndViewIsDescribedByItsAnalysis) {
   for (const std::string& name : present) EXPECT_EQ(described.count(name), 1u) << name << " is not described";
   for (const auto& [name, description] : described) EXPECT_EQ(present.count(name), 1u) << name << " is not created";
   // The schema of version 2: 16 tables and 7 views (nested_vcpu_time among them); and the wake
-  // analysis's vcpu_halt and 4 views; with the graph's 3 tables and 1 view and the critical
-  // paths' 3 tables and 2 views.
-  EXPECT_EQ(present.size(), 28u + 9u);
+  // analysis's vcpu_halt and 4 views; the fuse filter's sync_segment; with the graph's 3 tables
+  // and 1 view and the critical paths' 3 tables and 2 views.
+  EXPECT_EQ(present.size(), 29u + 9u);
 }
 
 // Without the options that enable them, the graph's and the critical paths' tables are not
-// created (the default database is the one before they existed: 28 tables and views).
+// created (the default database is the one before they existed, with sync_segment: 29 tables
+// and views).
 TEST(RunDatabase, GraphTablesOnlyOnRequest) {
   const std::string path = temp_db_path("default-schema");
   { vm::Run(path).commit(); }
   const std::set<std::string> present = tables_and_views(path);
-  EXPECT_EQ(present.size(), 28u);
+  EXPECT_EQ(present.size(), 29u);
   for (const char* name : {"critical_path", "critical_path_segment", "exec_graph_vertex", "exec_graph_worker"})
     EXPECT_EQ(present.count(name), 0u) << name;
 }
