@@ -35,7 +35,7 @@ env LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 \
   -c h:source.ctf.fs -p "inputs=[\"$host\"]" \
   -c g:source.ctf.fs -p "inputs=[\"$guest\"]" \
   -c fuse:filter.vm.fuse \
-  -c out:sink.vm.sqlite -p "path=\"$db\"" \
+  -c out:sink.vm.sqlite -p "path=\"$db\",critical-path=\"guest-container/431,guest-container/415\"" \
   --connect h:fuse --connect g:fuse --connect fuse:out
 
 # Split the cookbook: q<N>.sql for each ```sql fence, q<N>.doc for the ```text fence after it.
