@@ -68,6 +68,10 @@ add "host-only -> SQLite" "lab basic host" "$n_host" "${bt[*]} $host -c sink.vm.
 add plain "lab basic host+guest" "$n_pair" "babeltrace2 $host $guest -o dummy"
 add "fuse only" "lab basic host+guest" "$n_pair" "${bt[*]} $(fuse_graph "$host" "$guest") -c out:sink.utils.dummy"
 add "fuse + SQLite" "lab basic host+guest" "$n_pair" "${bt[*]} $(fuse_graph "$host" "$guest") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
+# With the critical paths of the guest's dd threads (issue 12: the execution graph of every
+# machine, built, stored and walked).
+add "fuse + SQLite + critical-path" "lab basic host+guest" "$n_pair" \
+  "${bt[*]} $(fuse_graph "$host" "$guest") -c out:sink.vm.sqlite -p 'path=\"$db\",critical-path=\"dd\"'"
 # The same with the synchronization of a previous run (sync="FILE": one pass).
 cached="$work/cached-sync.db"
 rm -f "$cached"
@@ -100,6 +104,8 @@ for size in ${VM_BENCH_SCENARIO_SIZES-1000000 3000000 10000000}; do
   add plain "$label" "$n" "babeltrace2 ${straces[*]} -o dummy"
   add "host-only -> SQLite" "$label" "$n" "${bt[*]} $sdir/ctf/host -c sink.vm.sqlite -p 'path=\"$db\"'"
   add "fuse + SQLite" "$label" "$n" "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
+  add "fuse + SQLite + critical-path" "$label" "$n" \
+    "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\",critical-path=\"app-0\"'"
 done
 
 # With a baseline build: each vm pipeline once more with the baseline plugin, right after it.
