@@ -3,6 +3,8 @@
 
 #include "sim/critical_truth.h"
 
+#include "sim/vmx.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -200,7 +202,7 @@ class PathBuilder {
       if (p > at) segment(id, at, p, "running");  // no vCPU state known: as it looks
       const std::string_view state = it->state;
       if (state == "vmm")
-        segment(id, p, q, "vmm", it->exit_reason >= 0 ? std::to_string(it->exit_reason) : std::string());
+        segment(id, p, q, "vmm", it->exit_reason >= 0 ? sim::vmx_exit_name(it->exit_reason) : std::string());
       else if (state == "idle")
         segment(id, p, q, "vcpu_halted");
       else if (state == "preempted")

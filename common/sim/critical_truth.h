@@ -23,7 +23,7 @@
 //   untraced  -> X unknown.
 //   running   -> host thread: X running. Thread of a guest (its CPU is vCPU c of VM m, run by
 //                the parent's thread V): [u, v) is cut by V's vCPU state (vcpu_state truth):
-//                  guest -> X running;  vmm -> X vmm (qualifier: the exit reason, decimal);
+//                  guest -> X running;  vmm -> X vmm (qualifier: the exit reason, Linux's VMX name);
 //                  idle -> X vcpu_halted;
 //                  preempted [p, q) -> hand-off: link X->V at p, path(V, [p, q)), link V->X at q
 //                  (V is runnable there, see the next rule).

@@ -199,8 +199,10 @@ void ScenarioModel::Impl::statedump(int machine, int64_t t) {
   for (int id : m.threads) {
     const Thread& t2 = th(id);
     if (t2.kind == Kind::idle || t2.forked) continue;
-    // type 0 = user thread; mode/submode unknown (0); status 5 = WAIT_CPU or 2 = WAIT (sleeping)
-    const int64_t status = t2.state == State::sleeping ? 2 : 5;
+    // type 0 = user thread; mode/submode unknown (0). lttng-modules' enum lttng_process_status
+    // (lttng-statedump-impl.c): a TASK_RUNNING task, on a CPU or not, is 2 (LTTNG_WAIT_CPU: "the
+    // viewer will sort out if the task was really running"), a sleeping one 5 (LTTNG_WAIT).
+    const int64_t status = t2.state == State::sleeping ? 5 : 2;
     const int64_t cpu = cpus[static_cast<size_t>(t2.home)].index;
     if (config.statedump_lm211) {
       // lttng-modules <= 2.11: one event per namespace level, deepest first.

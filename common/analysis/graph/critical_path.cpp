@@ -234,9 +234,17 @@ void Algorithm::append_component(VertexId cur, const std::vector<uint32_t>& link
   for (uint32_t l : links) {
     if (anchor == kNoVertex) return;
     const Edge& e = edge(l);
-    if (prev != kNoEdge && edge(prev).to != e.from)  // not contiguous: a DEFAULT link between
-      anchor = copy_link(anchor, g_.vertex(e.from).worker, std::max(ts(edge(prev).to), ts(e.from)),
-                         EdgeState::deflt, qualifier(e));
+    if (prev != kNoEdge && edge(prev).to != e.from) {  // not contiguous: a DEFAULT link between
+      const WorkerId next = g_.vertex(e.from).worker;
+      const uint64_t at = ts(edge(prev).to);
+      if (opt_.unknown_before_waker && ts(e.from) > at && g_.vertex(edge(prev).to).worker != next) {
+        anchor = copy_link(anchor, next, at, EdgeState::deflt, {});
+        if (anchor == kNoVertex) return;
+        anchor = append(next, ts(e.from), EdgeState::unknown, {});
+      } else {
+        anchor = copy_link(anchor, next, std::max(at, ts(e.from)), EdgeState::deflt, qualifier(e));
+      }
+    }
     if (anchor == kNoVertex) return;
     anchor = copy_link(anchor, g_.vertex(e.to).worker, ts(e.to), e.state, qualifier(e));
     prev = l;

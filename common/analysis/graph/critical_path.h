@@ -39,6 +39,12 @@ struct CriticalPathOptions {
   // visits one vertex). Only a cyclic or pathological graph needs more.
   uint64_t max_steps_per_wait = uint64_t{1} << 22;
   bool bridge_gaps = true;
+  // Between two resolved pieces that do not touch, Trace Compass puts a DEFAULT link from the end
+  // of one to the start of the next, whatever their times: when the next begins later on another
+  // worker (a waker whose first vertex is after the wait began), that link takes time and shows
+  // as a `default` segment. `unknown_before_waker` makes it a zero-time hand-off followed by an
+  // `unknown` segment of that worker, as at the start of a wait (the product's paths).
+  bool unknown_before_waker = false;
 };
 
 // A horizontal piece of the path: `worker` spent [ts, ts + dur) in `state`. A hand-off that takes

@@ -154,14 +154,29 @@ void FusedGraphBuilder::before_event(int64_t machine, const Event& event) {
     case EventKind::net_send:
     case EventKind::net_receive:
     case EventKind::irq_vector_entry:
-    case EventKind::irq_vector_exit: break;
+    case EventKind::irq_vector_exit:
+    case EventKind::irq_entry:
+    case EventKind::irq_exit: break;
     default: return;
   }
   Vcpu* vcpu = vcpu_of_guest_cpu(machine, event.ctx.cpu);
   if (!vcpu) return;
   const GuestCpu key{machine, event.ctx.cpu};
+  if (event.kind == EventKind::irq_entry) {
+    on_guest_irq(key, event.as<Irq>().irq);
+    return;
+  }
+  if (event.kind == EventKind::irq_exit) {
+    handling_.erase(key);
+    return;
+  }
   if (event.kind == EventKind::irq_vector_entry) {
     guest_vector_[key] = event.as<IrqVector>().vector;
+    // A vector with its own handler (the local timer, an IPI) is handled: not pending any more.
+    if (auto pending = pending_vectors_.find(key); pending != pending_vectors_.end()) {
+      auto it = std::find(pending->second.begin(), pending->second.end(), event.as<IrqVector>().vector);
+      if (it != pending->second.end()) pending->second.erase(it);
+    }
     return;
   }
   if (event.kind == EventKind::irq_vector_exit) {
@@ -189,6 +204,7 @@ void FusedGraphBuilder::on_host_event(int64_t machine, const Event& event) {
       Vcpu* vcpu = vcpu_of_host_thread(machine, tid);
       if (!vcpu) return;
       const GuestCpu key = by_host_thread_[{machine, vcpu->host_tid}];
+      if (event.ctx.pid > 0) vm_pid_[key.first] = event.ctx.pid;  // the VM's QEMU process
       if (event.kind == EventKind::kvm_entry) {
         transition(key, *vcpu, ts, VcpuHostState::guest, cpu);
         return;
@@ -224,8 +240,61 @@ void FusedGraphBuilder::on_host_event(int64_t machine, const Event& event) {
     case EventKind::kvm_set_irq:
     case EventKind::kvm_apic_ipi: on_raise(machine, event, thread_of(machine, event)); return;
     case EventKind::kvm_apic_accept_irq: on_accept(machine, event, thread_of(machine, event)); return;
+    case EventKind::kvm_inj_virq: {
+      const int64_t tid = thread_of(machine, event);
+      if (!vcpu_of_host_thread(machine, tid)) return;
+      std::vector<int64_t>& pending = pending_vectors_[by_host_thread_[{machine, tid}]];
+      if (pending.size() >= kMaxPendingVectors) pending.erase(pending.begin());  // never consumed: bounded
+      pending.push_back(event.as<KvmInjVirq>().irq);
+      return;
+    }
     default: return;
   }
+}
+
+// A guest device IRQ handler (line `line`) begins on a vCPU: which of the vectors the host
+// injected into that vCPU it handles. The guest's line numbers are not vectors; the pairing is
+// learned: a handler entered with exactly one injected device vector pending is that vector's, and
+// a line seen so takes its vector from the pending ones again; otherwise the oldest pending device
+// vector (the order the host injected them).
+void FusedGraphBuilder::on_guest_irq(const GuestCpu& key, int64_t line) {
+  handling_.erase(key);
+  auto pending = pending_vectors_.find(key);
+  if (pending == pending_vectors_.end() || pending->second.empty()) return;
+  std::vector<int64_t>& vectors = pending->second;
+  // Device vectors only: Linux's system vectors (the local timer's 0xec and up, IPIs, ...) have
+  // their own handlers (arch/x86/include/asm/irq_vectors.h: FIRST_SYSTEM_VECTOR), and 0-31 are
+  // exceptions.
+  auto device = [](int64_t v) { return v >= 32 && v < 0xec; };
+  const auto devices = std::count_if(vectors.begin(), vectors.end(), device);
+  if (devices == 0) return;
+  auto pick = std::find_if(vectors.begin(), vectors.end(), device);
+  auto known = line_vector_.find({key.first, line});
+  if (known != line_vector_.end()) {
+    auto it = std::find(vectors.begin(), vectors.end(), known->second);
+    if (it != vectors.end()) pick = it;
+  } else if (devices == 1 && line_vector_.size() < kMaxLines) {
+    line_vector_[{key.first, line}] = *pick;
+  }
+  handling_[key] = *pick;
+  vectors.erase(pick);
+}
+
+// The process a raising host thread serves: N for the kernel's vhost workers (`vhost-N`, named
+// after their owner's pid, drivers/vhost/vhost.c), else its pid context (a QEMU thread).
+int64_t FusedGraphBuilder::owner_of(const EventContext& ctx) {
+  constexpr std::string_view kVhost = "vhost-";
+  if (ctx.procname.substr(0, kVhost.size()) == kVhost) {
+    int64_t pid = 0;
+    size_t at = kVhost.size();
+    for (; at < ctx.procname.size() && at < kVhost.size() + 10; ++at) {
+      const char c = ctx.procname[at];
+      if (c < '0' || c > '9') break;
+      pid = pid * 10 + (c - '0');
+    }
+    if (at > kVhost.size() && (at == ctx.procname.size() || ctx.procname[at] == '-')) return pid;
+  }
+  return ctx.pid > 0 ? ctx.pid : kUnknown;
 }
 
 // A device interrupt raised, or an IPI sent, by host thread `tid`: the vertex the hand-off will
@@ -243,6 +312,7 @@ void FusedGraphBuilder::on_raise(int64_t machine, const Event& event, int64_t ti
   } else {
     cause.from = os_.extend_thread(machine, tid, event.ctx.cpu, cause.ts);
     if (cause.from != kNoVertex) cause.name = graph_.worker_of(cause.from).name;
+    cause.owner = owner_of(event.ctx);
   }
   if (cause.from == kNoVertex) return;
   raising_[{machine, tid}] = cause;
@@ -259,6 +329,9 @@ void FusedGraphBuilder::on_accept(int64_t machine, const Event& event, int64_t t
     delivered_[GuestCpu{by_host_thread_[{machine, tid}].first, apicid}] = raised->second;
   } else {
     delivered_any_[{machine, apicid}] = raised->second;
+    delivered_vector_[{machine, apicid, raised->second.vector}] = raised->second;
+    if (raised->second.owner != kUnknown)
+      delivered_owned_[{machine, raised->second.owner, apicid, raised->second.vector}] = raised->second;
   }
 }
 
@@ -280,19 +353,35 @@ void FusedGraphBuilder::on_guest_wakeup(int64_t machine, const Event& event) {
   const int64_t value = os_.context_value(machine, cpu);
   EdgeState link_state;
   if (ctx == IrqContext::ipi) link_state = EdgeState::ipi;
-  else if (ctx == IrqContext::irq && value != kIrqTimer && value != kUnknown) link_state = EdgeState::blocked;
+  else if (ctx == IrqContext::irq && value != kIrqTimer && value != kUnknown) link_state = EdgeState::interrupted;
   else if (ctx == IrqContext::softirq && (value == kSoftirqBlock || value == kSoftirqBlockIopoll))
     link_state = EdgeState::block_device;
   else return;
   const Vcpu* vcpu = vcpu_of_guest_cpu(machine, cpu);
   if (!vcpu) return;
   // The latest vector delivered to this vCPU, by one of its VM's vCPUs or by a host thread.
+  // Only a cause of the context's kind: an IPI and a device's vector can reach one vCPU together.
+  const bool want_ipi = link_state == EdgeState::ipi;
   const Cause* cause = nullptr;
-  if (auto it = delivered_.find(GuestCpu{machine, cpu}); it != delivered_.end()) cause = &it->second;
-  if (auto it = delivered_any_.find({vcpu->host_machine, cpu});
-      it != delivered_any_.end() && (!cause || it->second.ts > cause->ts))
+  if (auto it = delivered_.find(GuestCpu{machine, cpu}); it != delivered_.end() && it->second.ipi == want_ipi)
     cause = &it->second;
-  if (!cause || cause->ipi != (link_state == EdgeState::ipi)) return;
+  // From a host thread: the one that raised the vector injected last into this vCPU.
+  const Cause* by_host = nullptr;
+  if (auto injected = handling_.find(GuestCpu{machine, cpu}); injected != handling_.end()) {
+    auto pid = vm_pid_.find(machine);
+    if (pid != vm_pid_.end()) {
+      // Raised for this VM's process; else by a thread whose process is unknown or another one.
+      auto owned = delivered_owned_.find({vcpu->host_machine, pid->second, cpu, injected->second});
+      if (owned != delivered_owned_.end()) by_host = &owned->second;
+    }
+    auto it = delivered_vector_.find({vcpu->host_machine, cpu, injected->second});
+    if (!by_host && it != delivered_vector_.end() && (pid == vm_pid_.end() || it->second.owner == kUnknown))
+      by_host = &it->second;
+  } else if (auto it = delivered_any_.find({vcpu->host_machine, cpu}); it != delivered_any_.end()) {
+    by_host = &it->second;
+  }
+  if (by_host && !want_ipi && (!cause || by_host->ts > cause->ts)) cause = by_host;
+  if (!cause) return;
   if (cause->ipi) {
     // Any x86 vector's handler is an IPI context for the OS builder (the local timer's too): the
     // guest's vector must be the one sent.
@@ -310,7 +399,9 @@ void FusedGraphBuilder::on_guest_wakeup(int64_t machine, const Event& event) {
   }
   const VertexId woken = os_.close_thread(machine, tid, cpu, ts, EdgeState::blocked, cause->name);
   if (woken == kNoVertex) return;
-  if (!os_.link_vertices(cause->from, woken, link_state)) {
+  // The delivery (from the raise to the guest handler's wake-up) is named by the guest's handler.
+  const std::string_view handler = link_state == EdgeState::interrupted ? os_.context_name(machine, cpu) : "";
+  if (!os_.link_vertices(cause->from, woken, link_state, handler)) {
     ++stats_.refused_links;
     return;
   }

@@ -39,10 +39,11 @@
 //    (kvm_apic_accept_irq(apicid a, vector) in X). A guest thread T of that host's VM, blocked,
 //    woken at t on vCPU a in a device interrupt context (an IRQ handler of a line other than the
 //    timer's line 0, or the block softirq) with t_raise at or after T's wait began: T's interval
-//    is closed `blocked` (qualifier: X's name) and linked from X@t_raise. The link's state is what
-//    Trace Compass's rule names that wait (`blocked` for an IRQ, `block_device` for the block
-//    softirq), so the path shows the delivery time [t_raise, t) under it, and before that
-//    whatever X did (its own `block_device` wait on the host disk, say).
+//    is closed `blocked` (qualifier: X's name) and linked from X@t_raise. The link's state is
+//    `interrupted` (qualifier: the guest IRQ handler's name) for an IRQ, `block_device` for the
+//    block softirq (Trace Compass's name for that wait), so the path shows the delivery time
+//    [t_raise, t) under it, and before that whatever X did (its own `block_device` wait on the
+//    host disk, say).
 // 5. IPI hand-off. vCPU s of guest G sends an IPI (kvm_apic_ipi in its host thread at t_send; the
 //    guest thread S current on s gets a vertex there), delivered to vCPU d (kvm_apic_accept_irq
 //    in the same host thread). A guest thread T blocked and woken at t on vCPU d in IPI context
@@ -62,8 +63,13 @@
 // vertical edge); otherwise the interval keeps the OS builder's label and stats() counts it.
 // APIC ids are taken as vCPU indexes (QEMU's default x86 topology numbers them alike), as the
 // wake analysis does (common/analysis/wake/wake_model.h). A device interrupt raised from a
-// thread that is not a vCPU thread is matched by APIC id to any VM of that host: two VMs of one
-// host sharing an APIC id and vector within one wait may be confused.
+// thread that is not a vCPU thread is matched by APIC id and vector, and by VM: the vector is the
+// one the guest's running IRQ handler is for, among those the host injected into the woken vCPU
+// (kvm_inj_virq, see on_guest_irq(); without that event, the latest vector accepted by that APIC
+// id); the VM is the process the raising thread serves (its pid
+// context: a QEMU thread; N for the kernel's `vhost-N` workers) when it is the pid of the VM's
+// vCPU threads. Without pid contexts, two VMs of one host sharing an APIC id and vector within
+// one wait may be confused.
 // Not done: network edges (TCP matching, another layer); a nested guest's own exits that L0
 // handles without telling L1 are seen by point 6 only as the outer vCPU's states.
 
@@ -73,6 +79,7 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "analysis/graph/critical_path.h"
 #include "analysis/graph/os_graph_builder.h"
@@ -145,6 +152,7 @@ class FusedGraphBuilder {
     Timestamp ts = 0;
     int64_t vector = kUnknown;  // as accepted by the APIC
     std::string name;           // the raising host thread's name (device)
+    int64_t owner = kUnknown;   // the process it serves: its pid, or N for a `vhost-N` worker
   };
   using GuestCpu = std::pair<int64_t, int64_t>;  // (guest machine, vCPU)
 
@@ -161,6 +169,8 @@ class FusedGraphBuilder {
   void on_accept(int64_t machine, const Event& event, int64_t tid);
   void on_guest_wakeup(int64_t machine, const Event& event);
   int64_t thread_of(int64_t machine, const Event& event) const;
+  static int64_t owner_of(const EventContext& ctx);
+  void on_guest_irq(const GuestCpu& key, int64_t line);
   Timestamp wait_start(int64_t machine, int64_t tid, int64_t cpu) const;
 
   ExecGraph& graph_;
@@ -171,6 +181,14 @@ class FusedGraphBuilder {
   std::map<std::pair<int64_t, int64_t>, Cause> raising_;           // (host, tid): its last raise
   std::map<GuestCpu, Cause> delivered_;                            // the last vector a vCPU accepted
   std::map<std::pair<int64_t, int64_t>, Cause> delivered_any_;     // (host, APIC id): from a non-vCPU thread
+  std::map<std::tuple<int64_t, int64_t, int64_t>, Cause> delivered_vector_;  // (host, APIC id, vector): same
+  // (host, owner pid, APIC id, vector): same, by the process the raising thread serves.
+  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t>, Cause> delivered_owned_;
+  std::map<int64_t, int64_t> vm_pid_;                              // guest machine -> its QEMU pid
+  std::map<GuestCpu, std::vector<int64_t>> pending_vectors_;       // injected into a vCPU, not handled yet
+  std::map<GuestCpu, int64_t> handling_;                           // the vector of the guest IRQ handler running
+  std::map<std::pair<int64_t, int64_t>, int64_t> line_vector_;     // (guest, IRQ line) -> vector, learned
+  static constexpr size_t kMaxPendingVectors = 16, kMaxLines = 4096;
   std::map<GuestCpu, int64_t> guest_vector_;                       // the x86 vector a guest vCPU handles
   Stats stats_;
 };

@@ -272,6 +272,7 @@ VertexId first_vertex_from(const ExecGraph& g, WorkerId w, uint64_t from) {
 CriticalPathOptions product_path_options() {
   CriticalPathOptions options = fused_path_options();
   options.resolved_states |= 1u << static_cast<unsigned>(EdgeState::preempted);
+  options.unknown_before_waker = true;
   return options;
 }
 

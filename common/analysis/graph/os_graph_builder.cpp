@@ -165,13 +165,13 @@ VertexId OsGraphBuilder::state_extend(ThreadId t, Timestamp ts) {
   return append(t, ts, resolve_status(threads_[t].status));
 }
 
-void OsGraphBuilder::link(VertexId from, VertexId to, EdgeState state) {
+void OsGraphBuilder::link(VertexId from, VertexId to, EdgeState state, std::string_view qualifier) {
   if (from == kNoVertex || to == kNoVertex) return;
   if (graph_.out_v(from) || graph_.in_v(to)) {
     ++stats_.link_conflicts;
     return;
   }
-  graph_.link(from, to, state);
+  graph_.link(from, to, state, qualifier);
 }
 
 // replaceIncomingNetworkEdge: the packet that `receiver` got (matched, not linked yet) is what
@@ -209,10 +209,10 @@ VertexId OsGraphBuilder::close_thread(int64_t machine, int64_t tid, int64_t cpu,
   return append(t, ts, state, qualifier);
 }
 
-bool OsGraphBuilder::link_vertices(VertexId from, VertexId to, EdgeState state) {
+bool OsGraphBuilder::link_vertices(VertexId from, VertexId to, EdgeState state, std::string_view qualifier) {
   if (from == kNoVertex || to == kNoVertex) return false;
   const uint64_t before = stats_.link_conflicts;
-  link(from, to, state);
+  link(from, to, state, qualifier);
   return stats_.link_conflicts == before;
 }
 
@@ -224,6 +224,11 @@ int64_t OsGraphBuilder::running_tid(int64_t machine, int64_t cpu) const {
 int64_t OsGraphBuilder::context_value(int64_t machine, int64_t cpu) const {
   auto it = contexts_.find(CpuKey{machine, cpu});
   return it == contexts_.end() || it->second.empty() ? kUnknown : it->second.back().value;
+}
+
+std::string_view OsGraphBuilder::context_name(int64_t machine, int64_t cpu) const {
+  auto it = contexts_.find(CpuKey{machine, cpu});
+  return it == contexts_.end() || it->second.empty() ? std::string_view() : std::string_view(it->second.back().name);
 }
 
 // ---- Events --------------------------------------------------------------------------------
@@ -244,7 +249,13 @@ void OsGraphBuilder::on_event(int64_t machine, const Event& event) {
         threads_[t].name.assign(p.name);
         if (threads_[t].worker != kNoWorker) graph_.worker(threads_[t].key, p.name);
       }
-      threads_[t].set_status(status_from_statedump(p.status));
+      // The statedump is a snapshot that races with the trace's own events (a CPU's events may
+      // already have switched the thread in or out when the dump reaches it), and lttng-modules
+      // reports every TASK_RUNNING task, on a CPU or not, as WAIT_CPU. So it gives the status of a
+      // thread the events have not settled yet, as Trace Compass's kernel state system does
+      // (algorithms.md §3.3, "if null"); Trace Compass's graph handler overrides any status, which
+      // turns a running thread `preempted` and drops the wake-up of a blocked one.
+      if (threads_[t].status == ProcStatus::unknown) threads_[t].set_status(status_from_statedump(p.status));
       return;
     }
     case EventKind::sched_switch: on_switch(machine, event); return;
@@ -403,12 +414,20 @@ void OsGraphBuilder::on_wakeup(int64_t machine, const Event& event) {
     target = create(machine, tid, cpu, wakeup.comm);
     threads_[target].set_status(ProcStatus::wait_blocked);
   }
-  const ProcStatus before = threads_[target].status;
+  ProcStatus before = threads_[target].status;
   // A spurious wake-up (of the running thread, or of one already waiting for a CPU) and a
   // wake-up of a thread in any other status change nothing, in the model nor in the graph.
   if (target == waker || before == ProcStatus::wait_cpu) return;
+  if (before == ProcStatus::wait_unknown) {
+    // A statedump's WAIT (sleeping, not yet seen by the events): the kernel traces a wake-up only
+    // for a task it finds sleeping, so the thread was blocked (Trace Compass ignores this wake-up
+    // and leaves the thread waiting for a CPU in an unknown way, and the wait without a waker).
+    threads_[target].set_status(ProcStatus::wait_blocked);
+    before = ProcStatus::wait_blocked;
+  }
   if (before != ProcStatus::wait_blocked && before != ProcStatus::wait_fork && before != ProcStatus::unknown) return;
   threads_[target].set_status(ProcStatus::wait_cpu);
+  threads_[target].preempted = true;  // waits for a CPU from here (set_preemption_links)
   // The graph step (TraceEventHandlerExecutionGraph.handleSchedWakeup), on the status before.
   if (before == ProcStatus::wait_fork) {
     // waitFork: the parent (the waker) is extended to the wake-up and linked to the child.

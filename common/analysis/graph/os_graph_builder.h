@@ -121,20 +121,22 @@ class OsGraphBuilder {
   VertexId close_thread(int64_t machine, int64_t tid, int64_t cpu, Timestamp ts, EdgeState state,
                         std::string_view qualifier = {});
   // A vertical edge; false when refused (a vertex already linked: stats().link_conflicts).
-  bool link_vertices(VertexId from, VertexId to, EdgeState state);
+  bool link_vertices(VertexId from, VertexId to, EdgeState state, std::string_view qualifier = {});
   // The thread the builder's model has on a CPU, or kUnknown.
   int64_t running_tid(int64_t machine, int64_t cpu) const;
   // The value of the top of a CPU's interrupt-context stack: the IRQ line (irq) or the softirq
   // vector (softirq); kUnknown otherwise (the fused layer tells device interrupts apart).
   int64_t context_value(int64_t machine, int64_t cpu) const;
+  // The name of the IRQ handler on top of a CPU's interrupt-context stack, or empty.
+  std::string_view context_name(int64_t machine, int64_t cpu) const;
   // Preemption links, off by default (Trace Compass's graph has none; its stubs' expected graphs
   // and GraphFactory's stay exact). For the threads `accept(machine, tid)` names (the vCPU
-  // threads of host-only and fused runs): when such a thread is switched back in after a
-  // preemption (switched out runnable, so waiting for a CPU since, not woken from a sleep), a
-  // vertical edge of state `preempted` goes from the thread that held that CPU (the prev of the
-  // switch: who ran on it last before the resume) at the switch to the resume vertex. A critical
-  // path that resolves `preempted` (CriticalPathOptions::resolved_states) then follows the
-  // preempting thread back to the preemption. None from the idle task (tid 0: nobody held the
+  // threads of host-only and fused runs): when such a thread is switched in after waiting for a
+  // CPU (switched out runnable, or woken from a sleep and not run since), a vertical edge of
+  // state `preempted` goes from the thread that held that CPU (the prev of the switch: who ran on
+  // it last before the resume) at the switch to the resume vertex. A critical path that resolves
+  // `preempted` (CriticalPathOptions::resolved_states) then follows the preempting thread back
+  // over the wait (to its start, the preemption or the wake-up). None from the idle task (tid 0: nobody held the
   // CPU; the thread waited for the scheduler to move it), none when either vertex is refused.
   void set_preemption_links(std::function<bool(int64_t machine, int64_t tid)> accept) {
     preemption_accept_ = std::move(accept);
@@ -150,7 +152,7 @@ class OsGraphBuilder {
     std::string name;
     WorkerId worker = kNoWorker;  // in the graph once it has a vertex
     ProcStatus status = ProcStatus::unknown, old_status = ProcStatus::unknown;
-    bool preempted = false;  // switched out runnable, not switched in since
+    bool preempted = false;  // switched out runnable or woken, not switched in since
     void set_status(ProcStatus s) {
       old_status = status;
       status = s;
@@ -189,7 +191,7 @@ class OsGraphBuilder {
   VertexId append(ThreadId t, Timestamp ts, EdgeState state, std::string_view qualifier = {});
   VertexId state_change(ThreadId t, Timestamp ts);
   VertexId state_extend(ThreadId t, Timestamp ts);
-  void link(VertexId from, VertexId to, EdgeState state);
+  void link(VertexId from, VertexId to, EdgeState state, std::string_view qualifier = {});
   WorkerId graph_worker(ThreadId t);
 
   void on_switch(int64_t machine, const Event& event);

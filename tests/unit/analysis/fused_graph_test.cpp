@@ -309,8 +309,9 @@ TEST_F(Fused, LostEventsStopTheRefinement) {
 //   (300 gets a vertex there) delivered to APIC 0 (vector 34) at 221, and wakes vCPU thread 100
 //   at 222 (halted -> preempted). 100 runs on CPU 0 from 230 (vmm), enters at 240.
 //   Guest vCPU 0: IRQ 11 (virtio0) at 250 wakes 7 at 255 (its wait began at 100 <= 220): 7's
-//   [100,255) is closed `blocked` (qualifier: the raiser's name) and linked from 300@220 with
-//   Trace Compass's name for an IRQ wake-up, `blocked`. 7 runs at 270: [255,270) preempted.
+//   [100,255) is closed `blocked` (qualifier: the raiser's name) and linked from 300@220 with the
+//   state `interrupted` (the delivery of an injected interrupt; qualifier: the guest handler's
+//   name, virtio0). 7 runs at 270: [255,270) preempted.
 struct FusedDevice : Fused {
   void SetUp() override {
     Fused::SetUp();
@@ -340,7 +341,7 @@ struct FusedDevice : Fused {
 
 TEST_F(FusedDevice, DeviceWakeupHandsOffToTheRaisingHostThread) {
   EXPECT_EQ(chain(key(kGuest, 7)), "100:running 255:blocked(qemu-io) 270:preempted");
-  EXPECT_EQ(link_into(key(kGuest, 7), 255), "1/300@220 blocked");
+  EXPECT_EQ(link_into(key(kGuest, 7), 255), "1/300@220 interrupted");
   EXPECT_EQ(fused->stats().device_links, 1u);
   // The vCPU's swapper: [100,120) running, [120,125) vmm(HLT), [125,222) halted, [222,230)
   // preempted (linked from 100@230), [230,240) vmm(HLT), [240,270) running (in guest mode until
@@ -354,14 +355,15 @@ TEST_F(FusedDevice, DeviceWakeupHandsOffToTheRaisingHostThread) {
 // 300@220; the walk back from 300@220 takes 300's running [210,220), preempted [200,210),
 // block_device [110,200) (not resolved: kept) and running [95,110), and stops at 300@95, before
 // the wait's start (100). The path hands off to 300 at 100 (its running then cut to [100,110))
-// and back at 220 with the link's time [220,255) on 7, then 7's own [255,270) preempted.
+// and back at 220 with the link's time [220,255) on 7 (the link's state, interrupted), then 7's own
+// [255,270) preempted.
 TEST_F(FusedDevice, PathContinuesIntoTheHostDiskWait) {
   const graph::CriticalPath p = path_of(key(kGuest, 7), graph::fused_path_options());
   EXPECT_EQ(segments(p), (std::vector<std::string>{"20+80 2/7 running", "100+10 1/300 running",
                                                    "110+90 1/300 block_device", "200+10 1/300 preempted",
-                                                   "210+10 1/300 running", "220+35 2/7 blocked",
+                                                   "210+10 1/300 running", "220+35 2/7 interrupted",
                                                    "255+15 2/7 preempted"}));
-  EXPECT_EQ(links(p), (std::vector<std::string>{"100 2/7>1/300 default", "220 1/300>2/7 blocked"}));
+  EXPECT_EQ(links(p), (std::vector<std::string>{"100 2/7>1/300 default", "220 1/300>2/7 interrupted"}));
 }
 
 // Point 5 of fused_graph.h: an IPI from vCPU 1 wakes 7 on vCPU 0.

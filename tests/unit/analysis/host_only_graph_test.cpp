@@ -159,12 +159,13 @@ TEST(PreemptionLinks, OffByDefaultOnForTheThreadsAsked) {
   }
 }
 
-// Not a preemption: thread 1 blocks at 20 (prev_state 1), thread 2 wakes it at 25 from task
-// context (the OS graph's DEFAULT link 2@25 -> 1@25), and switches to it at 30 (prev_state 0).
-// Thread 1 waited for a CPU since 25, but it was woken, not preempted: no preemption link at 30.
-// And a resume from the idle task: thread 1 is switched out runnable at 50 for tid 0, which
-// switches back to it at 60: nobody held the CPU, no link.
-TEST(PreemptionLinks, NotAfterAWakeUpNorFromTheIdleTask) {
+// A wait for a CPU after a wake-up: thread 1 blocks at 20 (prev_state 1), thread 2 wakes it at 25
+// from task context (the OS graph's DEFAULT link 2@25 -> 1@25), and switches to it at 30
+// (prev_state 0). Thread 1 waited for the CPU 2 held from 25 to 30: a preemption link 2@30 -> 1@30
+// (the critical path follows 2 over that wait). Then a resume from the idle task: thread 1 is
+// switched out runnable at 50 for tid 0, which switches back to it at 60: nobody held the CPU, no
+// link.
+TEST(PreemptionLinks, AfterAWakeUpButNotFromTheIdleTask) {
   graph::ExecGraph g;
   graph::OsGraphBuilder b(g);
   b.set_preemption_links([](int64_t, int64_t tid) { return tid == 1; });
@@ -179,14 +180,14 @@ TEST(PreemptionLinks, NotAfterAWakeUpNorFromTheIdleTask) {
   b.on_event(0, test_switch(30, 0, 2, 0, 1));
   b.on_event(0, test_switch(50, 0, 1, 0, 0));
   b.on_event(0, test_switch(60, 0, 0, 0, 1));
-  EXPECT_EQ(b.preemption_links(), 0u);
-  size_t vertical = 0;
+  EXPECT_EQ(b.preemption_links(), 1u);
+  std::vector<std::string> vertical;
   for (VertexId v = 0; v < g.vertices().size(); ++v)
-    if (const graph::Edge* e = g.in_v(v)) {
-      ++vertical;
-      EXPECT_EQ(e->state, EdgeState::deflt);  // the wake-up
-    }
-  EXPECT_EQ(vertical, 1u);
+    if (const graph::Edge* e = g.in_v(v))
+      vertical.push_back(std::to_string(g.worker_of(e->from).key.tid) + "@" + std::to_string(g.vertex(e->from).ts) +
+                         ">" + std::to_string(g.worker_of(v).key.tid) + "@" + std::to_string(g.vertex(v).ts) + " " +
+                         std::string(graph::edge_state_name(e->state)));
+  EXPECT_EQ(vertical, (std::vector<std::string>{"2@25>1@25 default", "2@30>1@30 preempted"}));
 }
 
 // A vCPU thread preempted, through the host-only run. 1001 is switched in on CPU 0 at 50 and
