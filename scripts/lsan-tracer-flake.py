@@ -37,8 +37,11 @@ def main() -> int:
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    logs = sorted(Path(sys.argv[1], "Testing", "Temporary").glob("LastTest*.log"))
-    logs = [p for p in logs if "Failed" not in p.name]
+    # ctest writes LastTest.log (LastTest_<date>.log with a dashboard model); LastTestsFailed.log
+    # and LastTestsDisabled.log are lists, not the output.
+    temporary = Path(sys.argv[1], "Testing", "Temporary")
+    logs = [temporary / "LastTest.log"] if (temporary / "LastTest.log").exists() else \
+        sorted(temporary.glob("LastTest_*.log"), key=lambda p: p.stat().st_mtime)
     if not logs:
         print("lsan-tracer-flake: no LastTest.log under " + sys.argv[1], file=sys.stderr)
         return 1
