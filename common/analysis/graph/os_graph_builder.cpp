@@ -12,9 +12,15 @@ constexpr int64_t kSoftirqTimer = 1, kSoftirqNetTx = 2, kSoftirqNetRx = 3, kSoft
                   kSoftirqBlockIopoll = 5, kSoftirqSched = 7, kSoftirqHrtimer = 8;
 // The timer's IRQ line (TraceEventHandlerExecutionGraph.IRQ_TIMER, "found empirically" there).
 constexpr int64_t kIrqTimer = 0;
-// sched_switch's prev_state bits that say the thread blocks (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
-// TASK_RUNNING is 0): none of them means it was preempted (TraceEventHandlerSched.handleSchedSwitch).
-constexpr int64_t kBlockingStates = 1 | 2;
+// sched_switch's prev_state bits that say the thread sleeps: none of them means it was preempted.
+// Trace Compass (TraceEventHandlerSched.handleSchedSwitch) tests TASK_INTERRUPTIBLE |
+// TASK_UNINTERRUPTIBLE (1 | 2) only; since Linux 4.14 the tracepoint reports one bit of the task's
+// state index (include/trace/events/sched.h, __trace_sched_switch_state, and lttng-modules' copy):
+// 0x80 for TASK_IDLE (an idle kworker's sleep), 0x40 parked, 0x10/0x20 dead and zombie, and
+// 0x100 (TASK_REPORT_MAX) for a preemption. Any bit of the low byte is a sleep, as the vCPU
+// tracker has it (common/kvm/host_analysis.h, prev_state_is_runnable); Trace Compass's mask turns
+// an idle kworker's sleep into a wait for the CPU.
+constexpr int64_t kBlockingStates = 0xff;
 
 bool is_net_softirq(int64_t vec) {
   return vec == kSoftirqNetRx || vec == kSoftirqNetTx;
