@@ -29,6 +29,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "params")]
+from intervals import covered  # noqa: E402
 
 # The fused run of the whole recording (traces/lab/cpath/README.md, "Transforms"): its sync rows
 # (alpha_text, beta_text) and its vcpu table (guesta: QEMU pid 212, guestb: 214).
@@ -36,20 +37,6 @@ SYNC = ("guesta-cpath=0.999996851682667284539,5656052609962.34805727;"
         "guestb-cpath=1.00000005809917532934,-103538577227.440060206")
 GUEST_VM = "guesta-cpath=212,guestb-cpath=214"
 READER = "guesta-cpath/334"
-
-
-def covered(intervals, a, b):
-    """True when the sorted, disjoint [x, y) intervals cover [a, b)."""
-    at = a
-    for x, y in intervals:
-        if y <= at:
-            continue
-        if x > at:
-            return False
-        at = y
-        if at >= b:
-            return True
-    return at >= b
 
 
 def main():

@@ -35,6 +35,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "params")]
+from intervals import covered  # noqa: E402
 
 PARAMS = ("seed=3,vms=2,pcpus=2,vcpus-per-vm=2,guest-threads=3,host-threads=1,wake-causes=true,"
           "requests=true,net-irq-rate=100,drift-ppm=0,duration-ns=400000000")
@@ -117,20 +118,6 @@ def check_path(key, row, segs, links):
     if cur != key:
         problems.append(f"{key}: the path ends on {cur}")
     return problems[:SHOW * 4]
-
-
-def covered(intervals, ts, end):
-    """True when the sorted, disjoint (ts, end) intervals cover [ts, end)."""
-    at = ts
-    for a, b in intervals:
-        if b <= at:
-            continue
-        if a > at:
-            return False
-        at = b
-        if at >= end:
-            return True
-    return at >= end
 
 
 def invariants(plugin_dir, work):
