@@ -100,6 +100,25 @@ struct Fused : ::testing::Test {
     return e;
   }
 
+  // The thread current on host CPU `cpu` raises an MSI at `ts` (pid context `pid`, procname
+  // `name`), accepted by APIC 0 with `vector` at ts + 1.
+  void raise_msi(Timestamp ts, int64_t cpu, int64_t vector, int64_t pid = kUnknown, std::string_view name = {}) {
+    h(in_process(at(ts, cpu, EventKind::kvm_msi_set_irq, KvmMsiSetIrq{0xfee00000, vector}), pid, name));
+    h(in_process(at(ts + 1, cpu, EventKind::kvm_apic_accept_irq, KvmApicAcceptIrq{0, vector}), pid, name));
+  }
+  // vCPU 0 (host CPU 0, in guest mode) exits (EXTERNAL_INTERRUPT) at `ts`; KVM injects `vectors`
+  // at ts + 1, ts + 2, ...; the vCPU enters right after.
+  void inject(Timestamp ts, const std::vector<int64_t>& vectors) {
+    h(exit(ts, 0, kExtInt));
+    for (int64_t v : vectors) h(at(++ts, 0, EventKind::kvm_inj_virq, KvmInjVirq{v}));
+    h(entry(ts + 1, 0));
+  }
+  // The guest's handler of IRQ `line` (`name`) on vCPU 0 from `ts` to ts + 4, waking `tid` at ts + 2.
+  void guest_irq(Timestamp ts, int64_t line, std::string_view name, int64_t tid) {
+    g(at(ts, 0, EventKind::irq_entry, Irq{line, name}));
+    g(wakeup(ts + 2, 0, tid));
+    g(at(ts + 4, 0, EventKind::irq_exit, Irq{line, {}}));
+  }
   // vCPU 0 (host thread 100 on host CPU 0) runs from 10 and enters guest mode at 20; the guest
   // runs 7 on it from 25; the vCPU exits (IO_INSTRUCTION) at 40.
   void reader_until_exit() {
@@ -413,15 +432,9 @@ TEST_F(Fused, TimerVectorInjectedWithTheDeviceIsNotTheDevices) {
   g(sched_switch(20, 0, 0, 0, 7, "swapper/0", "reader"));
   g(sched_switch(100, 0, 7, 1, 0, "reader", "swapper/0"));
   h(sched_switch(190, 1, 0, 0, 300, "swapper/1", "qemu-io"));
-  h(at(200, 1, EventKind::kvm_msi_set_irq, KvmMsiSetIrq{0xfee00000, 34}));
-  h(at(201, 1, EventKind::kvm_apic_accept_irq, KvmApicAcceptIrq{0, 34}));
-  h(exit(210, 0, kExtInt));
-  h(at(211, 0, EventKind::kvm_inj_virq, KvmInjVirq{236}));
-  h(at(212, 0, EventKind::kvm_inj_virq, KvmInjVirq{34}));
-  h(entry(213, 0));
-  g(at(220, 0, EventKind::irq_entry, Irq{11, "virtio0"}));
-  g(wakeup(222, 0, 7));
-  g(at(224, 0, EventKind::irq_exit, Irq{11, {}}));
+  raise_msi(200, 1, 34);
+  inject(210, {236, 34});
+  guest_irq(220, 11, "virtio0", 7);
   EXPECT_EQ(chain(key(kGuest, 7)), "100:running 222:blocked(qemu-io)");
   EXPECT_EQ(link_into(key(kGuest, 7), 222), "1/300@200 interrupted");
   EXPECT_EQ(link_qualifier(key(kGuest, 7), 222), "virtio0");
@@ -450,28 +463,16 @@ TEST_F(Fused, LearnedLinePicksItsVectorAmongTwoDevices) {
   g(sched_switch(50, 0, 8, 1, 7, "writer", "reader"));
   g(sched_switch(100, 0, 7, 1, 0, "reader", "swapper/0"));
   h(sched_switch(105, 1, 0, 0, 300, "swapper/1", "blk-io"));
-  h(at(110, 1, EventKind::kvm_msi_set_irq, KvmMsiSetIrq{0xfee00000, 36}));
-  h(at(111, 1, EventKind::kvm_apic_accept_irq, KvmApicAcceptIrq{0, 36}));
-  h(exit(112, 0, kExtInt));
-  h(at(113, 0, EventKind::kvm_inj_virq, KvmInjVirq{36}));
-  h(entry(114, 0));
+  raise_msi(110, 1, 36);
+  inject(112, {36});
   g(at(115, 0, EventKind::irq_entry, Irq{12, "virtio1"}));
   g(at(116, 0, EventKind::irq_exit, Irq{12, {}}));
   h(sched_switch(190, 2, 0, 0, 301, "swapper/2", "net-io"));
-  h(at(200, 2, EventKind::kvm_msi_set_irq, KvmMsiSetIrq{0xfee00000, 34}));
-  h(at(201, 2, EventKind::kvm_apic_accept_irq, KvmApicAcceptIrq{0, 34}));
-  h(at(205, 1, EventKind::kvm_msi_set_irq, KvmMsiSetIrq{0xfee00000, 36}));
-  h(at(206, 1, EventKind::kvm_apic_accept_irq, KvmApicAcceptIrq{0, 36}));
-  h(exit(210, 0, kExtInt));
-  h(at(211, 0, EventKind::kvm_inj_virq, KvmInjVirq{34}));
-  h(at(212, 0, EventKind::kvm_inj_virq, KvmInjVirq{36}));
-  h(entry(213, 0));
-  g(at(220, 0, EventKind::irq_entry, Irq{12, "virtio1"}));
-  g(wakeup(222, 0, 7));
-  g(at(224, 0, EventKind::irq_exit, Irq{12, {}}));
-  g(at(226, 0, EventKind::irq_entry, Irq{11, "virtio0"}));
-  g(wakeup(228, 0, 8));
-  g(at(230, 0, EventKind::irq_exit, Irq{11, {}}));
+  raise_msi(200, 2, 34);
+  raise_msi(205, 1, 36);
+  inject(210, {34, 36});
+  guest_irq(220, 12, "virtio1", 7);
+  guest_irq(226, 11, "virtio0", 8);
   EXPECT_EQ(chain(key(kGuest, 7)), "100:running 222:blocked(blk-io)");
   EXPECT_EQ(link_into(key(kGuest, 7), 222), "1/300@205 interrupted");
   EXPECT_EQ(link_qualifier(key(kGuest, 7), 222), "virtio1");
@@ -491,7 +492,7 @@ TEST_F(Fused, LearnedLinePicksItsVectorAmongTwoDevices) {
 //   B's raiser (host CPU 3, from 190) raises at 200, accepted by APIC 0 (vector 34) at 201, and
 //   wakes 400 at 202. A's raiser (host CPU 1, from 190) raises the same vector for APIC 0 at 210,
 //   accepted at 211: the latest delivery of (APIC 0, vector 34) on the host is A's.
-//   400 runs at 230 (vmm), KVM injects 34 at 235 (when `inject`), entry at 240. B's guest: IRQ 11
+//   400 runs at 230 (vmm), KVM injects 34 at 235 (when `with_injection`), entry at 240. B's guest: IRQ 11
 //   (virtio0) at 250 wakes 7 at 255 (wait began at 100 <= 200).
 // The raiser serving B's process (pid 98) is the cause: 7 is linked from B's raiser @200.
 struct FusedTwoVms : Fused {
@@ -508,8 +509,8 @@ struct FusedTwoVms : Fused {
   }
   void gb(const Event& e) { feed(guest_b, e); }
   // B's raiser is host thread b_tid (pid context b_pid, name b_name), A's a_tid (a_pid, a_name).
-  void run(int64_t b_tid, int64_t b_pid, std::string_view b_name, int64_t a_tid, int64_t a_pid,
-           std::string_view a_name, bool inject) {
+  void run(int64_t b_tid, int64_t b_pid, std::string_view b_name, int64_t a_tid, int64_t a_pid, std::string_view a_name,
+           bool with_injection) {
     h(sched_switch(10, 0, 0, 0, 100, "swapper/0", "CPU 0/KVM"));
     h(sched_switch(10, 2, 0, 0, 400, "swapper/2", "CPU 0/KVM"));
     h(in_process(entry(20, 0), 99, "CPU 0/KVM"));
@@ -520,13 +521,11 @@ struct FusedTwoVms : Fused {
     h(sched_switch(125, 2, 400, 1, 0, "CPU 0/KVM", "swapper/2"));
     h(sched_switch(190, 3, 0, 0, b_tid, "swapper/3", b_name));
     h(sched_switch(190, 1, 0, 0, a_tid, "swapper/1", a_name));
-    h(in_process(at(200, 3, EventKind::kvm_msi_set_irq, KvmMsiSetIrq{0xfee00000, 34}), b_pid, b_name));
-    h(in_process(at(201, 3, EventKind::kvm_apic_accept_irq, KvmApicAcceptIrq{0, 34}), b_pid, b_name));
+    raise_msi(200, 3, 34, b_pid, b_name);
     h(in_process(wakeup(202, 3, 400), b_pid, b_name));
-    h(in_process(at(210, 1, EventKind::kvm_msi_set_irq, KvmMsiSetIrq{0xfee00000, 34}), a_pid, a_name));
-    h(in_process(at(211, 1, EventKind::kvm_apic_accept_irq, KvmApicAcceptIrq{0, 34}), a_pid, a_name));
+    raise_msi(210, 1, 34, a_pid, a_name);
     h(sched_switch(230, 2, 0, 0, 400, "swapper/2", "CPU 0/KVM"));
-    if (inject) h(in_process(at(235, 2, EventKind::kvm_inj_virq, KvmInjVirq{34}), 98, "CPU 0/KVM"));
+    if (with_injection) h(in_process(at(235, 2, EventKind::kvm_inj_virq, KvmInjVirq{34}), 98, "CPU 0/KVM"));
     h(in_process(entry(240, 2), 98, "CPU 0/KVM"));
     gb(at(250, 0, EventKind::irq_entry, Irq{11, "virtio0"}));
     gb(wakeup(255, 0, 7));
