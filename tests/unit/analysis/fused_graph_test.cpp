@@ -549,6 +549,13 @@ TEST_F(FusedTwoVms, VhostWorkerServesThePidInItsName) {
   EXPECT_EQ(link_into(key(kGuestB, 7), 255), "1/600@200 interrupted");
 }
 
+// Without kvm_inj_virq (with posted interrupts KVM injects nothing itself), the vector is the
+// latest accepted by APIC 0, and the VM is still told by the raiser's process: B's 500.
+TEST_F(FusedTwoVms, WithoutInjectionTheVmStillChooses) {
+  run(500, 98, "qemu-b-io", 300, 99, "qemu-a-io", false);
+  EXPECT_EQ(link_into(key(kGuestB, 7), 255), "1/500@200 interrupted");
+}
+
 // Point 5 of fused_graph.h: an IPI from vCPU 1 wakes 7 on vCPU 0.
 //   vCPU 0 (100) in guest mode from 20 on host CPU 0, vCPU 1 (101) from 20 on host CPU 1. Guest:
 //   7 runs on vCPU 0 from 20 and blocks at 100; 8 runs on vCPU 1 from 20.
