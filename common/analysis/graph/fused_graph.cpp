@@ -29,6 +29,12 @@ EdgeState edge_of(VcpuHostState s) {
   }
 }
 
+template <typename Map>
+const typename Map::mapped_type* find_in(const Map& map, const typename Map::key_type& key) {
+  auto it = map.find(key);
+  return it == map.end() ? nullptr : &it->second;
+}
+
 std::string reason_name(VirtIsa isa, int64_t reason) {
   if (reason < 0) return {};
   if (const char* name = exit_reason_name(isa, static_cast<uint64_t>(reason))) return name;
@@ -330,8 +336,10 @@ void FusedGraphBuilder::on_accept(int64_t machine, const Event& event, int64_t t
   } else {
     delivered_any_[{machine, apicid}] = raised->second;
     delivered_vector_[{machine, apicid, raised->second.vector}] = raised->second;
-    if (raised->second.owner != kUnknown)
+    if (raised->second.owner != kUnknown) {
       delivered_owned_[{machine, raised->second.owner, apicid, raised->second.vector}] = raised->second;
+      delivered_any_owned_[{machine, raised->second.owner, apicid}] = raised->second;
+    }
   }
 }
 
@@ -365,21 +373,20 @@ void FusedGraphBuilder::on_guest_wakeup(int64_t machine, const Event& event) {
   const Cause* cause = nullptr;
   if (auto it = delivered_.find(GuestCpu{machine, cpu}); it != delivered_.end() && it->second.ipi == want_ipi)
     cause = &it->second;
-  // From a host thread: the one that raised the vector injected last into this vCPU.
-  const Cause* by_host = nullptr;
+  // From a host thread: the one that raised the handler's vector (without kvm_inj_virq: the latest
+  // vector accepted by that APIC id), for this VM's process; else by a thread whose process is
+  // unknown, when the VM's is known.
+  const int64_t host = vcpu->host_machine;
+  auto pid = vm_pid_.find(machine);
+  const Cause *owned = nullptr, *any = nullptr;
   if (auto injected = handling_.find(GuestCpu{machine, cpu}); injected != handling_.end()) {
-    auto pid = vm_pid_.find(machine);
-    if (pid != vm_pid_.end()) {
-      // Raised for this VM's process; else by a thread whose process is unknown or another one.
-      auto owned = delivered_owned_.find({vcpu->host_machine, pid->second, cpu, injected->second});
-      if (owned != delivered_owned_.end()) by_host = &owned->second;
-    }
-    auto it = delivered_vector_.find({vcpu->host_machine, cpu, injected->second});
-    if (!by_host && it != delivered_vector_.end() && (pid == vm_pid_.end() || it->second.owner == kUnknown))
-      by_host = &it->second;
-  } else if (auto it = delivered_any_.find({vcpu->host_machine, cpu}); it != delivered_any_.end()) {
-    by_host = &it->second;
+    if (pid != vm_pid_.end()) owned = find_in(delivered_owned_, {host, pid->second, cpu, injected->second});
+    any = find_in(delivered_vector_, {host, cpu, injected->second});
+  } else {
+    if (pid != vm_pid_.end()) owned = find_in(delivered_any_owned_, {host, pid->second, cpu});
+    any = find_in(delivered_any_, {host, cpu});
   }
+  const Cause* by_host = owned ? owned : ((any && (pid == vm_pid_.end() || any->owner == kUnknown)) ? any : nullptr);
   if (by_host && !want_ipi && (!cause || by_host->ts > cause->ts)) cause = by_host;
   if (!cause) return;
   if (cause->ipi) {

@@ -184,6 +184,7 @@ class FusedGraphBuilder {
   std::map<std::tuple<int64_t, int64_t, int64_t>, Cause> delivered_vector_;  // (host, APIC id, vector): same
   // (host, owner pid, APIC id, vector): same, by the process the raising thread serves.
   std::map<std::tuple<int64_t, int64_t, int64_t, int64_t>, Cause> delivered_owned_;
+  std::map<std::tuple<int64_t, int64_t, int64_t>, Cause> delivered_any_owned_;  // (host, owner pid, APIC id)
   std::map<int64_t, int64_t> vm_pid_;                              // guest machine -> its QEMU pid
   std::map<GuestCpu, std::vector<int64_t>> pending_vectors_;       // injected into a vCPU, not handled yet
   std::map<GuestCpu, int64_t> handling_;                           // the vector of the guest IRQ handler running

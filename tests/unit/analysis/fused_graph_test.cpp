@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analysis/graph/critical_path.h"
@@ -34,7 +35,7 @@ using graph::WorkerKey;
 
 constexpr int64_t kHost = 1, kGuest = 2;
 constexpr int64_t kVmx = 1;  // kvm_x86_exit.isa: KVM_ISA_VMX
-constexpr int64_t kHlt = 12, kIoInstruction = 30, kMsrWrite = 32;  // VMX basic exit reasons
+constexpr int64_t kExtInt = 1, kHlt = 12, kIoInstruction = 30, kMsrWrite = 32;  // VMX basic exit reasons
 
 struct Fused : ::testing::Test {
   vm::Run run{::testing::TempDir() + "fused_graph.db"};
@@ -92,7 +93,32 @@ struct Fused : ::testing::Test {
   static Event wakeup(Timestamp ts, int64_t cpu, int64_t tid) {
     return at(ts, cpu, EventKind::sched_wakeup, SchedWakeup{tid, cpu}, "sched_wakeup");
   }
+  // `e` with lttng's pid and procname contexts (the process of the thread, and its name).
+  static Event in_process(Event e, int64_t pid, std::string_view procname = {}) {
+    e.ctx.pid = pid;
+    e.ctx.procname = procname;
+    return e;
+  }
 
+  // The thread current on host CPU `cpu` raises an MSI at `ts` (pid context `pid`, procname
+  // `name`), accepted by APIC 0 with `vector` at ts + 1.
+  void raise_msi(Timestamp ts, int64_t cpu, int64_t vector, int64_t pid = kUnknown, std::string_view name = {}) {
+    h(in_process(at(ts, cpu, EventKind::kvm_msi_set_irq, KvmMsiSetIrq{0xfee00000, vector}), pid, name));
+    h(in_process(at(ts + 1, cpu, EventKind::kvm_apic_accept_irq, KvmApicAcceptIrq{0, vector}), pid, name));
+  }
+  // vCPU 0 (host CPU 0, in guest mode) exits (EXTERNAL_INTERRUPT) at `ts`; KVM injects `vectors`
+  // at ts + 1, ts + 2, ...; the vCPU enters right after.
+  void inject(Timestamp ts, const std::vector<int64_t>& vectors) {
+    h(exit(ts, 0, kExtInt));
+    for (int64_t v : vectors) h(at(++ts, 0, EventKind::kvm_inj_virq, KvmInjVirq{v}));
+    h(entry(ts + 1, 0));
+  }
+  // The guest's handler of IRQ `line` (`name`) on vCPU 0 from `ts` to ts + 4, waking `tid` at ts + 2.
+  void guest_irq(Timestamp ts, int64_t line, std::string_view name, int64_t tid) {
+    g(at(ts, 0, EventKind::irq_entry, Irq{line, name}));
+    g(wakeup(ts + 2, 0, tid));
+    g(at(ts + 4, 0, EventKind::irq_exit, Irq{line, {}}));
+  }
   // vCPU 0 (host thread 100 on host CPU 0) runs from 10 and enters guest mode at 20; the guest
   // runs 7 on it from 25; the vCPU exits (IO_INSTRUCTION) at 40.
   void reader_until_exit() {
@@ -152,6 +178,12 @@ struct Fused : ::testing::Test {
     const WorkerKey& from = graph().worker_of(e->from).key;
     return std::to_string(from.machine_id) + "/" + std::to_string(from.tid) + "@" +
            std::to_string(graph().vertex(e->from).ts) + " " + std::string(graph::edge_state_name(e->state));
+  }
+  // The qualifier of the vertical edge into k@ts ("" when it has none, "none" without an edge).
+  std::string link_qualifier(const WorkerKey& k, uint64_t ts) const {
+    const VertexId v = vertex(k, ts);
+    const graph::Edge* e = v == graph::kNoVertex ? nullptr : graph().in_v(v);
+    return e ? std::string(graph().qualifier(e->qualifier)) : "none";
   }
   // The path as "ts+dur machine/tid state" segments and "ts machine/tid>machine/tid state" links.
   static std::vector<std::string> segments(const graph::CriticalPath& p) {
@@ -364,6 +396,164 @@ TEST_F(FusedDevice, PathContinuesIntoTheHostDiskWait) {
                                                    "210+10 1/300 running", "220+35 2/7 interrupted",
                                                    "255+15 2/7 preempted"}));
   EXPECT_EQ(links(p), (std::vector<std::string>{"100 2/7>1/300 default", "220 1/300>2/7 interrupted"}));
+}
+
+// Point 4's link state and qualifier, in FusedDevice: the wake-up at 255 happens in the guest's
+// IRQ handler of line 11, entered at 250 as "virtio0": the link 300@220 -> 7@255 is `interrupted`
+// with the qualifier "virtio0" (not the raiser's name, which qualifies 7's blocked interval). The
+// critical path copies the link with its state and qualifier, and its time [220,255) is a segment
+// of 7 in that state and qualifier (the flat path: a link that takes time is a segment of the
+// worker it hands to).
+TEST_F(FusedDevice, DeviceLinkIsInterruptedNamedByTheGuestHandler) {
+  EXPECT_EQ(link_qualifier(key(kGuest, 7), 255), "virtio0");
+  const graph::CriticalPath p = path_of(key(kGuest, 7), graph::fused_path_options());
+  ASSERT_EQ(p.links.size(), 2u);
+  EXPECT_EQ(p.links[1].state, EdgeState::interrupted);
+  EXPECT_EQ(p.links[1].qualifier, "virtio0");
+  ASSERT_EQ(p.segments.size(), 7u);
+  EXPECT_EQ(p.segments[5].ts, 220u);
+  EXPECT_EQ(p.segments[5].state, EdgeState::interrupted);
+  EXPECT_EQ(p.segments[5].qualifier, "virtio0");
+}
+
+// Two vectors injected at one entry, the local timer's first (Linux's LOCAL_TIMER_VECTOR, 0xec =
+// 236) and a device's (34): the device IRQ handler pairs with 34.
+//   vCPU 0 (100) in guest mode from 20 on host CPU 0; guest 7 runs from 20, blocks at 100.
+//   Host CPU 1: the I/O thread 300 runs from 190, raises an MSI at 200, accepted by APIC 0 (vector
+//   34) at 201. vCPU 0 exits (EXTERNAL_INTERRUPT) at 210, KVM injects 236 at 211 and 34 at 212
+//   (both pending on vCPU 0), entry at 213.
+//   Guest vCPU 0: IRQ 11 (virtio0) at 220, before any x86 vector handler: of the pending [236, 34]
+//   only 34 is a device vector (32 <= v < 0xec), so the handler is 34's; 7 woken at 222 (wait
+//   began at 100 <= 200) is linked from the thread that raised 34: 300@200, `interrupted`.
+//   Were 236 taken (the oldest pending), no host thread delivered it: no link.
+TEST_F(Fused, TimerVectorInjectedWithTheDeviceIsNotTheDevices) {
+  h(sched_switch(10, 0, 0, 0, 100, "swapper/0", "CPU 0/KVM"));
+  h(entry(20, 0));
+  g(sched_switch(20, 0, 0, 0, 7, "swapper/0", "reader"));
+  g(sched_switch(100, 0, 7, 1, 0, "reader", "swapper/0"));
+  h(sched_switch(190, 1, 0, 0, 300, "swapper/1", "qemu-io"));
+  raise_msi(200, 1, 34);
+  inject(210, {236, 34});
+  guest_irq(220, 11, "virtio0", 7);
+  EXPECT_EQ(chain(key(kGuest, 7)), "100:running 222:blocked(qemu-io)");
+  EXPECT_EQ(link_into(key(kGuest, 7), 222), "1/300@200 interrupted");
+  EXPECT_EQ(link_qualifier(key(kGuest, 7), 222), "virtio0");
+  EXPECT_EQ(fused->stats().device_links, 1u);
+}
+
+// Two devices' vectors injected at one entry (34 then 36): each guest handler pairs with its
+// device's vector, the line's vector being learned when the line was first seen alone.
+//   vCPU 0 (100) in guest mode from 20 on host CPU 0. Guest vCPU 0: 8 runs from 20, blocks at 50;
+//   7 runs from 50, blocks at 100; the swapper runs.
+//   Learning: the block device's thread 300 ("blk-io", host CPU 1 from 105) raises at 110,
+//   accepted by APIC 0 (vector 36) at 111; vCPU 0 exits at 112, KVM injects 36 at 113, entry at
+//   114; the guest's IRQ 12 (virtio1) at 115 sees one pending device vector: line 12 -> 36.
+//   Then the network's thread 301 ("net-io", host CPU 2 from 190) raises at 200 (APIC 0, vector
+//   34, accepted at 201), and 300 raises again at 205 (vector 36, accepted at 206). vCPU 0 exits
+//   at 210, KVM injects 34 at 211 and 36 at 212, entry at 213: pending [34, 36].
+//   IRQ 12 (virtio1) at 220: its learned vector 36 is pending, so it is 36's handler (not the
+//   oldest, 34): 7 woken at 222 (wait began at 100 <= 205) is linked from 36's raiser 300@205.
+//   IRQ 11 (virtio0) at 226: pending [34], one device vector: 34's handler (and 11 -> 34 is
+//   learned); 8 woken at 228 (wait began at 50 <= 200) is linked from 301@200. Both links are
+//   `interrupted`, named by their handler.
+TEST_F(Fused, LearnedLinePicksItsVectorAmongTwoDevices) {
+  h(sched_switch(10, 0, 0, 0, 100, "swapper/0", "CPU 0/KVM"));
+  h(entry(20, 0));
+  g(sched_switch(20, 0, 0, 0, 8, "swapper/0", "writer"));
+  g(sched_switch(50, 0, 8, 1, 7, "writer", "reader"));
+  g(sched_switch(100, 0, 7, 1, 0, "reader", "swapper/0"));
+  h(sched_switch(105, 1, 0, 0, 300, "swapper/1", "blk-io"));
+  raise_msi(110, 1, 36);
+  inject(112, {36});
+  g(at(115, 0, EventKind::irq_entry, Irq{12, "virtio1"}));
+  g(at(116, 0, EventKind::irq_exit, Irq{12, {}}));
+  h(sched_switch(190, 2, 0, 0, 301, "swapper/2", "net-io"));
+  raise_msi(200, 2, 34);
+  raise_msi(205, 1, 36);
+  inject(210, {34, 36});
+  guest_irq(220, 12, "virtio1", 7);
+  guest_irq(226, 11, "virtio0", 8);
+  EXPECT_EQ(chain(key(kGuest, 7)), "100:running 222:blocked(blk-io)");
+  EXPECT_EQ(link_into(key(kGuest, 7), 222), "1/300@205 interrupted");
+  EXPECT_EQ(link_qualifier(key(kGuest, 7), 222), "virtio1");
+  EXPECT_EQ(chain(key(kGuest, 8)), "50:running 228:blocked(net-io)");
+  EXPECT_EQ(link_into(key(kGuest, 8), 228), "1/301@200 interrupted");
+  EXPECT_EQ(link_qualifier(key(kGuest, 8), 228), "virtio0");
+  EXPECT_EQ(fused->stats().device_links, 2u);
+  expect_links_from_running_threads(2);
+}
+
+// Point 4 with two VMs on one host, each with a vCPU 0 (APIC id 0) and a device on vector 34.
+// VM A is machine 2 (QEMU pid 99, vCPU thread 100 on host CPU 0, in guest mode from 20); VM B
+// machine 3 (QEMU pid 98, vCPU thread 400 on host CPU 2). Their KVM events carry their pid
+// context, so the fused layer knows each VM's QEMU pid.
+//   VM B: 400 enters at 20; B's guest runs 7 on vCPU 0 from 20, 7 blocks at 100; 400 exits (HLT)
+//   at 120 and is switched out blocking at 125 (halted).
+//   B's raiser (host CPU 3, from 190) raises at 200, accepted by APIC 0 (vector 34) at 201, and
+//   wakes 400 at 202. A's raiser (host CPU 1, from 190) raises the same vector for APIC 0 at 210,
+//   accepted at 211: the latest delivery of (APIC 0, vector 34) on the host is A's.
+//   400 runs at 230 (vmm), KVM injects 34 at 235 (when `with_injection`), entry at 240. B's guest: IRQ 11
+//   (virtio0) at 250 wakes 7 at 255 (wait began at 100 <= 200).
+// The raiser serving B's process (pid 98) is the cause: 7 is linked from B's raiser @200.
+struct FusedTwoVms : Fused {
+  static constexpr int64_t kGuestB = 3;
+  TracedMachine guest_b;
+  void SetUp() override {
+    Fused::SetUp();
+    guest_b.id = kGuestB;
+    fused->set_resolver(kHost, [](int64_t, int64_t tid, graph::VcpuRef& out) {
+      if (tid != 100 && tid != 400) return false;
+      out = graph::VcpuRef{tid == 100 ? kGuest : kGuestB, 0};
+      return true;
+    });
+  }
+  void gb(const Event& e) { feed(guest_b, e); }
+  // B's raiser is host thread b_tid (pid context b_pid, name b_name), A's a_tid (a_pid, a_name).
+  void run(int64_t b_tid, int64_t b_pid, std::string_view b_name, int64_t a_tid, int64_t a_pid, std::string_view a_name,
+           bool with_injection) {
+    h(sched_switch(10, 0, 0, 0, 100, "swapper/0", "CPU 0/KVM"));
+    h(sched_switch(10, 2, 0, 0, 400, "swapper/2", "CPU 0/KVM"));
+    h(in_process(entry(20, 0), 99, "CPU 0/KVM"));
+    h(in_process(entry(20, 2), 98, "CPU 0/KVM"));
+    gb(sched_switch(20, 0, 0, 0, 7, "swapper/0", "reader"));
+    gb(sched_switch(100, 0, 7, 1, 0, "reader", "swapper/0"));
+    h(in_process(exit(120, 2, kHlt), 98, "CPU 0/KVM"));
+    h(sched_switch(125, 2, 400, 1, 0, "CPU 0/KVM", "swapper/2"));
+    h(sched_switch(190, 3, 0, 0, b_tid, "swapper/3", b_name));
+    h(sched_switch(190, 1, 0, 0, a_tid, "swapper/1", a_name));
+    raise_msi(200, 3, 34, b_pid, b_name);
+    h(in_process(wakeup(202, 3, 400), b_pid, b_name));
+    raise_msi(210, 1, 34, a_pid, a_name);
+    h(sched_switch(230, 2, 0, 0, 400, "swapper/2", "CPU 0/KVM"));
+    if (with_injection) h(in_process(at(235, 2, EventKind::kvm_inj_virq, KvmInjVirq{34}), 98, "CPU 0/KVM"));
+    h(in_process(entry(240, 2), 98, "CPU 0/KVM"));
+    gb(at(250, 0, EventKind::irq_entry, Irq{11, "virtio0"}));
+    gb(wakeup(255, 0, 7));
+    gb(at(260, 0, EventKind::irq_exit, Irq{11, {}}));
+  }
+};
+
+// The raisers are QEMU threads: B's 500 (pid 98), A's 300 (pid 99).
+TEST_F(FusedTwoVms, DeviceLinkComesFromTheWokenGuestsVm) {
+  run(500, 98, "qemu-b-io", 300, 99, "qemu-a-io", true);
+  EXPECT_EQ(chain(key(kGuestB, 7)), "100:running 255:blocked(qemu-b-io)");
+  EXPECT_EQ(link_into(key(kGuestB, 7), 255), "1/500@200 interrupted");
+  EXPECT_EQ(fused->stats().device_links, 1u);
+}
+
+// The raisers are the kernel's vhost workers, whose pid context is their own tid: B's 600
+// ("vhost-98", serving pid 98), A's 601 ("vhost-99"). The name gives the process served: 600.
+TEST_F(FusedTwoVms, VhostWorkerServesThePidInItsName) {
+  run(600, 600, "vhost-98", 601, 601, "vhost-99", true);
+  EXPECT_EQ(chain(key(kGuestB, 7)), "100:running 255:blocked(vhost-98)");
+  EXPECT_EQ(link_into(key(kGuestB, 7), 255), "1/600@200 interrupted");
+}
+
+// Without kvm_inj_virq (with posted interrupts KVM injects nothing itself), the vector is the
+// latest accepted by APIC 0, and the VM is still told by the raiser's process: B's 500.
+TEST_F(FusedTwoVms, WithoutInjectionTheVmStillChooses) {
+  run(500, 98, "qemu-b-io", 300, 99, "qemu-a-io", false);
+  EXPECT_EQ(link_into(key(kGuestB, 7), 255), "1/500@200 interrupted");
 }
 
 // Point 5 of fused_graph.h: an IPI from vCPU 1 wakes 7 on vCPU 0.
