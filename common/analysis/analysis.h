@@ -40,7 +40,6 @@ struct TracedMachine {
   Timestamp first_ts = 0, last_ts = 0;
   bool saw_events = false;
   uint64_t events = 0;
-  bool ended = false;  // its trace ended (Run::on_machine_end)
   // Event classes seen, by name (for event_stat and the diagnostics), filled at the end.
   struct EventClassCount {
     std::string name;
@@ -83,12 +82,6 @@ class Analysis {
                               int64_t /*count*/) {}
   // End of the input: close this machine's intervals at `end`.
   virtual void finish_machine(TracedMachine&, Timestamp /*end*/) {}
-  // The machine's trace ended at `last` (its last event) while others go on: by default, what
-  // the analysis knows of `cpu` after `last` is lost, as after discarded events
-  // (on_lost_events with no count); an analysis that counts losses overrides it.
-  virtual void on_machine_end(TracedMachine& machine, Timestamp last, int64_t cpu) {
-    on_lost_events(machine, last, last, cpu, kUnknown);
-  }
   // End of the input, after every machine was finished.
   virtual void finish(Run&) {}
   // Writes the final rows (after every finish).

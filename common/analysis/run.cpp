@@ -72,16 +72,6 @@ void Run::on_lost_events(TracedMachine& machine, Timestamp begin, Timestamp end,
   for (const auto& analysis : analyses_) analysis->on_lost_events(machine, begin, end, cpu, count);
 }
 
-void Run::on_machine_end(TracedMachine& machine) {
-  // Only a fused run goes on past a machine's end (the others end with the input).
-  if (!machine.fused || machine.events == 0 || machine.ended) return;
-  machine.ended = true;
-  for (size_t cpu = 0; cpu < machine.sched_.cpu_count(); ++cpu) {
-    machine.sched_.on_lost_events(static_cast<int64_t>(cpu));
-    for (const auto& analysis : analyses_) analysis->on_machine_end(machine, machine.last_ts, static_cast<int64_t>(cpu));
-  }
-}
-
 void Run::finish() {
   // Fused traces share one clock and end together: every timeline runs to the last event of
   // the machines that share its clock. A top-level machine left in its own clock (own_clock)

@@ -53,9 +53,6 @@ class Run {
   // `begin`/`end` kUnknown: not known (the machine's last event then). The CPU's current thread
   // becomes unknown in the scheduler state first, then every analysis is told.
   void on_lost_events(TracedMachine& machine, Timestamp begin, Timestamp end, int64_t cpu, int64_t count);
-  // The machine's trace ended (all its streams) while the input goes on: every analysis is told,
-  // for each of its CPUs, that its state is unknown from its last event (Analysis::on_machine_end).
-  void on_machine_end(TracedMachine& machine);
 
   // End of input: closes every timeline (fused runs: all at the run's last event).
   void finish();

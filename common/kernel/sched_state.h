@@ -37,7 +37,6 @@ class SchedState {
   // unknown from now on; current_before_loss() tells which thread it was.
   void on_lost_events(int64_t cpu);
 
-  size_t cpu_count() const { return cpus_.size(); }
   // The current thread of `cpu` (kUnknown: not known, or not a CPU).
   int64_t current(int64_t cpu) const {
     return cpu >= 0 && static_cast<size_t>(cpu) < cpus_.size() ? cpus_[static_cast<size_t>(cpu)].tid : kUnknown;

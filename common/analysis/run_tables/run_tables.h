@@ -33,7 +33,6 @@ class RunTables final : public Analysis {
   const std::vector<std::string>& diagnostics() const { return diagnostics_; }
 
   void on_lost_events(TracedMachine& machine, Timestamp begin, Timestamp end, int64_t cpu, int64_t count) override;
-  void on_machine_end(TracedMachine&, Timestamp, int64_t) override {}  // the end of a trace loses nothing
   void finish(Run& run) override;
   void write(Run& run) override;
   // The machines and the run row, last.

@@ -52,7 +52,6 @@ struct TraceState {
   int64_t machine_id = 0;
   TracedMachine* machine = nullptr;  // owned by the run
   bool tid_diagnosed = false;        // the missing `tid` context was reported
-  int open_streams = 0;              // streams begun and not ended: at 0 again, the trace ended
 };
 
 // Per stream: its trace, its CPU (packet context `cpu_id`) and where its contexts are.
@@ -179,18 +178,8 @@ void on_stream_beginning(Sink& sink, const bt_message* message) {
                        "VM named after the thread (qemu-tidN). Record it with: lttng add-context --kernel "
                        "--type=tid --type=pid --type=procname");
   }
-  ++info.trace->open_streams;
   sink.streams[stream] = info;
   sink.last_stream = nullptr;
-}
-
-// A trace whose streams have all ended says nothing more: in a fused run the other machines go
-// on, and what depended on it (its vCPUs' states) is unknown from its last event.
-void on_stream_end(Sink& sink, const bt_message* message) {
-  auto it = sink.streams.find(bt_message_stream_end_borrow_stream_const(message));
-  if (it == sink.streams.end()) return;
-  TraceState& trace = *it->second.trace;
-  if (--trace.open_streams == 0 && trace.machine) sink.run->on_machine_end(*trace.machine);
 }
 
 StreamInfo& stream_info(Sink& sink, const bt_stream* stream) {
@@ -281,7 +270,6 @@ void handle(Sink& sink, const bt_message* message) {
   switch (bt_message_get_type(message)) {
     case BT_MESSAGE_TYPE_EVENT: on_event(sink, message); break;
     case BT_MESSAGE_TYPE_STREAM_BEGINNING: on_stream_beginning(sink, message); break;
-    case BT_MESSAGE_TYPE_STREAM_END: on_stream_end(sink, message); break;
     case BT_MESSAGE_TYPE_PACKET_BEGINNING: on_packet_beginning(sink, message); break;
     case BT_MESSAGE_TYPE_DISCARDED_EVENTS: on_discarded_events(sink, message); break;
     case BT_MESSAGE_TYPE_DISCARDED_PACKETS: on_discarded_packets(sink, message); break;
