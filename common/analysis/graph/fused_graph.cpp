@@ -331,6 +331,14 @@ void FusedGraphBuilder::on_accept(int64_t machine, const Event& event, int64_t t
   const int64_t apicid = event.as<KvmApicAcceptIrq>().apicid;
   raised->second.vector = event.as<KvmApicAcceptIrq>().vec;
   if (apicid < 0 || apicid >= kMaxApicId) return;  // read from the trace: bounded
+  // The keys hold values read from the trace (vectors, pids): a trace with ever new ones
+  // starts the maps over rather than growing them without bound (older causes are forgotten).
+  if (delivered_vector_.size() >= kMaxDelivered || delivered_owned_.size() >= kMaxDelivered ||
+      delivered_any_owned_.size() >= kMaxDelivered) {
+    delivered_vector_.clear();
+    delivered_owned_.clear();
+    delivered_any_owned_.clear();
+  }
   if (vcpu_of_host_thread(machine, tid)) {
     delivered_[GuestCpu{by_host_thread_[{machine, tid}].first, apicid}] = raised->second;
   } else {

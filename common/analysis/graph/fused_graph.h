@@ -189,7 +189,7 @@ class FusedGraphBuilder {
   std::map<GuestCpu, std::vector<int64_t>> pending_vectors_;       // injected into a vCPU, not handled yet
   std::map<GuestCpu, int64_t> handling_;                           // the vector of the guest IRQ handler running
   std::map<std::pair<int64_t, int64_t>, int64_t> line_vector_;     // (guest, IRQ line) -> vector, learned
-  static constexpr size_t kMaxPendingVectors = 16, kMaxLines = 4096;
+  static constexpr size_t kMaxPendingVectors = 16, kMaxLines = 4096, kMaxDelivered = 1 << 16;
   std::map<GuestCpu, int64_t> guest_vector_;                       // the x86 vector a guest vCPU handles
   Stats stats_;
 };
