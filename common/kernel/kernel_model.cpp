@@ -120,7 +120,7 @@ void KernelModel::on_switch(Timestamp ts, int64_t cpu, int64_t prev_tid, int64_t
       retire(ts, prev_tid);
     } else {
       Thread& prev = thread(ts, prev_tid);
-      prev.base = (prev_state & 0xff) == 0 ? ThreadState::wait_cpu : ThreadState::blocked;
+      prev.base = prev_state_is_runnable(prev_state) ? ThreadState::wait_cpu : ThreadState::blocked;
       prev.cpu = kUnknown;
       update(ts, prev_tid, prev);
     }

@@ -21,6 +21,14 @@
 
 namespace vm {
 
+// True when sched_switch's prev_state says the thread stays runnable (it was preempted), false
+// when it blocks or dies. Kernels renumbered the task states (4.14), but in every layout the
+// low byte is 0 for a runnable task and non-zero for a sleeping, stopped or dead one; the
+// "preempted" flag (TASK_STATE_MAX / TASK_REPORT_MAX: 256, 1024, 2048 or 4096) lies above it.
+inline bool prev_state_is_runnable(int64_t prev_state) {
+  return (prev_state & 0xff) == 0;
+}
+
 struct ThreadInfo {
   int64_t pid = kUnknown;
   std::string name;

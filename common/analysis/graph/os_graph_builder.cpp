@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "kernel/sched_state.h"
+
 namespace vm::graph {
 
 namespace {
@@ -12,15 +14,6 @@ constexpr int64_t kSoftirqTimer = 1, kSoftirqNetTx = 2, kSoftirqNetRx = 3, kSoft
                   kSoftirqBlockIopoll = 5, kSoftirqSched = 7, kSoftirqHrtimer = 8;
 // The timer's IRQ line (TraceEventHandlerExecutionGraph.IRQ_TIMER, "found empirically" there).
 constexpr int64_t kIrqTimer = 0;
-// sched_switch's prev_state bits that say the thread sleeps: none of them means it was preempted.
-// Trace Compass (TraceEventHandlerSched.handleSchedSwitch) tests TASK_INTERRUPTIBLE |
-// TASK_UNINTERRUPTIBLE (1 | 2) only; since Linux 4.14 the tracepoint reports one bit of the task's
-// state index (include/trace/events/sched.h, __trace_sched_switch_state, and lttng-modules' copy):
-// 0x80 for TASK_IDLE (an idle kworker's sleep), 0x40 parked, 0x10/0x20 dead and zombie, and
-// 0x100 (TASK_REPORT_MAX) for a preemption. Any bit of the low byte is a sleep, as the vCPU
-// tracker has it (common/kvm/host_analysis.h, prev_state_is_runnable); Trace Compass's mask turns
-// an idle kworker's sleep into a wait for the CPU.
-constexpr int64_t kBlockingStates = 0xff;
 
 bool is_net_softirq(int64_t vec) {
   return vec == kSoftirqNetRx || vec == kSoftirqNetTx;
@@ -388,10 +381,18 @@ void OsGraphBuilder::on_switch(int64_t machine, const Event& event) {
     threads_[prev].name.assign(s.prev_comm);  // renamed at run time
     if (threads_[prev].worker != kNoWorker) graph_.worker(threads_[prev].key, s.prev_comm);
   }
-  threads_[prev].set_status((s.prev_state & kBlockingStates) == 0 ? ProcStatus::wait_cpu : ProcStatus::wait_blocked);
+  // sched_switch's prev_state bits that say the thread sleeps: none of them means it was preempted.
+  // Trace Compass (TraceEventHandlerSched.handleSchedSwitch) tests TASK_INTERRUPTIBLE |
+  // TASK_UNINTERRUPTIBLE (1 | 2) only; since Linux 4.14 the tracepoint reports one bit of the task's
+  // state index (include/trace/events/sched.h, __trace_sched_switch_state, and lttng-modules' copy):
+  // 0x80 for TASK_IDLE (an idle kworker's sleep), 0x40 parked, 0x10/0x20 dead and zombie, and
+  // 0x100 (TASK_REPORT_MAX) for a preemption. Any bit of the low byte is a sleep, as everywhere
+  // else in the product (kernel/sched_state.h, prev_state_is_runnable()); Trace Compass's mask
+  // turns an idle kworker's sleep into a wait for the CPU.
+  threads_[prev].set_status(prev_state_is_runnable(s.prev_state) ? ProcStatus::wait_cpu : ProcStatus::wait_blocked);
   const bool resumed = threads_[next].preempted && prev != next;
   threads_[next].preempted = false;
-  threads_[prev].preempted = (s.prev_state & kBlockingStates) == 0;
+  threads_[prev].preempted = prev_state_is_runnable(s.prev_state);
   // The graph step: both intervals end here, each in its status before the switch.
   const VertexId from = state_change(prev, event.ctx.ts);
   const VertexId to = state_change(next, event.ctx.ts);
