@@ -106,6 +106,9 @@ for size in ${VM_BENCH_SCENARIO_SIZES-1000000 3000000 10000000}; do
   add "fuse + SQLite" "$label" "$n" "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
   add "fuse + SQLite + critical-path" "$label" "$n" \
     "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\",critical-path=\"app-0\"'"
+  # The same with the graph in memory (graph-file=false): what the graph's file saves.
+  add "fuse + SQLite + critical-path, graph in memory" "$label" "$n" \
+    "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\",critical-path=\"app-0\",graph-file=false'"
 done
 
 # With a baseline build: each vm pipeline once more with the baseline plugin, right after it.

@@ -8,7 +8,8 @@
 #        scripts/compare-dbs.sh both PLUGIN_A PLUGIN_B OUT_DIR   run A, run B, diff (OUT_DIR/a, OUT_DIR/b)
 # Cases: the lab basic host and guest fused; the lab nested host, L1 and L2 fused; the shipped
 # container slice fused; the lab basic host alone (host-only); a 1 M-event source.vm.scenario
-# trace set fused (generated once, with PLUGIN_DIR's source.vm.scenario, into the data folder).
+# trace set fused (generated once, with PLUGIN_DIR's source.vm.scenario, into the data folder);
+# basic-pair-cp and scenario-1m-cp: the first and the last with `critical-path` (not by default).
 #   VM_SHARED_DIR      the shared folder (default: ../shared beside the checkout)
 #   VM_COMPARE_DATA    where the traces are unpacked (default: build/compare-data)
 #   VM_COMPARE_CASES   the cases to run (default: "basic-pair nested container basic-host scenario-1m")
@@ -28,7 +29,7 @@ fused() {  # plugin_dir db trace...
   shift 2
   for t in "$@"; do args+=(-c "s$i:source.ctf.fs" -p "inputs=[\"$t\"]" --connect "s$i:fuse"); i=$((i + 1)); done
   babeltrace2 --omit-home-plugin-path --plugin-path="$plugin_dir" "${args[@]}" -c fuse:filter.vm.fuse \
-    -c out:sink.vm.sqlite -p "path=\"$db\"" --connect fuse:out
+    -c out:sink.vm.sqlite -p "path=\"$db\"${sink_extra:-}" --connect fuse:out
 }
 
 run_cases() {  # plugin_dir out_dir
@@ -57,6 +58,12 @@ run_cases() {  # plugin_dir out_dir
       basic-host) babeltrace2 --omit-home-plugin-path --plugin-path="$plugin_dir" "$lab/basic/host/kernel" \
         -c sink.vm.sqlite -p "path=\"$out/$case_name.db\"" ;;
       scenario-1m) fused "$plugin_dir" "$out/$case_name.db" "$data"/scenario-1m/ctf/* ;;
+      # With the execution graph and critical paths (issue 12): the guest's dd threads, the
+      # scenario's request thread app-0.
+      basic-pair-cp) sink_extra=',critical-path="dd"' fused "$plugin_dir" "$out/$case_name.db" \
+        "$lab/basic/host/kernel" "$lab/basic/guest/kernel" ;;
+      scenario-1m-cp) sink_extra=',critical-path="app-0"' fused "$plugin_dir" "$out/$case_name.db" \
+        "$data"/scenario-1m/ctf/* ;;
       *) echo "compare-dbs: unknown case $case_name" >&2; exit 2 ;;
     esac
     echo "compare-dbs: $case_name with $plugin_dir: $((($(date +%s%N) - start) / 1000000)) ms" >&2

@@ -17,6 +17,9 @@ struct RunOptions {
   // database (graph/graph_store.h).
   bool exec_graph = false;
   bool store_exec_graph = false;
+  // Not empty: the graph is kept in an unnamed temporary file of this directory while the run
+  // builds it (ExecGraph::spill_to), not in memory. The sink names its output's directory.
+  std::string graph_spill_dir;
 };
 
 }  // namespace vm

@@ -47,10 +47,11 @@ void expect_tiling(const CriticalPath& p) {
 }
 
 // Builds the input graph of one oracle, computes the path of each worker it names, compares.
-void check_oracle(std::string_view id, const char* graph_member) {
+void check_oracle(std::string_view id, const char* graph_member, bool spilled = false) {
   const Json* t = test::oracle_test(id);
   ASSERT_NE(t, nullptr) << id << " is not in critical-path-oracles.json";
   OracleGraph in;
+  if (spilled) in.graph.spill_to(::testing::TempDir());
   std::string problem = test::build_graph((*t)[graph_member], in);
   ASSERT_EQ(problem, "") << id;
   std::vector<const Json*> paths;
@@ -84,6 +85,13 @@ TEST(CriticalPath, GraphWakeupEmbedded) { check_graph_factory("graph_factory.wak
 TEST(CriticalPath, GraphWakeupInterleave) { check_graph_factory("graph_factory.wakeup_interleave"); }
 TEST(CriticalPath, GraphNested) { check_graph_factory("graph_factory.nested"); }
 TEST(CriticalPath, GraphNet1) { check_graph_factory("graph_factory.net1"); }
+
+// The same 12 oracles with the input graph kept in a temporary file (ExecGraph::spill_to, the
+// sink's default): where the graph lives changes no path.
+TEST(CriticalPath, GraphFactoryOraclesInASpilledGraph) {
+  for (const Json& t : test::oracles()["tests"].items)
+    if (t["id"].text.rfind("graph_factory.", 0) == 0) check_oracle(t["id"].text, "input_graph", true);
+}
 
 // Every GraphFactory oracle of the file has its test above (a new one in the file fails here).
 TEST(CriticalPath, EveryGraphFactoryOracleIsTested) {
@@ -198,9 +206,9 @@ constexpr EdgeState R = EdgeState::running;
 // by the hand-off to the forked worker: the path is worker 0, 1, ..., N-1, N-2, ..., 0, each for
 // 1 ns, RUNNING (2N-1 segments). 20000 nested waits: Trace Compass's recursion depth; here an
 // explicit stack.
-TEST(CriticalPath, DeepChainOfNestedWaits) {
-  const int64_t n = 20000;
+void check_deep_chain(int64_t n, bool spilled) {
   ExecGraph g;
+  if (spilled) g.spill_to(::testing::TempDir());
   std::vector<WorkerId> w;
   for (int64_t k = 0; k < n; ++k) w.push_back(actor(g, k));
   std::vector<VertexId> fork_at(n), woken_at(n);
@@ -222,6 +230,16 @@ TEST(CriticalPath, DeepChainOfNestedWaits) {
     ASSERT_EQ(s.worker.tid, i < n ? i : 2 * n - 2 - i);
   }
   EXPECT_EQ(p.links.size(), static_cast<size_t>(2 * (n - 1)));
+}
+
+TEST(CriticalPath, DeepChainOfNestedWaits) { check_deep_chain(20000, false); }
+
+// The same in a spilled graph of 200000 workers: 600,000 vertices and 800,000 edges, so the
+// graph gives its pages back (every ExecGraph::kReleaseEvery) while it is built and while the
+// path walks it, and reads them back from its file.
+TEST(CriticalPath, DeepChainOfNestedWaitsInASpilledGraph) {
+  ASSERT_GT(3 * 200000, 2 * static_cast<int64_t>(ExecGraph::kReleaseEvery));
+  check_deep_chain(200000, true);
 }
 
 // A0: 0 -R- 1 -B- 5 =EPS= 5' -R- 7, B: 0 -R- 5, and B@5 wakes A0 at 5' (the second vertex at 5).

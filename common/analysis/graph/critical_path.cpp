@@ -24,8 +24,10 @@ std::string describe(const WorkerKey& k) {
 
 class Algorithm {
  public:
-  Algorithm(const ExecGraph& g, const CriticalPathOptions& options, CriticalPath& out)
-      : g_(g), opt_(options), out_(out), cp_(out.graph), cp_worker_(g.workers().size(), kNoWorker) {}
+  Algorithm(const ExecGraph& g, const CriticalPathOptions& options, CriticalPath& out, PathEmitter* emit = nullptr)
+      : g_(g), opt_(options), out_(out), cp_(out.graph), cp_worker_(g.workers().size(), kNoWorker), emit_(emit) {
+    if (g.spilled()) cp_.spill_to(g.spill_dir());
+  }
 
   void run(VertexId start, VertexId end);
   void run_until(VertexId start, uint64_t end_ts);
@@ -46,7 +48,17 @@ class Algorithm {
   const Edge& edge(uint32_t e) const { return g_.edges()[e]; }
   std::string_view qualifier(const Edge& e) const { return g_.qualifier(e.qualifier); }
   bool resolved(EdgeState s) const { return (opt_.resolved_states >> static_cast<unsigned>(s)) & 1u; }
-  void diag(std::string s) { out_.diagnostics.push_back(std::move(s)); }
+  void diag(std::string s) {
+    if (out_.diagnostics.size() < CriticalPath::kMaxDiagnostics) out_.diagnostics.push_back(std::move(s));
+    else ++out_.more_diagnostics;
+  }
+  // A spilled graph's pages are given back every so many vertices visited (spill_array.h).
+  void visited() {
+    if (++visits_ % ExecGraph::kReleaseEveryVisit == 0) {
+      g_.release();
+      cp_.release();
+    }
+  }
 
   VertexId find_incoming(VertexId v) const;
   bool resolve(uint32_t blocking, uint64_t bound);
@@ -70,6 +82,13 @@ class Algorithm {
   ExecGraph& cp_;
   std::vector<WorkerId> cp_worker_;
   std::vector<uint32_t> sub_;
+  uint64_t visits_ = 0;
+  PathEmitter* emit_ = nullptr;
+  void emit_segment(PathSegment s);
+  void emit_link(PathLink l) {
+    if (emit_) emit_->link(l);
+    else out_.links.push_back(std::move(l));
+  }
   std::vector<VertexId> dfs_;
   std::vector<Frame> frames_;
   uint64_t cursor_ = 0;
@@ -117,6 +136,7 @@ bool Algorithm::resolve(uint32_t blocking, uint64_t bound) {
   if (!open(blocking, bound)) return true;
   uint64_t steps = 0;
   while (!frames_.empty()) {
+    visited();
     if (++steps > opt_.max_steps_per_wait) {
       sub_.clear();
       frames_.clear();
@@ -273,6 +293,7 @@ void Algorithm::run_until(VertexId start, uint64_t end_ts) {
   VertexId cur = start;
   std::vector<uint32_t> links;
   for (;;) {
+    visited();
     uint32_t ei = g_.vertex(cur).out_h;
     if (ei == kNoEdge || edge(ei).state == EdgeState::no_edge) {
       // A gap in the worker's chain (or its tail).
@@ -322,7 +343,7 @@ void Algorithm::push_segment(uint64_t from, uint64_t to, const WorkerKey& w, Edg
   if (from > cursor_) {
     diag("critical path: nothing on the path from " + std::to_string(cursor_) + " to " + std::to_string(from) +
          ": unknown");
-    out_.segments.push_back(PathSegment{cursor_, from - cursor_, w, EdgeState::unknown, {}});
+    emit_segment(PathSegment{cursor_, from - cursor_, w, EdgeState::unknown, {}});
     cursor_ = from;
   } else if (from < cursor_) {
     diag("critical path: the segment of " + describe(w) + " from " + std::to_string(from) + " to " +
@@ -330,7 +351,7 @@ void Algorithm::push_segment(uint64_t from, uint64_t to, const WorkerKey& w, Edg
     if (to <= cursor_) return;
     from = cursor_;
   }
-  out_.segments.push_back(PathSegment{from, to - from, w, s, std::string(q)});
+  emit_segment(PathSegment{from, to - from, w, s, std::string(q)});
   cursor_ = to;
 }
 
@@ -340,12 +361,13 @@ void Algorithm::push_segment(uint64_t from, uint64_t to, const WorkerKey& w, Edg
 void Algorithm::flatten() {
   cursor_ = out_.start_ts;
   for (const Edge& e : cp_.edges()) {
+    visited();
     const Vertex& a = cp_.vertex(e.from);
     const Vertex& b = cp_.vertex(e.to);
     const WorkerKey& to_key = cp_.workers()[b.worker].key;
     std::string_view q = cp_.qualifier(e.qualifier);
     if (a.worker != b.worker)
-      out_.links.push_back(PathLink{a.ts, b.ts, cp_.workers()[a.worker].key, to_key, e.state, std::string(q)});
+      emit_link(PathLink{a.ts, b.ts, cp_.workers()[a.worker].key, to_key, e.state, std::string(q)});
     if (b.ts > a.ts) push_segment(a.ts, b.ts, to_key, e.state, q);
     else if (b.ts < a.ts)
       diag("critical path: a hand-off from " + std::to_string(a.ts) + " back to " + std::to_string(b.ts) +
@@ -354,14 +376,20 @@ void Algorithm::flatten() {
   if (cursor_ < out_.end_ts) {  // the path's worker (the path graph's first) until the end
     diag("critical path: nothing on the path from " + std::to_string(cursor_) + " to " +
          std::to_string(out_.end_ts) + ": unknown");
-    out_.segments.push_back(
-        PathSegment{cursor_, out_.end_ts - cursor_, cp_.workers()[0].key, EdgeState::unknown, {}});
+    emit_segment(PathSegment{cursor_, out_.end_ts - cursor_, cp_.workers()[0].key, EdgeState::unknown, {}});
   }
-  if (cursor_ > out_.end_ts) {
+  // emit_segment() cut what went past the end.
+  if (cursor_ > out_.end_ts)
     diag("critical path: the path goes past its end (" + std::to_string(out_.end_ts) + "): cut there");
-    while (!out_.segments.empty() && out_.segments.back().ts >= out_.end_ts) out_.segments.pop_back();
-    if (!out_.segments.empty()) out_.segments.back().dur = out_.end_ts - out_.segments.back().ts;
-  }
+}
+
+// A segment of the flat form, cut at the path's end (they come in time order and tile the path,
+// so what starts at or after the end is past it).
+void Algorithm::emit_segment(PathSegment s) {
+  if (s.ts >= out_.end_ts) return;
+  if (s.dur > out_.end_ts - s.ts) s.dur = out_.end_ts - s.ts;
+  if (emit_) emit_->segment(s);
+  else out_.segments.push_back(std::move(s));
 }
 
 }  // namespace
@@ -376,6 +404,15 @@ CriticalPath critical_path_until(const ExecGraph& g, VertexId start, uint64_t en
                                  const CriticalPathOptions& options) {
   CriticalPath out;
   Algorithm algorithm(g, options, out);
+  if (start >= g.vertices().size()) algorithm.run(start, kNoVertex);  // the diagnostic
+  else algorithm.run_until(start, end_ts);
+  return out;
+}
+
+CriticalPath critical_path_until(const ExecGraph& g, VertexId start, uint64_t end_ts,
+                                 const CriticalPathOptions& options, PathEmitter& emit) {
+  CriticalPath out;
+  Algorithm algorithm(g, options, out, &emit);
   if (start >= g.vertices().size()) algorithm.run(start, kNoVertex);  // the diagnostic
   else algorithm.run_until(start, end_ts);
   return out;

@@ -72,8 +72,20 @@ struct CriticalPath {
   uint64_t start_ts = 0, end_ts = 0;
   std::vector<PathSegment> segments;
   std::vector<PathLink> links;
-  // What could not be resolved or had to be repaired, one sentence each; empty when none.
+  // What could not be resolved or had to be repaired, one sentence each; empty when none. At
+  // most kMaxDiagnostics; `more_diagnostics` counts the others.
   std::vector<std::string> diagnostics;
+  uint64_t more_diagnostics = 0;
+  static constexpr size_t kMaxDiagnostics = 1000;
+};
+
+// Takes a path's segments and links as they are found, in order (critical_path_until() with an
+// emitter): a long-lived thread's path is written out without being held whole in memory.
+class PathEmitter {
+ public:
+  virtual ~PathEmitter() = default;
+  virtual void segment(const PathSegment&) = 0;
+  virtual void link(const PathLink&) = 0;
 };
 
 // The path of the worker of `start` from `start` on. With `end` (any vertex, only its timestamp
@@ -87,6 +99,11 @@ CriticalPath critical_path(const ExecGraph& g, VertexId start, VertexId end = kN
 // the worker whose end is at or after `end_ts` (vm-critical-path's --to).
 CriticalPath critical_path_until(const ExecGraph& g, VertexId start, uint64_t end_ts,
                                  const CriticalPathOptions& options = {});
+// The same with the segments and links given to `emit` instead of kept in the result (its
+// `segments` and `links` stay empty). When `g` is kept in a file (ExecGraph::spill_to), so is the
+// path graph, and the memory the path takes stays flat however long it is.
+CriticalPath critical_path_until(const ExecGraph& g, VertexId start, uint64_t end_ts,
+                                 const CriticalPathOptions& options, PathEmitter& emit);
 
 // The path of a worker from its head to its tail, as Trace Compass's critical path module does.
 CriticalPath critical_path_of(const ExecGraph& g, WorkerId worker,

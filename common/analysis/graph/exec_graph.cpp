@@ -29,6 +29,13 @@ std::string_view edge_state_name(EdgeState s) {
 
 ExecGraph::ExecGraph() { qualifiers_.emplace_back(); }
 
+void ExecGraph::spill_to(const std::string& dir) {
+  // Ids are 32-bit (kNoVertex, Vertex::kNoEdge): the reservation is the most a graph can hold.
+  vertices_.spill_to(dir, size_t{kNoVertex});
+  edges_.spill_to(dir, size_t{Vertex::kNoEdge});
+  spill_dir_ = dir;
+}
+
 WorkerId ExecGraph::worker(const WorkerKey& key, std::string_view name) {
   auto [it, inserted] = worker_index_.try_emplace(key, static_cast<WorkerId>(workers_.size()));
   if (inserted) workers_.push_back(Worker{key, std::string(name), kNoVertex, kNoVertex});
@@ -60,6 +67,7 @@ VertexId ExecGraph::push_vertex(WorkerId w, uint64_t ts, bool* added) {
   }
   VertexId v = static_cast<VertexId>(vertices_.size());
   vertices_.push_back(Vertex{ts, w});
+  if (v % kReleaseEvery == 0) release();
   if (worker.head == kNoVertex) worker.head = v;
   worker.tail = v;
   *added = true;
@@ -69,6 +77,7 @@ VertexId ExecGraph::push_vertex(WorkerId w, uint64_t ts, bool* added) {
 uint32_t ExecGraph::push_edge(VertexId from, VertexId to, EdgeState state, std::string_view qualifier) {
   uint32_t e = static_cast<uint32_t>(edges_.size());
   edges_.push_back(Edge{from, to, state, intern(qualifier)});
+  if (e % kReleaseEvery == 0) release();
   return e;
 }
 
@@ -96,6 +105,7 @@ VertexId ExecGraph::append_eps(WorkerId w) {
   if (prev == kNoVertex) throw std::logic_error("execution graph: an EPS edge from a worker without vertex");
   VertexId v = static_cast<VertexId>(vertices_.size());
   vertices_.push_back(Vertex{vertices_[prev].ts, w});
+  if (v % kReleaseEvery == 0) release();
   workers_[w].tail = v;
   uint32_t e = push_edge(prev, v, EdgeState::eps, {});
   vertices_[prev].out_h = e;

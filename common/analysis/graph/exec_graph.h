@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analysis/graph/spill_array.h"
+
 namespace vm::graph {
 
 // Trace Compass's OSEdgeContextEnum, in its order, then the cross-layer states of this project.
@@ -132,8 +134,25 @@ class ExecGraph {
   const Vertex& vertex(VertexId v) const { return vertices_[v]; }
   const Worker& worker_of(VertexId v) const { return workers_[vertices_[v].worker]; }
   const std::vector<Worker>& workers() const { return workers_; }
-  const std::vector<Vertex>& vertices() const { return vertices_; }
-  const std::vector<Edge>& edges() const { return edges_; }
+  const SpillArray<Vertex>& vertices() const { return vertices_; }
+  const SpillArray<Edge>& edges() const { return edges_; }
+
+  // ---- Memory (spill_array.h) ----
+  // Keeps the vertices and edges in unnamed temporary files of `dir` from now on, so that a long
+  // run's graph is not held in memory: the graph gives their pages back to the kernel every
+  // kReleaseEvery vertices or edges it adds, and readers that visit much of it call release()
+  // as often. Throws std::runtime_error naming the directory and the reason.
+  void spill_to(const std::string& dir);
+  bool spilled() const { return vertices_.spilled(); }
+  const std::string& spill_dir() const { return spill_dir_; }
+  void release() const {
+    vertices_.release();
+    edges_.release();
+  }
+  static constexpr uint32_t kReleaseEvery = uint32_t{1} << 18;
+  // Readers that jump around (the critical path's backward walks) touch a page, and the kernel
+  // maps its neighbours too, at nearly every step: they release far more often.
+  static constexpr uint32_t kReleaseEveryVisit = uint32_t{1} << 13;
   std::string_view qualifier(uint32_t q) const { return qualifiers_[q]; }
 
   // The edges of a vertex, or nullptr.
@@ -153,13 +172,14 @@ class ExecGraph {
 
   std::vector<Worker> workers_;
   std::unordered_map<WorkerKey, WorkerId, KeyHash> worker_index_;
-  std::vector<Vertex> vertices_;
-  std::vector<Edge> edges_;
+  SpillArray<Vertex> vertices_;
+  SpillArray<Edge> edges_;
   std::vector<std::string> qualifiers_;
   std::unordered_map<std::string, uint32_t> qualifier_index_;
   // The vertex before a gap -> the vertex add()ed after it (only gaps are stored).
   std::unordered_map<VertexId, VertexId> gap_next_;
   uint64_t refused_links_ = 0;
+  std::string spill_dir_;
   VertexId push_vertex(WorkerId, uint64_t ts, bool* added);
   uint32_t push_edge(VertexId from, VertexId to, EdgeState, std::string_view qualifier);
 };

@@ -158,6 +158,7 @@ void write_exec_graph(const ExecGraph& g, const PrepareInsert& prepare) {
   SqliteStatement vertex = prepare("exec_graph_vertex", {"id", "worker_id", "ts", "state", "qualifier"});
   SqliteStatement link = prepare("exec_graph_link", {"from_vertex_id", "to_vertex_id", "state", "qualifier"});
   for (VertexId v = 0; v < g.vertices().size(); ++v) {
+    if (v % ExecGraph::kReleaseEvery == 0) g.release();
     const Vertex& x = g.vertex(v);
     vertex.bind(1, static_cast<int64_t>(v));
     vertex.bind(2, static_cast<int64_t>(x.worker));
@@ -172,6 +173,7 @@ void write_exec_graph(const ExecGraph& g, const PrepareInsert& prepare) {
     vertex.run();
   }
   for (uint32_t i = 0; i < g.edges().size(); ++i) {
+    if (i % ExecGraph::kReleaseEvery == 0) g.release();
     const Edge& e = g.edges()[i];
     if (g.vertex(e.from).out_v != i) continue;  // a horizontal edge: in exec_graph_vertex
     link.bind(1, static_cast<int64_t>(e.from));
@@ -182,8 +184,9 @@ void write_exec_graph(const ExecGraph& g, const PrepareInsert& prepare) {
   }
 }
 
-ExecGraph load_exec_graph(SqliteConnection& db) {
+ExecGraph load_exec_graph(SqliteConnection& db, const std::string& spill_dir) {
   ExecGraph g;
+  if (!spill_dir.empty()) g.spill_to(spill_dir);
   SqliteStatement workers = db.prepare("SELECT id, machine_id, tid, cpu, name FROM exec_graph_worker ORDER BY id");
   for (int64_t expected = 0; workers.step(); ++expected) {
     if (workers.column_int(0) != expected)
@@ -263,7 +266,10 @@ void bind_head(SqliteStatement& s, int64_t path_id, int64_t seq, uint64_t ts, ui
 // The first vertex of a worker at or after `from`, or kNoVertex.
 VertexId first_vertex_from(const ExecGraph& g, WorkerId w, uint64_t from) {
   VertexId v = g.workers()[w].head;
-  while (v != kNoVertex && g.vertex(v).ts < from) v = g.next_vertex(v);
+  for (uint64_t n = 1; v != kNoVertex && g.vertex(v).ts < from; ++n) {
+    v = g.next_vertex(v);
+    if (n % ExecGraph::kReleaseEvery == 0) g.release();
+  }
   return v;
 }
 
@@ -299,13 +305,36 @@ std::vector<std::string> write_critical_paths(const ExecGraph& g, const std::vec
       diagnostics.push_back(who + ": the thread has no vertex in the range asked for");
       continue;
     }
-    const CriticalPath cp = critical_path_until(g, start, end_ts, options);
+    // The rows are written as the path is found (the path of a long-lived thread is not held
+    // whole in memory), then the path's own row.
+    struct Rows : PathEmitter {
+      SqliteStatement &segment_rows, &link_rows;
+      int64_t id, segments = 0, links = 0;
+      Rows(SqliteStatement& s, SqliteStatement& l, int64_t path_id) : segment_rows(s), link_rows(l), id(path_id) {}
+      void segment(const PathSegment& x) override {
+        bind_head(segment_rows, id, segments++, x.ts, x.dur);
+        bind_worker(segment_rows, 5, 6, 7, x.worker);
+        segment_rows.bind(8, edge_state_name(x.state));
+        bind_text_or_null(segment_rows, 9, x.qualifier);
+        segment_rows.run();
+      }
+      void link(const PathLink& x) override {
+        bind_head(link_rows, id, links++, x.ts, x.to_ts);
+        bind_worker(link_rows, 5, 6, 7, x.from);
+        bind_worker(link_rows, 8, 9, 10, x.to);
+        link_rows.bind(11, edge_state_name(x.state));
+        bind_text_or_null(link_rows, 12, x.qualifier);
+        link_rows.run();
+      }
+    } rows(segment, link, id);
+    const CriticalPath cp = critical_path_until(g, start, end_ts, options, rows);
     constexpr size_t kMaxDiagnosticsPerPath = 20;
     for (size_t i = 0; i < cp.diagnostics.size() && i < kMaxDiagnosticsPerPath; ++i)
       diagnostics.push_back(who + ", path " + std::to_string(id) + ": " + cp.diagnostics[i]);
-    if (cp.diagnostics.size() > kMaxDiagnosticsPerPath)
+    if (cp.diagnostics.size() + cp.more_diagnostics > kMaxDiagnosticsPerPath)
       diagnostics.push_back(who + ", path " + std::to_string(id) + ": " +
-                            std::to_string(cp.diagnostics.size() - kMaxDiagnosticsPerPath) + " more diagnostics");
+                            std::to_string(cp.diagnostics.size() + cp.more_diagnostics - kMaxDiagnosticsPerPath) +
+                            " more diagnostics");
     path.bind(1, id);
     bind_worker(path, 2, 3, 4, worker.key);
     path.bind_transient(5, worker.name);
@@ -313,23 +342,6 @@ std::vector<std::string> write_critical_paths(const ExecGraph& g, const std::vec
     path.bind(7, as_int(cp.end_ts));
     path.bind_transient(8, s.selector);
     path.run();
-    int64_t seq = 0;
-    for (const PathSegment& x : cp.segments) {
-      bind_head(segment, id, seq++, x.ts, x.dur);
-      bind_worker(segment, 5, 6, 7, x.worker);
-      segment.bind(8, edge_state_name(x.state));
-      bind_text_or_null(segment, 9, x.qualifier);
-      segment.run();
-    }
-    seq = 0;
-    for (const PathLink& x : cp.links) {
-      bind_head(link, id, seq++, x.ts, x.to_ts);
-      bind_worker(link, 5, 6, 7, x.from);
-      bind_worker(link, 8, 9, 10, x.to);
-      link.bind(11, edge_state_name(x.state));
-      bind_text_or_null(link, 12, x.qualifier);
-      link.run();
-    }
     ++id;
   }
   return diagnostics;

@@ -50,8 +50,9 @@ PrepareInsert prepare_insert_on(SqliteConnection& db);
 void write_exec_graph(const ExecGraph& g, const PrepareInsert& prepare);
 
 // The graph written by write_exec_graph(). Throws std::runtime_error naming the table and row
-// that are inconsistent (the database is untrusted input).
-ExecGraph load_exec_graph(SqliteConnection& db);
+// that are inconsistent (the database is untrusted input). With `spill_dir`, the graph is kept
+// in a temporary file there (ExecGraph::spill_to) instead of memory.
+ExecGraph load_exec_graph(SqliteConnection& db, const std::string& spill_dir = {});
 
 // Which part of each selected thread's life the path covers: from its first vertex at or after
 // `from` to its last vertex at or before `to` (default: first to last vertex, as Trace Compass).

@@ -29,6 +29,7 @@ class OsGraphAnalysis : public Analysis {
  public:
   static const AnalysisInfo info;  // critical_path_tables.cpp: enabled by the run's options
   explicit OsGraphAnalysis(Run& run) : builder_(graph_), run_(run) {
+    if (!run.options().graph_spill_dir.empty()) graph_.spill_to(run.options().graph_spill_dir);
     builder_.set_preemption_links([this](int64_t machine, int64_t tid) {
       auto it = preemption_vcpus_.find(machine);
       return it != preemption_vcpus_.end() && it->second(tid);

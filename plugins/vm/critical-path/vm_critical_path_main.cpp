@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -106,7 +107,10 @@ int run(int argc, char** argv) {
       throw std::runtime_error("`" + path + "` has no execution graph (no table " + table +
                                "): write the database again with sink.vm.sqlite's parameter "
                                "`critical-path=\"SELECTOR\"` or `exec-graph=true`");
-  const ExecGraph g = load_exec_graph(db);
+  // The graph of a long run is not loaded into memory: it is kept in a temporary file beside
+  // the database (ExecGraph::spill_to), so the command's memory stays flat whatever its size.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  const ExecGraph g = load_exec_graph(db, dir.empty() ? std::string(".") : dir);
 
   std::vector<MachineName> machines;
   if (has_table(db, "machine")) {

@@ -26,7 +26,11 @@
   X("exec-graph", boolean, optional, 0, 0, "BOOL", \
     "build the execution graph and store it (exec_graph_worker, exec_graph_vertex," VM_PARAM_NL \
     "exec_graph_link) for vm-critical-path. Default: true when `critical-path` is given," VM_PARAM_NL \
-    "else false")
+    "else false") \
+  X("graph-file", boolean, optional, 0, 0, "BOOL", \
+    "keep the execution graph, while the run builds it, in an unnamed temporary file beside" VM_PARAM_NL \
+    "`path` rather than in memory, so that memory stays flat on long traces (default true);" VM_PARAM_NL \
+    "false keeps it in memory")
 // clang-format on
 
 #define VM_SQLITE_HELP                                                                                 \

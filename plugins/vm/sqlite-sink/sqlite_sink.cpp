@@ -7,6 +7,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -380,7 +381,7 @@ void show_progress(Sink& sink, bt_message_array_const messages, uint64_t count) 
 
 // The analyses that the parameters `critical-path` and `exec-graph` turn on. Throws
 // std::invalid_argument for a malformed selector.
-RunOptions run_options_of(const bt_value* params) {
+RunOptions run_options_of(const bt_value* params, const std::string& path) {
   RunOptions options;
   const bool has_selectors = bt_value_map_has_entry(params, "critical-path");
   if (has_selectors)
@@ -388,6 +389,10 @@ RunOptions run_options_of(const bt_value* params) {
       options.critical_path.push_back(s.text);
   options.store_exec_graph = bt::param_bool(params, "exec-graph", has_selectors);
   options.exec_graph = has_selectors || options.store_exec_graph;
+  if (options.exec_graph && bt::param_bool(params, "graph-file", true)) {
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    options.graph_spill_dir = dir.empty() ? std::string(".") : dir;
+  }
   return options;
 }
 
@@ -414,7 +419,7 @@ bt_component_class_initialize_method_status initialize(bt_self_component_sink* s
         options.writer_thread = bt::param_bool(params, "writer-thread", true);
         RunOptions run_options;
         try {
-          run_options = run_options_of(params);
+          run_options = run_options_of(params, path);
         } catch (const std::invalid_argument& error) {
           BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(self_component, "%s", error.what());
           return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+#include "analysis/graph/spill_array.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+namespace vm::graph {
+namespace {
+
+// Chunks the file grows by (and the mapping with it): few system calls, little unused disk.
+constexpr size_t kChunk = size_t{16} << 20;
+
+[[noreturn]] void fail(const std::string& dir, const std::string& what, int err) {
+  throw std::runtime_error("execution graph: cannot " + what + " in `" + dir + "`: " + std::strerror(err) +
+                           " (the execution graph is kept in an unnamed temporary file beside the output: free "
+                           "disk space there, write the output elsewhere, or keep the graph in memory with "
+                           "sink.vm.sqlite's graph-file=false)");
+}
+
+// An unnamed file of `dir`: O_TMPFILE where the file system has it, else a named one removed at
+// once.
+int open_unnamed(const std::string& dir) {
+#ifdef O_TMPFILE
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return fd;
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) fail(dir, "create the graph's temporary file", errno);
+#endif
+  std::string path = dir + "/.vm-graph-XXXXXX";
+  int fd2 = ::mkostemp(path.data(), O_CLOEXEC);
+  if (fd2 < 0) fail(dir, "create the graph's temporary file", errno);
+  ::unlink(path.c_str());
+  return fd2;
+}
+
+}  // namespace
+
+SpillRegion::~SpillRegion() {
+  if (base_) ::munmap(base_, reserved_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void SpillRegion::open(const std::string& dir, size_t max_bytes) {
+  if (base_) throw std::logic_error("SpillRegion::open: already open");
+  dir_ = dir.empty() ? std::string(".") : dir;
+  reserved_ = (max_bytes + kChunk - 1) / kChunk * kChunk;
+  if (reserved_ == 0) reserved_ = kChunk;
+  fd_ = open_unnamed(dir_);
+  void* p = ::mmap(nullptr, reserved_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    fail(dir_, "reserve " + std::to_string(reserved_ >> 20) + " MiB of addresses for the graph", err);
+  }
+  base_ = static_cast<std::byte*>(p);
+}
+
+void SpillRegion::grow(size_t bytes) {
+  if (bytes <= mapped_) return;
+  const size_t want = (bytes + kChunk - 1) / kChunk * kChunk;
+  if (want > reserved_)
+    throw std::runtime_error("execution graph: more than " + std::to_string(reserved_ >> 20) +
+                             " MiB of graph (the graph's ids are 32-bit)");
+  // Allocated, not only sized: a full disk is an error here, not a SIGBUS at a later write.
+  if (int err = ::posix_fallocate(fd_, static_cast<off_t>(mapped_), static_cast<off_t>(want - mapped_)))
+    fail(dir_, "grow the graph's temporary file", err);
+  void* p = ::mmap(base_ + mapped_, want - mapped_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd_,
+                   static_cast<off_t>(mapped_));
+  if (p == MAP_FAILED) fail(dir_, "map the graph's temporary file", errno);
+  mapped_ = want;
+}
+
+void SpillRegion::release() const {
+  if (base_ && mapped_) ::madvise(base_, mapped_, MADV_DONTNEED);
+}
+
+}  // namespace vm::graph
