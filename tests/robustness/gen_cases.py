@@ -182,7 +182,7 @@ class Gen:
     # --- cases ----------------------------------------------------------------------------
     def case(self, cid, family, expected, base, kind='fused', mutate=None, traces=None,
              params=None, compare=False, diag=(), note='', prepare=None, out=None, err_names=(),
-             interrupt=None, existing=False):
+             interrupt=None, existing=False, sink=None):
         """A case: copies of the base's traces (mutate(traces) edits them), expected classes
         (a list: the first is the one shown), kind 'host' (one trace -> sink.vm.sqlite) or
         'fused' (every trace -> filter.vm.fuse -> sink.vm.sqlite)."""
@@ -198,7 +198,7 @@ class Gen:
             'id': cid, 'family': family, 'expected': expected, 'base': base, 'kind': kind,
             'traces': traces, 'params': params or {}, 'compare': compare, 'diag': list(diag),
             'note': note, 'prepare': prepare, 'out': out, 'err_names': list(err_names),
-            'interrupt': interrupt, 'existing': existing,
+            'interrupt': interrupt, 'existing': existing, 'sink': sink or {},
         })
 
     def rng(self, cid):
@@ -502,6 +502,12 @@ class Gen:
                       note='SIG%s during a fused run' % sig)
             self.case('out-sig%s-existing' % sig.lower(), 'output', ERR, C, interrupt=sig, existing=True,
                       note='SIG%s during a fused run over an existing database' % sig)
+        # With critical paths: the execution graph's temporary files (beside the output) are
+        # unnamed, so neither a finished nor a killed run leaves them.
+        self.case('out-critical-path', 'output', ['success'], C, sink={'critical-path': '1'},
+                  note='a fused run with critical-path: nothing beside the database')
+        self.case('out-sigterm-critical-path', 'output', ERR, C, interrupt='TERM', sink={'critical-path': '1'},
+                  note='SIGTERM during a fused run with critical-path')
 
         with open(os.path.join(self.work, 'cases.json'), 'w') as fh:
             json.dump({'seed': self.seed, 'cases': self.cases}, fh, indent=1)

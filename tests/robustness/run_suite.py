@@ -111,7 +111,8 @@ class Runner:
                              "WHERE t.hostname = 'tl-guest'").fetchone()
 
     def command(self, case, out):
-        sink = ['-c', 'out:sink.vm.sqlite', '-p', 'path="%s"' % out]
+        extra = ''.join(',%s="%s"' % (k, v) for k, v in case.get('sink', {}).items())
+        sink = ['-c', 'out:sink.vm.sqlite', '-p', 'path="%s"%s' % (out, extra)]
         if case['kind'] == 'host':
             return self.bt + [case['traces'][0]] + sink
         cmd = self.bt + ['run']

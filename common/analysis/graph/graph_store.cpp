@@ -173,7 +173,7 @@ void write_exec_graph(const ExecGraph& g, const PrepareInsert& prepare) {
     vertex.run();
   }
   for (uint32_t i = 0; i < g.edges().size(); ++i) {
-    if (i % ExecGraph::kReleaseEvery == 0) g.release();
+    if (i % ExecGraph::kReleaseEveryVisit == 0) g.release();  // e.from: anywhere in the graph
     const Edge& e = g.edges()[i];
     if (g.vertex(e.from).out_v != i) continue;  // a horizontal edge: in exec_graph_vertex
     link.bind(1, static_cast<int64_t>(e.from));
@@ -233,6 +233,7 @@ ExecGraph load_exec_graph(SqliteConnection& db, const std::string& spill_dir) {
   SqliteStatement links =
       db.prepare("SELECT from_vertex_id, to_vertex_id, state, qualifier FROM exec_graph_link ORDER BY rowid");
   for (int64_t row = 1; links.step(); ++row) {
+    if (row % ExecGraph::kReleaseEveryVisit == 0) g.release();  // a link touches two vertices anywhere
     const std::string where = "exec_graph_link row " + std::to_string(row);
     const int64_t from = links.column_int(0), to = links.column_int(1);
     const int64_t n = static_cast<int64_t>(g.vertices().size());
