@@ -73,6 +73,9 @@ TEST(SpillArray, SpillingCarriesTheElementsOver) {
   a.release();
   ASSERT_EQ(a.size(), 1001u);
   for (size_t i = 0; i <= 1000; ++i) ASSERT_EQ(a[i].a, value_of(i)) << i;
+  // Once in a file, it stays there: a second spill_to is a caller error, and loses nothing.
+  EXPECT_THROW(a.spill_to(dir, 1 << 20), std::logic_error);
+  EXPECT_EQ(a.size(), 1001u);
   // A moved array keeps its file; the moved-from one is empty.
   SpillArray<Item> b = std::move(a);
   EXPECT_TRUE(b.spilled());

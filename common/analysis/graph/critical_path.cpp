@@ -219,7 +219,8 @@ VertexId Algorithm::append(WorkerId in, uint64_t t, EdgeState s, std::string_vie
 // worker, else vertical; returns the new anchor (the same when it is that vertex already).
 VertexId Algorithm::copy_link(VertexId anchor, WorkerId to_worker, uint64_t t, EdgeState s, std::string_view q) {
   WorkerId cw = cp_worker(to_worker);
-  const Vertex& a = cp_.vertex(anchor);
+  // By value: place() adds a vertex, which moves the vertices of a graph held in memory.
+  const Vertex a = cp_.vertex(anchor);
   if (a.worker == cw) return a.ts == t ? anchor : append(to_worker, t, s, q);
   VertexId to = place(to_worker, t);
   if (to != kNoVertex && !cp_.link(anchor, to, s, q))

@@ -30,9 +30,16 @@ std::string_view edge_state_name(EdgeState s) {
 ExecGraph::ExecGraph() { qualifiers_.emplace_back(); }
 
 void ExecGraph::spill_to(const std::string& dir) {
-  // Ids are 32-bit (kNoVertex, Vertex::kNoEdge): the reservation is the most a graph can hold.
-  vertices_.spill_to(dir, size_t{kNoVertex});
-  edges_.spill_to(dir, size_t{Vertex::kNoEdge});
+  if (!vertices_.empty() || !edges_.empty()) throw std::logic_error("ExecGraph::spill_to: the graph is not empty");
+  // Room for 2^30 vertices (32 GiB of addresses) and 2^31 edges (32 GiB): about a billion
+  // events. Addresses, not memory; the ids themselves are 32-bit.
+  vertices_.spill_to(dir, size_t{1} << 30);
+  try {
+    edges_.spill_to(dir, size_t{1} << 31);
+  } catch (...) {
+    vertices_ = SpillArray<Vertex>();  // empty: back in memory, as before the call
+    throw;
+  }
   spill_dir_ = dir;
 }
 

@@ -141,7 +141,8 @@ class ExecGraph {
   // Keeps the vertices and edges in unnamed temporary files of `dir` from now on, so that a long
   // run's graph is not held in memory: the graph gives their pages back to the kernel every
   // kReleaseEvery vertices or edges it adds, and readers that visit much of it call release()
-  // as often. Throws std::runtime_error naming the directory and the reason.
+  // as often. Only on an empty graph (std::logic_error otherwise). Throws std::runtime_error
+  // naming the directory and the reason, and the graph stays in memory.
   void spill_to(const std::string& dir);
   bool spilled() const { return vertices_.spilled(); }
   const std::string& spill_dir() const { return spill_dir_; }

@@ -13,6 +13,8 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <unordered_map>
 
 #include "analysis/analysis.h"
@@ -29,7 +31,14 @@ class OsGraphAnalysis : public Analysis {
  public:
   static const AnalysisInfo info;  // critical_path_tables.cpp: enabled by the run's options
   explicit OsGraphAnalysis(Run& run) : builder_(graph_), run_(run) {
-    if (!run.options().graph_spill_dir.empty()) graph_.spill_to(run.options().graph_spill_dir);
+    if (!run.options().graph_spill_dir.empty()) {
+      try {
+        graph_.spill_to(run.options().graph_spill_dir);
+      } catch (const std::runtime_error& error) {
+        throw std::runtime_error(std::string(error.what()) +
+                                 "; or keep the graph in memory with sink.vm.sqlite's graph-file=false");
+      }
+    }
     builder_.set_preemption_links([this](int64_t machine, int64_t tid) {
       auto it = preemption_vcpus_.find(machine);
       return it != preemption_vcpus_.end() && it->second(tid);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <stdexcept>
 
 namespace vm::graph {
@@ -13,12 +14,12 @@ namespace {
 
 // Chunks the file grows by (and the mapping with it): few system calls, little unused disk.
 constexpr size_t kChunk = size_t{16} << 20;
+constexpr size_t kMinReserve = size_t{256} << 20;
 
 [[noreturn]] void fail(const std::string& dir, const std::string& what, int err) {
   throw std::runtime_error("execution graph: cannot " + what + " in `" + dir + "`: " + std::strerror(err) +
-                           " (the execution graph is kept in an unnamed temporary file beside the output: free "
-                           "disk space there, write the output elsewhere, or keep the graph in memory with "
-                           "sink.vm.sqlite's graph-file=false)");
+                           " (the execution graph is kept in an unnamed temporary file there: free disk space, or "
+                           "use a directory on a local disk)");
 }
 
 // An unnamed file of `dir`: O_TMPFILE where the file system has it, else a named one removed at
@@ -46,17 +47,36 @@ SpillRegion::~SpillRegion() {
 void SpillRegion::open(const std::string& dir, size_t max_bytes) {
   if (base_) throw std::logic_error("SpillRegion::open: already open");
   dir_ = dir.empty() ? std::string(".") : dir;
-  reserved_ = (max_bytes + kChunk - 1) / kChunk * kChunk;
+  // Round up to whole chunks, without overflowing.
+  reserved_ = max_bytes > SIZE_MAX - kChunk ? SIZE_MAX / kChunk * kChunk : (max_bytes + kChunk - 1) / kChunk * kChunk;
   if (reserved_ == 0) reserved_ = kChunk;
   fd_ = open_unnamed(dir_);
-  void* p = ::mmap(nullptr, reserved_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  // Addresses only (no memory): halved while the system refuses (an address-space limit).
+  void* p = MAP_FAILED;
+  int err = 0;
+  for (;;) {
+    p = ::mmap(nullptr, reserved_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p != MAP_FAILED) break;
+    err = errno;
+    if (err != ENOMEM || reserved_ / 2 < kMinReserve) break;
+    reserved_ = reserved_ / 2 / kChunk * kChunk;
+  }
   if (p == MAP_FAILED) {
-    const int err = errno;
     ::close(fd_);
     fd_ = -1;
     fail(dir_, "reserve " + std::to_string(reserved_ >> 20) + " MiB of addresses for the graph", err);
   }
   base_ = static_cast<std::byte*>(p);
+  try {
+    grow(1);
+  } catch (...) {
+    ::munmap(base_, reserved_);
+    ::close(fd_);
+    base_ = nullptr;
+    fd_ = -1;
+    reserved_ = mapped_ = 0;
+    throw;
+  }
 }
 
 void SpillRegion::grow(size_t bytes) {
@@ -70,7 +90,13 @@ void SpillRegion::grow(size_t bytes) {
     fail(dir_, "grow the graph's temporary file", err);
   void* p = ::mmap(base_ + mapped_, want - mapped_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd_,
                    static_cast<off_t>(mapped_));
-  if (p == MAP_FAILED) fail(dir_, "map the graph's temporary file", errno);
+  if (p == MAP_FAILED) {
+    const int err = errno;
+    // A failed MAP_FIXED may have unmapped part of the reservation already: reserve it again so
+    // that nothing else is placed there (and the destructor's munmap stays ours).
+    ::mmap(base_ + mapped_, want - mapped_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    fail(dir_, "map the graph's temporary file", err);
+  }
   mapped_ = want;
 }
 

@@ -14,9 +14,11 @@
 //
 // No babeltrace2 type here.
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -39,8 +41,10 @@ class SpillRegion {
   }
   ~SpillRegion();
 
-  // Reserves `max_bytes` of addresses and creates the file in `dir`. Throws std::runtime_error
-  // naming the directory and the reason.
+  // Reserves up to `max_bytes` of addresses (less when the system refuses that much: at least
+  // 256 MiB), creates the file in `dir` and maps its first chunk, so that a directory or file
+  // system that cannot hold it fails here, not later. Throws std::runtime_error naming the
+  // directory and the reason.
   void open(const std::string& dir, size_t max_bytes);
   bool is_open() const { return base_ != nullptr; }
   std::byte* data() const { return base_; }
@@ -79,6 +83,8 @@ class SpillArray {
   // Moves the array (empty, or whatever it holds) into a temporary file of `dir`, room for
   // `max_size` elements. Throws std::runtime_error naming the directory and the reason.
   void spill_to(const std::string& dir, size_t max_size) {
+    if (spilled()) throw std::logic_error("SpillArray::spill_to: already in a file");
+    if (max_size > SIZE_MAX / sizeof(T)) max_size = SIZE_MAX / sizeof(T);
     SpillRegion region;
     region.open(dir, max_size * sizeof(T));
     region.grow(memory_.size() * sizeof(T));
@@ -92,8 +98,14 @@ class SpillArray {
 
   size_t size() const { return spilled() ? size_ : memory_.size(); }
   bool empty() const { return size() == 0; }
-  T& operator[](size_t i) { return spilled() ? data_[i] : memory_[i]; }
-  const T& operator[](size_t i) const { return spilled() ? data_[i] : memory_[i]; }
+  T& operator[](size_t i) {
+    assert(i < size());  // past size() is mapped but not the array's: ASan cannot see it
+    return spilled() ? data_[i] : memory_[i];
+  }
+  const T& operator[](size_t i) const {
+    assert(i < size());
+    return spilled() ? data_[i] : memory_[i];
+  }
   T& back() { return (*this)[size() - 1]; }
   const T* begin() const { return spilled() ? data_ : memory_.data(); }
   const T* end() const { return begin() + size(); }
