@@ -59,7 +59,7 @@ void GuestEvidence::add_host_side(KvmWindowSync& sync, const std::vector<VcpuRec
   for (const VcpuRecord& vcpu : vcpus) {
     const auto windows = windows_.find(vcpu.host_tid);
     if (windows == windows_.end()) continue;
-    for (const KvmWindowSync::Window& w : windows->second) sync.add_window(int(vcpu.vcpu_id), w.entry, w.exit);
+    sync.add_windows(int(vcpu.vcpu_id), windows->second);  // read in place, not copied
   }
   for (const VcpuRecord& vcpu : vcpus)
     if (const auto it = injections_.find(vcpu.host_tid); it != injections_.end())
@@ -68,7 +68,7 @@ void GuestEvidence::add_host_side(KvmWindowSync& sync, const std::vector<VcpuRec
 
 void GuestEvidence::add_guest_side(KvmWindowSync& sync) const {
   for (size_t cpu = 0; cpu < event_times_.size(); ++cpu)
-    for (Timestamp ts : event_times_[cpu]) sync.add_guest_event(int(cpu), ts);
+    sync.add_guest_events(int(cpu), event_times_[cpu]);
   for (size_t cpu = 0; cpu < vector_entries_.size(); ++cpu)
     for (const KvmWindowSync::Vector& entry : vector_entries_[cpu]) sync.add_guest_vector(int(cpu), entry);
 }
@@ -213,7 +213,7 @@ std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector
       continue;
     }
     link(t, best, wanted_pid != kUnknown ? "parameter" : "kvm_windows", result.inside_fraction);
-    for (const auto& c : result.constraint_list) {
+    for (const auto& c : best_sync->constraint_list(result)) {
       if (c.host_sends)
         model.add_constraint(best.host, c.send_ts, int(t), c.recv_ts, SyncMethod::kvm_windows);
       else

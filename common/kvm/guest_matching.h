@@ -45,7 +45,8 @@ class GuestEvidence {
   bool has_windows() const { return !windows_.empty(); }
 
   // Adds the windows and injections of `vcpus` (threads of this trace) as a host, and this
-  // trace's events and vector entries as a guest.
+  // trace's events and vector entries as a guest. The windows and events are read in place
+  // (KvmWindowSync::add_windows): this evidence must outlive `sync`.
   void add_host_side(KvmWindowSync& sync, const std::vector<VcpuRecord>& vcpus) const;
   void add_guest_side(KvmWindowSync& sync) const;
 

@@ -11,14 +11,28 @@ namespace vm {
 
 void KvmWindowSync::add_window(int vcpu, Timestamp entry, Timestamp exit) {
   if (vcpu < 0 || exit < entry) return;
-  if (static_cast<size_t>(vcpu) >= windows_.size()) windows_.resize(static_cast<size_t>(vcpu) + 1);
-  windows_[static_cast<size_t>(vcpu)].push_back(Window{entry, exit});
+  windows_.push(static_cast<size_t>(vcpu), Window{entry, exit});
 }
 
 void KvmWindowSync::add_guest_event(int vcpu, Timestamp ts) {
   if (vcpu < 0) return;
-  if (static_cast<size_t>(vcpu) >= events_.size()) events_.resize(static_cast<size_t>(vcpu) + 1);
-  events_[static_cast<size_t>(vcpu)].push_back(ts);
+  events_.push(static_cast<size_t>(vcpu), ts);
+}
+
+void KvmWindowSync::add_windows(int vcpu, const std::vector<Window>& windows) {
+  if (vcpu < 0) return;
+  // add_window() leaves out a window that ends before it begins: such a vector is copied.
+  for (const Window& w : windows)
+    if (w.exit < w.entry) {
+      for (const Window& x : windows) add_window(vcpu, x.entry, x.exit);
+      return;
+    }
+  windows_.view(static_cast<size_t>(vcpu), windows);
+}
+
+void KvmWindowSync::add_guest_events(int vcpu, const std::vector<Timestamp>& events) {
+  if (vcpu < 0) return;
+  events_.view(static_cast<size_t>(vcpu), events);
 }
 
 void KvmWindowSync::add_injection(int vcpu, const Vector& injection) {
@@ -58,13 +72,13 @@ std::vector<std::pair<Timestamp, Timestamp>> KvmWindowSync::injection_pairs(
 
 size_t KvmWindowSync::window_count() const {
   size_t count = 0;
-  for (const auto& w : windows_) count += w.size();
+  for (size_t v = 0; v < windows_.size(); ++v) count += windows_[v].size();
   return count;
 }
 
 size_t KvmWindowSync::guest_event_count() const {
   size_t count = 0;
-  for (const auto& e : events_) count += e.size();
+  for (size_t v = 0; v < events_.size(); ++v) count += events_[v].size();
   return count;
 }
 
@@ -99,8 +113,8 @@ uint64_t KvmWindowSync::count_inside(Timestamp d, Timestamp begin, Timestamp end
 
 std::pair<Timestamp, Timestamp> KvmWindowSync::host_range() const {
   Timestamp begin = std::numeric_limits<Timestamp>::max(), end = std::numeric_limits<Timestamp>::min();
-  for (const auto& windows : windows_)
-    if (!windows.empty()) {
+  for (size_t v = 0; v < windows_.size(); ++v)
+    if (const std::vector<Window>& windows = windows_[v]; !windows.empty()) {
       begin = std::min(begin, windows.front().entry);
       end = std::max(end, windows.back().exit);
     }
@@ -225,8 +239,8 @@ std::pair<Timestamp, double> KvmWindowSync::drift_search(Timestamp center, Times
 
 std::pair<Timestamp, Timestamp> KvmWindowSync::guest_range() const {
   Timestamp begin = std::numeric_limits<Timestamp>::max(), end = std::numeric_limits<Timestamp>::min();
-  for (const auto& events : events_)
-    if (!events.empty()) {
+  for (size_t v = 0; v < events_.size(); ++v)
+    if (const std::vector<Timestamp>& events = events_[v]; !events.empty()) {
       begin = std::min(begin, events.front());
       end = std::max(end, events.back() + 1);
     }
@@ -410,7 +424,8 @@ KvmWindowSync::Result KvmWindowSync::solve(const Options& options) const {
       break;  // keep the last good estimate
     }
     result.hull = hull;
-    result.constraint_list = std::move(found);
+    result.list_estimate = estimate;  // the list itself is recomputed by constraint_list()
+    result.list_tolerance = tolerance;
     result.constraints = count;
     result.rounds = static_cast<uint64_t>(round) + 1;
     estimate = hull.other_to_reference();  // the guest is the hull's "other"
@@ -466,6 +481,11 @@ std::vector<KvmWindowSync::Result::Constraint> KvmWindowSync::constraints(const 
     return host_time(a) < host_time(b);
   });
   return found;
+}
+
+std::vector<KvmWindowSync::Result::Constraint> KvmWindowSync::constraint_list(const Result& solved) const {
+  if (solved.rounds == 0) return {};
+  return constraints(solved.list_estimate, solved.list_tolerance);
 }
 
 double KvmWindowSync::inside_fraction(const LinearTransform& guest_to_host) const {

@@ -42,6 +42,43 @@
 
 namespace vm {
 
+// Per vCPU, a sequence that is either a view of a caller's vector (which must outlive the
+// owner: GuestEvidence's, in guest matching, so that every candidate VM's sync does not copy the
+// whole pass-1 evidence) or a vector of its own (add_*(), or a second source for one vCPU).
+template <class T>
+class PerVcpu {
+ public:
+  size_t size() const { return slots_.size(); }
+  const std::vector<T>& operator[](size_t v) const { return slots_[v].view ? *slots_[v].view : slots_[v].own; }
+  void push(size_t v, const T& x) { own(v).push_back(x); }
+  // `items` in place when the vCPU has nothing yet, else appended to a copy.
+  void view(size_t v, const std::vector<T>& items) {
+    grow(v);
+    Slot& s = slots_[v];
+    if (!s.view && s.own.empty()) s.view = &items;
+    else own(v).insert(s.own.end(), items.begin(), items.end());
+  }
+
+ private:
+  struct Slot {
+    const std::vector<T>* view = nullptr;
+    std::vector<T> own;
+  };
+  void grow(size_t v) {
+    if (v >= slots_.size()) slots_.resize(v + 1);
+  }
+  std::vector<T>& own(size_t v) {
+    grow(v);
+    Slot& s = slots_[v];
+    if (s.view) {
+      s.own = *s.view;
+      s.view = nullptr;
+    }
+    return s.own;
+  }
+  std::vector<Slot> slots_;
+};
+
 class KvmWindowSync {
  public:
   struct Window {
@@ -52,6 +89,10 @@ class KvmWindowSync {
   void add_window(int vcpu, Timestamp entry, Timestamp exit);
   // Guest side: an event the guest recorded on its CPU `vcpu` (guest clock), in time order.
   void add_guest_event(int vcpu, Timestamp ts);
+  // The same for a whole vector, read in place (not copied) when the vCPU has nothing yet: the
+  // vector must outlive this object and not change.
+  void add_windows(int vcpu, const std::vector<Window>& windows);
+  void add_guest_events(int vcpu, const std::vector<Timestamp>& events);
 
   // An interrupt vector: injected by the host (kvm_x86_inj_virq, host clock) or entered by the
   // guest's handler (x86_irq_vectors_*_entry, guest clock).
@@ -98,11 +139,16 @@ class KvmWindowSync {
       bool host_sends;
       Timestamp send_ts, recv_ts;
     };
-    std::vector<Constraint> constraint_list;
+    // constraint_list(result) gives them (recomputed: they are as many as the windows, so the
+    // result does not keep them).
+    LinearTransform list_estimate;
+    Timestamp list_tolerance = 0;
     uint64_t used_segments = 0, skipped_segments = 0;  // tracking segments that moved the line, or not
     uint64_t rounds = 0;                               // assignment + hull rounds that gave the result
   };
   Result solve(const Options& options) const;
+  // The constraints that gave solve()'s hull (none when it found none), in host-time order.
+  std::vector<Result::Constraint> constraint_list(const Result& solved) const;
   // Steps 1 to 3: the drift-tracked score, to choose among candidate VMs (no hull).
   Result coarse(const Options& options) const;
 
@@ -162,8 +208,8 @@ class KvmWindowSync {
 
   std::vector<std::vector<Vector>> injections_;     // per vCPU, host clock
   std::vector<std::vector<Vector>> guest_vectors_;  // per vCPU, guest clock
-  std::vector<std::vector<Window>> windows_;        // per vCPU
-  std::vector<std::vector<Timestamp>> events_;      // per vCPU
+  PerVcpu<Window> windows_;     // per vCPU
+  PerVcpu<Timestamp> events_;   // per vCPU
 };
 
 }  // namespace vm

@@ -88,6 +88,62 @@ TEST(KvmWindowSync, RecoversOffsetAndDriftWithinItsBound) {
   EXPECT_GE(sync.inside_fraction(result.guest_to_host), 0.999);
 }
 
+// Read in place (add_windows / add_guest_events, as guest matching does with its pass-1
+// evidence) or copied (add_window / add_guest_event): the same sequences, so the same result, to
+// the last bit. The recomputed constraint list is the one the hull was given (its count).
+TEST(KvmWindowSync, ViewsGiveTheResultOfCopies) {
+  const Timestamp host_start = 1'795'451'881'000'000'000;
+  Truth truth;
+  truth.beta = -static_cast<long double>(host_start) * 20e-6L + 350'000'000.0L;
+  const Scenario s = make_scenario(truth, host_start, 5'000'000'000, 11);
+  const KvmWindowSync copied = combine(s, s);
+  std::vector<std::vector<KvmWindowSync::Window>> windows(2);
+  std::vector<std::vector<Timestamp>> events(2);
+  for (const auto& w : s.windows) windows[static_cast<size_t>(w.vcpu)].push_back({w.entry, w.exit});
+  for (const auto& e : s.events) events[static_cast<size_t>(e.vcpu)].push_back(e.guest_ts);
+  KvmWindowSync viewed;
+  for (int v = 0; v < 2; ++v) {
+    viewed.add_windows(v, windows[static_cast<size_t>(v)]);
+    viewed.add_guest_events(v, events[static_cast<size_t>(v)]);
+  }
+  KvmWindowSync::Options options;
+  options.search_range_ns = 1'000'000'000;
+  const KvmWindowSync::Result a = copied.solve(options), b = viewed.solve(options);
+  ASSERT_TRUE(a.found);
+  EXPECT_EQ(a.guest_to_host.alpha, b.guest_to_host.alpha);
+  EXPECT_EQ(a.guest_to_host.beta, b.guest_to_host.beta);
+  EXPECT_EQ(a.constraints, b.constraints);
+  EXPECT_EQ(a.rounds, b.rounds);
+  EXPECT_EQ(a.inside_fraction, b.inside_fraction);
+  const auto list_a = copied.constraint_list(a), list_b = viewed.constraint_list(b);
+  ASSERT_EQ(list_a.size(), a.constraints);
+  ASSERT_EQ(list_b.size(), list_a.size());
+  for (size_t i = 0; i < list_a.size(); ++i)
+    ASSERT_TRUE(list_a[i].host_sends == list_b[i].host_sends && list_a[i].send_ts == list_b[i].send_ts &&
+                list_a[i].recv_ts == list_b[i].recv_ts)
+        << i;
+  // A window that ends before it begins is left out, in place or not.
+  std::vector<KvmWindowSync::Window> bad = {{100, 200}, {300, 250}, {400, 500}};
+  KvmWindowSync one, two;
+  one.add_windows(0, bad);
+  for (const auto& w : bad) two.add_window(0, w.entry, w.exit);
+  EXPECT_EQ(one.window_count(), 2u);
+  EXPECT_EQ(two.window_count(), 2u);
+}
+
+// A vCPU with a view that gets more items copies them: the viewed vector is never written.
+TEST(KvmWindowSync, PerVcpuCopiesBeforeWriting) {
+  const std::vector<Timestamp> source = {1, 2, 3};
+  PerVcpu<Timestamp> seq;
+  seq.view(1, source);
+  EXPECT_EQ(&seq[1], &source);
+  seq.push(1, 4);
+  seq.view(1, source);
+  EXPECT_EQ(source, (std::vector<Timestamp>{1, 2, 3}));
+  EXPECT_EQ(seq[1], (std::vector<Timestamp>{1, 2, 3, 4, 1, 2, 3}));
+  EXPECT_TRUE(seq[0].empty());
+}
+
 // The right VM explains all of the guest's events; another VM's windows explain only about
 // their guest-mode share of the time (here about 80%), so the score picks the right VM.
 TEST(KvmWindowSync, ScoreTellsTheRightVmFromAWrongOne) {
