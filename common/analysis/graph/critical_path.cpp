@@ -401,22 +401,28 @@ CriticalPath critical_path(const ExecGraph& g, VertexId start, VertexId end, con
   return out;
 }
 
-CriticalPath critical_path_until(const ExecGraph& g, VertexId start, uint64_t end_ts,
-                                 const CriticalPathOptions& options) {
+namespace {
+
+// Both forms of critical_path_until(): `emit` null keeps the segments and links in the result.
+CriticalPath path_until(const ExecGraph& g, VertexId start, uint64_t end_ts, const CriticalPathOptions& options,
+                        PathEmitter* emit) {
   CriticalPath out;
-  Algorithm algorithm(g, options, out);
+  Algorithm algorithm(g, options, out, emit);
   if (start >= g.vertices().size()) algorithm.run(start, kNoVertex);  // the diagnostic
   else algorithm.run_until(start, end_ts);
   return out;
 }
 
+}  // namespace
+
+CriticalPath critical_path_until(const ExecGraph& g, VertexId start, uint64_t end_ts,
+                                 const CriticalPathOptions& options) {
+  return path_until(g, start, end_ts, options, nullptr);
+}
+
 CriticalPath critical_path_until(const ExecGraph& g, VertexId start, uint64_t end_ts,
                                  const CriticalPathOptions& options, PathEmitter& emit) {
-  CriticalPath out;
-  Algorithm algorithm(g, options, out, &emit);
-  if (start >= g.vertices().size()) algorithm.run(start, kNoVertex);  // the diagnostic
-  else algorithm.run_until(start, end_ts);
-  return out;
+  return path_until(g, start, end_ts, options, &emit);
 }
 
 CriticalPath critical_path_of(const ExecGraph& g, WorkerId worker, const CriticalPathOptions& options) {

@@ -269,7 +269,7 @@ VertexId first_vertex_from(const ExecGraph& g, WorkerId w, uint64_t from) {
   VertexId v = g.workers()[w].head;
   for (uint64_t n = 1; v != kNoVertex && g.vertex(v).ts < from; ++n) {
     v = g.next_vertex(v);
-    if (n % ExecGraph::kReleaseEvery == 0) g.release();
+    if (n % ExecGraph::kReleaseEveryVisit == 0) g.release();  // one worker's vertices: spread out
   }
   return v;
 }

@@ -11,7 +11,6 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -20,6 +19,7 @@
 #include "analysis/graph/fused_graph.h"
 #include "analysis/graph/graph_store.h"
 #include "analysis/graph/path_selector.h"
+#include "db/output_file.h"
 #include "db/sqlite_db.h"
 
 namespace {
@@ -109,8 +109,7 @@ int run(int argc, char** argv) {
                                "`critical-path=\"SELECTOR\"` or `exec-graph=true`");
   // The graph of a long run is not loaded into memory: it is kept in a temporary file beside
   // the database (ExecGraph::spill_to), so the command's memory stays flat whatever its size.
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  const ExecGraph g = load_exec_graph(db, dir.empty() ? std::string(".") : dir);
+  const ExecGraph g = load_exec_graph(db, db::directory_of(path));
 
   std::vector<MachineName> machines;
   if (has_table(db, "machine")) {

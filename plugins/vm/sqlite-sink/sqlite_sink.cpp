@@ -7,7 +7,6 @@
 
 #include <cinttypes>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -20,6 +19,7 @@
 #include "analysis/run_tables/run_tables.h"
 #include "analysis/sync/sync_tables.h"
 #include "base/machine_names.h"
+#include "db/output_file.h"
 #include "bt_guard.h"
 #include "bt_util.h"
 #include "event_reader.h"
@@ -389,10 +389,7 @@ RunOptions run_options_of(const bt_value* params, const std::string& path) {
       options.critical_path.push_back(s.text);
   options.store_exec_graph = bt::param_bool(params, "exec-graph", has_selectors);
   options.exec_graph = has_selectors || options.store_exec_graph;
-  if (options.exec_graph && bt::param_bool(params, "graph-file", true)) {
-    const std::string dir = std::filesystem::path(path).parent_path().string();
-    options.graph_spill_dir = dir.empty() ? std::string(".") : dir;
-  }
+  if (options.exec_graph && bt::param_bool(params, "graph-file", true)) options.graph_spill_dir = db::directory_of(path);
   return options;
 }
 
