@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer target: the OS execution graph (OsGraphBuilder filling an ExecGraph, common/analysis/
 // graph/) fed two machines' decoded events and packet keys, then the bounded critical path of
-// its first workers. Checks: the builder never throws or crashes whatever the events, and every
-// path's segments tile [start_ts, end_ts) (critical_path.h's contract).
+// its first workers. Checks: the builder never throws or crashes whatever the events, no edge goes
+// back in time (a packet matched to a later send is refused), and every path's segments tile
+// [start_ts, end_ts) (critical_path.h's contract).
 
 #include <algorithm>
 
@@ -36,6 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       builder.on_event(machine, event);
     }
   }
+  fuzz::check_forward(graph);
   CriticalPathOptions options;
   options.max_steps_per_wait = 1 << 16;
   const size_t workers = std::min<size_t>(graph.workers().size(), 8);

@@ -3,8 +3,8 @@
 // host_only_graph.h) over the OS execution graph of one host, driven as OsGraphAnalysis drives
 // it: each decoded event reaches the host's SchedState and HostAnalysis (its vCPU tracker), the
 // OS builder (with the preemption links on for the vCPU threads), then the layer; lost events.
-// Checks: nothing throws or crashes whatever the events; the after-the-fact edits keep every
-// vertical edge forward in time; every vCPU path's segments tile [start_ts, end_ts).
+// Checks: nothing throws or crashes whatever the events; every edge, after the after-the-fact
+// edits, goes forward in time; every vCPU path's segments tile [start_ts, end_ts).
 
 #include <algorithm>
 
@@ -38,9 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     layer.on_event(event);
   }
   layer.finish(source.next_ts());
-  for (const Edge& e : graph.edges())
-    if (e.from != kNoVertex && graph.vertex(e.from).worker != graph.vertex(e.to).worker)
-      VM_FUZZ_CHECK(graph.vertex(e.from).ts <= graph.vertex(e.to).ts);
+  fuzz::check_forward(graph);
   CriticalPathOptions options;
   options.max_steps_per_wait = 1 << 16;
   options.resolved_states |= 1u << static_cast<unsigned>(EdgeState::preempted);

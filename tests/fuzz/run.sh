@@ -10,6 +10,10 @@
 #   VM_FUZZ_BUILD_DIR  the build folder (default: build-fuzz)
 #   VM_FUZZ_JOBS       parallel build jobs, and targets fuzzed at once (default: 2)
 #   VM_FUZZ_INT32      set: ids within the 32-bit range lttng-modules declares (tests/fuzz/fuzz_events.h)
+#   VM_FUZZ_SEED       libFuzzer's -seed (default: a random one). With a seed and an empty corpus a
+#                      run explores the same inputs in the same order, so a slower machine sees a
+#                      prefix of what a longer run with that seed saw: CI uses a fixed seed and a
+#                      new crash shows up in a developer's long run first, not as a random CI failure.
 # Each target's corpus grows in VM_FUZZ_BUILD_DIR/corpus/TARGET; a crash, leak or slow input (over
 # 10 s) leaves its input as VM_FUZZ_BUILD_DIR/crash-TARGET-* (or leak-, timeout-), which
 # `build-fuzz/tests/fuzz/TARGET FILE` replays. Exit status 1 when any target found something
@@ -43,10 +47,12 @@ for target in "${targets[@]}"; do
   fi
 done
 
+seed_flag=()
+[ -z "${VM_FUZZ_SEED:-}" ] || seed_flag=(-seed="$VM_FUZZ_SEED")
 fuzz() {  # TARGET: SECONDS of fuzzing; the verdict on one line
   local target=$1 log="$build/$1.log"
   mkdir -p "$build/corpus/$target"
-  if "$build/tests/fuzz/$target" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+  if "$build/tests/fuzz/$target" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 ${seed_flag[@]+"${seed_flag[@]}"} \
       -artifact_prefix="$build/crash-$target-" "$build/corpus/$target" >"$log" 2>&1; then
     echo "run.sh: $target: no finding in ${seconds} s ($(awk '/^stat::number_of_executed_units/ {print $2}' "$log") runs," \
       "$(grep -E '^#[0-9]+' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+'), corpus $(ls "$build/corpus/$target" | wc -l) inputs)"

@@ -268,6 +268,23 @@ TEST_F(OsGraph, NetworkLinkToTheReceiverAtItsNextVertex) {
   EXPECT_EQ(link_into(21, 7, 1), "0/10@5 network");
 }
 
+// A packet received before it was sent (machines whose clocks disagree, or a corrupt trace; a
+// fuzzer's finding): 21 on machine 1 receives K at 7 in task context, 10 on machine 0 sends K at
+// 12. The keys match (packets_matched 1), but the link 10@12 -> 21@7 would go back in time and make
+// the critical path walk backwards: it is refused and counted (backward_links), and 21's next
+// vertex at 15 gets no incoming edge.
+TEST_F(OsGraph, NetworkLinkBackInTimeIsRefused) {
+  feed(sched_switch(1, 0, 20, 0, 21), 1);
+  builder.on_packet(1, 7, 0, false, graph::PacketKey{7, 8, 0x10});
+  feed(sched_switch(1, 0, 9, 0, 10), 0);
+  builder.on_packet(0, 12, 0, true, graph::PacketKey{7, 8, 0x10});
+  feed(sched_switch(15, 0, 21, 1, 20), 1);
+  EXPECT_EQ(vertices(21, 1), (std::vector<uint64_t>{1, 7, 15}));
+  EXPECT_EQ(builder.stats().packets_matched, 1u);
+  EXPECT_EQ(builder.stats().backward_links, 1u);
+  EXPECT_EQ(vertical_count(), 0u);
+}
+
 // Packets whose keys differ are not matched (TCP: seq, ack_seq and flags all count).
 TEST_F(OsGraph, NetworkKeysMustBeEqual) {
   feed(sched_switch(1, 0, 9, 0, 10), 0);

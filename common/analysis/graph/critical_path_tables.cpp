@@ -51,10 +51,12 @@ void CriticalPathTables::write(Run& run) {
   RunTables& tables = run.get<RunTables>();
   OsGraphAnalysis& analysis = run.get<OsGraphAnalysis>();
   const OsGraphBuilder::Stats& stats = analysis.builder().stats();
-  if (stats.out_of_order || stats.link_conflicts || stats.bad_tid || stats.no_cpu)
+  if (stats.out_of_order || stats.link_conflicts || stats.backward_links || stats.bad_tid || stats.no_cpu)
     tables.add_diagnostic("info", "execution graph: left out " + std::to_string(stats.out_of_order) +
                                       " vertices before their thread's last one, " +
                                       std::to_string(stats.link_conflicts) + " second hand-offs on a vertex, " +
+                                      std::to_string(stats.backward_links) +
+                                      " hand-offs received before they were made (clocks out of sync?), " +
                                       std::to_string(stats.bad_tid) + " events with a bad tid, " +
                                       std::to_string(stats.no_cpu) + " events without their CPU");
   if (run.options().critical_path.empty()) return;

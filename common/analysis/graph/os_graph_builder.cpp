@@ -164,13 +164,19 @@ VertexId OsGraphBuilder::state_extend(ThreadId t, Timestamp ts) {
   return append(t, ts, resolve_status(threads_[t].status));
 }
 
-void OsGraphBuilder::link(VertexId from, VertexId to, EdgeState state, std::string_view qualifier) {
-  if (from == kNoVertex || to == kNoVertex) return;
+bool OsGraphBuilder::link(VertexId from, VertexId to, EdgeState state, std::string_view qualifier) {
+  if (from == kNoVertex || to == kNoVertex) return false;
   if (graph_.out_v(from) || graph_.in_v(to)) {
     ++stats_.link_conflicts;
-    return;
+    return false;
   }
-  graph_.link(from, to, state, qualifier);
+  // A hand-off received before it was made (a packet matched to a later send, machines whose
+  // clocks disagree): an edge back in time would make the critical path walk backwards.
+  if (graph_.vertex(from).ts > graph_.vertex(to).ts) {
+    ++stats_.backward_links;
+    return false;
+  }
+  return graph_.link(from, to, state, qualifier);
 }
 
 // replaceIncomingNetworkEdge: the packet that `receiver` got (matched, not linked yet) is what
@@ -209,10 +215,7 @@ VertexId OsGraphBuilder::close_thread(int64_t machine, int64_t tid, int64_t cpu,
 }
 
 bool OsGraphBuilder::link_vertices(VertexId from, VertexId to, EdgeState state, std::string_view qualifier) {
-  if (from == kNoVertex || to == kNoVertex) return false;
-  const uint64_t before = stats_.link_conflicts;
-  link(from, to, state, qualifier);
-  return stats_.link_conflicts == before;
+  return link(from, to, state, qualifier);
 }
 
 int64_t OsGraphBuilder::running_tid(int64_t machine, int64_t cpu) const {

@@ -96,6 +96,7 @@ class OsGraphBuilder {
     uint64_t bad_tid = 0;           // a negative or unknown tid
     uint64_t out_of_order = 0;      // a vertex before its worker's last one
     uint64_t link_conflicts = 0;    // a vertical edge on a vertex that already had one
+    uint64_t backward_links = 0;    // a vertical edge from a later vertex to an earlier one
     uint64_t context_overflow = 0;  // an interrupt-context stack deeper than kMaxContextDepth
     uint64_t no_tcp_key = 0;        // a net_send / net_receive without its TCP key (its vertex is added)
     uint64_t pending_dropped = 0;   // unmatched packets forgotten (more than kMaxPending)
@@ -120,7 +121,8 @@ class OsGraphBuilder {
   // Ends the thread's current interval at `ts` as `state`, whatever its status.
   VertexId close_thread(int64_t machine, int64_t tid, int64_t cpu, Timestamp ts, EdgeState state,
                         std::string_view qualifier = {});
-  // A vertical edge; false when refused (a vertex already linked: stats().link_conflicts).
+  // A vertical edge; false when refused (a vertex already linked: stats().link_conflicts; `from`
+  // later than `to`: stats().backward_links).
   bool link_vertices(VertexId from, VertexId to, EdgeState state, std::string_view qualifier = {});
   // The thread the builder's model has on a CPU, or kUnknown.
   int64_t running_tid(int64_t machine, int64_t cpu) const;
@@ -191,7 +193,7 @@ class OsGraphBuilder {
   VertexId append(ThreadId t, Timestamp ts, EdgeState state, std::string_view qualifier = {});
   VertexId state_change(ThreadId t, Timestamp ts);
   VertexId state_extend(ThreadId t, Timestamp ts);
-  void link(VertexId from, VertexId to, EdgeState state, std::string_view qualifier = {});
+  bool link(VertexId from, VertexId to, EdgeState state, std::string_view qualifier = {});
   WorkerId graph_worker(ThreadId t);
 
   void on_switch(int64_t machine, const Event& event);
