@@ -213,12 +213,12 @@ std::vector<std::string> link_by_kvm_windows(FuseModel& model, const std::vector
       continue;
     }
     link(t, best, wanted_pid != kUnknown ? "parameter" : "kvm_windows", result.inside_fraction);
-    for (const auto& c : best_sync->constraint_list(result)) {
+    best_sync->for_each_constraint(result, [&](const KvmWindowSync::Result::Constraint& c) {
       if (c.host_sends)
         model.add_constraint(best.host, c.send_ts, int(t), c.recv_ts, SyncMethod::kvm_windows);
       else
         model.add_constraint(int(t), c.send_ts, best.host, c.recv_ts, SyncMethod::kvm_windows);
-    }
+    });
     // Injected interrupts: kvm_x86_inj_virq on the host precedes the guest's handler entry.
     for (const auto& [host_ts, guest_ts] : best_sync->injection_pairs(result.guest_to_host))
       model.add_constraint(best.host, host_ts, int(t), guest_ts, SyncMethod::kvm_inj_virq);

@@ -409,11 +409,20 @@ KvmWindowSync::Result KvmWindowSync::solve(const Options& options) const {
   LinearTransform estimate = tracked.line;
   size_t previous_count = 0;
   for (int round = 0; round < options.rounds; ++round) {
-    std::vector<Result::Constraint> found = constraints(estimate, tolerance);
+    // The constraints go to the hull as they are made (no list: they are as many as the windows).
     ConvexHullSync hull;
-    for (const Result::Constraint& c : found) hull.add_match(c.host_sends, c.send_ts, c.recv_ts);
+    size_t count = 0;
+    sorted_constraints(
+        estimate, tolerance,
+        [&](const Result::Constraint& c) {
+          hull.add_match(c.host_sends, c.send_ts, c.recv_ts);
+          ++count;
+        },
+        [&] {
+          hull = ConvexHullSync();
+          count = 0;
+        });
     const SyncQuality quality = hull.quality();
-    const size_t count = found.size();
     if (quality != SyncQuality::accurate && quality != SyncQuality::approximate) {
       // Contradictory constraints: the first estimate was further off than its tolerance said,
       // so some events went to a neighbouring window. Retry with a wider guard.
@@ -443,49 +452,139 @@ KvmWindowSync::Result KvmWindowSync::solve(const Options& options) const {
   return result;
 }
 
+namespace {
+
+// The constraints of one vCPU in the order constraints() makes them (window by window), one at
+// a time: that function's loop, resumable.
+class VcpuConstraints {
+ public:
+  using Constraint = KvmWindowSync::Result::Constraint;
+  VcpuConstraints(const std::vector<KvmWindowSync::Window>& windows, const std::vector<Timestamp>& events,
+                  const LinearTransform& guest_to_host, Timestamp tolerance)
+      : windows_(windows), events_(events), to_host_(guest_to_host), tolerance_(tolerance),
+        current_(windows.size()) {}
+
+  // The next constraint; false when there is none.
+  bool next(Constraint& out) {
+    if (next_pending_ < pending_count_) {
+      out = pending_[next_pending_++];
+      return true;
+    }
+    if (windows_.empty() || flushed_) return false;
+    while (e_ < events_.size()) {
+      const Timestamp event = events_[e_];
+      const Timestamp host = to_host_.apply(event);
+      while (window_ < windows_.size() && windows_[window_].exit < host) ++window_;
+      if (window_ == windows_.size()) break;
+      ++e_;
+      if (windows_[window_].entry > host) continue;  // outside every window: not a constraint
+      if (window_ > 0 && windows_[window_ - 1].exit >= host - tolerance_) continue;
+      if (window_ + 1 < windows_.size() && windows_[window_ + 1].entry <= host + tolerance_) continue;
+      if (current_ != window_) {
+        const bool had = flush();
+        current_ = window_;
+        first_ = event;
+        last_ = event;
+        if (had) return next(out);
+        continue;
+      }
+      last_ = event;
+    }
+    flushed_ = true;
+    return flush() && next(out);
+  }
+
+ private:
+  // The two constraints of the window whose events were seen, as pending; false when none.
+  bool flush() {
+    if (current_ == windows_.size()) return false;
+    pending_[0] = {true, windows_[current_].entry, first_};  // host enters, then the guest runs
+    pending_[1] = {false, last_, windows_[current_].exit};   // the guest runs, then the host exits
+    pending_count_ = 2;
+    next_pending_ = 0;
+    current_ = windows_.size();
+    return true;
+  }
+
+  const std::vector<KvmWindowSync::Window>& windows_;
+  const std::vector<Timestamp>& events_;
+  const LinearTransform& to_host_;
+  const Timestamp tolerance_;
+  size_t e_ = 0, window_ = 0, current_;
+  Timestamp first_ = 0, last_ = 0;
+  Constraint pending_[2] = {};
+  int pending_count_ = 0, next_pending_ = 0;
+  bool flushed_ = false;
+};
+
+Timestamp host_time(const KvmWindowSync::Result::Constraint& c) { return c.host_sends ? c.send_ts : c.recv_ts; }
+
+}  // namespace
+
 std::vector<KvmWindowSync::Result::Constraint> KvmWindowSync::constraints(const LinearTransform& guest_to_host,
                                                                           Timestamp tolerance) const {
   std::vector<Result::Constraint> found;
   for (size_t v = 0; v < events_.size() && v < windows_.size(); ++v) {
-    const std::vector<Window>& windows = windows_[v];
-    if (windows.empty()) continue;
-    size_t window = 0;
-    size_t current = windows.size();  // the window of the events seen so far, none yet
-    Timestamp first = 0, last = 0;
-    auto flush = [&] {
-      if (current == windows.size()) return;
-      found.push_back({true, windows[current].entry, first});  // host enters, then the guest runs
-      found.push_back({false, last, windows[current].exit});   // the guest runs, then the host exits
-      current = windows.size();
-    };
-    for (const Timestamp event : events_[v]) {
-      const Timestamp host = guest_to_host.apply(event);
-      while (window < windows.size() && windows[window].exit < host) ++window;
-      if (window == windows.size()) break;
-      if (windows[window].entry > host) continue;  // outside every window: not a constraint
-      // Unambiguous only if no other window is within the estimate's error of it.
-      if (window > 0 && windows[window - 1].exit >= host - tolerance) continue;
-      if (window + 1 < windows.size() && windows[window + 1].entry <= host + tolerance) continue;
-      if (current != window) {
-        flush();
-        current = window;
-        first = event;
-      }
-      last = event;
-    }
-    flush();
+    VcpuConstraints vcpu(windows_[v], events_[v], guest_to_host, tolerance);
+    for (Result::Constraint c; vcpu.next(c);) found.push_back(c);
   }
   // The hull is incremental: feed it in host-time order (a message's host end).
-  auto host_time = [](const Result::Constraint& c) { return c.host_sends ? c.send_ts : c.recv_ts; };
   std::sort(found.begin(), found.end(), [&](const Result::Constraint& a, const Result::Constraint& b) {
     return host_time(a) < host_time(b);
   });
   return found;
 }
 
+bool KvmWindowSync::merge_constraints(const LinearTransform& guest_to_host, Timestamp tolerance,
+                                      const std::function<void(const Result::Constraint&)>& fn) const {
+  std::vector<VcpuConstraints> vcpus;
+  const size_t n = std::min(events_.size(), windows_.size());
+  vcpus.reserve(n);
+  std::vector<Result::Constraint> heads(n);
+  std::vector<size_t> live;  // the vCPUs with a head, by index
+  for (size_t v = 0; v < n; ++v) {
+    vcpus.emplace_back(windows_[v], events_[v], guest_to_host, tolerance);
+    if (vcpus[v].next(heads[v])) live.push_back(v);
+  }
+  bool any = false;
+  Timestamp previous = 0;
+  while (!live.empty()) {
+    size_t best = 0;  // into live; the vCPUs are few: a scan is enough
+    for (size_t i = 1; i < live.size(); ++i)
+      if (host_time(heads[live[i]]) < host_time(heads[live[best]])) best = i;
+    const size_t v = live[best];
+    const Timestamp t = host_time(heads[v]);
+    if (any && t <= previous) return false;  // a tie (or a vCPU out of order): the sort decides
+    fn(heads[v]);
+    any = true;
+    previous = t;
+    if (!vcpus[v].next(heads[v])) live.erase(live.begin() + static_cast<std::ptrdiff_t>(best));
+  }
+  return true;
+}
+
+void KvmWindowSync::sorted_constraints(const LinearTransform& guest_to_host, Timestamp tolerance,
+                                       const std::function<void(const Result::Constraint&)>& fn,
+                                       const std::function<void()>& restart) const {
+  if (merge_constraints(guest_to_host, tolerance, fn)) return;
+  restart();
+  for (const Result::Constraint& c : constraints(guest_to_host, tolerance)) fn(c);
+}
+
 std::vector<KvmWindowSync::Result::Constraint> KvmWindowSync::constraint_list(const Result& solved) const {
   if (solved.rounds == 0) return {};
   return constraints(solved.list_estimate, solved.list_tolerance);
+}
+
+void KvmWindowSync::for_each_constraint(const Result& solved,
+                                        const std::function<void(const Result::Constraint&)>& fn) const {
+  if (solved.rounds == 0) return;
+  // What is given cannot be taken back: a first merge that gives nothing says whether it holds.
+  if (merge_constraints(solved.list_estimate, solved.list_tolerance, [](const Result::Constraint&) {})) {
+    merge_constraints(solved.list_estimate, solved.list_tolerance, fn);
+    return;
+  }
+  for (const Result::Constraint& c : constraints(solved.list_estimate, solved.list_tolerance)) fn(c);
 }
 
 double KvmWindowSync::inside_fraction(const LinearTransform& guest_to_host) const {

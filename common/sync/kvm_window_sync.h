@@ -33,6 +33,7 @@
 // wrong one a fraction close to its vCPUs' guest-mode share.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -149,6 +150,8 @@ class KvmWindowSync {
   Result solve(const Options& options) const;
   // The constraints that gave solve()'s hull (none when it found none), in host-time order.
   std::vector<Result::Constraint> constraint_list(const Result& solved) const;
+  // The same, one at a time, in the same order, without building the list.
+  void for_each_constraint(const Result& solved, const std::function<void(const Result::Constraint&)>& fn) const;
   // Steps 1 to 3: the drift-tracked score, to choose among candidate VMs (no hull).
   Result coarse(const Options& options) const;
 
@@ -172,6 +175,18 @@ class KvmWindowSync {
   // Step 4: the causal messages of the windows under `guest_to_host`, in host-time order; an
   // event is used only if no other window of its vCPU is within `tolerance` of its host time.
   std::vector<Result::Constraint> constraints(const LinearTransform& guest_to_host, Timestamp tolerance) const;
+  // The same constraints given to `fn` in host-time order as a merge of the vCPUs' own
+  // sequences, without a list: exactly constraints()'s order when every host time differs and
+  // each vCPU's sequence is in order. Returns false, having stopped, at the first host time
+  // that is not after the one before (a tie, whose order only the sort defines): the caller
+  // then starts over from constraints().
+  bool merge_constraints(const LinearTransform& guest_to_host, Timestamp tolerance,
+                         const std::function<void(const Result::Constraint&)>& fn) const;
+  // Every constraint, merged when possible, else from the sorted list; `restart` is called
+  // before the list is given after a merge that stopped.
+  void sorted_constraints(const LinearTransform& guest_to_host, Timestamp tolerance,
+                          const std::function<void(const Result::Constraint&)>& fn,
+                          const std::function<void()>& restart) const;
   // A clock drift to apply on top of an offset: t_host = t_guest + d + slope * (t_guest - anchor).
   struct Drift {
     double slope;

@@ -131,6 +131,53 @@ TEST(KvmWindowSync, ViewsGiveTheResultOfCopies) {
   EXPECT_EQ(two.window_count(), 2u);
 }
 
+// The constraints given one at a time (a merge of the vCPUs' sequences, no list) come in the
+// order of the sorted list: the oracle is constraint_list(), the sort. With a tie in host time
+// (both vCPUs enter a window at the same ns), whose order only the sort defines, the merge gives
+// way to the list.
+void expect_same_order(const KvmWindowSync& sync, const KvmWindowSync::Result& result) {
+  const auto list = sync.constraint_list(result);
+  std::vector<KvmWindowSync::Result::Constraint> given;
+  sync.for_each_constraint(result, [&](const KvmWindowSync::Result::Constraint& c) { given.push_back(c); });
+  ASSERT_EQ(given.size(), list.size());
+  ASSERT_FALSE(list.empty());
+  for (size_t i = 0; i < list.size(); ++i)
+    ASSERT_TRUE(given[i].host_sends == list[i].host_sends && given[i].send_ts == list[i].send_ts &&
+                given[i].recv_ts == list[i].recv_ts)
+        << i;
+}
+
+TEST(KvmWindowSync, ConstraintsOneAtATimeComeInTheListsOrder) {
+  const Timestamp host_start = 1'795'451'881'000'000'000;
+  Truth truth;
+  truth.beta = -static_cast<long double>(host_start) * 20e-6L + 350'000'000.0L;
+  Scenario s = make_scenario(truth, host_start, 5'000'000'000, 5);
+  KvmWindowSync::Options options;
+  options.search_range_ns = 1'000'000'000;
+  {
+    const KvmWindowSync sync = combine(s, s);
+    const KvmWindowSync::Result result = sync.solve(options);
+    ASSERT_TRUE(result.found);
+    expect_same_order(sync, result);
+  }
+  // vCPU 1's first window made to enter at vCPU 0's first entry: a tie in host time.
+  size_t first0 = 0, first1 = 0;
+  while (s.windows[first0].vcpu != 0) ++first0;
+  while (s.windows[first1].vcpu != 1) ++first1;
+  s.windows[first1].entry = s.windows[first0].entry;
+  const KvmWindowSync sync = combine(s, s);
+  const KvmWindowSync::Result result = sync.solve(options);
+  ASSERT_TRUE(result.found);
+  const auto list = sync.constraint_list(result);
+  bool tie = false;
+  for (size_t i = 1; i < list.size(); ++i) {
+    auto host = [](const KvmWindowSync::Result::Constraint& c) { return c.host_sends ? c.send_ts : c.recv_ts; };
+    tie = tie || host(list[i]) == host(list[i - 1]);
+  }
+  EXPECT_TRUE(tie) << "the case must have a tie";
+  expect_same_order(sync, result);
+}
+
 // A vCPU with a view that gets more items copies them: the viewed vector is never written.
 TEST(KvmWindowSync, PerVcpuCopiesBeforeWriting) {
   const std::vector<Timestamp> source = {1, 2, 3};
