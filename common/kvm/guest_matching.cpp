@@ -12,8 +12,8 @@ namespace vm {
 
 namespace {
 
-template <typename T>
-std::vector<T>& slot(std::vector<std::vector<T>>& per_cpu, int64_t cpu) {
+template <typename Seq>
+Seq& slot(std::vector<Seq>& per_cpu, int64_t cpu) {
   if (static_cast<size_t>(cpu) >= per_cpu.size()) per_cpu.resize(size_t(cpu) + 1);
   return per_cpu[static_cast<size_t>(cpu)];
 }

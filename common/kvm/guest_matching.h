@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sync/fuse_model.h"
+#include "base/time_seq.h"
 #include "sync/kvm_window_sync.h"
 #include "base/types.h"
 #include "kvm/vcpu_tracker.h"
@@ -51,7 +52,7 @@ class GuestEvidence {
   void add_guest_side(KvmWindowSync& sync) const;
 
  private:
-  std::vector<std::vector<Timestamp>> event_times_;                          // per CPU
+  std::vector<TimeSeq> event_times_;  // per CPU (delta-encoded: the largest part of pass 1)
   std::unordered_map<int64_t, std::vector<KvmWindowSync::Window>> windows_;  // per host thread
   std::unordered_map<int64_t, Timestamp> open_entry_;
   std::unordered_map<int64_t, std::vector<KvmWindowSync::Vector>> injections_;  // per host thread

@@ -30,7 +30,7 @@ void KvmWindowSync::add_windows(int vcpu, const std::vector<Window>& windows) {
   windows_.view(static_cast<size_t>(vcpu), windows);
 }
 
-void KvmWindowSync::add_guest_events(int vcpu, const std::vector<Timestamp>& events) {
+void KvmWindowSync::add_guest_events(int vcpu, const TimeSeq& events) {
   if (vcpu < 0) return;
   events_.view(static_cast<size_t>(vcpu), events);
 }
@@ -93,9 +93,9 @@ uint64_t KvmWindowSync::count_inside(Timestamp d, Timestamp begin, Timestamp end
   if (in_range) *in_range = 0;
   const auto [host_begin, host_end] = host_range();
   for (size_t v = 0; v < events_.size() && v < windows_.size(); ++v) {
-    const std::vector<Timestamp>& events = events_[v];
+    const TimeSeq& events = events_[v];
     const std::vector<Window>& windows = windows_[v];
-    auto event = std::lower_bound(events.begin(), events.end(), begin);
+    auto event = events.lower_bound(begin);
     if (event == events.end() || windows.empty()) continue;
     // First window that can contain the first event: the first whose exit is >= its host time.
     auto window = std::lower_bound(windows.begin(), windows.end(), host_of(*event),
@@ -148,8 +148,7 @@ Timestamp KvmWindowSync::best_offset(Timestamp center, Timestamp range, Timestam
     }
     // Guest events per guest bin.
     std::fill(histogram.begin(), histogram.end(), 0);
-    for (auto it = std::lower_bound(events_[v].begin(), events_[v].end(), begin); it != events_[v].end() && *it < end;
-         ++it)
+    for (auto it = events_[v].lower_bound(begin), stop = events_[v].end(); it != stop && *it < end; ++it)
       ++histogram[static_cast<size_t>((*it - begin) / bin)];
     // A guest bin k maps, at lag j, to host bin k + j (host_begin = begin + center - lags * bin).
     for (size_t k = 0; k < guest_bins; ++k) {
@@ -240,7 +239,7 @@ std::pair<Timestamp, double> KvmWindowSync::drift_search(Timestamp center, Times
 std::pair<Timestamp, Timestamp> KvmWindowSync::guest_range() const {
   Timestamp begin = std::numeric_limits<Timestamp>::max(), end = std::numeric_limits<Timestamp>::min();
   for (size_t v = 0; v < events_.size(); ++v)
-    if (const std::vector<Timestamp>& events = events_[v]; !events.empty()) {
+    if (const TimeSeq& events = events_[v]; !events.empty()) {
       begin = std::min(begin, events.front());
       end = std::max(end, events.back() + 1);
     }
@@ -459,10 +458,10 @@ namespace {
 class VcpuConstraints {
  public:
   using Constraint = KvmWindowSync::Result::Constraint;
-  VcpuConstraints(const std::vector<KvmWindowSync::Window>& windows, const std::vector<Timestamp>& events,
+  VcpuConstraints(const std::vector<KvmWindowSync::Window>& windows, const TimeSeq& events,
                   const LinearTransform& guest_to_host, Timestamp tolerance)
-      : windows_(windows), events_(events), to_host_(guest_to_host), tolerance_(tolerance),
-        current_(windows.size()) {}
+      : windows_(windows), event_(events.begin()), events_end_(events.end()), to_host_(guest_to_host),
+        tolerance_(tolerance), current_(windows.size()) {}
 
   // The next constraint; false when there is none.
   bool next(Constraint& out) {
@@ -471,12 +470,12 @@ class VcpuConstraints {
       return true;
     }
     if (windows_.empty() || flushed_) return false;
-    while (e_ < events_.size()) {
-      const Timestamp event = events_[e_];
+    while (event_ != events_end_) {
+      const Timestamp event = *event_;
       const Timestamp host = to_host_.apply(event);
       while (window_ < windows_.size() && windows_[window_].exit < host) ++window_;
       if (window_ == windows_.size()) break;
-      ++e_;
+      ++event_;
       if (windows_[window_].entry > host) continue;  // outside every window: not a constraint
       if (window_ > 0 && windows_[window_ - 1].exit >= host - tolerance_) continue;
       if (window_ + 1 < windows_.size() && windows_[window_ + 1].entry <= host + tolerance_) continue;
@@ -507,10 +506,10 @@ class VcpuConstraints {
   }
 
   const std::vector<KvmWindowSync::Window>& windows_;
-  const std::vector<Timestamp>& events_;
+  TimeSeq::const_iterator event_, events_end_;
   const LinearTransform& to_host_;
   const Timestamp tolerance_;
-  size_t e_ = 0, window_ = 0, current_;
+  size_t window_ = 0, current_;
   Timestamp first_ = 0, last_ = 0;
   Constraint pending_[2] = {};
   int pending_count_ = 0, next_pending_ = 0;

@@ -39,21 +39,23 @@
 #include <vector>
 
 #include "sync/convex_hull_sync.h"
+#include "base/time_seq.h"
 #include "base/types.h"
 
 namespace vm {
 
-// Per vCPU, a sequence that is either a view of a caller's vector (which must outlive the
-// owner: GuestEvidence's, in guest matching, so that every candidate VM's sync does not copy the
-// whole pass-1 evidence) or a vector of its own (add_*(), or a second source for one vCPU).
-template <class T>
+// Per vCPU, a sequence (a std::vector, or a TimeSeq) that is either a view of a caller's (which
+// must outlive the owner: GuestEvidence's, in guest matching, so that every candidate VM's sync
+// does not copy the whole pass-1 evidence) or one of its own (add_*(), or a second source for
+// one vCPU).
+template <class T, class Seq = std::vector<T>>
 class PerVcpu {
  public:
   size_t size() const { return slots_.size(); }
-  const std::vector<T>& operator[](size_t v) const { return slots_[v].view ? *slots_[v].view : slots_[v].own; }
+  const Seq& operator[](size_t v) const { return slots_[v].view ? *slots_[v].view : slots_[v].own; }
   void push(size_t v, const T& x) { own(v).push_back(x); }
   // `items` in place when the vCPU has nothing yet, else appended to a copy.
-  void view(size_t v, const std::vector<T>& items) {
+  void view(size_t v, const Seq& items) {
     grow(v);
     Slot& s = slots_[v];
     if (!s.view && s.own.empty()) s.view = &items;
@@ -62,13 +64,13 @@ class PerVcpu {
 
  private:
   struct Slot {
-    const std::vector<T>* view = nullptr;
-    std::vector<T> own;
+    const Seq* view = nullptr;
+    Seq own;
   };
   void grow(size_t v) {
     if (v >= slots_.size()) slots_.resize(v + 1);
   }
-  std::vector<T>& own(size_t v) {
+  Seq& own(size_t v) {
     grow(v);
     Slot& s = slots_[v];
     if (s.view) {
@@ -93,7 +95,7 @@ class KvmWindowSync {
   // The same for a whole vector, read in place (not copied) when the vCPU has nothing yet: the
   // vector must outlive this object and not change.
   void add_windows(int vcpu, const std::vector<Window>& windows);
-  void add_guest_events(int vcpu, const std::vector<Timestamp>& events);
+  void add_guest_events(int vcpu, const TimeSeq& events);
 
   // An interrupt vector: injected by the host (kvm_x86_inj_virq, host clock) or entered by the
   // guest's handler (x86_irq_vectors_*_entry, guest clock).
@@ -224,7 +226,7 @@ class KvmWindowSync {
   std::vector<std::vector<Vector>> injections_;     // per vCPU, host clock
   std::vector<std::vector<Vector>> guest_vectors_;  // per vCPU, guest clock
   PerVcpu<Window> windows_;     // per vCPU
-  PerVcpu<Timestamp> events_;   // per vCPU
+  PerVcpu<Timestamp, TimeSeq> events_;  // per vCPU
 };
 
 }  // namespace vm

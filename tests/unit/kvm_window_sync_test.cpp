@@ -98,7 +98,7 @@ TEST(KvmWindowSync, ViewsGiveTheResultOfCopies) {
   const Scenario s = make_scenario(truth, host_start, 5'000'000'000, 11);
   const KvmWindowSync copied = combine(s, s);
   std::vector<std::vector<KvmWindowSync::Window>> windows(2);
-  std::vector<std::vector<Timestamp>> events(2);
+  std::vector<TimeSeq> events(2);
   for (const auto& w : s.windows) windows[static_cast<size_t>(w.vcpu)].push_back({w.entry, w.exit});
   for (const auto& e : s.events) events[static_cast<size_t>(e.vcpu)].push_back(e.guest_ts);
   KvmWindowSync viewed;
