@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "sync/fuse_model.h"
-#include "base/time_seq.h"
+#include "base/packed_seq.h"
 #include "sync/kvm_window_sync.h"
 #include "base/types.h"
 #include "kvm/vcpu_tracker.h"
@@ -53,7 +53,7 @@ class GuestEvidence {
 
  private:
   std::vector<TimeSeq> event_times_;  // per CPU (delta-encoded: the largest part of pass 1)
-  std::unordered_map<int64_t, std::vector<KvmWindowSync::Window>> windows_;  // per host thread
+  std::unordered_map<int64_t, KvmWindowSync::Windows> windows_;  // per host thread (packed)
   std::unordered_map<int64_t, Timestamp> open_entry_;
   std::unordered_map<int64_t, std::vector<KvmWindowSync::Vector>> injections_;  // per host thread
   std::vector<std::vector<KvmWindowSync::Vector>> vector_entries_;              // per CPU

@@ -19,9 +19,9 @@ void KvmWindowSync::add_guest_event(int vcpu, Timestamp ts) {
   events_.push(static_cast<size_t>(vcpu), ts);
 }
 
-void KvmWindowSync::add_windows(int vcpu, const std::vector<Window>& windows) {
+void KvmWindowSync::add_windows(int vcpu, const Windows& windows) {
   if (vcpu < 0) return;
-  // add_window() leaves out a window that ends before it begins: such a vector is copied.
+  // add_window() leaves out a window that ends before it begins: such a sequence is copied.
   for (const Window& w : windows)
     if (w.exit < w.entry) {
       for (const Window& x : windows) add_window(vcpu, x.entry, x.exit);
@@ -51,13 +51,12 @@ std::vector<std::pair<Timestamp, Timestamp>> KvmWindowSync::injection_pairs(
     const LinearTransform& guest_to_host) const {
   std::vector<std::pair<Timestamp, Timestamp>> pairs;
   for (size_t v = 0; v < injections_.size() && v < windows_.size() && v < guest_vectors_.size(); ++v) {
-    const std::vector<Window>& windows = windows_[v];
+    const Windows& windows = windows_[v];
     const std::vector<Vector>& entries = guest_vectors_[v];
     size_t next_entry = 0;
     for (const Vector& injection : injections_[v]) {
       // The guest takes the interrupt in the first guest-mode window after the injection.
-      const auto window = std::lower_bound(windows.begin(), windows.end(), injection.ts,
-                                           [](const Window& w, Timestamp t) { return w.entry < t; });
+      const auto window = windows.lower_bound(injection.ts, [](const Window& w, Timestamp t) { return w.entry < t; });
       if (window == windows.end()) break;
       while (next_entry < entries.size() && guest_to_host.apply(entries[next_entry].ts) < window->entry) ++next_entry;
       for (size_t e = next_entry; e < entries.size() && guest_to_host.apply(entries[e].ts) <= window->exit; ++e)
@@ -94,17 +93,18 @@ uint64_t KvmWindowSync::count_inside(Timestamp d, Timestamp begin, Timestamp end
   const auto [host_begin, host_end] = host_range();
   for (size_t v = 0; v < events_.size() && v < windows_.size(); ++v) {
     const TimeSeq& events = events_[v];
-    const std::vector<Window>& windows = windows_[v];
+    const Windows& windows = windows_[v];
     auto event = events.lower_bound(begin);
-    if (event == events.end() || windows.empty()) continue;
+    const auto events_end = events.end();
+    const auto windows_end = windows.end();
+    if (event == events_end || windows.empty()) continue;
     // First window that can contain the first event: the first whose exit is >= its host time.
-    auto window = std::lower_bound(windows.begin(), windows.end(), host_of(*event),
-                                   [](const Window& w, Timestamp t) { return w.exit < t; });
-    for (; event != events.end() && *event < end; ++event) {
+    auto window = windows.lower_bound(host_of(*event), [](const Window& w, Timestamp t) { return w.exit < t; });
+    for (; event != events_end && *event < end; ++event) {
       const Timestamp host = host_of(*event);
       if (in_range && host >= host_begin && host <= host_end) ++*in_range;
-      while (window != windows.end() && window->exit < host) ++window;
-      if (window == windows.end()) continue;
+      while (window != windows_end && window->exit < host) ++window;
+      if (window == windows_end) continue;
       if (window->entry <= host) ++inside;
     }
   }
@@ -114,7 +114,7 @@ uint64_t KvmWindowSync::count_inside(Timestamp d, Timestamp begin, Timestamp end
 std::pair<Timestamp, Timestamp> KvmWindowSync::host_range() const {
   Timestamp begin = std::numeric_limits<Timestamp>::max(), end = std::numeric_limits<Timestamp>::min();
   for (size_t v = 0; v < windows_.size(); ++v)
-    if (const std::vector<Window>& windows = windows_[v]; !windows.empty()) {
+    if (const Windows& windows = windows_[v]; !windows.empty()) {
       begin = std::min(begin, windows.front().entry);
       end = std::max(end, windows.back().exit);
     }
@@ -454,14 +454,18 @@ KvmWindowSync::Result KvmWindowSync::solve(const Options& options) const {
 namespace {
 
 // The constraints of one vCPU in the order constraints() makes them (window by window), one at
-// a time: that function's loop, resumable.
+// a time: that function's loop, resumable. The windows are read forward, with the one before
+// and the one after the scan position at hand (the tolerance test needs both).
 class VcpuConstraints {
  public:
   using Constraint = KvmWindowSync::Result::Constraint;
-  VcpuConstraints(const std::vector<KvmWindowSync::Window>& windows, const TimeSeq& events,
-                  const LinearTransform& guest_to_host, Timestamp tolerance)
-      : windows_(windows), event_(events.begin()), events_end_(events.end()), to_host_(guest_to_host),
-        tolerance_(tolerance), current_(windows.size()) {}
+  using Window = KvmWindowSync::Window;
+  VcpuConstraints(const KvmWindowSync::Windows& windows, const TimeSeq& events, const LinearTransform& guest_to_host,
+                  Timestamp tolerance)
+      : window_(windows.begin()), next_window_(windows.begin()), windows_end_(windows.end()),
+        event_(events.begin()), events_end_(events.end()), to_host_(guest_to_host), tolerance_(tolerance) {
+    if (next_window_ != windows_end_) ++next_window_;
+  }
 
   // The next constraint; false when there is none.
   bool next(Constraint& out) {
@@ -469,19 +473,22 @@ class VcpuConstraints {
       out = pending_[next_pending_++];
       return true;
     }
-    if (windows_.empty() || flushed_) return false;
+    if (window_ == windows_end_ || flushed_) return false;
     while (event_ != events_end_) {
       const Timestamp event = *event_;
       const Timestamp host = to_host_.apply(event);
-      while (window_ < windows_.size() && windows_[window_].exit < host) ++window_;
-      if (window_ == windows_.size()) break;
+      while (window_ != windows_end_ && window_->exit < host) advance();
+      if (window_ == windows_end_) break;
       ++event_;
-      if (windows_[window_].entry > host) continue;  // outside every window: not a constraint
-      if (window_ > 0 && windows_[window_ - 1].exit >= host - tolerance_) continue;
-      if (window_ + 1 < windows_.size() && windows_[window_ + 1].entry <= host + tolerance_) continue;
-      if (current_ != window_) {
+      if (window_->entry > host) continue;  // outside every window: not a constraint
+      // Unambiguous only if no other window is within the estimate's error of it.
+      if (window_.index() > 0 && previous_.exit >= host - tolerance_) continue;
+      if (next_window_ != windows_end_ && next_window_->entry <= host + tolerance_) continue;
+      if (!has_current_ || current_index_ != window_.index()) {
         const bool had = flush();
-        current_ = window_;
+        has_current_ = true;
+        current_index_ = window_.index();
+        current_ = *window_;
         first_ = event;
         last_ = event;
         if (had) return next(out);
@@ -494,22 +501,30 @@ class VcpuConstraints {
   }
 
  private:
+  void advance() {
+    previous_ = *window_;
+    window_ = next_window_;
+    if (next_window_ != windows_end_) ++next_window_;
+  }
   // The two constraints of the window whose events were seen, as pending; false when none.
   bool flush() {
-    if (current_ == windows_.size()) return false;
-    pending_[0] = {true, windows_[current_].entry, first_};  // host enters, then the guest runs
-    pending_[1] = {false, last_, windows_[current_].exit};   // the guest runs, then the host exits
+    if (!has_current_) return false;
+    pending_[0] = {true, current_.entry, first_};  // host enters, then the guest runs
+    pending_[1] = {false, last_, current_.exit};   // the guest runs, then the host exits
     pending_count_ = 2;
     next_pending_ = 0;
-    current_ = windows_.size();
+    has_current_ = false;
     return true;
   }
 
-  const std::vector<KvmWindowSync::Window>& windows_;
+  KvmWindowSync::Windows::const_iterator window_, next_window_, windows_end_;
+  Window previous_{};  // the window before window_ (when its index is not 0)
   TimeSeq::const_iterator event_, events_end_;
   const LinearTransform& to_host_;
   const Timestamp tolerance_;
-  size_t window_ = 0, current_;
+  bool has_current_ = false;  // the window whose events are being seen
+  size_t current_index_ = 0;
+  Window current_{};
   Timestamp first_ = 0, last_ = 0;
   Constraint pending_[2] = {};
   int pending_count_ = 0, next_pending_ = 0;
@@ -591,14 +606,15 @@ double KvmWindowSync::inside_fraction(const LinearTransform& guest_to_host) cons
   const auto [host_begin, host_end] = host_range();
   uint64_t inside = 0, checked = 0;
   for (size_t v = 0; v < events_.size() && v < windows_.size(); ++v) {
-    const std::vector<Window>& windows = windows_[v];
+    const Windows& windows = windows_[v];
     auto window = windows.begin();
+    const auto windows_end = windows.end();
     for (Timestamp g : events_[v]) {
       const Timestamp host = guest_to_host.apply(g);
       if (host < host_begin || host > host_end) continue;
       ++checked;
-      while (window != windows.end() && window->exit < host) ++window;
-      if (window != windows.end() && window->entry <= host) ++inside;
+      while (window != windows_end && window->exit < host) ++window;
+      if (window != windows_end && window->entry <= host) ++inside;
     }
   }
   return checked ? static_cast<double>(inside) / static_cast<double>(checked) : 0.0;

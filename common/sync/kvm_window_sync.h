@@ -39,12 +39,32 @@
 #include <vector>
 
 #include "sync/convex_hull_sync.h"
-#include "base/time_seq.h"
+#include "base/packed_seq.h"
 #include "base/types.h"
 
 namespace vm {
 
-// Per vCPU, a sequence (a std::vector, or a TimeSeq) that is either a view of a caller's (which
+// A guest-mode window of a vCPU thread on the host: from kvm_entry to kvm_exit (host clock).
+struct GuestModeWindow {
+  Timestamp entry, exit;
+  bool operator==(const GuestModeWindow& o) const { return entry == o.entry && exit == o.exit; }
+};
+// Packed (base/packed_seq.h): the entry as a difference from the previous window's exit, the
+// exit as a difference from its entry. Both are short: 2 to 3 bytes each at kernel-trace gaps.
+struct WindowCodec {
+  static void put(std::vector<uint8_t>& bytes, const GuestModeWindow& previous, const GuestModeWindow& w) {
+    Varint::put(bytes, previous.exit, w.entry);
+    Varint::put(bytes, w.entry, w.exit);
+  }
+  static GuestModeWindow get(const std::vector<uint8_t>& bytes, size_t& byte, const GuestModeWindow& previous) {
+    GuestModeWindow w;
+    w.entry = Varint::get(bytes, byte, previous.exit);
+    w.exit = Varint::get(bytes, byte, w.entry);
+    return w;
+  }
+};
+
+// Per vCPU, a sequence (a std::vector or a PackedSeq) that is either a view of a caller's (which
 // must outlive the owner: GuestEvidence's, in guest matching, so that every candidate VM's sync
 // does not copy the whole pass-1 evidence) or one of its own (add_*(), or a second source for
 // one vCPU).
@@ -84,9 +104,9 @@ class PerVcpu {
 
 class KvmWindowSync {
  public:
-  struct Window {
-    Timestamp entry, exit;
-  };
+  using Window = GuestModeWindow;
+  // A vCPU's windows: one for every guest entry of the host trace, all kept by pass 1.
+  using Windows = PackedSeq<Window, WindowCodec>;
 
   // Host side: guest-mode windows of vCPU `vcpu` (host clock), in time order.
   void add_window(int vcpu, Timestamp entry, Timestamp exit);
@@ -94,7 +114,7 @@ class KvmWindowSync {
   void add_guest_event(int vcpu, Timestamp ts);
   // The same for a whole vector, read in place (not copied) when the vCPU has nothing yet: the
   // vector must outlive this object and not change.
-  void add_windows(int vcpu, const std::vector<Window>& windows);
+  void add_windows(int vcpu, const Windows& windows);
   void add_guest_events(int vcpu, const TimeSeq& events);
 
   // An interrupt vector: injected by the host (kvm_x86_inj_virq, host clock) or entered by the
@@ -225,7 +245,7 @@ class KvmWindowSync {
 
   std::vector<std::vector<Vector>> injections_;     // per vCPU, host clock
   std::vector<std::vector<Vector>> guest_vectors_;  // per vCPU, guest clock
-  PerVcpu<Window> windows_;     // per vCPU
+  PerVcpu<Window, Windows> windows_;  // per vCPU
   PerVcpu<Timestamp, TimeSeq> events_;  // per vCPU
 };
 

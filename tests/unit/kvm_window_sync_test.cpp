@@ -97,7 +97,7 @@ TEST(KvmWindowSync, ViewsGiveTheResultOfCopies) {
   truth.beta = -static_cast<long double>(host_start) * 20e-6L + 350'000'000.0L;
   const Scenario s = make_scenario(truth, host_start, 5'000'000'000, 11);
   const KvmWindowSync copied = combine(s, s);
-  std::vector<std::vector<KvmWindowSync::Window>> windows(2);
+  std::vector<KvmWindowSync::Windows> windows(2);
   std::vector<TimeSeq> events(2);
   for (const auto& w : s.windows) windows[static_cast<size_t>(w.vcpu)].push_back({w.entry, w.exit});
   for (const auto& e : s.events) events[static_cast<size_t>(e.vcpu)].push_back(e.guest_ts);
@@ -123,7 +123,7 @@ TEST(KvmWindowSync, ViewsGiveTheResultOfCopies) {
                 list_a[i].recv_ts == list_b[i].recv_ts)
         << i;
   // A window that ends before it begins is left out, in place or not.
-  std::vector<KvmWindowSync::Window> bad = {{100, 200}, {300, 250}, {400, 500}};
+  KvmWindowSync::Windows bad = {{100, 200}, {300, 250}, {400, 500}};
   KvmWindowSync one, two;
   one.add_windows(0, bad);
   for (const auto& w : bad) two.add_window(0, w.entry, w.exit);

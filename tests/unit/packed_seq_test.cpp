@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// TimeSeq against std::vector and std::lower_bound, the sequence it replaces (the oracle).
-#include "base/time_seq.h"
+// PackedSeq (TimeSeq, KvmWindowSync::Windows) against std::vector and std::lower_bound, the
+// sequence it replaces (the oracle).
+#include "base/packed_seq.h"
 
 #include <gtest/gtest.h>
 
@@ -8,6 +9,8 @@
 #include <limits>
 #include <random>
 #include <vector>
+
+#include "sync/kvm_window_sync.h"
 
 namespace vm {
 namespace {
@@ -80,6 +83,48 @@ TEST(TimeSeq, AppendsAndIsSmallAtKernelTraceGaps) {
   // 3 bytes per difference and 16 per 64 values: under a std::vector's 8 bytes per value even at
   // twice the size a vector's growth may leave.
   EXPECT_LT(seq.bytes(), values.size() * sizeof(Timestamp));
+}
+
+// Windows: an entry from the previous exit, an exit from its entry. Gaps and lengths of every
+// size, a window that ends before it begins and overlapping ones are kept exactly; lower_bound by
+// entry (injection_pairs) and by exit (count_inside) are std::lower_bound's.
+TEST(PackedSeq, WindowsKeepEveryValueAndSearchAsTheVector) {
+  using Window = KvmWindowSync::Window;
+  std::mt19937_64 random(5);
+  std::vector<Window> windows = {{-5, 7}, {3, 2}, {0, 0}};
+  const Timestamp lo = std::numeric_limits<Timestamp>::min(), hi = std::numeric_limits<Timestamp>::max();
+  windows.push_back({lo, hi});
+  windows.push_back({hi, lo});
+  const KvmWindowSync::Windows odd(windows.begin(), windows.end());
+  ASSERT_EQ(odd.size(), windows.size());
+  size_t i = 0;
+  for (const Window& w : odd) ASSERT_TRUE(w == windows[i++]) << i;
+
+  windows.clear();
+  Timestamp t = 1'795'451'881'000'000'000;
+  for (int k = 0; k < 1000; ++k) {
+    const Timestamp entry = t + static_cast<Timestamp>(random() % (k % 7 == 0 ? 5'000'000 : 20'000));
+    const Timestamp exit = entry + static_cast<Timestamp>(random() % 300'000);
+    windows.push_back({entry, exit});
+    t = exit;
+  }
+  const KvmWindowSync::Windows packed(windows.begin(), windows.end());
+  ASSERT_EQ(packed.size(), windows.size());
+  EXPECT_TRUE(packed.front() == windows.front());
+  EXPECT_TRUE(packed.back() == windows.back());
+  i = 0;
+  for (const Window& w : packed) ASSERT_TRUE(w == windows[i++]) << i;
+  auto by_entry = [](const Window& w, Timestamp x) { return w.entry < x; };
+  auto by_exit = [](const Window& w, Timestamp x) { return w.exit < x; };
+  for (const Window& w : windows)
+    for (const Timestamp p : {w.entry - 1, w.entry, w.entry + 1, w.exit - 1, w.exit, w.exit + 1}) {
+      const auto e = std::lower_bound(windows.begin(), windows.end(), p, by_entry) - windows.begin();
+      const auto x = std::lower_bound(windows.begin(), windows.end(), p, by_exit) - windows.begin();
+      ASSERT_EQ(packed.lower_bound(p, by_entry).index(), static_cast<size_t>(e)) << p;
+      ASSERT_EQ(packed.lower_bound(p, by_exit).index(), static_cast<size_t>(x)) << p;
+    }
+  // Under 16 bytes a window, a vector's growth included.
+  EXPECT_LT(packed.bytes(), windows.size() * sizeof(Window));
 }
 
 }  // namespace
