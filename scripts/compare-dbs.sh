@@ -9,7 +9,9 @@
 # Cases: the lab basic host and guest fused; the lab nested host, L1 and L2 fused; the shipped
 # container slice fused; the lab basic host alone (host-only); a 1 M-event source.vm.scenario
 # trace set fused (generated once, with PLUGIN_DIR's source.vm.scenario, into the data folder);
-# basic-pair-cp and scenario-1m-cp: the first and the last with `critical-path` (not by default).
+# basic-pair-cp and scenario-1m-cp: the first and the last with `critical-path` (not by default);
+# scenario-1m-drift50: a 1 M-event scenario whose guests' clocks drift by 50 ppm, so that the
+# window solver's drift search decides the transforms (not by default).
 #   VM_SHARED_DIR      the shared folder (default: ../shared beside the checkout)
 #   VM_COMPARE_DATA    where the traces are unpacked (default: build/compare-data)
 #   VM_COMPARE_CASES   the cases to run (default: "basic-pair nested container basic-host scenario-1m")
@@ -22,7 +24,7 @@ shared=${VM_SHARED_DIR:-$top/../shared}
 data=${VM_COMPARE_DATA:-$top/build/compare-data}
 cases=${VM_COMPARE_CASES:-basic-pair nested container basic-host scenario-1m}
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 fused() {  # plugin_dir db trace...
   local plugin_dir=$1 db=$2 args=(run) i=0 t
@@ -44,6 +46,10 @@ run_cases() {  # plugin_dir out_dir
     VM_PLUGIN_DIR=$plugin_dir "$top/scripts/make-scenario.sh" "$data/scenario-1m" 1000000 \
       'seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=0' >&2
   fi
+  if [[ " $cases " == *" scenario-1m-drift50 "* && ! -f "$data/scenario-1m-drift50/truth.sqlite" ]]; then
+    VM_PLUGIN_DIR=$plugin_dir "$top/scripts/make-scenario.sh" "$data/scenario-1m-drift50" 1000000 \
+      'seed=2,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=50' >&2
+  fi
   local lab=$data/lab
   for case_name in $cases; do
     start=$(date +%s%N)
@@ -64,6 +70,7 @@ run_cases() {  # plugin_dir out_dir
         "$lab/basic/host/kernel" "$lab/basic/guest/kernel" ;;
       scenario-1m-cp) sink_extra=',critical-path="app-0"' fused "$plugin_dir" "$out/$case_name.db" \
         "$data"/scenario-1m/ctf/* ;;
+      scenario-1m-drift50) fused "$plugin_dir" "$out/$case_name.db" "$data"/scenario-1m-drift50/ctf/* ;;
       *) echo "compare-dbs: unknown case $case_name" >&2; exit 2 ;;
     esac
     echo "compare-dbs: $case_name with $plugin_dir: $((($(date +%s%N) - start) / 1000000)) ms" >&2

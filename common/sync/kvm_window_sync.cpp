@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <limits>
 #include <optional>
+#include <utility>
 
 namespace vm {
 
@@ -193,15 +194,71 @@ Timestamp KvmWindowSync::round_to_second(Timestamp t) {
   return t - down >= kSecond / 2 ? down + kSecond : down;
 }
 
+namespace {
+
+// One vCPU's guest events of a search's [begin, end), each already moved by its drift term, and
+// the windows that any offset of the search can put them in, decoded from the packed evidence
+// once for all the offsets exact_search tries (each decode costs more than the count).
+struct SearchSlice {
+  std::vector<Timestamp> shifted;  // t_guest + the drift term: t_host = shifted + d
+  std::vector<KvmWindowSync::Window> windows;
+};
+
+// count_inside for one vCPU of a slice, at offset d: the same count (see exact_search).
+uint64_t count_in_slice(const SearchSlice& slice, Timestamp d) {
+  uint64_t inside = 0;
+  auto window = std::lower_bound(slice.windows.begin(), slice.windows.end(), slice.shifted.front() + d,
+                                 [](const KvmWindowSync::Window& w, Timestamp t) { return w.exit < t; });
+  for (const Timestamp shifted : slice.shifted) {
+    const Timestamp host = shifted + d;
+    while (window != slice.windows.end() && window->exit < host) ++window;
+    if (window == slice.windows.end()) break;  // count_inside's `continue`: nothing after is inside
+    if (window->entry <= host) ++inside;
+  }
+  return inside;
+}
+
+}  // namespace
+
 Timestamp KvmWindowSync::exact_search(Timestamp center, Timestamp range, Timestamp step, Timestamp begin,
                                       Timestamp end, const Drift& drift, uint64_t* best_inside) const {
+  // The slices give count_inside's counts: the same events, the same drift term (t_guest + d + r
+  // is t_guest + r + d), and every window a count can reach. A count starts at the first window
+  // whose exit is not before its first event's host time, which is at least the lowest shifted
+  // time + (center - range); it counts a window only when the window's entry is not after an
+  // event's host time, at most the highest shifted time + (center + range), and it cannot pass
+  // the first window that begins after that (its exit is after too), which ends the slice.
+  std::vector<SearchSlice> slices;
+  for (size_t v = 0; v < events_.size() && v < windows_.size(); ++v) {
+    const Windows& windows = windows_[v];
+    if (windows.empty()) continue;
+    SearchSlice slice;
+    for (auto it = events_[v].lower_bound(begin), stop = events_[v].end(); it != stop && *it < end; ++it) {
+      const Timestamp guest = *it;
+      slice.shifted.push_back(
+          drift.slope == 0
+              ? guest
+              : guest + static_cast<Timestamp>(std::llround(drift.slope * static_cast<double>(guest - drift.anchor))));
+    }
+    if (slice.shifted.empty()) continue;
+    const auto [lowest, highest] = std::minmax_element(slice.shifted.begin(), slice.shifted.end());
+    const Timestamp host_low = *lowest + (center - range), host_high = *highest + (center + range);
+    for (auto w = windows.lower_bound(host_low, [](const Window& x, Timestamp t) { return x.exit < t; }),
+              stop = windows.end();
+         w != stop; ++w) {
+      slice.windows.push_back(*w);
+      if (w->entry > host_high) break;
+    }
+    slices.push_back(std::move(slice));
+  }
   // Most inside wins; among equals the offset nearest `center` (a guest that runs all the time
   // fits many offsets equally: keep the one the previous level or segment found).
   Timestamp best = center;
   uint64_t best_count = 0;
   Timestamp best_distance = std::numeric_limits<Timestamp>::max();
   for (Timestamp candidate = center - range; candidate <= center + range; candidate += step) {
-    const uint64_t count = count_inside(candidate, begin, end, nullptr, drift);
+    uint64_t count = 0;
+    for (const SearchSlice& slice : slices) count += count_in_slice(slice, candidate);
     const Timestamp distance = candidate > center ? candidate - center : center - candidate;
     if (count > best_count || (count == best_count && distance < best_distance)) {
       best_count = count;
