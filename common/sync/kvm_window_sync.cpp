@@ -200,17 +200,22 @@ namespace {
 // the windows that any offset of the search can put them in, decoded from the packed evidence
 // once for all the offsets exact_search tries (each decode costs more than the count).
 struct SearchSlice {
-  std::vector<Timestamp> shifted;  // t_guest + the drift term: t_host = shifted + d
+  // t_guest + the drift term, modulo 2^64: t_host = shifted + d, also modulo 2^64, is
+  // count_inside's t_guest + d + term whenever that one is in range, even when t_guest + term
+  // alone is not (a guest clock near the top of int64 and a negative offset).
+  std::vector<uint64_t> shifted;
   std::vector<KvmWindowSync::Window> windows;
 };
+
+Timestamp host_at(uint64_t shifted, Timestamp d) { return static_cast<Timestamp>(shifted + static_cast<uint64_t>(d)); }
 
 // count_inside for one vCPU of a slice, at offset d: the same count (see exact_search).
 uint64_t count_in_slice(const SearchSlice& slice, Timestamp d) {
   uint64_t inside = 0;
-  auto window = std::lower_bound(slice.windows.begin(), slice.windows.end(), slice.shifted.front() + d,
+  auto window = std::lower_bound(slice.windows.begin(), slice.windows.end(), host_at(slice.shifted.front(), d),
                                  [](const KvmWindowSync::Window& w, Timestamp t) { return w.exit < t; });
-  for (const Timestamp shifted : slice.shifted) {
-    const Timestamp host = shifted + d;
+  for (const uint64_t shifted : slice.shifted) {
+    const Timestamp host = host_at(shifted, d);
     while (window != slice.windows.end() && window->exit < host) ++window;
     if (window == slice.windows.end()) break;  // count_inside's `continue`: nothing after is inside
     if (window->entry <= host) ++inside;
@@ -233,16 +238,23 @@ Timestamp KvmWindowSync::exact_search(Timestamp center, Timestamp range, Timesta
     const Windows& windows = windows_[v];
     if (windows.empty()) continue;
     SearchSlice slice;
+    // The bounds in 128 bits, saturated to int64: t_guest + term may leave the int64 range.
+    __extension__ typedef __int128 Wide;
+    const Wide beyond = Wide(1) << 65;  // further from 0 than any t_guest + term
+    Wide lowest = beyond, highest = -beyond;
     for (auto it = events_[v].lower_bound(begin), stop = events_[v].end(); it != stop && *it < end; ++it) {
       const Timestamp guest = *it;
-      slice.shifted.push_back(
-          drift.slope == 0
-              ? guest
-              : guest + static_cast<Timestamp>(std::llround(drift.slope * static_cast<double>(guest - drift.anchor))));
+      const Timestamp term =
+          drift.slope == 0 ? 0 : static_cast<Timestamp>(std::llround(drift.slope * static_cast<double>(guest - drift.anchor)));
+      slice.shifted.push_back(static_cast<uint64_t>(guest) + static_cast<uint64_t>(term));
+      lowest = std::min(lowest, Wide(guest) + term);
+      highest = std::max(highest, Wide(guest) + term);
     }
     if (slice.shifted.empty()) continue;
-    const auto [lowest, highest] = std::minmax_element(slice.shifted.begin(), slice.shifted.end());
-    const Timestamp host_low = *lowest + (center - range), host_high = *highest + (center + range);
+    auto saturated = [](Wide x) {
+      return static_cast<Timestamp>(std::clamp<Wide>(x, std::numeric_limits<Timestamp>::min(), std::numeric_limits<Timestamp>::max()));
+    };
+    const Timestamp host_low = saturated(lowest + (center - range)), host_high = saturated(highest + (center + range));
     for (auto w = windows.lower_bound(host_low, [](const Window& x, Timestamp t) { return x.exit < t; }),
               stop = windows.end();
          w != stop; ++w) {

@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "sync/kvm_window_sync.h"
@@ -176,6 +178,46 @@ TEST(KvmWindowSync, ConstraintsOneAtATimeComeInTheListsOrder) {
   }
   EXPECT_TRUE(tie) << "the case must have a tie";
   expect_same_order(sync, result);
+}
+
+// A guest clock that ends 5 us before the top of int64, drifting +300 ppm, against a host clock
+// near 1.8e18 (t_host = t_guest + d with d near -7.4e18). The searches add the drift term to
+// the guest times near the top: t_guest + term leaves the int64 range where t_guest + d + term
+// does not (signed overflow, reported by -fsanitize=undefined). The lead and tracking segments
+// are the whole guest range, so that no segment end passes the top either. Oracle: the truth.
+TEST(KvmWindowSync, GuestClockNearTheTopOfInt64) {
+  const Timestamp top = std::numeric_limits<Timestamp>::max();
+  const Timestamp host_start = 1'795'451'881'000'000'000, duration = 100'000'000;
+  Truth truth;
+  truth.alpha = 1.0L + 300e-6L;
+  truth.beta = static_cast<long double>(host_start + duration) - truth.alpha * static_cast<long double>(top - duration);
+  auto range_of = [](const Scenario& scenario) {
+    Timestamp first = std::numeric_limits<Timestamp>::max(), last = std::numeric_limits<Timestamp>::min();
+    for (const auto& e : scenario.events) {
+      first = std::min(first, e.guest_ts);
+      last = std::max(last, e.guest_ts);
+    }
+    return std::make_pair(first, last);
+  };
+  // The same windows (the seed), the guest clock moved so that its last event is 5 us from the top.
+  const Timestamp shift = top - 5'000 - range_of(make_scenario(truth, host_start, duration, 3)).second;
+  truth.beta -= truth.alpha * static_cast<long double>(shift);
+  const Scenario s = make_scenario(truth, host_start, duration, 3);
+  const auto [first, last] = range_of(s);
+  ASSERT_LT(top - last, 6'000) << "the drift term near the end must pass the top";
+  const KvmWindowSync sync = combine(s, s);
+  KvmWindowSync::Options options;
+  options.offset_hint_ns = host_start - first;
+  options.lead_ns = last + 1 - first;
+  options.segment_ns = last + 1 - first;
+  const KvmWindowSync::Result result = sync.solve(options);
+  ASSERT_TRUE(result.found);
+  const long double bound = result.hull.accuracy_ns() + 1;
+  for (Timestamp host : {host_start + 1'000'000, host_start + duration / 2}) {
+    const Timestamp guest = truth.guest_of(host);
+    EXPECT_LE(std::fabs(static_cast<double>(result.guest_to_host.apply(guest) - host)), static_cast<double>(bound))
+        << "at host time " << host;
+  }
 }
 
 // A vCPU with a view that gets more items copies them: the viewed vector is never written.
