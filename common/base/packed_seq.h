@@ -131,9 +131,6 @@ class PackedSeq {
     last_ = item;
     ++size_;
   }
-  void append(const PackedSeq& other) {
-    for (const T& item : other) push_back(item);
-  }
   // The std::vector spelling, for PerVcpu: appends [first, last).
   template <typename It>
   void insert(const_iterator /*at the end*/, It first, It last) {

@@ -76,7 +76,7 @@ TEST(TimeSeq, AppendsAndIsSmallAtKernelTraceGaps) {
     values.push_back(t);
     (i < 40'000 ? first : second).push_back(t);
   }
-  seq.append(first);
+  seq.insert(seq.end(), first.begin(), first.end());
   seq.insert(seq.end(), second.begin(), second.end());
   expect_same(values, seq);
   EXPECT_TRUE(seq == TimeSeq(values.begin(), values.end()));

@@ -149,7 +149,7 @@ VertexId OsGraphBuilder::append(ThreadId t, Timestamp ts, EdgeState state, std::
   if (auto it = latest_network_link_.find(w); it != latest_network_link_.end()) {
     const auto [from, to] = it->second;
     latest_network_link_.erase(it);
-    link(from, to, EdgeState::network);
+    link_vertices(from, to, EdgeState::network);
   }
   return graph_.append(w, uint64_t(ts), state, qualifier);
 }
@@ -164,7 +164,7 @@ VertexId OsGraphBuilder::state_extend(ThreadId t, Timestamp ts) {
   return append(t, ts, resolve_status(threads_[t].status));
 }
 
-bool OsGraphBuilder::link(VertexId from, VertexId to, EdgeState state, std::string_view qualifier) {
+bool OsGraphBuilder::link_vertices(VertexId from, VertexId to, EdgeState state, std::string_view qualifier) {
   if (from == kNoVertex || to == kNoVertex) return false;
   if (graph_.out_v(from) || graph_.in_v(to)) {
     ++stats_.link_conflicts;
@@ -188,7 +188,7 @@ void OsGraphBuilder::reroute_network_link(ThreadId receiver, VertexId wakee) {
   if (it == latest_network_link_.end()) return;
   const VertexId from = it->second.first;
   latest_network_link_.erase(it);
-  link(from, wakee, EdgeState::network);
+  link_vertices(from, wakee, EdgeState::network);
 }
 
 // ---- For the layered builders -------------------------------------------------------------
@@ -214,9 +214,6 @@ VertexId OsGraphBuilder::close_thread(int64_t machine, int64_t tid, int64_t cpu,
   return append(t, ts, state, qualifier);
 }
 
-bool OsGraphBuilder::link_vertices(VertexId from, VertexId to, EdgeState state, std::string_view qualifier) {
-  return link(from, to, state, qualifier);
-}
 
 int64_t OsGraphBuilder::running_tid(int64_t machine, int64_t cpu) const {
   auto it = current_tid_.find(CpuKey{machine, cpu});
@@ -447,7 +444,7 @@ void OsGraphBuilder::on_wakeup(int64_t machine, const Event& event) {
     }
     const VertexId n0 = state_extend(waker, ts);
     const VertexId n1 = state_change(target, ts);
-    link(n0, n1, EdgeState::deflt);
+    link_vertices(n0, n1, EdgeState::deflt);
   } else if (before == ProcStatus::wait_blocked) {
     wake_blocked(machine, cpu, ts, target, waker);
   }
@@ -482,7 +479,7 @@ void OsGraphBuilder::wake_blocked(int64_t machine, int64_t cpu, Timestamp ts, Th
       const VertexId n1 = state_change(target, ts);
       if (waker == kNoThread) return;
       const VertexId n0 = state_extend(waker, ts);
-      link(n0, n1, EdgeState::deflt);
+      link_vertices(n0, n1, EdgeState::deflt);
       return;
     }
     case IrqContext::packet_reception: {

@@ -193,7 +193,6 @@ class OsGraphBuilder {
   VertexId append(ThreadId t, Timestamp ts, EdgeState state, std::string_view qualifier = {});
   VertexId state_change(ThreadId t, Timestamp ts);
   VertexId state_extend(ThreadId t, Timestamp ts);
-  bool link(VertexId from, VertexId to, EdgeState state, std::string_view qualifier = {});
   WorkerId graph_worker(ThreadId t);
 
   void on_switch(int64_t machine, const Event& event);
