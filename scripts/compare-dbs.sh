@@ -11,7 +11,8 @@
 # trace set fused (generated once, with PLUGIN_DIR's source.vm.scenario, into the data folder);
 # basic-pair-cp and scenario-1m-cp: the first and the last with `critical-path` (not by default);
 # scenario-1m-drift50: a 1 M-event scenario whose guests' clocks drift by 50 ppm, so that the
-# window solver's drift search decides the transforms (not by default).
+# window solver's drift search decides the transforms (not by default); scenario-10m: the bench's
+# 10 M-event scenario, where vCPUs tie in host time (not by default: about 2 minutes a side).
 #   VM_SHARED_DIR      the shared folder (default: ../shared beside the checkout)
 #   VM_COMPARE_DATA    where the traces are unpacked (default: build/compare-data)
 #   VM_COMPARE_CASES   the cases to run (default: "basic-pair nested container basic-host scenario-1m")
@@ -46,6 +47,10 @@ run_cases() {  # plugin_dir out_dir
     VM_PLUGIN_DIR=$plugin_dir "$top/scripts/make-scenario.sh" "$data/scenario-1m" 1000000 \
       'seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=0' >&2
   fi
+  if [[ " $cases " == *" scenario-10m "* && ! -f "$data/scenario-10m/truth.sqlite" ]]; then
+    VM_PLUGIN_DIR=$plugin_dir "$top/scripts/make-scenario.sh" "$data/scenario-10m" 10000000 \
+      'seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=0' >&2
+  fi
   if [[ " $cases " == *" scenario-1m-drift50 "* && ! -f "$data/scenario-1m-drift50/truth.sqlite" ]]; then
     VM_PLUGIN_DIR=$plugin_dir "$top/scripts/make-scenario.sh" "$data/scenario-1m-drift50" 1000000 \
       'seed=2,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=50' >&2
@@ -70,6 +75,7 @@ run_cases() {  # plugin_dir out_dir
         "$lab/basic/host/kernel" "$lab/basic/guest/kernel" ;;
       scenario-1m-cp) sink_extra=',critical-path="app-0"' fused "$plugin_dir" "$out/$case_name.db" \
         "$data"/scenario-1m/ctf/* ;;
+      scenario-10m) fused "$plugin_dir" "$out/$case_name.db" "$data"/scenario-10m/ctf/* ;;
       scenario-1m-drift50) fused "$plugin_dir" "$out/$case_name.db" "$data"/scenario-1m-drift50/ctf/* ;;
       *) echo "compare-dbs: unknown case $case_name" >&2; exit 2 ;;
     esac

@@ -63,14 +63,13 @@ void GuestEvidence::add_host_side(KvmWindowSync& sync, const std::vector<VcpuRec
   }
   for (const VcpuRecord& vcpu : vcpus)
     if (const auto it = injections_.find(vcpu.host_tid); it != injections_.end())
-      for (const KvmWindowSync::Vector& injection : it->second) sync.add_injection(int(vcpu.vcpu_id), injection);
+      sync.add_injections(int(vcpu.vcpu_id), it->second);
 }
 
 void GuestEvidence::add_guest_side(KvmWindowSync& sync) const {
   for (size_t cpu = 0; cpu < event_times_.size(); ++cpu)
     sync.add_guest_events(int(cpu), event_times_[cpu]);
-  for (size_t cpu = 0; cpu < vector_entries_.size(); ++cpu)
-    for (const KvmWindowSync::Vector& entry : vector_entries_[cpu]) sync.add_guest_vector(int(cpu), entry);
+  for (size_t cpu = 0; cpu < vector_entries_.size(); ++cpu) sync.add_guest_vectors(int(cpu), vector_entries_[cpu]);
 }
 
 VmRanking rank_vms(const std::vector<double>& scores) {

@@ -46,7 +46,7 @@ class GuestEvidence {
   bool has_windows() const { return !windows_.empty(); }
 
   // Adds the windows and injections of `vcpus` (threads of this trace) as a host, and this
-  // trace's events and vector entries as a guest. The windows and events are read in place
+  // trace's events and vector entries as a guest. All of them are read in place
   // (KvmWindowSync::add_windows): this evidence must outlive `sync`.
   void add_host_side(KvmWindowSync& sync, const std::vector<VcpuRecord>& vcpus) const;
   void add_guest_side(KvmWindowSync& sync) const;
@@ -55,8 +55,8 @@ class GuestEvidence {
   std::vector<TimeSeq> event_times_;  // per CPU (delta-encoded: the largest part of pass 1)
   std::unordered_map<int64_t, KvmWindowSync::Windows> windows_;  // per host thread (packed)
   std::unordered_map<int64_t, Timestamp> open_entry_;
-  std::unordered_map<int64_t, std::vector<KvmWindowSync::Vector>> injections_;  // per host thread
-  std::vector<std::vector<KvmWindowSync::Vector>> vector_entries_;              // per CPU
+  std::unordered_map<int64_t, KvmWindowSync::Vectors> injections_;  // per host thread (packed)
+  std::vector<KvmWindowSync::Vectors> vector_entries_;              // per CPU (packed)
 };
 
 // The steps of the decision, for each guest trace, on the scores of the candidate VMs.

@@ -37,15 +37,19 @@ void KvmWindowSync::add_guest_events(int vcpu, const TimeSeq& events) {
 }
 
 void KvmWindowSync::add_injection(int vcpu, const Vector& injection) {
-  if (vcpu < 0) return;
-  if (static_cast<size_t>(vcpu) >= injections_.size()) injections_.resize(static_cast<size_t>(vcpu) + 1);
-  injections_[static_cast<size_t>(vcpu)].push_back(injection);
+  if (vcpu >= 0) injections_.push(static_cast<size_t>(vcpu), injection);
 }
 
 void KvmWindowSync::add_guest_vector(int vcpu, const Vector& entry) {
-  if (vcpu < 0) return;
-  if (static_cast<size_t>(vcpu) >= guest_vectors_.size()) guest_vectors_.resize(static_cast<size_t>(vcpu) + 1);
-  guest_vectors_[static_cast<size_t>(vcpu)].push_back(entry);
+  if (vcpu >= 0) guest_vectors_.push(static_cast<size_t>(vcpu), entry);
+}
+
+void KvmWindowSync::add_injections(int vcpu, const Vectors& injections) {
+  if (vcpu >= 0) injections_.view(static_cast<size_t>(vcpu), injections);
+}
+
+void KvmWindowSync::add_guest_vectors(int vcpu, const Vectors& entries) {
+  if (vcpu >= 0) guest_vectors_.view(static_cast<size_t>(vcpu), entries);
 }
 
 std::vector<std::pair<Timestamp, Timestamp>> KvmWindowSync::injection_pairs(
@@ -53,16 +57,17 @@ std::vector<std::pair<Timestamp, Timestamp>> KvmWindowSync::injection_pairs(
   std::vector<std::pair<Timestamp, Timestamp>> pairs;
   for (size_t v = 0; v < injections_.size() && v < windows_.size() && v < guest_vectors_.size(); ++v) {
     const Windows& windows = windows_[v];
-    const std::vector<Vector>& entries = guest_vectors_[v];
-    size_t next_entry = 0;
+    const Vectors& entries = guest_vectors_[v];
+    auto next_entry = entries.begin();
+    const auto entries_end = entries.end();
     for (const Vector& injection : injections_[v]) {
       // The guest takes the interrupt in the first guest-mode window after the injection.
       const auto window = windows.lower_bound(injection.ts, [](const Window& w, Timestamp t) { return w.entry < t; });
       if (window == windows.end()) break;
-      while (next_entry < entries.size() && guest_to_host.apply(entries[next_entry].ts) < window->entry) ++next_entry;
-      for (size_t e = next_entry; e < entries.size() && guest_to_host.apply(entries[e].ts) <= window->exit; ++e)
-        if (entries[e].vector == injection.vector) {
-          pairs.emplace_back(injection.ts, entries[e].ts);
+      while (next_entry != entries_end && guest_to_host.apply(next_entry->ts) < window->entry) ++next_entry;
+      for (auto e = next_entry; e != entries_end && guest_to_host.apply(e->ts) <= window->exit; ++e)
+        if (e->vector == injection.vector) {
+          pairs.emplace_back(injection.ts, e->ts);
           break;
         }
     }
@@ -611,8 +616,10 @@ std::vector<KvmWindowSync::Result::Constraint> KvmWindowSync::constraints(const 
     VcpuConstraints vcpu(windows_[v], events_[v], guest_to_host, tolerance);
     for (Result::Constraint c; vcpu.next(c);) found.push_back(c);
   }
-  // The hull is incremental: feed it in host-time order (a message's host end).
-  std::sort(found.begin(), found.end(), [&](const Result::Constraint& a, const Result::Constraint& b) {
+  // The hull is incremental: feed it in host-time order (a message's host end). The sort is
+  // stable, so that ties keep the order of the vCPUs and of each vCPU's sequence: an order that
+  // a merge can give without the list.
+  std::stable_sort(found.begin(), found.end(), [&](const Result::Constraint& a, const Result::Constraint& b) {
     return host_time(a) < host_time(b);
   });
   return found;
@@ -637,7 +644,9 @@ bool KvmWindowSync::merge_constraints(const LinearTransform& guest_to_host, Time
       if (host_time(heads[live[i]]) < host_time(heads[live[best]])) best = i;
     const size_t v = live[best];
     const Timestamp t = host_time(heads[v]);
-    if (any && t <= previous) return false;  // a tie (or a vCPU out of order): the sort decides
+    // A tie goes to the lowest vCPU (the first in live), as in the stable sort. A host time
+    // before the one given last means a vCPU's own sequence is out of order: the sort decides.
+    if (any && t < previous) return false;
     fn(heads[v]);
     any = true;
     previous = t;

@@ -64,6 +64,28 @@ struct WindowCodec {
   }
 };
 
+// An interrupt vector: injected by the host (kvm_x86_inj_virq, host clock) or entered by the
+// guest's handler (x86_irq_vectors_*_entry, guest clock).
+struct InterruptVector {
+  Timestamp ts;
+  int64_t vector;
+  bool operator==(const InterruptVector& o) const { return ts == o.ts && vector == o.vector; }
+};
+// Packed: the time as a difference from the one before, the vector number on its own (from 0:
+// one or two bytes).
+struct VectorCodec {
+  static void put(std::vector<uint8_t>& bytes, const InterruptVector& previous, const InterruptVector& v) {
+    Varint::put(bytes, previous.ts, v.ts);
+    Varint::put(bytes, 0, v.vector);
+  }
+  static InterruptVector get(const std::vector<uint8_t>& bytes, size_t& byte, const InterruptVector& previous) {
+    InterruptVector v;
+    v.ts = Varint::get(bytes, byte, previous.ts);
+    v.vector = Varint::get(bytes, byte, 0);
+    return v;
+  }
+};
+
 // Per vCPU, a sequence (a std::vector or a PackedSeq) that is either a view of a caller's (which
 // must outlive the owner: GuestEvidence's, in guest matching, so that every candidate VM's sync
 // does not copy the whole pass-1 evidence) or one of its own (add_*(), or a second source for
@@ -117,14 +139,14 @@ class KvmWindowSync {
   void add_windows(int vcpu, const Windows& windows);
   void add_guest_events(int vcpu, const TimeSeq& events);
 
-  // An interrupt vector: injected by the host (kvm_x86_inj_virq, host clock) or entered by the
-  // guest's handler (x86_irq_vectors_*_entry, guest clock).
-  struct Vector {
-    Timestamp ts;
-    int64_t vector;
-  };
+  using Vector = InterruptVector;
+  // A vCPU's vectors, in time order, as pass 1 keeps them.
+  using Vectors = PackedSeq<Vector, VectorCodec>;
   void add_injection(int vcpu, const Vector& injection);
   void add_guest_vector(int vcpu, const Vector& entry);
+  // The same for a whole sequence, read in place as add_windows().
+  void add_injections(int vcpu, const Vectors& injections);
+  void add_guest_vectors(int vcpu, const Vectors& entries);
   // Host-before-guest constraints from injected interrupts: each injection is matched to the
   // guest's first handler entry of the same vector inside the first guest-mode window that starts
   // after it (under `guest_to_host`, e.g. solve()'s result). One direction only: on their own
@@ -194,14 +216,15 @@ class KvmWindowSync {
   static Result result_of(const Track& tracked);
   // Guest clock range [begin, end) of the guest events.
   std::pair<Timestamp, Timestamp> guest_range() const;
-  // Step 4: the causal messages of the windows under `guest_to_host`, in host-time order; an
-  // event is used only if no other window of its vCPU is within `tolerance` of its host time.
+  // Step 4: the causal messages of the windows under `guest_to_host`, in host-time order, ties
+  // in the order of the vCPUs and then of each vCPU's sequence; an event is used only if no
+  // other window of its vCPU is within `tolerance` of its host time.
   std::vector<Result::Constraint> constraints(const LinearTransform& guest_to_host, Timestamp tolerance) const;
-  // The same constraints given to `fn` in host-time order as a merge of the vCPUs' own
-  // sequences, without a list: exactly constraints()'s order when every host time differs and
-  // each vCPU's sequence is in order. Returns false, having stopped, at the first host time
-  // that is not after the one before (a tie, whose order only the sort defines): the caller
-  // then starts over from constraints().
+  // The same constraints given to `fn` in the same order as a merge of the vCPUs' own
+  // sequences, without a list: a merge that takes the lowest vCPU on a tie gives the stable
+  // sort's order whenever each vCPU's sequence is in host-time order. Returns false, having
+  // stopped, at the first host time before the one given last (a vCPU's sequence out of
+  // order): the caller then starts over from constraints().
   bool merge_constraints(const LinearTransform& guest_to_host, Timestamp tolerance,
                          const std::function<void(const Result::Constraint&)>& fn) const;
   // Every constraint, merged when possible, else from the sorted list; `restart` is called
@@ -243,8 +266,8 @@ class KvmWindowSync {
                                             double slope_range, double slope_step, Timestamp anchor, Timestamp begin,
                                             Timestamp end) const;
 
-  std::vector<std::vector<Vector>> injections_;     // per vCPU, host clock
-  std::vector<std::vector<Vector>> guest_vectors_;  // per vCPU, guest clock
+  PerVcpu<Vector, Vectors> injections_;     // per vCPU, host clock
+  PerVcpu<Vector, Vectors> guest_vectors_;  // per vCPU, guest clock
   PerVcpu<Window, Windows> windows_;  // per vCPU
   PerVcpu<Timestamp, TimeSeq> events_;  // per vCPU
 };

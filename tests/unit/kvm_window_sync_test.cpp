@@ -134,9 +134,10 @@ TEST(KvmWindowSync, ViewsGiveTheResultOfCopies) {
 }
 
 // The constraints given one at a time (a merge of the vCPUs' sequences, no list) come in the
-// order of the sorted list: the oracle is constraint_list(), the sort. With a tie in host time
-// (both vCPUs enter a window at the same ns), whose order only the sort defines, the merge gives
-// way to the list.
+// order of the sorted list: the oracle is constraint_list(), a stable sort. Two cases beside the
+// plain one: a tie in host time (both vCPUs enter a window at the same ns), which the merge gives
+// to the lower vCPU as the stable sort does; and a vCPU whose own sequence goes back in host time
+// (a window that enters before the one before it exits), where the merge gives way to the list.
 void expect_same_order(const KvmWindowSync& sync, const KvmWindowSync::Result& result) {
   const auto list = sync.constraint_list(result);
   std::vector<KvmWindowSync::Result::Constraint> given;
@@ -178,6 +179,37 @@ TEST(KvmWindowSync, ConstraintsOneAtATimeComeInTheListsOrder) {
   }
   EXPECT_TRUE(tie) << "the case must have a tie";
   expect_same_order(sync, result);
+  // At the tie, vCPU 0's constraint comes first: its guest time is vCPU 0's first event's.
+  for (size_t i = 1; i < list.size(); ++i)
+    if (list[i].host_sends && list[i - 1].host_sends && list[i].send_ts == list[i - 1].send_ts) {
+      size_t event0 = 0;
+      while (s.events[event0].vcpu != 0) ++event0;
+      EXPECT_EQ(list[i - 1].recv_ts, s.events[event0].guest_ts);
+    }
+  {
+    // vCPU 0's 10th window enters 1 ns before its 9th exits. The 9th window's events before the
+    // overlap, and the 10th's after it, are still unambiguous, so vCPU 0's sequence gives the
+    // 9th exit and then an earlier entry.
+    Scenario back = s;
+    size_t ninth = 0;
+    for (int seen = 0; seen < 9; ++ninth)
+      if (back.windows[ninth].vcpu == 0) ++seen;
+    --ninth;
+    size_t tenth = ninth + 1;
+    while (back.windows[tenth].vcpu != 0) ++tenth;
+    back.windows[tenth].entry = back.windows[ninth].exit - 1;
+    const KvmWindowSync overlapped = combine(back, back);
+    const KvmWindowSync::Result solved = overlapped.solve(options);
+    ASSERT_TRUE(solved.found);
+    const auto sorted = overlapped.constraint_list(solved);
+    bool has_exit = false, has_entry = false;
+    for (const auto& c : sorted) {
+      has_exit = has_exit || (!c.host_sends && c.recv_ts == back.windows[ninth].exit);
+      has_entry = has_entry || (c.host_sends && c.send_ts == back.windows[tenth].entry);
+    }
+    EXPECT_TRUE(has_exit && has_entry) << "the case must go back in host time";
+    expect_same_order(overlapped, solved);
+  }
 }
 
 // A guest clock that ends 5 us before the top of int64, drifting +300 ppm, against a host clock

@@ -127,5 +127,24 @@ TEST(PackedSeq, WindowsKeepEveryValueAndSearchAsTheVector) {
   EXPECT_LT(packed.bytes(), windows.size() * sizeof(Window));
 }
 
+// Interrupt vectors (a time and a vector number) come back exactly: extreme times and numbers,
+// times out of order, and a run like a trace's (vector numbers 0 to 255, a few us apart).
+TEST(PackedSeq, VectorsKeepEveryValue) {
+  using Vector = KvmWindowSync::Vector;
+  const Timestamp lo = std::numeric_limits<Timestamp>::min(), hi = std::numeric_limits<Timestamp>::max();
+  std::vector<Vector> vectors = {{5, 236}, {3, -1}, {hi, lo}, {lo, hi}, {0, 0}};
+  std::mt19937_64 random(9);
+  Timestamp t = 1'795'451'881'000'000'000;
+  for (int k = 0; k < 1000; ++k) {
+    t += static_cast<Timestamp>(random() % 50'000);
+    vectors.push_back({t, static_cast<int64_t>(random() % 256)});
+  }
+  const KvmWindowSync::Vectors packed(vectors.begin(), vectors.end());
+  ASSERT_EQ(packed.size(), vectors.size());
+  size_t i = 0;
+  for (const Vector& v : packed) ASSERT_TRUE(v == vectors[i++]) << i;
+  EXPECT_LT(packed.bytes(), vectors.size() * sizeof(Vector));
+}
+
 }  // namespace
 }  // namespace vm
