@@ -12,7 +12,8 @@
 # basic-pair-cp and scenario-1m-cp: the first and the last with `critical-path` (not by default);
 # scenario-1m-drift50: a 1 M-event scenario whose guests' clocks drift by 50 ppm, so that the
 # window solver's drift search decides the transforms (not by default); scenario-10m: the bench's
-# 10 M-event scenario, where vCPUs tie in host time (not by default: about 2 minutes a side).
+# 10 M-event scenario, where vCPUs tie in host time (not by default: a run takes about a minute a
+# side, and the diff of its 24.6 M rows about half an hour).
 #   VM_SHARED_DIR      the shared folder (default: ../shared beside the checkout)
 #   VM_COMPARE_DATA    where the traces are unpacked (default: build/compare-data)
 #   VM_COMPARE_CASES   the cases to run (default: "basic-pair nested container basic-host scenario-1m")

@@ -12,10 +12,21 @@ namespace vm {
 
 namespace {
 
+// A new sequence keeps its bytes in a file of `dir` once they are long (PackedBytes).
 template <typename Seq>
-Seq& slot(std::vector<Seq>& per_cpu, int64_t cpu) {
-  if (static_cast<size_t>(cpu) >= per_cpu.size()) per_cpu.resize(size_t(cpu) + 1);
+Seq& slot(std::vector<Seq>& per_cpu, int64_t cpu, const std::string* dir) {
+  if (static_cast<size_t>(cpu) >= per_cpu.size()) {
+    const size_t old = per_cpu.size();
+    per_cpu.resize(size_t(cpu) + 1);
+    for (size_t i = old; i < per_cpu.size(); ++i) per_cpu[i].spill_to(dir);
+  }
   return per_cpu[static_cast<size_t>(cpu)];
+}
+template <typename Seq>
+Seq& slot(std::unordered_map<int64_t, Seq>& per_thread, int64_t tid, const std::string* dir) {
+  const auto [it, added] = per_thread.try_emplace(tid);
+  if (added) it->second.spill_to(dir);
+  return it->second;
 }
 
 struct Candidate {
@@ -26,7 +37,7 @@ struct Candidate {
 }  // namespace
 
 void GuestEvidence::on_event(int64_t cpu, Timestamp ts) {
-  if (cpu >= 0) slot(event_times_, cpu).push_back(ts);
+  if (cpu >= 0) slot(event_times_, cpu, spill_dir_).push_back(ts);
 }
 
 void GuestEvidence::on_kvm_entry(int64_t tid, Timestamp ts) {
@@ -36,17 +47,17 @@ void GuestEvidence::on_kvm_entry(int64_t tid, Timestamp ts) {
 void GuestEvidence::on_kvm_exit(int64_t tid, Timestamp ts) {
   if (tid < 0) return;
   if (auto open = open_entry_.find(tid); open != open_entry_.end()) {
-    windows_[tid].push_back(KvmWindowSync::Window{open->second, ts});
+    slot(windows_, tid, spill_dir_).push_back(KvmWindowSync::Window{open->second, ts});
     open_entry_.erase(open);
   }
 }
 
 void GuestEvidence::on_injection(int64_t tid, Timestamp ts, int64_t vector) {
-  if (tid >= 0) injections_[tid].push_back({ts, vector});
+  if (tid >= 0) slot(injections_, tid, spill_dir_).push_back({ts, vector});
 }
 
 void GuestEvidence::on_vector_entry(int64_t cpu, Timestamp ts, int64_t vector) {
-  if (cpu >= 0) slot(vector_entries_, cpu).push_back({ts, vector});
+  if (cpu >= 0) slot(vector_entries_, cpu, spill_dir_).push_back({ts, vector});
 }
 
 size_t GuestEvidence::active_cpus() const {

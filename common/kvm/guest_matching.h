@@ -42,6 +42,10 @@ class GuestEvidence {
   // An interrupt handler entry on the guest's CPU `cpu` (ignored when cpu < 0).
   void on_vector_entry(int64_t cpu, Timestamp ts, int64_t vector);
 
+  // Keeps the long sequences in files of `dir` (PackedBytes::spill_to; `dir` must outlive this
+  // object), from now on.
+  void spill_to(const std::string* dir) { spill_dir_ = dir; }
+
   size_t active_cpus() const;  // CPUs with at least one event
   bool has_windows() const { return !windows_.empty(); }
 
@@ -57,6 +61,7 @@ class GuestEvidence {
   std::unordered_map<int64_t, Timestamp> open_entry_;
   std::unordered_map<int64_t, KvmWindowSync::Vectors> injections_;  // per host thread (packed)
   std::vector<KvmWindowSync::Vectors> vector_entries_;              // per CPU (packed)
+  const std::string* spill_dir_ = nullptr;
 };
 
 // The steps of the decision, for each guest trace, on the scores of the candidate VMs.

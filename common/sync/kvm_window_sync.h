@@ -52,11 +52,11 @@ struct GuestModeWindow {
 // Packed (base/packed_seq.h): the entry as a difference from the previous window's exit, the
 // exit as a difference from its entry. Both are short: 2 to 3 bytes each at kernel-trace gaps.
 struct WindowCodec {
-  static void put(std::vector<uint8_t>& bytes, const GuestModeWindow& previous, const GuestModeWindow& w) {
+  static void put(PackedBytes& bytes, const GuestModeWindow& previous, const GuestModeWindow& w) {
     Varint::put(bytes, previous.exit, w.entry);
     Varint::put(bytes, w.entry, w.exit);
   }
-  static GuestModeWindow get(const std::vector<uint8_t>& bytes, size_t& byte, const GuestModeWindow& previous) {
+  static GuestModeWindow get(const PackedBytes& bytes, size_t& byte, const GuestModeWindow& previous) {
     GuestModeWindow w;
     w.entry = Varint::get(bytes, byte, previous.exit);
     w.exit = Varint::get(bytes, byte, w.entry);
@@ -74,11 +74,11 @@ struct InterruptVector {
 // Packed: the time as a difference from the one before, the vector number on its own (from 0:
 // one or two bytes).
 struct VectorCodec {
-  static void put(std::vector<uint8_t>& bytes, const InterruptVector& previous, const InterruptVector& v) {
+  static void put(PackedBytes& bytes, const InterruptVector& previous, const InterruptVector& v) {
     Varint::put(bytes, previous.ts, v.ts);
     Varint::put(bytes, 0, v.vector);
   }
-  static InterruptVector get(const std::vector<uint8_t>& bytes, size_t& byte, const InterruptVector& previous) {
+  static InterruptVector get(const PackedBytes& bytes, size_t& byte, const InterruptVector& previous) {
     InterruptVector v;
     v.ts = Varint::get(bytes, byte, previous.ts);
     v.vector = Varint::get(bytes, byte, 0);

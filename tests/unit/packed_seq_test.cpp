@@ -5,9 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <limits>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "sync/kvm_window_sync.h"
@@ -144,6 +149,60 @@ TEST(PackedSeq, VectorsKeepEveryValue) {
   size_t i = 0;
   for (const Vector& v : packed) ASSERT_TRUE(v == vectors[i++]) << i;
   EXPECT_LT(packed.bytes(), vectors.size() * sizeof(Vector));
+}
+
+// Spilled to a file (PackedBytes::spill_to): 600,000 times, about 1.5 MB of differences, so the
+// bytes move to the file at 256 KiB, are released every 1 MiB appended and every 8,192 blocks read,
+// and still read back exactly; lower_bound as std::lower_bound; a copy is in memory and equal. No
+// file is left in the directory (unnamed files).
+TEST(TimeSeq, SpilledToAFileKeepsEveryValue) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / ("vm-packed-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string dir_name = dir.string();
+  std::mt19937_64 random(11);
+  std::vector<Timestamp> times;
+  TimeSeq seq;
+  seq.spill_to(&dir_name);
+  Timestamp t = 1'795'451'881'000'000'000;
+  for (int i = 0; i < 600'000; ++i) {
+    t += static_cast<Timestamp>(random() % 40'000);  // 2 to 3 bytes a difference
+    times.push_back(t);
+    seq.push_back(t);
+    if (i == 1000) {
+      EXPECT_FALSE(seq.spilled());
+    }
+  }
+  ASSERT_TRUE(seq.spilled());
+  expect_same(times, seq);
+  expect_same(times, seq);  // again, after the releases of the first read
+  for (size_t i = 0; i < times.size(); i += 997)
+    for (const Timestamp p : {times[i] - 1, times[i], times[i] + 1}) {
+      const auto expected = std::lower_bound(times.begin(), times.end(), p) - times.begin();
+      ASSERT_EQ(seq.lower_bound(p).index(), static_cast<size_t>(expected)) << p;
+    }
+  const TimeSeq copy = seq;
+  EXPECT_FALSE(copy.spilled());
+  expect_same(times, copy);
+  EXPECT_TRUE(std::filesystem::directory_iterator(dir) == std::filesystem::directory_iterator());
+  std::filesystem::remove_all(dir);
+}
+
+// A directory that cannot hold the file: the error names the data and the directory, when the
+// bytes reach the file.
+TEST(TimeSeq, SpillNamesADirectoryItCannotUse) {
+  const std::string dir = "/nonexistent-vm-evidence-dir";
+  TimeSeq seq;
+  seq.spill_to(&dir);
+  try {
+    for (Timestamp t = 0;; t += 300) seq.push_back(t);  // 2 bytes each: 256 KiB at about 130,000
+    FAIL() << "no error";
+  } catch (const std::runtime_error& error) {
+    const std::string what = error.what();
+    EXPECT_NE(what.find("guest-matching evidence"), std::string::npos) << what;
+    EXPECT_NE(what.find(dir), std::string::npos) << what;
+  }
 }
 
 }  // namespace

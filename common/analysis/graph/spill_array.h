@@ -24,50 +24,11 @@
 #include <utility>
 #include <vector>
 
+#include "base/spill_region.h"
+
 namespace vm::graph {
 
-// The file-backed storage under SpillArray: bytes in a reserved address range, mapped from an
-// unnamed temporary file chunk by chunk as it grows.
-class SpillRegion {
- public:
-  SpillRegion() = default;
-  SpillRegion(const SpillRegion&) = delete;
-  SpillRegion& operator=(const SpillRegion&) = delete;
-  SpillRegion(SpillRegion&& o) noexcept { swap(o); }
-  SpillRegion& operator=(SpillRegion&& o) noexcept {
-    SpillRegion tmp(std::move(o));
-    swap(tmp);
-    return *this;
-  }
-  ~SpillRegion();
-
-  // Reserves up to `max_bytes` of addresses (less when the system refuses that much: at least
-  // 256 MiB), creates the file in `dir` and maps its first chunk, so that a directory or file
-  // system that cannot hold it fails here, not later. Throws std::runtime_error naming the
-  // directory and the reason.
-  void open(const std::string& dir, size_t max_bytes);
-  bool is_open() const { return base_ != nullptr; }
-  std::byte* data() const { return base_; }
-  size_t mapped() const { return mapped_; }
-  // Maps at least `bytes` (grows the file). Throws std::runtime_error when the reservation or the
-  // file cannot hold them (the disk is full, the array outgrew its reservation).
-  void grow(size_t bytes);
-  // Drops the resident pages of the mapping (the data stays in the file).
-  void release() const;
-
- private:
-  void swap(SpillRegion& o) noexcept {
-    std::swap(base_, o.base_);
-    std::swap(reserved_, o.reserved_);
-    std::swap(mapped_, o.mapped_);
-    std::swap(fd_, o.fd_);
-    std::swap(dir_, o.dir_);
-  }
-  std::byte* base_ = nullptr;
-  size_t reserved_ = 0, mapped_ = 0;
-  int fd_ = -1;
-  std::string dir_;
-};
+using vm::SpillRegion;
 
 template <class T>
 class SpillArray {

@@ -13,6 +13,7 @@ int Discovery::add_machine(const std::string& trace_name, const std::string& hos
                            const std::string& lttng_trace_name) {
   const int machine = model_.add_machine(trace_name, hostname, clock_uuid, lttng_trace_name);
   evidence_.resize(model_.size());
+  if (!component_.evidence_dir.empty()) evidence_.back().spill_to(&component_.evidence_dir);
   machines_.resize(model_.size());
   machines_.back() =
       std::make_unique<Machine>(registry_, registry_.add(trace_name, MachineRole::unknown, kUnknown, 0), null_listener_);

@@ -4,12 +4,14 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "base/spill_region.h"
 #include "bt_guard.h"
 #include "bt_util.h"
 #include "fuse/fuse_component.h"
@@ -27,6 +29,32 @@ std::string string_param(const bt_value* params, const char* name, const std::st
 }
 
 // The component of `params`; throws std::invalid_argument with the message for the user.
+// evidence-dir: a directory where an unnamed temporary file can be made and mapped (a trial one,
+// now, rather than when pass 1 first spills). Not given: $TMPDIR, else /tmp, and memory when
+// that cannot be used (the files only keep memory down).
+std::string evidence_dir(const bt_value* params) {
+  auto usable = [](const std::string& dir, std::string* why) {
+    try {
+      SpillRegion trial;
+      trial.open(dir, size_t{1} << 20, "pass 1's guest-matching evidence", 4096);
+      return true;
+    } catch (const std::exception& error) {
+      if (why) *why = error.what();
+      return false;
+    }
+  };
+  if (bt_value_map_has_entry(params, "evidence-dir")) {
+    const std::string dir = string_param(params, "evidence-dir", "");
+    if (std::string why; !dir.empty() && !usable(dir, &why))
+      throw std::invalid_argument("parameter `evidence-dir`: `" + dir + "` cannot be used: " + why +
+                                  ". Give another directory, or evidence-dir=\"\" to keep the evidence in memory");
+    return dir;
+  }
+  const char* tmpdir = std::getenv("TMPDIR");
+  const std::string dir = tmpdir && *tmpdir ? std::string(tmpdir) : std::string("/tmp");
+  return usable(dir, nullptr) ? dir : std::string();
+}
+
 std::unique_ptr<Component> configure(const bt_value* params) {
   if (std::string problem = bt::validate_params(params, param_specs()); !problem.empty())
     throw std::invalid_argument(problem + ". Usage: -c filter.vm.fuse [-p 'reference=\"HOST\",sync=\"auto\"']");
@@ -57,6 +85,7 @@ std::unique_ptr<Component> configure(const bt_value* params) {
   component->lead_ns = static_cast<uint64_t>(bt::param_int(params, "lead-ns", int64_t(component->lead_ns)));
   component->lead_messages =
       static_cast<uint64_t>(bt::param_int(params, "lead-messages", int64_t(component->lead_messages)));
+  component->evidence_dir = evidence_dir(params);
   return component;
 }
 

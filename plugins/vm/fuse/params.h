@@ -27,7 +27,11 @@
   X("lead-ns", unsigned_integer, optional, 1000000, 3600000000000, "NS", \
     "one-pass: the lead window, in ns of each input's own clock (default 2000000000)") \
   X("lead-messages", unsigned_integer, optional, 1000, 100000000, "N", \
-    "one-pass: the most messages the lead window holds, all inputs together (default 2000000)")
+    "one-pass: the most messages the lead window holds, all inputs together (default 2000000)") \
+  X("evidence-dir", string, optional, 0, 0, "\"DIR\"", \
+    "two-pass: where pass 1 keeps the guest-matching evidence (a few bytes per event) in unnamed" VM_PARAM_NL \
+    "temporary files, so that it is not resident memory (default: $TMPDIR, else /tmp);" VM_PARAM_NL \
+    "\"\" keeps it in memory")
 // clang-format on
 
 #define VM_FUSE_HELP                                                                                         \
