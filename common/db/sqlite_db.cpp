@@ -80,7 +80,13 @@ std::string SqliteStatement::column_text(int index) {
 }
 
 SqliteConnection::SqliteConnection(const std::string& path) {
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  // SQLITE_OPEN_NOMUTEX: no lock around every bind and step (14 % of the writer thread's time with
+  // it, which bounds the run's wall time in pass 2: docs/performance.md). A connection is used by
+  // one thread at a time: the output database's by its writer thread (db/row_writer.h), or by the
+  // producing thread after RowWriter::flush(), which waits for the writer to be idle, and before
+  // the producer hands it the next batch (the hand-offs are ordered by the queue's mutex).
+  const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
   if (rc != SQLITE_OK) {
     const std::string reason = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
