@@ -83,6 +83,12 @@ add "fuse only, one-pass" "lab basic host+guest" "$n_pair" \
   "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync-mode=\"one-pass\"' -c out:sink.utils.dummy"
 add "fuse + SQLite, one-pass" "lab basic host+guest" "$n_pair" \
   "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync-mode=\"one-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
+add "fuse + SQLite + critical-path, one-pass" "lab basic host+guest" "$n_pair" \
+  "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync-mode=\"one-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\",critical-path=\"dd\"'"
+# One pass with the lead window's messages held (lead="hold", what a live input gets) instead of
+# read again.
+add "fuse + SQLite, one-pass, lead held" "lab basic host+guest" "$n_pair" \
+  "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync-mode=\"one-pass\",lead=\"hold\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 add plain "lab nested host+L1+L2" "$n_nested" "babeltrace2 $nhost $nguest $nl2 -o dummy"
 add "fuse + SQLite" "lab nested host+L1+L2" "$n_nested" "${bt[*]} $(fuse_graph "$nhost" "$nguest" "$nl2") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 add "fuse + SQLite, one-pass" "lab nested host+L1+L2" "$n_nested" \
@@ -106,6 +112,10 @@ for size in ${VM_BENCH_SCENARIO_SIZES-1000000 3000000 10000000}; do
   add "fuse + SQLite" "$label" "$n" "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
   add "fuse + SQLite + critical-path" "$label" "$n" \
     "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\",critical-path=\"app-0\"'"
+  add "fuse + SQLite, one-pass" "$label" "$n" \
+    "${bt[*]} $(fuse_graph "${straces[@]}") -p 'sync-mode=\"one-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
+  add "fuse + SQLite + critical-path, one-pass" "$label" "$n" \
+    "${bt[*]} $(fuse_graph "${straces[@]}") -p 'sync-mode=\"one-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\",critical-path=\"app-0\"'"
   # The same with the graph in memory (graph-file=false): what the graph's file saves.
   add "fuse + SQLite + critical-path, graph in memory" "$label" "$n" \
     "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\",critical-path=\"app-0\",graph-file=false'"

@@ -64,6 +64,8 @@ scenario "\`exit-rate\` must be in (0, 1000000] exits per second" 'exit-rate=0'
 expect "parameter \`path\` must be a string, e.g. path=\"...\"" "${bt[@]}" "$stub" -c sink.vm.sqlite -p 'path=5'
 expect "parameter \`reference\` must be a string, e.g. reference=\"...\"" \
   "${bt[@]}" "$stub" -c filter.vm.fuse -p 'reference=5' -c sink.utils.dummy
+expect "parameter \`lead\` must be \"auto\" or \"hold\", not \`keep\`" \
+  "${bt[@]}" "$stub" -c filter.vm.fuse -p 'sync-mode="one-pass",lead="keep"' -c sink.utils.dummy
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

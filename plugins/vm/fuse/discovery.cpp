@@ -96,35 +96,50 @@ void Discovery::record_evidence(int machine, const Event& event, int64_t tid) {
 }
 
 Discovery::Result Discovery::finish() {
-  Result result;
-  std::vector<std::vector<VcpuRecord>> vcpus(model_.size());
-  for (size_t i = 0; i < model_.size(); ++i) vcpus[i] = machines_[i]->host.vcpus().vcpus();
-  // The guest-to-VM links hold whatever the transforms (sync="identity" too).
-  result.diagnostics = link_by_kvm_windows(model_, evidence_, vcpus, component_.guest_vm);
+  std::vector<std::string> diagnostics = link_guests(model_);
   evidence_.clear();  // the windows and event times are no longer needed
+  return solve(std::move(model_), std::move(diagnostics));
+}
+
+Discovery::Result Discovery::solve_so_far() const {
+  FuseModel model = model_;
+  std::vector<std::string> diagnostics = link_guests(model);
+  return solve(std::move(model), std::move(diagnostics));
+}
+
+// The guest-to-VM links hold whatever the transforms (sync="identity" too).
+std::vector<std::string> Discovery::link_guests(FuseModel& model) const {
+  std::vector<std::vector<VcpuRecord>> vcpus(model.size());
+  for (size_t i = 0; i < model.size(); ++i) vcpus[i] = machines_[i]->host.vcpus().vcpus();
+  return link_by_kvm_windows(model, evidence_, vcpus, component_.guest_vm);
+}
+
+Discovery::Result Discovery::solve(FuseModel model, std::vector<std::string> diagnostics) const {
+  Result result;
+  result.diagnostics = std::move(diagnostics);
   if (!component_.formulas.empty())
-    model_.solve_given(component_.reference, component_.formulas);
+    model.solve_given(component_.reference, component_.formulas);
   else if (component_.identity)
-    model_.solve_identity(component_.reference);
+    model.solve_identity(component_.reference);
   else
-    model_.solve(component_.reference);
-  for (const std::string& message : model_.diagnostics()) result.diagnostics.push_back(message);
+    model.solve(component_.reference);
+  for (const std::string& message : model.diagnostics()) result.diagnostics.push_back(message);
   // Guests whose VM is known only through the host thread of the vmsync exchange (no pid
   // context): the thread's process, from pass 1's thread table.
   vmsync_threads_.resolve(
-      model_, [this](int host, int64_t tid) { return machines_[static_cast<size_t>(host)]->sched.pid_of(tid); });
-  for (size_t i = 0; i < model_.size(); ++i) {
-    for (const VcpuRecord& vcpu : vcpus[i]) {
+      model, [this](int host, int64_t tid) { return machines_[static_cast<size_t>(host)]->sched.pid_of(tid); });
+  for (size_t i = 0; i < model.size(); ++i) {
+    for (const VcpuRecord& vcpu : machines_[i]->host.vcpus().vcpus()) {
       // A vCPU thread of an unknown process is its own VM (VcpuTracker's key).
       const int64_t vm_key = vcpu.host_pid >= 0 ? vcpu.host_pid : vm_key_of_thread(vcpu.host_tid);
       result.pcpus.add_vcpu(static_cast<int>(i), vm_key, vcpu.vcpu_id, vcpu.host_tid);
     }
   }
-  for (size_t i = 0; i < model_.size(); ++i) {
-    const FusedMachine& machine = model_.machine(static_cast<int>(i));
+  for (size_t i = 0; i < model.size(); ++i) {
+    const FusedMachine& machine = model.machine(static_cast<int>(i));
     result.pcpus.set_machine(static_cast<int>(i), machine.parent, machine.vm_pid);
   }
-  result.model = std::move(model_);
+  result.model = std::move(model);
   return result;
 }
 

@@ -49,6 +49,9 @@ class Discovery {
   };
   // After the last message: guest matching, then the transforms (parameters `sync`, `reference`).
   Result finish();
+  // The same on what was read so far, which stays: more events may come (one-pass's lead window,
+  // to see whether it is long enough).
+  Result solve_so_far() const;
   // The machines met so far, unsolved.
   FuseModel take_model() { return std::move(model_); }
 
@@ -67,6 +70,8 @@ class Discovery {
     HostAnalysis host;
   };
 
+  std::vector<std::string> link_guests(FuseModel& model) const;  // by KVM windows; diagnostics
+  Result solve(FuseModel model, std::vector<std::string> diagnostics) const;  // the transforms
   // `tid`: the thread the event happened in.
   void record_evidence(int machine, const Event& event, int64_t tid);
 

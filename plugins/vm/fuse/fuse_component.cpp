@@ -85,6 +85,11 @@ std::unique_ptr<Component> configure(const bt_value* params) {
   component->lead_ns = static_cast<uint64_t>(bt::param_int(params, "lead-ns", int64_t(component->lead_ns)));
   component->lead_messages =
       static_cast<uint64_t>(bt::param_int(params, "lead-messages", int64_t(component->lead_messages)));
+  const std::string lead = string_param(params, "lead", "auto");
+  if (lead != "auto" && lead != "hold")
+    throw std::invalid_argument("parameter `lead` must be \"auto\" or \"hold\", not `" + lead +
+                                "`. Usage: -c filter.vm.fuse -p 'sync-mode=\"one-pass\",lead=\"hold\"'");
+  component->lead_hold = lead == "hold";
   component->evidence_dir = evidence_dir(params);
   return component;
 }

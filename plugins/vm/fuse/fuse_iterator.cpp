@@ -19,7 +19,8 @@ FuseIterator::FuseIterator(bt_self_message_iterator* self, const Component& comp
       component_(component),
       merge_(*this),
       mapper_(self),
-      discovery_(std::make_unique<Discovery>(component)) {}
+      discovery_(std::make_unique<Discovery>(component)),
+      lead_ns_(component.lead_ns) {}
 
 bt_message_iterator_class_next_method_status FuseIterator::next(bt_message_array_const messages, uint64_t capacity,
                                                                 uint64_t* count) {
@@ -59,6 +60,7 @@ void FuseIterator::rewind() {
   last_out_ns_ = kNoTime;
   lead_.clear();
   lead_first_ns_.clear();
+  lead_messages_ = 0;
 }
 
 void FuseIterator::seek_beginning() {
@@ -80,7 +82,13 @@ void FuseIterator::start() {
   const bool all_shown = merge_.read_to_first_events();
   if (all_shown && discovery_->size() == 1) return start_single_machine();
   if (component_.one_pass) {
-    if (all_shown) phase_ = Phase::lead;  // else AGAIN: next() comes back here
+    if (all_shown) {  // else AGAIN: next() comes back here
+      phase_ = Phase::lead;
+      // Inputs that can seek (source.ctf.fs) read the lead again instead of holding it: the
+      // lead's messages would cost about 1.3 KiB each (babeltrace2's events, and their packets
+      // kept alive), the re-read only their decoding once more.
+      lead_reread_ = !component_.lead_hold && merge_.can_seek_beginning();
+    }
     return;
   }
   run_discovery();
@@ -138,8 +146,9 @@ void FuseIterator::run_discovery() {
   phase_ = Phase::emitting;
 }
 
-void FuseIterator::adopt_discovery() {
-  Discovery::Result result = discovery_->finish();
+void FuseIterator::adopt_discovery() { adopt_discovery(discovery_->finish()); }
+
+void FuseIterator::adopt_discovery(Discovery::Result result) {
   discovery_.reset();
   const bt_component* component = bt_self_component_as_component(bt_self_message_iterator_borrow_component(self_));
   for (const std::string& message : result.diagnostics) bt::warn(component, message);
@@ -153,37 +162,76 @@ void FuseIterator::adopt_discovery() {
 
 bool FuseIterator::run_lead() {
   Merged item;
-  bool capped = false;
   while (true) {
-    if (lead_.size() >= component_.lead_messages) {
-      capped = true;
-      break;
+    bool capped = false, covered = false;
+    while (true) {
+      if (lead_messages_ >= component_.lead_messages) {
+        capped = true;
+        break;
+      }
+      if (merge_.next(item) == UpstreamMerge::Fill::again) return false;  // the lead so far stays
+      if (!item.message) break;  // every input ended inside the window
+      ++lead_messages_;
+      const bt_message* message = item.message.get();
+      if (bt_message_get_type(message) == BT_MESSAGE_TYPE_EVENT) {
+        const bt_event* event = bt_message_event_borrow_event_const(message);
+        const StreamState& state = *item.state;
+        discovery_->on_event(message, state.machine, state.cpu, state.fields,
+                             event_fields(bt_event_borrow_class_const(event)));
+        const int64_t raw = bt::event_ns(message);
+        if (lead_first_ns_.size() < discovery_->size()) lead_first_ns_.resize(discovery_->size(), kNoTime);
+        int64_t& first = lead_first_ns_[static_cast<size_t>(state.machine)];
+        if (first == kNoTime) first = raw;
+        covered = lead_covered(raw);
+      }
+      if (!lead_reread_) lead_.push_back(std::move(item));
+      if (covered) break;
     }
-    if (merge_.next(item) == UpstreamMerge::Fill::again) return false;  // the lead so far stays
-    if (!item.message) break;  // every input ended inside the window
-    bool covered = false;
-    const bt_message* message = item.message.get();
-    if (bt_message_get_type(message) == BT_MESSAGE_TYPE_EVENT) {
-      const bt_event* event = bt_message_event_borrow_event_const(message);
-      const StreamState& state = *item.state;
-      discovery_->on_event(message, state.machine, state.cpu, state.fields,
-                           event_fields(bt_event_borrow_class_const(event)));
-      const int64_t raw = bt::event_ns(message);
-      if (lead_first_ns_.size() < discovery_->size()) lead_first_ns_.resize(discovery_->size(), kNoTime);
-      int64_t& first = lead_first_ns_[static_cast<size_t>(state.machine)];
-      if (first == kNoTime) first = raw;
-      covered = lead_covered(raw);
+    // The window is solved as it stands; while that leaves a machine without a transform (too
+    // few sync points yet: a nested guest's KVM windows, say), the window doubles and the lead
+    // goes on, up to lead-messages. Each try solves again what was read so far.
+    Discovery::Result result = discovery_->solve_so_far();
+    if (covered && lead_ns_ < kMaxLeadNs && !unsynchronized(result.model).empty()) {
+      lead_ns_ = std::min(kMaxLeadNs, 2 * lead_ns_);
+      continue;
     }
-    lead_.push_back(std::move(item));
-    if (covered) break;
+    if (capped) warn_lead_capped();
+    if (lead_ns_ != component_.lead_ns) {
+      const bt_component* component =
+          bt_self_component_as_component(bt_self_message_iterator_borrow_component(self_));
+      const std::string left = unsynchronized(result.model);
+      bt::warn(component, "sync-mode=\"one-pass\": the lead window grew from lead-ns=" +
+                              std::to_string(component_.lead_ns) + " to " + std::to_string(lead_ns_) + " ns" +
+                              (left.empty() ? " to synchronize every machine"
+                                            : " and still leaves" + left + " without a transform") +
+                              "; lead-ns=" + std::to_string(lead_ns_) + " starts there");
+    }
+    adopt_discovery(std::move(result));  // the evidence goes with the discovery
+    break;
   }
-  if (capped) warn_lead_capped();
-  adopt_discovery();
+  if (lead_reread_) {  // emit from the beginning again, as pass 2 does
+    rewind();
+    phase_ = Phase::emitting;
+    return true;
+  }
   for (const auto& [trace, machine] : machine_of_trace_) mapper_.set_trace_environment(trace, environment_of(machine));
   merge_.retime(lead_);  // the lead's messages go out first, under the transforms
   lead_.shrink_to_fit();
   phase_ = Phase::emitting;
   return true;
+}
+
+// The machines left without a transform by the sync points so far (sync="auto"): " `name`, ...",
+// or "" when every machine has one.
+std::string FuseIterator::unsynchronized(const FuseModel& model) const {
+  if (component_.identity || !component_.formulas.empty()) return "";
+  std::string names;
+  for (size_t i = 0; i < model.size(); ++i) {
+    const FusedMachine& machine = model.machine(static_cast<int>(i));
+    if (machine.sync.quality == SyncQuality::absent || machine.sync.quality == SyncQuality::incomplete)
+      names += (names.empty() ? " `" : ", `") + machine.name + "`";
+  }
+  return names;
 }
 
 // Every input has events in the lead, and `raw_ns` (the merge is in raw time order now) is at
@@ -195,7 +243,7 @@ bool FuseIterator::lead_covered(int64_t raw_ns) const {
     if (first == kNoTime) return false;
     latest = std::max(latest, first);
   }
-  return raw_ns - latest >= static_cast<int64_t>(component_.lead_ns);
+  return raw_ns - latest >= static_cast<int64_t>(lead_ns_);
 }
 
 void FuseIterator::warn_lead_capped() const {
@@ -209,7 +257,7 @@ void FuseIterator::warn_lead_capped() const {
   const bt_component* component = bt_self_component_as_component(bt_self_message_iterator_borrow_component(self_));
   bt::warn(component, "sync-mode=\"one-pass\": the lead window holds its bound of lead-messages=" +
                           std::to_string(component_.lead_messages) + " messages before covering lead-ns=" +
-                          std::to_string(component_.lead_ns) + " ns of every input (" + short_of +
+                          std::to_string(lead_ns_) + " ns of every input (" + short_of +
                           "); the machines and the transforms are learned from those messages only. Nothing is "
                           "dropped. Raise lead-messages (memory) or lower lead-ns for a complete lead window.");
 }

@@ -10,9 +10,12 @@
 // (UpstreamMerge) and copying each message into the output trace IR (IrMapper). One input trace:
 // one pass, no re-timing. sync="FILE": one pass with a previous run's model.
 // sync-mode="one-pass": the discovery reads a bounded lead window of every input (lead-ns of
-// each input's clock, at most lead-messages messages, all kept), solves the transforms on it,
-// then the kept messages are buffered again under them (UpstreamMerge::retime) and emission goes
-// on without a seek: nothing needs the end of a trace, and an upstream's AGAIN is passed on.
+// each input's clock, at most lead-messages messages) and solves the transforms on it. When every
+// upstream can seek (lead="auto"), they are sought back and emission reads the lead again: only
+// the lead is read twice, and memory holds its sync material, not its messages. Otherwise (an
+// input that cannot seek, such as a live one, or lead="hold") the lead's messages are kept and
+// buffered again under the transforms (UpstreamMerge::retime), and emission goes on without a
+// seek. Either way nothing needs the end of a trace, and an upstream's AGAIN is passed on.
 
 #include <babeltrace2/babeltrace.h>
 
@@ -68,6 +71,8 @@ class FuseIterator final : public MachineClock {
   void warn_lead_capped() const;
   // The model of a finished discovery: warnings, transforms, the vCPUs' places.
   void adopt_discovery();
+  void adopt_discovery(Discovery::Result result);
+  std::string unsynchronized(const FuseModel& model) const;
   void rewind();  // upstreams to their beginnings, every per-stream and per-trace state forgotten
   // Refuses, in pass 1, a trace that is filter.vm.fuse's own output, or one already given
   // (`seen`: a trace of the same name and clock UUID).
@@ -110,6 +115,12 @@ class FuseIterator final : public MachineClock {
   // machine's first event time in it (raw).
   std::vector<Merged> lead_;
   std::vector<int64_t> lead_first_ns_;
+  uint64_t lead_messages_ = 0;  // read in the lead so far
+  // The lead window, lead-ns at first; doubled while it leaves a machine unsynchronized, up to
+  // lead-ns's own bound (and lead-messages).
+  static constexpr uint64_t kMaxLeadNs = 3'600'000'000'000;
+  uint64_t lead_ns_;
+  bool lead_reread_ = false;  // every input can seek, and lead="auto": the lead is read again, not held
 };
 
 }  // namespace vm::fuse

@@ -28,6 +28,10 @@
     "one-pass: the lead window, in ns of each input's own clock (default 2000000000)") \
   X("lead-messages", unsigned_integer, optional, 1000, 100000000, "N", \
     "one-pass: the most messages the lead window holds, all inputs together (default 2000000)") \
+  X("lead", string, optional, 0, 0, "\"auto\"|\"hold\"", \
+    "one-pass: \"auto\" (default): once the lead window is solved, seek back and read it again when" VM_PARAM_NL \
+    "every input can seek (memory: the sync material only), else hold its messages in memory;" VM_PARAM_NL \
+    "\"hold\": always hold them (what a live input, which cannot seek, gets)") \
   X("evidence-dir", string, optional, 0, 0, "\"DIR\"", \
     "two-pass: where pass 1 keeps the guest-matching evidence (a few bytes per event) in unnamed" VM_PARAM_NL \
     "temporary files, so that it is not resident memory (default: $TMPDIR, else /tmp);" VM_PARAM_NL \
