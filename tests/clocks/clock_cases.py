@@ -398,6 +398,19 @@ def case_two_hosts(run, src, data, work):
         check('%s: %d rows, those of each pair fused alone' % (table, len(got)), got == want,
               '%d rows vs %d; first difference: %r' % (
                   len(got), len(want), next(((a, b) for a, b in zip(got, want) if a != b), None)))
+    # The same four traces in one pass: each guest is still linked to its own host's QEMU (the
+    # READMEs' pids), and the lead window does not grow for the second host, which no sync point
+    # links to the first whatever the window (only a guest left unlinked makes it grow).
+    one, one_err = run.fuse('two-hosts-one-pass', [basic_host, basic_guest, c_host, c_guest],
+                            {'sync-mode': 'one-pass'})
+    if one:
+        with sqlite3.connect(one) as c:
+            match = sorted(c.execute('SELECT g.hostname, h.hostname, m.qemu_pid FROM guest_match m'
+                                     ' JOIN trace g ON g.machine_id = m.machine JOIN trace h ON h.machine_id = m.host'))
+        check('one pass: tl-guest linked to 204 on tl-host, tl-guest-c to 205 on tl-host-c',
+              match == [('tl-guest', 'tl-host', 204), ('tl-guest-c', 'tl-host-c', 205)], repr(match))
+        check('one pass: the lead window did not grow', 'lead window grew' not in ' '.join(one_err.split()),
+              one_err[-1500:])
 
 
 CASES = {'shift': case_shift, 'freq': case_freq, 'two-hosts': case_two_hosts}

@@ -187,9 +187,9 @@ bool FuseIterator::run_lead() {
       if (!lead_reread_) lead_.push_back(std::move(item));
       if (covered) break;
     }
-    // The window is solved as it stands; while that leaves a machine without a transform (too
-    // few sync points yet: a nested guest's KVM windows, say), the window doubles and the lead
-    // goes on, up to lead-messages. Each try solves again what was read so far.
+    // The window is solved as it stands; while that leaves a guest unlinked and without a
+    // transform (too few KVM windows yet to tell two VMs apart, say), the window doubles and the
+    // lead goes on, up to lead-messages. Each try solves again what was read so far.
     Discovery::Result result = discovery_->solve_so_far();
     if (covered && lead_ns_ < kMaxLeadNs && !unsynchronized(result.model).empty()) {
       lead_ns_ = std::min(kMaxLeadNs, 2 * lead_ns_);
@@ -221,13 +221,16 @@ bool FuseIterator::run_lead() {
   return true;
 }
 
-// The machines left without a transform by the sync points so far (sync="auto"): " `name`, ...",
-// or "" when every machine has one.
+// The machines that more of the lead could still place (sync="auto"): neither a KVM host nor
+// linked to a VM, and without a transform. " `name`, ...", or "" when there are none. A second
+// host that no sync point links to the first (and its guests, which share its clock) does not
+// count: more of the same traces rarely links two hosts, and the lead would grow to its bound.
 std::string FuseIterator::unsynchronized(const FuseModel& model) const {
   if (component_.identity || !component_.formulas.empty()) return "";
   std::string names;
   for (size_t i = 0; i < model.size(); ++i) {
     const FusedMachine& machine = model.machine(static_cast<int>(i));
+    if (machine.role() != MachineRole::unknown) continue;
     if (machine.sync.quality == SyncQuality::absent || machine.sync.quality == SyncQuality::incomplete)
       names += (names.empty() ? " `" : ", `") + machine.name + "`";
   }
