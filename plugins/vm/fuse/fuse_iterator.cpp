@@ -246,7 +246,9 @@ bool FuseIterator::lead_covered(int64_t raw_ns) const {
     if (first == kNoTime) return false;
     latest = std::max(latest, first);
   }
-  return raw_ns - latest >= static_cast<int64_t>(lead_ns_);
+  // Times come from the traces: compare without the signed overflow that two extreme clock
+  // values (say -5e18 and 5e18 ns from the origin) would make of raw_ns - latest.
+  return raw_ns >= latest && static_cast<uint64_t>(raw_ns) - static_cast<uint64_t>(latest) >= lead_ns_;
 }
 
 void FuseIterator::warn_lead_capped() const {
