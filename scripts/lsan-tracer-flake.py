@@ -12,7 +12,8 @@ Usage: lsan-tracer-flake.py BUILD_DIR
 Exit 0 and print the names when there were failures and every one of them is exactly that
 crash after a gtest run whose own summary says all passed, with no sanitizer report; exit 1
 otherwise (no failure, or any failure that is not that crash). .ci/run then reruns the failed
-tests once; a second failure of any kind stays red.
+tests, up to three times, asking this script again after each; what crashes so on all four runs
+runs once more without the leak check (ASan and UBSan still on), and must pass.
 """
 import re
 import sys
