@@ -26,6 +26,13 @@ void PcpuResolver::add_vcpu(int host, int64_t vm_key, int64_t vcpu_id, int64_t h
   Machine& m = machine(host);
   m.vcpu_thread[vcpu_key(vm_key, vcpu_id)] = host_tid;
   m.vcpu_cpu[host_tid] = kUnknown;
+  m.threads.push_back(VcpuThread{vm_key, vcpu_id, host_tid});
+}
+
+const std::vector<PcpuResolver::VcpuThread>& PcpuResolver::vcpu_threads(int host) const {
+  static const std::vector<VcpuThread> none;
+  return host >= 0 && static_cast<size_t>(host) < machines_.size() ? machines_[static_cast<size_t>(host)].threads
+                                                                    : none;
 }
 
 void PcpuResolver::on_sched_switch(int index, int64_t cpu, int64_t prev_tid, int64_t next_tid) {

@@ -24,6 +24,11 @@ class PcpuResolver {
   // On host `host`, vCPU `vcpu_id` of VM `vm_key` is thread `host_tid`.
   void add_vcpu(int host, int64_t vm_key, int64_t vcpu_id, int64_t host_tid);
   size_t size() const { return machines_.size(); }
+  struct VcpuThread {
+    int64_t vm_key, vcpu_id, host_tid;
+  };
+  // Every vCPU thread of host `host`, as added.
+  const std::vector<VcpuThread>& vcpu_threads(int host) const;
   // Whether `machine` runs vCPU threads (only those machines' scheduling is followed).
   bool runs_vcpus(int machine) const {
     return machine >= 0 && static_cast<size_t>(machine) < machines_.size() &&
@@ -44,6 +49,7 @@ class PcpuResolver {
     int64_t vm_key = kUnknown;
     std::unordered_map<int64_t, int64_t> vcpu_cpu;      // its vCPU threads -> CPU they run on (kUnknown: off CPU)
     std::unordered_map<uint64_t, int64_t> vcpu_thread;  // (VM key, vCPU index) -> thread
+    std::vector<VcpuThread> threads;                     // as added
   };
   Machine& machine(int index);
   static uint64_t vcpu_key(int64_t vm_key, int64_t vcpu);

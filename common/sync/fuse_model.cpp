@@ -223,6 +223,22 @@ void FuseModel::solve(const std::string& reference) {
   compose_transforms();
 }
 
+void FuseModel::update_transforms() {
+  const size_t said = diagnostics_.size();
+  compose_transforms();
+  diagnostics_.resize(said);  // said once, by solve()
+}
+
+void FuseModel::forget_unmatched(const std::vector<Timestamp>& before) {
+  auto old = [&](const Pending& p) {
+    return p.machine >= 0 && static_cast<size_t>(p.machine) < before.size() &&
+           p.ts < before[static_cast<size_t>(p.machine)];
+  };
+  for (auto it = vmsync_pending_.begin(); it != vmsync_pending_.end();) it = old(it->second) ? vmsync_pending_.erase(it) : std::next(it);
+  for (auto* pending : {&tcp_sends_, &tcp_receives_})
+    for (auto it = pending->begin(); it != pending->end();) it = old(it->second) ? pending->erase(it) : std::next(it);
+}
+
 void FuseModel::compose_transforms() {
   const size_t n = machines_.size();
   for (FusedMachine& m : machines_) m.sync = MachineSync{};

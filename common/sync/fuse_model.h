@@ -134,6 +134,13 @@ class FuseModel {
   // reference machine (display name, LTTng trace name, hostname or babeltrace2 trace name); empty: the top-level host (the
   // first machine if there is none). Throws std::invalid_argument for an unknown reference.
   void solve(const std::string& reference);
+  // The transforms again from the hulls as they are now (more sync points came since solve()),
+  // the structure (roles, parents, reference) kept; no new diagnostic.
+  void update_transforms();
+  // Forgets the unmatched halves (vmsync, TCP) that machine i recorded before before[i] (its own
+  // clock): a message whose other half has not come by then never will, and a long one-pass run
+  // must not keep them all.
+  void forget_unmatched(const std::vector<Timestamp>& before);
   // The user's transforms (t_reference = alpha * t + beta), by machine name, hostname or trace
   // name; the others keep their clock. Throws std::invalid_argument for an unknown name.
   void solve_given(const std::string& reference, const std::map<std::string, LinearTransform>& formulas);

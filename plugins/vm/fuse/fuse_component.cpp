@@ -90,6 +90,7 @@ std::unique_ptr<Component> configure(const bt_value* params) {
     throw std::invalid_argument("parameter `lead` must be \"auto\" or \"hold\", not `" + lead +
                                 "`. Usage: -c filter.vm.fuse -p 'sync-mode=\"one-pass\",lead=\"hold\"'");
   component->lead_hold = lead == "hold";
+  component->learn_ns = static_cast<uint64_t>(bt::param_int(params, "learn-ns", int64_t(component->learn_ns)));
   component->evidence_dir = evidence_dir(params);
   return component;
 }

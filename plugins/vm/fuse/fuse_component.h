@@ -28,6 +28,7 @@ struct Component {
   uint64_t lead_ns = 2'000'000'000;
   uint64_t lead_messages = 2'000'000;
   bool lead_hold = false;  // lead="hold": keep the lead's messages even when every input can seek
+  uint64_t learn_ns = 2'000'000'000;  // one-pass: solve again this often after the lead (0: never)
   // evidence-dir: where pass 1's guest-matching evidence is spilled ("" for memory).
   std::string evidence_dir;
   uint64_t next_port = 0;

@@ -2,6 +2,7 @@
 #include "fuse/fuse_iterator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <new>
@@ -11,8 +12,17 @@
 #include "bt_guard.h"
 #include "bt_util.h"
 #include "fuse/fuse_filter.h"
+#include "tcp_header.h"
 
 namespace vm::fuse {
+namespace {
+
+int64_t saturated_add(int64_t t, uint64_t ns) {
+  const uint64_t room = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - static_cast<uint64_t>(t);
+  return ns >= room ? std::numeric_limits<int64_t>::max() : t + static_cast<int64_t>(ns);
+}
+
+}  // namespace
 
 FuseIterator::FuseIterator(bt_self_message_iterator* self, const Component& component)
     : self_(self),
@@ -35,12 +45,29 @@ bt_message_iterator_class_next_method_status FuseIterator::next(bt_message_array
   try {
     Merged item;
     while (filled < capacity) {
+      if (tail_queued_) {  // the inputs ended: what follows them, then the end
+        if (tail_next_ == tail_.size()) {
+          phase_ = Phase::ended;
+          break;
+        }
+        messages[filled++] = tail_[tail_next_++].release();
+        continue;
+      }
       if (merge_.next(item) == UpstreamMerge::Fill::again) break;
       if (!item.message) {
-        phase_ = Phase::ended;
-        break;
+        queue_sync_segments();
+        continue;
       }
       if (bt::Ref<const bt_message> out = map(item)) messages[filled++] = out.release();
+      if (learning_ && last_out_ns_ != kNoTime) {
+        if (next_learn_ns_ == kNoTime) {
+          chunk_from_ns_ = last_out_ns_;
+          next_learn_ns_ = saturated_add(last_out_ns_, component_.learn_ns);
+        } else if (last_out_ns_ >= next_learn_ns_) {
+          relearn(last_out_ns_);
+          next_learn_ns_ = saturated_add(last_out_ns_, component_.learn_ns);
+        }
+      }
     }
   } catch (...) {
     for (uint64_t i = 0; i < filled; ++i) bt_message_put_ref(messages[i]);
@@ -61,6 +88,11 @@ void FuseIterator::rewind() {
   lead_.clear();
   lead_first_ns_.clear();
   lead_messages_ = 0;
+  std::fill(min_raw_.begin(), min_raw_.end(), std::numeric_limits<int64_t>::max());
+  std::fill(max_raw_.begin(), max_raw_.end(), std::numeric_limits<int64_t>::min());
+  tail_.clear();
+  tail_next_ = 0;
+  tail_queued_ = false;
 }
 
 void FuseIterator::seek_beginning() {
@@ -70,9 +102,17 @@ void FuseIterator::seek_beginning() {
   transforms_ready_ = false;
   model_ = FuseModel();
   transforms_.clear();
+  min_raw_.clear();
+  max_raw_.clear();
   pcpus_ = PcpuResolver();
   machine_traces_.clear();
   machine_folders_.clear();
+  lead_last_ns_.clear();
+  learning_ = false;
+  next_learn_ns_ = kNoTime;
+  chunk_from_ns_ = kNoTime;
+  window_threads_.clear();
+  chunks_.clear();
 }
 
 void FuseIterator::start() {
@@ -97,11 +137,13 @@ void FuseIterator::start() {
 // One pass: the model of a previous run (sync="FILE").
 void FuseIterator::start_from_cache() {
   model_.load(component_.cached, component_.sync_path);
-  transforms_.assign(model_.size(), LinearTransform::identity());
+  transforms_.assign(model_.size(), PiecewiseTransform());
+  min_raw_.assign(model_.size(), std::numeric_limits<int64_t>::max());
+  max_raw_.assign(model_.size(), std::numeric_limits<int64_t>::min());
   for (size_t i = 0; i < model_.size(); ++i) {
     const FusedMachine& machine = model_.machine(static_cast<int>(i));
     machine_traces_.push_back(machine.trace_name + "\n" + machine.clock_uuid);
-    transforms_[i] = machine.sync.to_reference;
+    transforms_[i] = PiecewiseTransform(machine.sync.to_reference);
     for (const FuseModel::CachedVcpu& vcpu : component_.cached[i].vcpus)
       pcpus_.add_vcpu(static_cast<int>(i), vcpu.host_pid, vcpu.vcpu_id, vcpu.host_tid);
     pcpus_.set_machine(static_cast<int>(i), machine.parent, machine.vm_pid);
@@ -115,7 +157,9 @@ void FuseIterator::start_single_machine() {
   model_ = discovery_->take_model();
   discovery_.reset();
   model_.solve_identity(component_.reference);
-  transforms_.assign(1, LinearTransform::identity());
+  transforms_.assign(1, PiecewiseTransform());
+  min_raw_.assign(1, std::numeric_limits<int64_t>::max());
+  max_raw_.assign(1, std::numeric_limits<int64_t>::min());
   pcpus_.set_machine(0, model_.machine(0).parent, model_.machine(0).vm_pid);
   transforms_ready_ = true;
   for (const auto& [trace, machine] : machine_of_trace_) mapper_.set_trace_environment(trace, environment_of(machine));
@@ -155,8 +199,12 @@ void FuseIterator::adopt_discovery(Discovery::Result result) {
   model_ = std::move(result.model);
   pcpus_ = std::move(result.pcpus);
   transforms_.clear();
-  for (size_t i = 0; i < model_.size(); ++i)
-    transforms_.push_back(model_.machine(static_cast<int>(i)).sync.to_reference);
+  for (size_t i = 0; i < model_.size(); ++i) {
+    const MachineSync& sync = model_.machine(static_cast<int>(i)).sync;
+    transforms_.emplace_back(sync.to_reference, sync.bounded, sync.bound_terms);
+  }
+  min_raw_.assign(model_.size(), std::numeric_limits<int64_t>::max());
+  max_raw_.assign(model_.size(), std::numeric_limits<int64_t>::min());
   transforms_ready_ = true;
 }
 
@@ -182,6 +230,9 @@ bool FuseIterator::run_lead() {
         if (lead_first_ns_.size() < discovery_->size()) lead_first_ns_.resize(discovery_->size(), kNoTime);
         int64_t& first = lead_first_ns_[static_cast<size_t>(state.machine)];
         if (first == kNoTime) first = raw;
+        if (lead_last_ns_.size() < discovery_->size()) lead_last_ns_.resize(discovery_->size(), kNoTime);
+        int64_t& last = lead_last_ns_[static_cast<size_t>(state.machine)];
+        last = std::max(last, raw);
         covered = lead_covered(raw);
       }
       if (!lead_reread_) lead_.push_back(std::move(item));
@@ -211,10 +262,12 @@ bool FuseIterator::run_lead() {
   }
   if (lead_reread_) {  // emit from the beginning again, as pass 2 does
     rewind();
+    start_learning();
     phase_ = Phase::emitting;
     return true;
   }
   for (const auto& [trace, machine] : machine_of_trace_) mapper_.set_trace_environment(trace, environment_of(machine));
+  start_learning();
   merge_.retime(lead_);  // the lead's messages go out first, under the transforms
   lead_.shrink_to_fit();
   phase_ = Phase::emitting;
@@ -267,11 +320,11 @@ void FuseIterator::warn_lead_capped() const {
                           "dropped. Raise lead-messages (memory) or lower lead-ns for a complete lead window.");
 }
 
-const LinearTransform& FuseIterator::transform_of(int machine) const {
-  static const LinearTransform identity;
-  return transforms_ready_ && static_cast<size_t>(machine) < transforms_.size()
-             ? transforms_[static_cast<size_t>(machine)]
-             : identity;
+int64_t FuseIterator::to_output(int machine, int64_t raw) {
+  if (!transforms_ready_ || machine < 0 || static_cast<size_t>(machine) >= transforms_.size()) return raw;
+  const size_t m = static_cast<size_t>(machine);
+  if (raw > max_raw_[m]) max_raw_[m] = raw;  // a later move of this machine's transform starts after it
+  return transforms_[m].apply(raw);
 }
 
 std::string FuseIterator::trace_names(const std::vector<int>& machines) const {
@@ -415,13 +468,11 @@ bt::Ref<const bt_message> FuseIterator::map(const Merged& item) {
     case BT_MESSAGE_TYPE_PACKET_END: return mapper_.packet_end(message, out_ns);
     case BT_MESSAGE_TYPE_DISCARDED_EVENTS: {
       // Sorted by its beginning (out_ns); its end is mapped the same way.
-      const int64_t end =
-          std::max(out_ns, transform_of(item.state->machine).apply(discarded_end_raw_ns(message)));
+      const int64_t end = std::max(out_ns, to_output(item.state->machine, discarded_end_raw_ns(message)));
       return mapper_.discarded_events(message, out_ns, end);
     }
     case BT_MESSAGE_TYPE_DISCARDED_PACKETS: {
-      const int64_t end =
-          std::max(out_ns, transform_of(item.state->machine).apply(discarded_end_raw_ns(message)));
+      const int64_t end = std::max(out_ns, to_output(item.state->machine, discarded_end_raw_ns(message)));
       return mapper_.discarded_packets(message, out_ns, end);
     }
     default: return {};
@@ -434,6 +485,7 @@ bt::Ref<const bt_message> FuseIterator::map_event(const bt_message* message, con
   const bt::EventFields& fields = event_fields(bt_event_borrow_class_const(event));
   const FusedMachine& machine = model_.machine(state.machine);
   track_host(state.machine, fields, event, state);
+  if (learning_) learn(state.machine, fields, event, state, bt::event_ns(message));
   EventTags tags{machine.name.c_str(), static_cast<uint64_t>(machine.layer), kUnknown, state.cpu};
   if (machine.parent >= 0) {
     tags.vcpu = state.cpu;
@@ -458,6 +510,161 @@ void FuseIterator::track_host(int machine, const bt::EventFields& fields, const 
     return;
   }
   pcpus_.on_vcpu_entry(machine, state.cpu, sched.thread_of(bt::read_context(event, 0, state.cpu, state.fields)));
+}
+
+// One-pass learning. The guests that the lead synchronized with KVM windows keep being: their
+// host's vCPU threads' guest-mode windows and their own events are collected chunk by chunk
+// (learn-ns of output time), and each chunk gives the constraints that the current estimate
+// assigns without doubt (KvmWindowSync::for_each_constraint, with the estimate's bound as the
+// guard); vmsync and TCP sync points go to the hulls as they come.
+void FuseIterator::start_learning() {
+  learning_ = component_.one_pass && component_.learn_ns > 0 && !component_.identity && component_.formulas.empty() &&
+              model_.size() > 1;
+  next_learn_ns_ = kNoTime;
+  chunk_from_ns_ = kNoTime;
+  window_threads_.assign(model_.size(), {});
+  chunks_.clear();
+  chunks_.resize(model_.size());
+  lead_last_ns_.resize(model_.size(), kNoTime);
+  if (!learning_) return;
+  for (size_t g = 0; g < model_.size(); ++g) {
+    const FusedMachine& guest = model_.machine(static_cast<int>(g));
+    if (guest.parent < 0 || guest.vm_pid == kUnknown) continue;
+    const ConvexHullSync* windows = model_.hull(static_cast<int>(g), guest.parent, SyncMethod::kvm_windows);
+    if (!windows || windows->matches() == 0) continue;
+    chunks_[g] = std::make_unique<KvmWindowSync>();
+    for (const PcpuResolver::VcpuThread& thread : pcpus_.vcpu_threads(guest.parent))
+      if (thread.vm_key == guest.vm_pid && thread.vcpu_id >= 0 && thread.vcpu_id <= bt::kMaxCpuId)
+        window_threads_[static_cast<size_t>(guest.parent)][thread.host_tid] =
+            WindowThread{static_cast<int>(g), static_cast<int>(thread.vcpu_id), kNoTime};
+  }
+}
+
+void FuseIterator::learn(int machine, const bt::EventFields& fields, const bt_event* event, const StreamState& state,
+                         int64_t raw) {
+  const size_t m = static_cast<size_t>(machine);
+  if (raw < min_raw_[m]) min_raw_[m] = raw;
+  if (lead_last_ns_[m] != kNoTime && raw <= lead_last_ns_[m]) return;  // the lead's hulls have it
+  if (chunks_[m] && state.cpu >= 0 && state.cpu <= bt::kMaxCpuId) chunks_[m]->add_guest_event(static_cast<int>(state.cpu), raw);
+  switch (fields.kind) {
+    case EventKind::kvm_entry:
+    case EventKind::kvm_exit: {
+      if (window_threads_[m].empty() || m >= scheds_.size()) break;
+      const int64_t tid = scheds_[m].thread_of(bt::read_context(event, raw, state.cpu, state.fields));
+      auto found = window_threads_[m].find(tid);
+      if (found == window_threads_[m].end()) break;
+      WindowThread& thread = found->second;
+      if (fields.kind == EventKind::kvm_entry) {
+        thread.entry = raw;
+      } else if (thread.entry != kNoTime) {
+        chunks_[static_cast<size_t>(thread.guest)]->add_window(thread.vcpu, thread.entry, raw);
+        thread.entry = kNoTime;
+      }
+      break;
+    }
+    case EventKind::vmsync_gh_guest:
+    case EventKind::vmsync_hg_guest:
+    case EventKind::vmsync_gh_host:
+    case EventKind::vmsync_hg_host: {
+      const EventContext ctx = bt::read_context(event, raw, state.cpu, state.fields);
+      bt::decode_event(fields, ctx, event, decoded_);
+      const Vmsync& sync = decoded_.as<Vmsync>();
+      const bool guest_to_host = fields.kind == EventKind::vmsync_gh_guest || fields.kind == EventKind::vmsync_gh_host;
+      if (fields.kind == EventKind::vmsync_gh_guest || fields.kind == EventKind::vmsync_hg_guest)
+        model_.on_vmsync_guest(machine, raw, guest_to_host, uint64_t(sync.cnt), uint64_t(sync.vm_uid));
+      else
+        model_.on_vmsync_host(machine, raw, guest_to_host, uint64_t(sync.cnt), uint64_t(sync.vm_uid), kUnknown);
+      break;
+    }
+    case EventKind::net_send:
+    case EventKind::net_receive: {
+      TcpKey key;
+      if (bt::read_tcp_key(bt_event_borrow_payload_field_const(event), key))
+        model_.on_tcp(machine, raw, fields.kind == EventKind::net_send, key);
+      break;
+    }
+    default: break;
+  }
+}
+
+void FuseIterator::relearn(int64_t now_ns) {
+  std::vector<LinearTransform> before;
+  for (size_t i = 0; i < model_.size(); ++i) before.push_back(model_.machine(static_cast<int>(i)).sync.to_reference);
+  for (size_t g = 0; g < chunks_.size(); ++g) {
+    if (!chunks_[g]) continue;
+    const int guest = static_cast<int>(g);
+    const int host = model_.machine(guest).parent;
+    const MachineSync& guest_sync = model_.machine(guest).sync;
+    const MachineSync& host_sync = model_.machine(host).sync;
+    // The guard: how far the current estimate of the guest in the host's clock may be off.
+    const long double guard =
+        guest_sync.accuracy_over(chunk_from_ns_, now_ns) + host_sync.accuracy_over(chunk_from_ns_, now_ns);
+    if (guard < 1e9L && (guest_sync.quality == SyncQuality::accurate || guest_sync.quality == SyncQuality::approximate)) {
+      KvmWindowSync::Result estimate;
+      estimate.rounds = 1;
+      estimate.list_estimate = compose(host_sync.to_reference.inverse(), guest_sync.to_reference);
+      estimate.list_tolerance = static_cast<Timestamp>(std::ceil(guard)) + 1;
+      chunks_[g]->for_each_constraint(estimate, [&](const KvmWindowSync::Result::Constraint& c) {
+        model_.add_constraint(c.host_sends ? host : guest, c.send_ts, c.host_sends ? guest : host, c.recv_ts,
+                              SyncMethod::kvm_windows);
+      });
+    }
+    chunks_[g] = std::make_unique<KvmWindowSync>();
+  }
+  model_.update_transforms();
+  // Unmatched halves older than a minute of their machine's clock will not be matched.
+  std::vector<Timestamp> forget(model_.size(), std::numeric_limits<Timestamp>::min());
+  for (size_t i = 0; i < model_.size(); ++i)
+    if (max_raw_[i] != std::numeric_limits<int64_t>::min() && max_raw_[i] > std::numeric_limits<int64_t>::min() + 60'000'000'000)
+      forget[i] = max_raw_[i] - 60'000'000'000;
+  model_.forget_unmatched(forget);
+  for (size_t i = 0; i < model_.size(); ++i) {
+    const MachineSync& sync = model_.machine(static_cast<int>(i)).sync;
+    if (sync.quality != SyncQuality::accurate && sync.quality != SyncQuality::approximate) continue;
+    if (sync.to_reference.alpha == before[i].alpha && sync.to_reference.beta == before[i].beta) continue;
+    // From one learn-ns ahead of now (raw, under the old estimate), or later if the merge has
+    // already mapped further: what went out keeps its time, and where the move starts does not
+    // depend on how far the merge happened to read.
+    const int64_t planned = before[i].inverse().apply(saturated_add(now_ns, component_.learn_ns));
+    transforms_[i].move_to(std::max(max_raw_[i], planned), sync.to_reference, sync.bounded, sync.bound_terms,
+                           static_cast<int64_t>(std::min<uint64_t>(component_.learn_ns, kMaxLeadNs)));
+  }
+  chunk_from_ns_ = now_ns;
+}
+
+void FuseIterator::queue_sync_segments() {
+  tail_queued_ = true;
+  tail_.clear();
+  tail_next_ = 0;
+  if (!learning_) return;
+  const int64_t at = std::max<int64_t>(last_out_ns_, 0);
+  std::vector<std::pair<int, const bt_trace*>> traces;  // in machine order: the same output every run
+  for (const auto& [trace, machine] : machine_of_trace_) traces.emplace_back(machine, trace);
+  std::sort(traces.begin(), traces.end());
+  for (const auto& [machine, trace] : traces) {
+    const size_t m = static_cast<size_t>(machine);
+    if (min_raw_[m] > max_raw_[m]) continue;  // no event
+    const PiecewiseTransform& transform = transforms_[m];
+    std::vector<IrMapper::SyncSegment> segments;
+    for (size_t i = 0; i < transform.pieces().size(); ++i) {
+      const PiecewiseTransform::Piece& piece = transform.pieces()[i];
+      const int64_t from = std::max(min_raw_[m], piece.from_raw), to = std::min(max_raw_[m], transform.to_raw(i));
+      if (from > to) continue;
+      // A join as a line: t_ref = slope t + (from_ref - slope from_raw).
+      const LinearTransform line =
+          piece.join ? LinearTransform{piece.slope, static_cast<long double>(piece.from_ref) -
+                                                        piece.slope * static_cast<long double>(piece.from_raw)}
+                     : piece.transform;
+      segments.push_back(IrMapper::SyncSegment{segments.size(), transform.apply(from), transform.apply(to),
+                                               MachineEnv::coefficient_text(line.alpha),
+                                               MachineEnv::coefficient_text(line.beta),
+                                               MachineEnv::accuracy_text(transform.accuracy(i, from, to))});
+    }
+    const FusedMachine& fused = model_.machine(machine);
+    const EventTags tags{fused.name.c_str(), static_cast<uint64_t>(fused.layer), kUnknown, kUnknown};
+    for (IrMapper::Message& message : mapper_.sync_segments(trace, at, tags, segments))
+      tail_.push_back(std::move(message));
+  }
 }
 
 // The methods babeltrace2 calls: every exception becomes an error cause.

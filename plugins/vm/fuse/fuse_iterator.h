@@ -16,6 +16,12 @@
 // input that cannot seek, such as a live one, or lead="hold") the lead's messages are kept and
 // buffered again under the transforms (UpstreamMerge::retime), and emission goes on without a
 // seek. Either way nothing needs the end of a trace, and an upstream's AGAIN is passed on.
+// After the lead, one pass keeps learning (learn-ns): the sync points of what it emits (vmsync,
+// TCP, and the KVM windows of the guests that the lead synchronized with them) go on feeding the
+// hulls, and every learn-ns of output time the transforms are solved again; a machine whose
+// transform changed moves to it continuously (PiecewiseTransform), from a raw time that nothing
+// mapped has passed, so the output stays in order. At the end, each machine's pieces go out as
+// `vm_sync_segment` events of a `vm_sync` stream of its output trace (sink.vm.sqlite: sync_segment).
 
 #include <babeltrace2/babeltrace.h>
 
@@ -32,6 +38,8 @@
 #include "fuse/ir_mapper.h"
 #include "fuse/upstream_merge.h"
 #include "sync/fuse_model.h"
+#include "sync/kvm_window_sync.h"
+#include "sync/piecewise_transform.h"
 #include "kvm/machine_env.h"
 #include "kvm/pcpu_resolver.h"
 #include "kernel/sched_state.h"
@@ -53,7 +61,7 @@ class FuseIterator final : public MachineClock {
   void seek_beginning();
 
   int machine_of(const bt_stream* stream) override;
-  const LinearTransform& transform_of(int machine) const override;
+  int64_t to_output(int machine, int64_t raw) override;
   // " `NAME`, `NAME`" of the traces of these machine indexes, for error messages ("" if none known).
   std::string trace_names(const std::vector<int>& machines) const;
 
@@ -88,6 +96,15 @@ class FuseIterator final : public MachineClock {
   // events) and, from it, which CPU each vCPU thread runs on.
   void track_host(int machine, const bt::EventFields& fields, const bt_event* event, const StreamState& state);
 
+  // One-pass learning after the lead.
+  void start_learning();
+  void learn(int machine, const bt::EventFields& fields, const bt_event* event, const StreamState& state, int64_t raw);
+  // Every learn-ns of output time: the KVM windows' constraints of the chunk, the transforms
+  // again, and the moves of those that changed.
+  void relearn(int64_t now_ns);
+  // At the end: every machine's pieces, as vm_sync_segment events (into tail_).
+  void queue_sync_segments();
+
   bt_self_message_iterator* self_;  // weak
   const Component& component_;
   UpstreamMerge merge_;
@@ -96,7 +113,8 @@ class FuseIterator final : public MachineClock {
   std::unique_ptr<Discovery> discovery_;  // until the transforms are known
   bool transforms_ready_ = false;
   FuseModel model_;                          // once the transforms are known
-  std::vector<LinearTransform> transforms_;  // per machine
+  std::vector<PiecewiseTransform> transforms_;  // per machine
+  std::vector<int64_t> min_raw_, max_raw_;        // per machine: the raw times mapped so far
   PcpuResolver pcpus_;
   std::vector<SchedState> scheds_;  // pass 2, per machine that runs vCPUs (others: never fed)
   std::vector<std::string> machine_traces_;  // key (name, UUID) per machine index
@@ -121,6 +139,22 @@ class FuseIterator final : public MachineClock {
   static constexpr uint64_t kMaxLeadNs = 3'600'000'000'000;
   uint64_t lead_ns_;
   bool lead_reread_ = false;  // every input can seek, and lead="auto": the lead is read again, not held
+  std::vector<int64_t> lead_last_ns_;  // per machine: its last raw time the lead read (learning starts after)
+
+  // One-pass learning.
+  bool learning_ = false;
+  int64_t next_learn_ns_ = kNoTime;  // output time of the next relearn()
+  int64_t chunk_from_ns_ = kNoTime;  // output time the current chunk began
+  struct WindowThread {              // a host's vCPU thread of a guest synchronized by KVM windows
+    int guest = -1;
+    int vcpu = 0;
+    int64_t entry = kNoTime;  // of its open guest-mode window
+  };
+  std::vector<std::unordered_map<int64_t, WindowThread>> window_threads_;  // per host: tid -> its vCPU
+  std::vector<std::unique_ptr<KvmWindowSync>> chunks_;  // per guest synchronized by KVM windows: this chunk's
+  std::vector<bt::Ref<const bt_message>> tail_;         // messages after the inputs' (the segments)
+  size_t tail_next_ = 0;
+  bool tail_queued_ = false;
 };
 
 }  // namespace vm::fuse

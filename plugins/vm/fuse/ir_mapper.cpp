@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "fuse/ir_mapper.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -55,6 +56,26 @@ IrMapper::TraceClassMap& IrMapper::trace_class_map(const bt_trace_class* in) {
   return *slot;
 }
 
+// vm_machine, vm_layer, vm_vcpu, vm_pcpu, at the end of a common context.
+void IrMapper::append_tag_members(bt_trace_class* trace_class, bt_field_class* common) {
+  const auto machine = created(bt_field_class_string_create(trace_class), "a string field class");
+  const auto layer = created(bt_field_class_integer_unsigned_create(trace_class), "an integer field class");
+  const auto vcpu = created(bt_field_class_integer_signed_create(trace_class), "an integer field class");
+  const auto pcpu = created(bt_field_class_integer_signed_create(trace_class), "an integer field class");
+  bt_field_class_integer_set_field_value_range(layer.get(), 8);
+  append_member(common, "vm_machine", machine.get());
+  append_member(common, "vm_layer", layer.get());
+  append_member(common, "vm_vcpu", vcpu.get());
+  append_member(common, "vm_pcpu", pcpu.get());
+}
+
+void IrMapper::set_tags(bt_field* common, uint64_t index, const EventTags& tags) {
+  set(bt_field_string_set_value(bt_field_structure_borrow_member_field_by_index(common, index), tags.machine));
+  bt_field_integer_unsigned_set_value(bt_field_structure_borrow_member_field_by_index(common, index + 1), tags.layer);
+  bt_field_integer_signed_set_value(bt_field_structure_borrow_member_field_by_index(common, index + 2), tags.vcpu);
+  bt_field_integer_signed_set_value(bt_field_structure_borrow_member_field_by_index(common, index + 3), tags.pcpu);
+}
+
 IrMapper::StreamClassMap& IrMapper::stream_class_map(const bt_stream_class* in) {
   auto found = stream_classes_.find(in);
   if (found != stream_classes_.end()) return found->second;
@@ -97,15 +118,7 @@ IrMapper::StreamClassMap& IrMapper::stream_class_map(const bt_stream_class* in) 
   } else {
     common = created(bt_field_class_structure_create(trace_class.out), "a structure");
   }
-  const auto machine = created(bt_field_class_string_create(trace_class.out), "a string field class");
-  const auto layer = created(bt_field_class_integer_unsigned_create(trace_class.out), "an integer field class");
-  const auto vcpu = created(bt_field_class_integer_signed_create(trace_class.out), "an integer field class");
-  const auto pcpu = created(bt_field_class_integer_signed_create(trace_class.out), "an integer field class");
-  bt_field_class_integer_set_field_value_range(layer.get(), 8);
-  append_member(common.get(), "vm_machine", machine.get());
-  append_member(common.get(), "vm_layer", layer.get());
-  append_member(common.get(), "vm_vcpu", vcpu.get());
-  append_member(common.get(), "vm_pcpu", pcpu.get());
+  append_tag_members(trace_class.out, common.get());
   set(bt_stream_class_set_event_common_context_field_class(out.get(), common.get()));
   map.out = out.get();  // owned by the trace class once `out` is put
   return stream_classes_.emplace(in, map).first->second;
@@ -245,11 +258,7 @@ IrMapper::Message IrMapper::event(const bt_message* in, int64_t out_ns, const Ev
       copy_field(bt_field_structure_borrow_member_field_by_index_const(in_common, i),
                  bt_field_structure_borrow_member_field_by_index(common, i));
   }
-  const uint64_t tag = stream.stream_class->tag_index;
-  set(bt_field_string_set_value(bt_field_structure_borrow_member_field_by_index(common, tag), tags.machine));
-  bt_field_integer_unsigned_set_value(bt_field_structure_borrow_member_field_by_index(common, tag + 1), tags.layer);
-  bt_field_integer_signed_set_value(bt_field_structure_borrow_member_field_by_index(common, tag + 2), tags.vcpu);
-  bt_field_integer_signed_set_value(bt_field_structure_borrow_member_field_by_index(common, tag + 3), tags.pcpu);
+  set_tags(common, stream.stream_class->tag_index, tags);
   if (const bt_field* context = bt_event_borrow_specific_context_field_const(in_event))
     copy_field(context, bt_event_borrow_specific_context_field(event));
   if (const bt_field* payload = bt_event_borrow_payload_field_const(in_event))
@@ -302,6 +311,75 @@ IrMapper::Message IrMapper::discarded_packets(const bt_message* in, int64_t out_
                                 bt_message_discarded_packets_set_count,
                                 "a discarded packets message"};
   return discarded(in, out_begin_ns, out_end_ns, api);
+}
+
+}  // namespace vm::fuse
+
+namespace vm::fuse {
+
+std::vector<IrMapper::Message> IrMapper::sync_segments(const bt_trace* in_trace, int64_t out_ns, const EventTags& tags,
+                                                       const std::vector<SyncSegment>& segments) {
+  if (!clock_) return {};  // nothing was mapped: no stream to carry it
+  TraceClassMap& trace_class = trace_class_map(bt_trace_borrow_class_const(in_trace));
+  bt_trace* trace = trace_map(in_trace);
+  // A stream class id no input stream class of this trace class has.
+  uint64_t id = 0;
+  for (uint64_t i = 0; i < bt_trace_class_get_stream_class_count(trace_class.out); ++i)
+    id = std::max(id, bt_stream_class_get_id(bt_trace_class_borrow_stream_class_by_index_const(trace_class.out, i)) + 1);
+  const bt::Ref<bt_stream_class> stream_class =
+      created(bt_stream_class_create_with_id(trace_class.out, id), "a stream class");
+  set(bt_stream_class_set_name(stream_class.get(), "vm_sync"));
+  bt_stream_class_set_default_clock_class(stream_class.get(), clock_.get());
+  bt_stream_class_set_supports_packets(stream_class.get(), BT_TRUE, BT_TRUE, BT_TRUE);
+  bt_stream_class_set_assigns_automatic_stream_id(stream_class.get(), BT_FALSE);
+  const bt::Ref<bt_field_class> common = created(bt_field_class_structure_create(trace_class.out), "a structure");
+  append_tag_members(trace_class.out, common.get());
+  set(bt_stream_class_set_event_common_context_field_class(stream_class.get(), common.get()));
+  bt_event_class* event_class = check(bt_event_class_create(stream_class.get()), "an event class");
+  set(bt_event_class_set_name(event_class, "vm_sync_segment"));
+  bt::Ref<bt_field_class> payload = created(bt_field_class_structure_create(trace_class.out), "a structure");
+  const auto seq = created(bt_field_class_integer_unsigned_create(trace_class.out), "an integer field class");
+  const auto from = created(bt_field_class_integer_signed_create(trace_class.out), "an integer field class");
+  const auto to = created(bt_field_class_integer_signed_create(trace_class.out), "an integer field class");
+  append_member(payload.get(), "seq", seq.get());
+  append_member(payload.get(), "from_ts", from.get());
+  append_member(payload.get(), "to_ts", to.get());
+  for (const char* text : {"alpha", "beta", "accuracy_ns"}) {
+    const auto string = created(bt_field_class_string_create(trace_class.out), "a string field class");
+    append_member(payload.get(), text, string.get());
+  }
+  set(bt_event_class_set_payload_field_class(event_class, payload.get()));
+  bt_event_class_put_ref(event_class);  // owned by its stream class
+
+  const bt::Ref<bt_stream> stream = created(bt_stream_create_with_id(stream_class.get(), trace, 0), "a stream");
+  set(bt_stream_set_name(stream.get(), "vm_sync"));
+  const bt::Ref<bt_packet> packet = created(bt_packet_create(stream.get()), "a packet");
+  std::vector<Message> out;
+  out.push_back(Message::adopt(check(bt_message_stream_beginning_create(self_, stream.get()), "a stream beginning message")));
+  out.push_back(Message::adopt(check(
+      bt_message_packet_beginning_create_with_default_clock_snapshot(self_, packet.get(), cycles(out_ns)),
+      "a packet beginning message")));
+  for (const SyncSegment& segment : segments) {
+    bt::Ref<bt_message> message = created(
+        bt_message_event_create_with_packet_and_default_clock_snapshot(self_, event_class, packet.get(), cycles(out_ns)),
+        "an event message");
+    bt_event* event = bt_message_event_borrow_event(message.get());
+    set_tags(bt_event_borrow_common_context_field(event), 0, tags);
+    bt_field* fields = bt_event_borrow_payload_field(event);
+    bt_field_integer_unsigned_set_value(bt_field_structure_borrow_member_field_by_index(fields, 0), segment.seq);
+    bt_field_integer_signed_set_value(bt_field_structure_borrow_member_field_by_index(fields, 1), segment.from_ns);
+    bt_field_integer_signed_set_value(bt_field_structure_borrow_member_field_by_index(fields, 2), segment.to_ns);
+    set(bt_field_string_set_value(bt_field_structure_borrow_member_field_by_index(fields, 3), segment.alpha.c_str()));
+    set(bt_field_string_set_value(bt_field_structure_borrow_member_field_by_index(fields, 4), segment.beta.c_str()));
+    set(bt_field_string_set_value(bt_field_structure_borrow_member_field_by_index(fields, 5),
+                                  segment.accuracy_ns.c_str()));
+    out.push_back(Message::adopt(message.release()));
+  }
+  out.push_back(Message::adopt(check(
+      bt_message_packet_end_create_with_default_clock_snapshot(self_, packet.get(), cycles(out_ns)),
+      "a packet end message")));
+  out.push_back(Message::adopt(check(bt_message_stream_end_create(self_, stream.get()), "a stream end message")));
+  return out;
 }
 
 }  // namespace vm::fuse

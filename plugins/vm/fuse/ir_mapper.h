@@ -50,6 +50,19 @@ class IrMapper {
   Message discarded_events(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns);
   Message discarded_packets(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns);
 
+  // One piece of a machine's transform (one-pass learning), for its `vm_sync_segment` event.
+  struct SyncSegment {
+    uint64_t seq;
+    int64_t from_ns, to_ns;  // reference clock
+    std::string alpha, beta, accuracy_ns;  // accuracy_ns "" when unbounded
+  };
+  // The transform's pieces of the machine of `in_trace`, as a stream of its output trace:
+  // stream class `vm_sync` (packets, the four tags as every output event's common context, no
+  // packet context), one packet of `vm_sync_segment` events at `out_ns`: stream beginning,
+  // packet beginning, the events, packet end, stream end.
+  std::vector<Message> sync_segments(const bt_trace* in_trace, int64_t out_ns, const EventTags& tags,
+                                     const std::vector<SyncSegment>& segments);
+
   // Forgets every mapping (seek to the beginning: the inputs are read again).
   void reset();
 
@@ -77,6 +90,8 @@ class IrMapper {
   StreamMap& stream_map(const bt_stream* in);
   bt_trace* trace_map(const bt_trace* in);
   static uint64_t cycles(int64_t ns);
+  static void append_tag_members(bt_trace_class* trace_class, bt_field_class* common);
+  static void set_tags(bt_field* common, uint64_t index, const EventTags& tags);
   struct DiscardedApi;
   // A discarded events or packets message (`api` says which), mapped to the output stream.
   Message discarded(const bt_message* in, int64_t out_begin_ns, int64_t out_end_ns, const DiscardedApi& api);

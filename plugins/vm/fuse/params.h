@@ -32,6 +32,10 @@
     "one-pass: \"auto\" (default): once the lead window is solved, seek back and read it again when" VM_PARAM_NL \
     "every input can seek (memory: the sync material only), else hold its messages in memory;" VM_PARAM_NL \
     "\"hold\": always hold them (what a live input, which cannot seek, gets)") \
+  X("learn-ns", unsigned_integer, optional, 0, 3600000000000, "NS", \
+    "one-pass: after the lead, solve the transforms again every NS of output time from the sync" VM_PARAM_NL \
+    "points read since, each moving to its new estimate continuously (default 2000000000);" VM_PARAM_NL \
+    "0 keeps the lead's transforms for the whole run") \
   X("evidence-dir", string, optional, 0, 0, "\"DIR\"", \
     "two-pass: where pass 1 keeps the guest-matching evidence (a few bytes per event) in unnamed" VM_PARAM_NL \
     "temporary files, so that it is not resident memory (default: $TMPDIR, else /tmp);" VM_PARAM_NL \

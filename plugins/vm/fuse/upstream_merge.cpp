@@ -240,7 +240,7 @@ UpstreamMerge::Fill UpstreamMerge::refill(Upstream& upstream) {
 int64_t UpstreamMerge::frontier(const Upstream& upstream) const {
   int64_t lowest = std::numeric_limits<int64_t>::max();
   for (int machine : upstream.traces)
-    lowest = std::min(lowest, clock_.transform_of(machine).apply(upstream.last_raw_ns));
+    lowest = std::min(lowest, clock_.to_output(machine, upstream.last_raw_ns));
   return lowest;
 }
 
@@ -300,8 +300,7 @@ void UpstreamMerge::buffer(Upstream& upstream, const bt_message* message) {
     state.cpu = bt::packet_cpu(bt_message_packet_beginning_borrow_packet_const(message), state.fields);
   int64_t out = state.last_out_ns;
   if (raw != kNoTime) {
-    const LinearTransform& transform = clock_.transform_of(state.machine);
-    out = transform.apply(raw);
+    out = clock_.to_output(state.machine, raw);
     // Older lttng-modules traces can end a packet after the next one begins (event times stay
     // monotonic): a packet end keeps the time of its last event, a packet beginning never goes
     // before what its stream already emitted, so every stream stays in order.
@@ -316,7 +315,7 @@ void UpstreamMerge::buffer(Upstream& upstream, const bt_message* message) {
     if (discarded) {
       // It begins where the previous packet ended (as mapped), and ends with the next one.
       if (state.last_out_ns != kNoTime) out = std::max(state.last_out_ns, upstream.frontier_ns);
-      state.discarded_end_out_ns = std::max(out, transform.apply(discarded_end_raw_ns(message)));
+      state.discarded_end_out_ns = std::max(out, clock_.to_output(state.machine, discarded_end_raw_ns(message)));
     }
     if (state.last_out_ns != kNoTime) out = std::max(out, state.last_out_ns);
     if (type == BT_MESSAGE_TYPE_EVENT) state.last_event_out_ns = out;

@@ -32,8 +32,9 @@ class MachineClock {
   virtual ~MachineClock() = default;
   // The machine index of a stream's trace, met for the first time.
   virtual int machine_of(const bt_stream* stream) = 0;
-  // The transform of a machine's raw times into the output clock.
-  virtual const LinearTransform& transform_of(int machine) const = 0;
+  // A machine's raw time in the output clock. The transform increases; it may change for raw
+  // times later than every one asked so far (filter.vm.fuse's one-pass learning), never for those.
+  virtual int64_t to_output(int machine, int64_t raw) = 0;
 };
 
 // Per stream: its machine, its CPU and how far its output times went.

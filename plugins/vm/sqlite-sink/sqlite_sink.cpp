@@ -5,7 +5,9 @@
 
 #include "sqlite-sink/sqlite_sink.h"
 
+#include <algorithm>
 #include <cinttypes>
+#include <cstdlib>
 #include <cstdio>
 #include <memory>
 #include <new>
@@ -53,6 +55,13 @@ struct TraceState {
   int64_t machine_id = 0;
   TracedMachine* machine = nullptr;  // owned by the run
   bool tid_diagnosed = false;        // the missing `tid` context was reported
+  // filter.vm.fuse's one-pass learning: the pieces of the machine's transform, from the
+  // vm_sync_segment events of its `vm_sync` stream (reference clock; accuracy as text, "inf").
+  struct Segment {
+    int64_t from_ts, to_ts;
+    std::string alpha, beta, accuracy_ns;
+  };
+  std::vector<Segment> segments;
 };
 
 // Per stream: its trace, its CPU (packet context `cpu_id`) and where its contexts are.
@@ -61,6 +70,7 @@ struct StreamInfo {
   int64_t cpu = kUnknown;
   bool cpu_diagnosed = false;  // an implausible packet `cpu_id` was reported for this stream
   uint64_t id = 0;             // the stream's id in its trace
+  bool sync_segments = false;  // filter.vm.fuse's `vm_sync` stream: the transform's pieces, not trace events
   bt::StreamFields fields;
 };
 
@@ -169,7 +179,9 @@ void on_stream_beginning(Sink& sink, const bt_message* message) {
   info.trace = &trace_state(sink, stream);
   info.fields = bt::locate_stream_fields(stream_class);
   info.id = bt_stream_get_id(stream);
-  if (!info.fields.ctx_tid.present() && !info.trace->tid_diagnosed) {
+  const char* class_name = bt_stream_class_get_name(stream_class);
+  info.sync_segments = !info.trace->fused_machine.empty() && class_name && std::string(class_name) == "vm_sync";
+  if (!info.sync_segments && !info.fields.ctx_tid.present() && !info.trace->tid_diagnosed) {
     info.trace->tid_diagnosed = true;
     sink.run->get<RunTables>().add_diagnostic(
         "warning", "trace `" + info.trace->name +
@@ -220,10 +232,46 @@ EventClassInfo& event_class_info(Sink& sink, const bt_event_class* event_class, 
   return *slot;
 }
 
+// A vm_sync_segment event: one piece of its machine's transform (fuse_iterator.h). Its fields
+// come from our filter, but a trace can claim anything: each is checked.
+void on_sync_segment(StreamInfo& stream, const bt_event* event) {
+  const bt_field* payload = bt_event_borrow_payload_field_const(event);
+  const bt_event_class* event_class = bt_event_borrow_class_const(event);
+  const char* name = bt_event_class_get_name(event_class);
+  auto member = [&](const char* field) -> const bt_field* {
+    return payload && bt_field_get_class_type(payload) == BT_FIELD_CLASS_TYPE_STRUCTURE
+               ? bt_field_structure_borrow_member_field_by_name_const(payload, field)
+               : nullptr;
+  };
+  const bt_field* from = member("from_ts");
+  const bt_field* to = member("to_ts");
+  const bt_field* texts[3] = {member("alpha"), member("beta"), member("accuracy_ns")};
+  bool valid = name && std::string(name) == "vm_sync_segment" && from && to &&
+               bt_field_get_class_type(from) == BT_FIELD_CLASS_TYPE_SIGNED_INTEGER &&
+               bt_field_get_class_type(to) == BT_FIELD_CLASS_TYPE_SIGNED_INTEGER;
+  for (const bt_field* text : texts) valid = valid && text && bt_field_get_class_type(text) == BT_FIELD_CLASS_TYPE_STRING;
+  if (!valid)
+    throw std::runtime_error("trace `" + stream.trace->name +
+                             "`: an event of its `vm_sync` stream is not a vm_sync_segment of filter.vm.fuse");
+  TraceState::Segment segment{bt_field_integer_signed_get_value(from), bt_field_integer_signed_get_value(to),
+                              bt_field_string_get_value(texts[0]), bt_field_string_get_value(texts[1]),
+                              bt_field_string_get_value(texts[2])};
+  char* end = nullptr;
+  std::strtold(segment.alpha.c_str(), &end);
+  const bool alpha_ok = end && *end == '\0' && !segment.alpha.empty();
+  std::strtold(segment.beta.c_str(), &end);
+  if (!alpha_ok || !end || *end != '\0' || segment.beta.empty() || segment.from_ts > segment.to_ts)
+    throw std::runtime_error("trace `" + stream.trace->name + "`: a vm_sync_segment event has an unreadable transform (alpha `" +
+                             segment.alpha + "`, beta `" + segment.beta + "`, from " + std::to_string(segment.from_ts) +
+                             " to " + std::to_string(segment.to_ts) + ")");
+  stream.trace->segments.push_back(std::move(segment));
+}
+
 void on_event(Sink& sink, const bt_message* message) {
   const bt_event* event = bt_message_event_borrow_event_const(message);
   const bt_stream* stream = bt_event_borrow_stream_const(event);
   StreamInfo& stream_data = stream_info(sink, stream);
+  if (stream_data.sync_segments) return on_sync_segment(stream_data, event);
   EventClassInfo& info = event_class_info(sink, bt_event_borrow_class_const(event), stream_data.trace);
   ++info.count;
   TracedMachine& machine = *stream_data.trace->machine;
@@ -302,7 +350,24 @@ void write_fused_model(Sink& sink) {
     row.matches = static_cast<int64_t>(fused.sync_matches);  // decode() keeps it in the int64 range
     row.accuracy_ns = MachineEnv::accuracy_text(fused.sync_accuracy_ns);
     tables.add_sync(row);
-    if (trace->machine->saw_events) {
+    if (trace->machine->saw_events && !trace->segments.empty()) {
+      // One-pass learning: the pieces the filter used, over the span of the machine's events.
+      int64_t seq = 0;
+      for (const TraceState::Segment& piece : trace->segments) {
+        SyncTables::SyncSegmentRow segment;
+        segment.machine_id = trace->machine_id;
+        segment.reference_id = row.reference_id;
+        segment.seq = seq;
+        segment.from_ts = std::max(piece.from_ts, trace->machine->first_ts);
+        segment.to_ts = std::min(piece.to_ts, trace->machine->last_ts);
+        if (segment.from_ts > segment.to_ts) continue;
+        segment.alpha = piece.alpha;
+        segment.beta = piece.beta;
+        segment.accuracy_ns = piece.accuracy_ns;
+        tables.add_sync_segment(segment);
+        ++seq;
+      }
+    } else if (trace->machine->saw_events) {
       // One segment: the transform over the span of the machine's events (reference clock),
       // its bound evaluated there (vm_sync_bound; unknown from a filter that does not write it).
       SyncTables::SyncSegmentRow segment;
