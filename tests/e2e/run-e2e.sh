@@ -146,6 +146,19 @@ case_fuse_sinks() {
   check_eq "fuse -> sink.utils.counter counts every event" "$inputs_total" "$counted"
   pretty=$("${bt[@]}" "${fuse_run[@]}" -c out:sink.text.pretty 2>/dev/null | wc -l)
   check_eq "fuse -> sink.text.pretty prints every event" "$inputs_total" "$pretty"
+  # One pass: the transform's pieces travel as vm_sync_segment events of a `vm_sync` stream. Written
+  # by sink.ctf.fs and read back by sink.vm.sqlite, they give the same sync_segment rows as the
+  # direct run, and they are not counted as trace events.
+  local segments="SELECT m.name, seq, from_ts, to_ts, alpha_text, beta_text, accuracy_ns FROM sync_segment s JOIN machine m ON m.id = s.machine ORDER BY m.name, seq"
+  "${bt[@]}" "${fuse_run[@]}" -p 'sync-mode="one-pass"' -c out:sink.vm.sqlite -p "path=\"$work/one-pass.db\"" >/dev/null 2>&1
+  "${bt[@]}" "${fuse_run[@]}" -p 'sync-mode="one-pass"' -c out:sink.ctf.fs -p "path=\"$work/one-pass-ctf\"" >/dev/null 2>&1
+  "${bt[@]}" "$work/one-pass-ctf" -c sink.vm.sqlite -p "path=\"$work/one-pass-readback.db\"" >/dev/null 2>&1
+  check_eq "one pass: the guest's transform has pieces (learning after the lead)" "1" \
+    "$(sqlite3 "$work/one-pass.db" "SELECT COUNT(*) > 1 FROM sync_segment s JOIN machine m ON m.id = s.machine WHERE m.name = 'guest-basic'")"
+  check_eq "one pass round trip through sink.ctf.fs: the same sync_segment rows" \
+    "$(sqlite3 "$work/one-pass.db" "$segments")" "$(sqlite3 "$work/one-pass-readback.db" "$segments" 2>&1)"
+  check_eq "one pass round trip through sink.ctf.fs: every event, no segment counted as one" "$inputs_total" \
+    "$(sqlite3 "$work/one-pass-readback.db" "SELECT SUM(count) FROM event_stat" 2>&1)"
 }
 
 # The convert shorthand gives the filter one pre-muxed input: the bounded re-sort gives the

@@ -156,6 +156,31 @@ TEST_P(FuseOnePassLead, CappedLeadWindowLosesNothing) {
 
 INSTANTIATE_TEST_SUITE_P(Lead, FuseOnePassLead, ::testing::Values("auto", "hold"));
 
+// learn-ns=0: the lead's transforms for the whole run, as before learning existed: no vm_sync
+// stream, one sync_segment row per machine, with the transform of table sync.
+TEST(FuseOnePass, LearningOffKeepsTheLeadsTransform) {
+  const std::string db = temp_db("fuse-one-pass-learn-off");
+  std::remove(db.c_str());
+  uint64_t segments = 0;
+  const GraphResult result =
+      run_fused({test_data("lab/basic/host/kernel"), test_data("lab/basic/guest/kernel")},
+                std::string(kOnePass) + ",learn-ns=0", "path=\"" + db + "\"");
+  ASSERT_TRUE(result.ok) << result.error;
+  const GraphResult events =
+      run_fused({test_data("lab/basic/host/kernel"), test_data("lab/basic/guest/kernel")},
+                std::string(kOnePass) + ",learn-ns=0", "", [&](const bt_message* message) {
+                  if (bt_message_get_type(message) == BT_MESSAGE_TYPE_EVENT && is_sync_segment(message)) ++segments;
+                });
+  ASSERT_TRUE(events.ok) << events.error;
+  EXPECT_EQ(segments, 0u);
+  EXPECT_EQ(query_rows(db, "SELECT machine, COUNT(*) FROM sync_segment GROUP BY machine ORDER BY machine"),
+            (std::vector<std::string>{"1|1", "2|1"}));
+  EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM sync_segment g JOIN sync s ON s.machine = g.machine AND "
+                          "s.alpha_text = g.alpha_text AND s.beta_text = g.beta_text"),
+            "2");
+  std::remove(db.c_str());
+}
+
 // Reading the lead again or holding it changes where the messages wait, not what goes out: the
 // same transforms are solved on the same lead, and learning after it moves them at the same
 // points (relearn() starts a move one learn-ns ahead, not where the merge happened to read), so

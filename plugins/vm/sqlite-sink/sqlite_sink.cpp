@@ -179,8 +179,14 @@ void on_stream_beginning(Sink& sink, const bt_message* message) {
   info.trace = &trace_state(sink, stream);
   info.fields = bt::locate_stream_fields(stream_class);
   info.id = bt_stream_get_id(stream);
+  // filter.vm.fuse's `vm_sync` stream (named so, or, read back from a CTF trace that
+  // sink.ctf.fs wrote, whose stream classes lose their names: its only event class).
   const char* class_name = bt_stream_class_get_name(stream_class);
-  info.sync_segments = !info.trace->fused_machine.empty() && class_name && std::string(class_name) == "vm_sync";
+  const char* only_event = bt_stream_class_get_event_class_count(stream_class) == 1
+                               ? bt_event_class_get_name(bt_stream_class_borrow_event_class_by_index_const(stream_class, 0))
+                               : nullptr;
+  info.sync_segments = !info.trace->fused_machine.empty() && ((class_name && std::string(class_name) == "vm_sync") ||
+                                                              (only_event && std::string(only_event) == "vm_sync_segment"));
   if (!info.sync_segments && !info.fields.ctx_tid.present() && !info.trace->tid_diagnosed) {
     info.trace->tid_diagnosed = true;
     sink.run->get<RunTables>().add_diagnostic(
