@@ -18,6 +18,7 @@ namespace vm::fuse {
 namespace {
 
 int64_t saturated_add(int64_t t, uint64_t ns) {
+  if (t < 0) return t + static_cast<int64_t>(std::min<uint64_t>(ns, uint64_t{1} << 62));
   const uint64_t room = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - static_cast<uint64_t>(t);
   return ns >= room ? std::numeric_limits<int64_t>::max() : t + static_cast<int64_t>(ns);
 }
