@@ -563,6 +563,22 @@ void FuseIterator::learn(int machine, const bt::EventFields& fields, const bt_ev
       }
       break;
     }
+    case EventKind::kvm_inj_virq: {  // an interrupt the host injects into a vCPU of a window guest
+      if (window_threads_[m].empty() || m >= scheds_.size()) break;
+      const EventContext ctx = bt::read_context(event, raw, state.cpu, state.fields);
+      auto found = window_threads_[m].find(scheds_[m].thread_of(ctx));
+      if (found == window_threads_[m].end()) break;
+      bt::decode_event(fields, ctx, event, decoded_);
+      chunks_[static_cast<size_t>(found->second.guest)]->add_injection(
+          found->second.vcpu, InterruptVector{raw, decoded_.as<KvmInjVirq>().irq});
+      break;
+    }
+    case EventKind::irq_vector_entry: {  // the guest's handler of such an interrupt
+      if (!chunks_[m] || state.cpu < 0 || state.cpu > bt::kMaxCpuId) break;
+      bt::decode_event(fields, bt::read_context(event, raw, state.cpu, state.fields), event, decoded_);
+      chunks_[m]->add_guest_vector(static_cast<int>(state.cpu), InterruptVector{raw, decoded_.as<IrqVector>().vector});
+      break;
+    }
     case EventKind::vmsync_gh_guest:
     case EventKind::vmsync_hg_guest:
     case EventKind::vmsync_gh_host:
@@ -609,6 +625,9 @@ void FuseIterator::relearn(int64_t now_ns) {
         model_.add_constraint(c.host_sends ? host : guest, c.send_ts, c.host_sends ? guest : host, c.recv_ts,
                               SyncMethod::kvm_windows);
       });
+      // Injected interrupts: the injection precedes the guest's handler entry (as in pass 1).
+      for (const auto& [host_ts, guest_ts] : chunks_[g]->injection_pairs(estimate.list_estimate))
+        model_.add_constraint(host, host_ts, guest, guest_ts, SyncMethod::kvm_inj_virq);
     }
     chunks_[g] = std::make_unique<KvmWindowSync>();
   }
@@ -663,7 +682,9 @@ void FuseIterator::queue_sync_segments() {
     }
     const FusedMachine& fused = model_.machine(machine);
     const EventTags tags{fused.name.c_str(), static_cast<uint64_t>(fused.layer), kUnknown, kUnknown};
-    for (IrMapper::Message& message : mapper_.sync_segments(trace, at, tags, segments))
+    // The model as learned by now: its transform, method, quality, matches and bound, and each
+    // method's estimate, over the whole run (the trace's environment has the lead's).
+    for (IrMapper::Message& message : mapper_.sync_segments(trace, at, tags, segments, environment_of(machine)))
       tail_.push_back(std::move(message));
   }
 }

@@ -318,7 +318,8 @@ IrMapper::Message IrMapper::discarded_packets(const bt_message* in, int64_t out_
 namespace vm::fuse {
 
 std::vector<IrMapper::Message> IrMapper::sync_segments(const bt_trace* in_trace, int64_t out_ns, const EventTags& tags,
-                                                       const std::vector<SyncSegment>& segments) {
+                                                       const std::vector<SyncSegment>& segments,
+                                                       const std::vector<std::pair<std::string, std::string>>& entries) {
   if (!clock_) return {};  // nothing was mapped: no stream to carry it
   TraceClassMap& trace_class = trace_class_map(bt_trace_borrow_class_const(in_trace));
   bt_trace* trace = trace_map(in_trace);
@@ -350,6 +351,15 @@ std::vector<IrMapper::Message> IrMapper::sync_segments(const bt_trace* in_trace,
   }
   set(bt_event_class_set_payload_field_class(event_class, payload.get()));
   bt_event_class_put_ref(event_class);  // owned by its stream class
+  bt_event_class* entry_class = check(bt_event_class_create(stream_class.get()), "an event class");
+  set(bt_event_class_set_name(entry_class, "vm_sync_entry"));
+  const bt::Ref<bt_field_class> entry = created(bt_field_class_structure_create(trace_class.out), "a structure");
+  for (const char* text : {"key", "value"}) {
+    const auto string = created(bt_field_class_string_create(trace_class.out), "a string field class");
+    append_member(entry.get(), text, string.get());
+  }
+  set(bt_event_class_set_payload_field_class(entry_class, entry.get()));
+  bt_event_class_put_ref(entry_class);
 
   const bt::Ref<bt_stream> stream = created(bt_stream_create_with_id(stream_class.get(), trace, 0), "a stream");
   set(bt_stream_set_name(stream.get(), "vm_sync"));
@@ -373,6 +383,20 @@ std::vector<IrMapper::Message> IrMapper::sync_segments(const bt_trace* in_trace,
     set(bt_field_string_set_value(bt_field_structure_borrow_member_field_by_index(fields, 4), segment.beta.c_str()));
     set(bt_field_string_set_value(bt_field_structure_borrow_member_field_by_index(fields, 5),
                                   segment.accuracy_ns.c_str()));
+    out.push_back(Message::adopt(message.release()));
+  }
+  for (const auto& [key, value] : entries) {
+    // An empty value is the same as no entry (MachineEnv::decode), and sink.ctf.fs of
+    // babeltrace2 2.0.4 was seen to read some empty strings back as another field's value.
+    if (value.empty()) continue;
+    bt::Ref<bt_message> message = created(
+        bt_message_event_create_with_packet_and_default_clock_snapshot(self_, entry_class, packet.get(), cycles(out_ns)),
+        "an event message");
+    bt_event* event = bt_message_event_borrow_event(message.get());
+    set_tags(bt_event_borrow_common_context_field(event), 0, tags);
+    bt_field* fields = bt_event_borrow_payload_field(event);
+    set(bt_field_string_set_value(bt_field_structure_borrow_member_field_by_index(fields, 0), key.c_str()));
+    set(bt_field_string_set_value(bt_field_structure_borrow_member_field_by_index(fields, 1), value.c_str()));
     out.push_back(Message::adopt(message.release()));
   }
   out.push_back(Message::adopt(check(

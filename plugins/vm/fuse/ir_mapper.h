@@ -56,12 +56,14 @@ class IrMapper {
     int64_t from_ns, to_ns;  // reference clock
     std::string alpha, beta, accuracy_ns;  // accuracy_ns "" when unbounded
   };
-  // The transform's pieces of the machine of `in_trace`, as a stream of its output trace:
-  // stream class `vm_sync` (packets, the four tags as every output event's common context, no
-  // packet context), one packet of `vm_sync_segment` events at `out_ns`: stream beginning,
-  // packet beginning, the events, packet end, stream end.
+  // The transform's pieces of the machine of `in_trace`, and its model as learned by the end of
+  // the run (the entries of kvm/machine_env.h), as a stream of its output trace: stream class
+  // `vm_sync` (packets, the four tags as every output event's common context, no packet
+  // context), one packet at `out_ns` of `vm_sync_segment` events then `vm_sync_entry` events
+  // (`key`, `value`): stream beginning, packet beginning, the events, packet end, stream end.
   std::vector<Message> sync_segments(const bt_trace* in_trace, int64_t out_ns, const EventTags& tags,
-                                     const std::vector<SyncSegment>& segments);
+                                     const std::vector<SyncSegment>& segments,
+                                     const std::vector<std::pair<std::string, std::string>>& entries);
 
   // Forgets every mapping (seek to the beginning: the inputs are read again).
   void reset();

@@ -62,6 +62,9 @@ struct TraceState {
     std::string alpha, beta, accuracy_ns;
   };
   std::vector<Segment> segments;
+  // ... and its model as learned by the end of the run (vm_sync_entry events: the environment
+  // entries of kvm/machine_env.h), which table `sync` and `sync_estimate` give instead of the lead's.
+  std::vector<std::pair<std::string, std::string>> final_entries;
 };
 
 // Per stream: its trace, its CPU (packet context `cpu_id`) and where its contexts are.
@@ -182,11 +185,11 @@ void on_stream_beginning(Sink& sink, const bt_message* message) {
   // filter.vm.fuse's `vm_sync` stream (named so, or, read back from a CTF trace that
   // sink.ctf.fs wrote, whose stream classes lose their names: its only event class).
   const char* class_name = bt_stream_class_get_name(stream_class);
-  const char* only_event = bt_stream_class_get_event_class_count(stream_class) == 1
-                               ? bt_event_class_get_name(bt_stream_class_borrow_event_class_by_index_const(stream_class, 0))
-                               : nullptr;
+  const char* first_event = bt_stream_class_get_event_class_count(stream_class) > 0
+                                ? bt_event_class_get_name(bt_stream_class_borrow_event_class_by_index_const(stream_class, 0))
+                                : nullptr;
   info.sync_segments = !info.trace->fused_machine.empty() && ((class_name && std::string(class_name) == "vm_sync") ||
-                                                              (only_event && std::string(only_event) == "vm_sync_segment"));
+                                                              (first_event && std::string(first_event) == "vm_sync_segment"));
   if (!info.sync_segments && !info.fields.ctx_tid.present() && !info.trace->tid_diagnosed) {
     info.trace->tid_diagnosed = true;
     sink.run->get<RunTables>().add_diagnostic(
@@ -249,6 +252,16 @@ void on_sync_segment(StreamInfo& stream, const bt_event* event) {
                ? bt_field_structure_borrow_member_field_by_name_const(payload, field)
                : nullptr;
   };
+  if (name && std::string(name) == "vm_sync_entry") {
+    const bt_field* key = member("key");
+    const bt_field* value = member("value");
+    if (!key || !value || bt_field_get_class_type(key) != BT_FIELD_CLASS_TYPE_STRING ||
+        bt_field_get_class_type(value) != BT_FIELD_CLASS_TYPE_STRING)
+      throw std::runtime_error("trace `" + stream.trace->name +
+                               "`: a vm_sync_entry event of its `vm_sync` stream lacks its string fields key and value");
+    stream.trace->final_entries.emplace_back(bt_field_string_get_value(key), bt_field_string_get_value(value));
+    return;
+  }
   const bt_field* from = member("from_ts");
   const bt_field* to = member("to_ts");
   const bt_field* texts[3] = {member("alpha"), member("beta"), member("accuracy_ns")};
@@ -344,7 +357,20 @@ void write_fused_model(Sink& sink) {
   for (TraceState* trace : sink.trace_order) {
     Machine& machine = machines.get(trace->machine_id);
     if (!trace->fused_parent.empty()) machine.parent_id = machine_named(trace->fused_parent);
-    const MachineEnv& fused = trace->fused;
+    // One pass that kept learning: the model as learned by the end, not the lead's.
+    MachineEnv learned;
+    if (!trace->final_entries.empty()) {
+      try {
+        learned = MachineEnv::decode([trace](const char* key) -> std::optional<std::string> {
+          for (const auto& [name, value] : trace->final_entries)
+            if (name == key) return value;
+          return std::nullopt;
+        });
+      } catch (const MachineEnvError& error) {
+        throw std::runtime_error("trace `" + trace->name + "`, its vm_sync_entry events: " + error.what());
+      }
+    }
+    const MachineEnv& fused = trace->final_entries.empty() ? trace->fused : learned;
     if (fused.sync_method.empty()) continue;
     SyncTables::SyncRow row;
     row.machine_id = trace->machine_id;
