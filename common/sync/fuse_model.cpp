@@ -265,7 +265,11 @@ void FuseModel::compose_transforms() {
     sync.method = "none";
     sync.accuracy_ns = std::numeric_limits<long double>::infinity();
     sync.quality = SyncQuality::absent;
+    // Its members' error bounds are taken in its clock, the one they are mapped into: the root
+    // is exact in it while its group grows, then unbounded against the reference again.
+    sync.bounded = true;
     grow_component(next, component);
+    sync.bounded = false;
     bool any_match = false;  // a sync point between this group and another
     std::vector<std::string> members;
     for (size_t i = 0; i < n; ++i) {

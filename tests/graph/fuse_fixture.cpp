@@ -34,6 +34,11 @@ int64_t message_ns(const bt_message* message) {
   return ns;
 }
 
+bool is_sync_event(const bt_message* message) {
+  const bt_event_class* event_class = bt_event_borrow_class_const(bt_message_event_borrow_event_const(message));
+  return std::string(bt_event_class_get_name(event_class)).rfind("vm_sync_", 0) == 0;
+}
+
 GraphResult run_fused(const std::vector<std::string>& traces, const std::string& fuse_params,
                       const std::string& sqlite_params, const MessageCheck& check, const FuseGraphOptions& options) {
   GraphResult result;

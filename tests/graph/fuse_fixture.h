@@ -45,5 +45,8 @@ std::string query_one(const std::string& db_path, const std::string& sql);
 
 // ns from origin of a message's default clock snapshot (events only; -1 otherwise).
 int64_t message_ns(const bt_message* message);
+// An event of filter.vm.fuse's vm_sync stream (vm_sync_segment, vm_sync_entry: one pass), not of
+// a trace (the message must be an event).
+bool is_sync_event(const bt_message* message);
 
 }  // namespace vm::test

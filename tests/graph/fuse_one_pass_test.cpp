@@ -109,13 +109,6 @@ class FuseOnePassLead : public ::testing::TestWithParam<const char*> {
   }
 };
 
-// An event of filter.vm.fuse's vm_sync stream (vm_sync_segment, vm_sync_entry), not of a trace.
-bool is_sync_segment(const bt_message* message) {
-  return std::string(bt_event_class_get_name(bt_event_borrow_class_const(bt_message_event_borrow_event_const(
-                         message))))
-             .rfind("vm_sync_", 0) == 0;
-}
-
 // The output is in time order, and holds every event of the inputs once (no loss in the lead
 // window or at its junction with the rest), then, at the end, the pieces of each machine's
 // transform as vm_sync_segment events (the host's one and the guest's, at least).
@@ -127,7 +120,7 @@ TEST_P(FuseOnePassLead, LabBasicOutputIsOrderedAndComplete) {
       run_fused({test_data("lab/basic/host/kernel"), test_data("lab/basic/guest/kernel")}, params(), "",
                 [&](const bt_message* message) {
                   if (bt_message_get_type(message) != BT_MESSAGE_TYPE_EVENT) return;
-                  if (is_sync_segment(message))
+                  if (is_sync_event(message))
                     ++segments;
                   else if (segments == 0)  // none after the first segment
                     ++events;
@@ -150,7 +143,7 @@ TEST_P(FuseOnePassLead, CappedLeadWindowLosesNothing) {
   const GraphResult result =
       run_fused({test_data("lab/basic/host/kernel"), test_data("lab/basic/guest/kernel")},
                 params(",lead-messages=1000"), "", [&](const bt_message* message) {
-                  if (bt_message_get_type(message) == BT_MESSAGE_TYPE_EVENT && !is_sync_segment(message)) ++events;
+                  if (bt_message_get_type(message) == BT_MESSAGE_TYPE_EVENT && !is_sync_event(message)) ++events;
                 });
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_EQ(events, 936'929u + 249'966u);
@@ -171,7 +164,7 @@ TEST(FuseOnePass, LearningOffKeepsTheLeadsTransform) {
   const GraphResult events =
       run_fused({test_data("lab/basic/host/kernel"), test_data("lab/basic/guest/kernel")},
                 std::string(kOnePass) + ",learn-ns=0", "", [&](const bt_message* message) {
-                  if (bt_message_get_type(message) == BT_MESSAGE_TYPE_EVENT && is_sync_segment(message)) ++segments;
+                  if (bt_message_get_type(message) == BT_MESSAGE_TYPE_EVENT && is_sync_event(message)) ++segments;
                 });
   ASSERT_TRUE(events.ok) << events.error;
   EXPECT_EQ(segments, 0u);
@@ -209,7 +202,7 @@ TEST(FuseOnePass, LeadReadAgainOrHeldGivesTheSameOutput) {
           for (int bit = 0; bit < 16; ++bit)
             if (type == (1 << bit)) ++digest.by_type[bit];
           if (type != BT_MESSAGE_TYPE_EVENT) return;
-          if (is_sync_segment(message)) ++digest.segments;
+          if (is_sync_event(message)) ++digest.segments;
           const bt_event* event = bt_message_event_borrow_event_const(message);
           int64_t ns = 0;
           bt_clock_snapshot_get_ns_from_origin(bt_message_event_borrow_default_clock_snapshot_const(message), &ns);

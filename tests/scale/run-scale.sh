@@ -17,6 +17,8 @@
 #        the truth
 #        one-pass-0, one-pass-1, one-pass-20, one-pass-50: the drift scenario at 0, 1, 20, 50 ppm,
 #        fused in sync-mode="one-pass"; each sync_segment transform within its accuracy of the truth
+#        drift-two-pass: the drift case in sync-mode="two-pass" (every other fused case runs the
+#        default, one pass)
 #   VM_SCALE_EVENTS  events of the scenario (default 300000)
 set -euo pipefail
 plugin_dir=$1 src=$2 work=$3 case=$4
@@ -26,7 +28,7 @@ preload=$(ldd "$plugin_dir/babeltrace-plugin-vm.so" | awk '/lib(asan|ubsan)\.so/
 bt=(env LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 babeltrace2 --omit-home-plugin-path --plugin-path="$plugin_dir")
 export VM_BT_PRELOAD=$preload
 params='seed=3,vms=3,pcpus=4,vcpus-per-vm=2,nested=true,nested-vcpus=2,drift-ppm=0.3,host-threads=4'
-[ "$case" = drift ] && params='seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=20'
+[ "$case" = drift ] || [ "$case" = drift-two-pass ] && params='seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=20'
 [ "$case" = drift-50 ] && params='seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,drift-ppm=50'
 [ "$case" = containers ] && params='seed=5,vms=2,pcpus=2,vcpus-per-vm=2,nested=true,containers=2,guest-threads=8,drift-ppm=0.3,disk-irq-rate=400,net-irq-rate=300,exit-mix="NPF:2,MSR:3,IO:1,CPUID:0.5"'
 # one-pass-N: the drift case's scenario at N ppm without its nested guest, fused with
@@ -45,6 +47,8 @@ case $case in
   one-pass-*)
     params="seed=1,vms=2,pcpus=2,vcpus-per-vm=2,nested=false,drift-ppm=${case#one-pass-}"
     fuse_params=(--params='sync-mode="one-pass"') compare_args=(--segments) ;;
+  drift-two-pass)
+    fuse_params=(--params='sync-mode="two-pass"') ;;
 esac
 [ "$case" = old-names ] && params='seed=11,vms=3,pcpus=2,vcpus-per-vm=2,naming="old",drift-ppm=0,clock-offset-ns=0'
 # One trace set: generated into $1 with the parameters $2, analysed, compared.
@@ -55,6 +59,7 @@ run_one() {
   local db="$dir/analysis.db"
   rm -f "$db"
   if [ "$case" = fused ] || [ "$case" = drift ] || [ "$case" = drift-50 ] || [ "$case" = containers ] ||
+     [ "$case" = drift-two-pass ] ||
      [ "${case#one-pass-}" != "$case" ]; then
     local args=(run) i=0 trace
     for trace in "$dir"/ctf/*; do

@@ -12,6 +12,7 @@
 #include "bt_guard.h"
 #include "bt_util.h"
 #include "fuse/fuse_filter.h"
+#include "sync/clock_groups.h"
 #include "tcp_header.h"
 
 namespace vm::fuse {
@@ -21,6 +22,12 @@ int64_t saturated_add(int64_t t, uint64_t ns) {
   if (t < 0) return t + static_cast<int64_t>(std::min<uint64_t>(ns, uint64_t{1} << 62));
   const uint64_t room = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - static_cast<uint64_t>(t);
   return ns >= room ? std::numeric_limits<int64_t>::max() : t + static_cast<int64_t>(ns);
+}
+
+int64_t saturated_sub(int64_t a, int64_t b) {
+  int64_t out = 0;
+  if (!__builtin_sub_overflow(a, b, &out)) return out;
+  return b < 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
 }
 
 }  // namespace
@@ -88,6 +95,10 @@ void FuseIterator::rewind() {
   last_out_ns_ = kNoTime;
   lead_.clear();
   lead_first_ns_.clear();
+  lead_origin_ns_.clear();
+  lead_group_.clear();
+  lead_group_done_.clear();
+  lead_skipped_ = false;
   lead_messages_ = 0;
   std::fill(min_raw_.begin(), min_raw_.end(), std::numeric_limits<int64_t>::max());
   std::fill(max_raw_.begin(), max_raw_.end(), std::numeric_limits<int64_t>::min());
@@ -129,6 +140,19 @@ void FuseIterator::start() {
       // lead's messages would cost about 1.3 KiB each (babeltrace2's events, and their packets
       // kept alive), the re-read only their decoding once more.
       lead_reread_ = !component_.lead_hold && merge_.can_seek_beginning();
+      lead_origin_ns_ = clock_group_origins(merge_.buffered_first_raw(discovery_->size()), kSameClockNs, kNoTime);
+      lead_group_.assign(discovery_->size(), 0);
+      std::vector<int64_t> origins;  // a group per origin
+      for (size_t i = 0; i < lead_origin_ns_.size(); ++i) {
+        auto at = std::find(origins.begin(), origins.end(), lead_origin_ns_[i]);
+        lead_group_[i] = static_cast<int>(at - origins.begin());
+        if (at == origins.end()) origins.push_back(lead_origin_ns_[i]);
+      }
+      lead_group_done_.assign(std::max<size_t>(1, origins.size()), false);
+      if (!lead_origin_ns_.empty()) {  // what is buffered so far goes through the merge again
+        std::vector<Merged> none;
+        merge_.retime(none);
+      }
     }
     return;
   }
@@ -222,7 +246,12 @@ bool FuseIterator::run_lead() {
       if (!item.message) break;  // every input ended inside the window
       ++lead_messages_;
       const bt_message* message = item.message.get();
-      if (bt_message_get_type(message) == BT_MESSAGE_TYPE_EVENT) {
+      const int group = bt_message_get_type(message) == BT_MESSAGE_TYPE_EVENT ? lead_group(item.state->machine) : -1;
+      // Read again: a group of machines whose window is covered learns nothing more from the
+      // lead, as when its traces are fused alone; learning after the lead takes its events.
+      if (group >= 0 && lead_reread_ && lead_group_done_[static_cast<size_t>(group)]) {
+        lead_skipped_ = true;
+      } else if (group >= 0) {
         const bt_event* event = bt_message_event_borrow_event_const(message);
         const StreamState& state = *item.state;
         discovery_->on_event(message, state.machine, state.cpu, state.fields,
@@ -230,11 +259,14 @@ bool FuseIterator::run_lead() {
         const int64_t raw = bt::event_ns(message);
         if (lead_first_ns_.size() < discovery_->size()) lead_first_ns_.resize(discovery_->size(), kNoTime);
         int64_t& first = lead_first_ns_[static_cast<size_t>(state.machine)];
-        if (first == kNoTime) first = raw;
+        if (first == kNoTime) first = item.out_ns;
         if (lead_last_ns_.size() < discovery_->size()) lead_last_ns_.resize(discovery_->size(), kNoTime);
         int64_t& last = lead_last_ns_[static_cast<size_t>(state.machine)];
         last = std::max(last, raw);
-        covered = lead_covered(raw);
+        if (lead_covered(group, item.out_ns)) {
+          lead_group_done_[static_cast<size_t>(group)] = true;
+          covered = std::find(lead_group_done_.begin(), lead_group_done_.end(), false) == lead_group_done_.end();
+        }
       }
       if (!lead_reread_) lead_.push_back(std::move(item));
       if (covered) break;
@@ -245,6 +277,12 @@ bool FuseIterator::run_lead() {
     Discovery::Result result = discovery_->solve_so_far();
     if (covered && lead_ns_ < kMaxLeadNs && !unsynchronized(result.model).empty()) {
       lead_ns_ = std::min(kMaxLeadNs, 2 * lead_ns_);
+      std::fill(lead_group_done_.begin(), lead_group_done_.end(), false);
+      if (lead_skipped_) {  // events the lead left out must be read: the lead starts over
+        seek_beginning();
+        start();
+        if (phase_ != Phase::lead) return false;  // AGAIN before every input showed itself
+      }
       continue;
     }
     if (capped) warn_lead_capped();
@@ -291,18 +329,24 @@ std::string FuseIterator::unsynchronized(const FuseModel& model) const {
   return names;
 }
 
-// Every input has events in the lead, and `raw_ns` (the merge is in raw time order now) is at
-// least lead-ns past the latest first event.
-bool FuseIterator::lead_covered(int64_t raw_ns) const {
+int FuseIterator::lead_group(int machine) const {
+  return machine >= 0 && static_cast<size_t>(machine) < lead_group_.size() ? lead_group_[static_cast<size_t>(machine)]
+                                                                         : 0;
+}
+
+// Every input of `group` has events in the lead, and `at_ns` (a time in the lead's order: since
+// each machine's origin, or raw) is at least lead-ns past the group's latest first event.
+bool FuseIterator::lead_covered(int group, int64_t at_ns) const {
   if (lead_first_ns_.size() < discovery_->size()) return false;
   int64_t latest = std::numeric_limits<int64_t>::min();
-  for (int64_t first : lead_first_ns_) {
-    if (first == kNoTime) return false;
-    latest = std::max(latest, first);
+  for (size_t i = 0; i < lead_first_ns_.size(); ++i) {
+    if (lead_group(static_cast<int>(i)) != group) continue;
+    if (lead_first_ns_[i] == kNoTime) return false;
+    latest = std::max(latest, lead_first_ns_[i]);
   }
   // Times come from the traces: compare without the signed overflow that two extreme clock
-  // values (say -5e18 and 5e18 ns from the origin) would make of raw_ns - latest.
-  return raw_ns >= latest && static_cast<uint64_t>(raw_ns) - static_cast<uint64_t>(latest) >= lead_ns_;
+  // values (say -5e18 and 5e18 ns from the origin) would make of at_ns - latest.
+  return at_ns >= latest && static_cast<uint64_t>(at_ns) - static_cast<uint64_t>(latest) >= lead_ns_;
 }
 
 void FuseIterator::warn_lead_capped() const {
@@ -322,7 +366,11 @@ void FuseIterator::warn_lead_capped() const {
 }
 
 int64_t FuseIterator::to_output(int machine, int64_t raw) {
-  if (!transforms_ready_ || machine < 0 || static_cast<size_t>(machine) >= transforms_.size()) return raw;
+  if (!transforms_ready_) {  // the discovery pass, or the lead
+    if (machine < 0 || static_cast<size_t>(machine) >= lead_origin_ns_.size()) return raw;
+    return saturated_sub(raw, lead_origin_ns_[static_cast<size_t>(machine)]);
+  }
+  if (machine < 0 || static_cast<size_t>(machine) >= transforms_.size()) return raw;
   const size_t m = static_cast<size_t>(machine);
   if (raw > max_raw_[m]) max_raw_[m] = raw;  // a later move of this machine's transform starts after it
   return transforms_[m].apply(raw);
@@ -604,6 +652,14 @@ void FuseIterator::learn(int machine, const bt::EventFields& fields, const bt_ev
   }
 }
 
+// A transform learning may move: synchronized (accurate or approximate), or synchronized with the
+// root of a group that no sync point links to the reference (quality absent, yet bounded in that
+// root's clock).
+bool FuseIterator::learnable(const MachineSync& sync) {
+  return sync.quality == SyncQuality::accurate || sync.quality == SyncQuality::approximate ||
+         (sync.quality == SyncQuality::absent && sync.bounded && sync.method != "none");
+}
+
 void FuseIterator::relearn(int64_t now_ns) {
   std::vector<LinearTransform> before;
   for (size_t i = 0; i < model_.size(); ++i) before.push_back(model_.machine(static_cast<int>(i)).sync.to_reference);
@@ -613,10 +669,19 @@ void FuseIterator::relearn(int64_t now_ns) {
     const int host = model_.machine(guest).parent;
     const MachineSync& guest_sync = model_.machine(guest).sync;
     const MachineSync& host_sync = model_.machine(host).sync;
-    // The guard: how far the current estimate of the guest in the host's clock may be off.
-    const long double guard =
-        guest_sync.accuracy_over(chunk_from_ns_, now_ns) + host_sync.accuracy_over(chunk_from_ns_, now_ns);
-    if (guard < 1e9L && (guest_sync.quality == SyncQuality::accurate || guest_sync.quality == SyncQuality::approximate)) {
+    // The guard: how far the current estimate of the guest in the host's clock may be off, over
+    // the chunk: from its start to the guest's last event mapped (not to now, which may be far
+    // past it when another group of machines goes on).
+    const size_t gm = static_cast<size_t>(guest);
+    const int64_t chunk_to =
+        max_raw_[gm] == std::numeric_limits<int64_t>::min()
+            ? now_ns
+            : std::max(chunk_from_ns_, std::min(now_ns, transforms_[gm].apply(max_raw_[gm])));
+    // A host that keeps its own clock (the root of a group no sync point links to the reference,
+    // method `none`) is exact in the clock its guests are mapped into.
+    const long double host_error = host_sync.method == "none" ? 0.0L : host_sync.accuracy_over(chunk_from_ns_, chunk_to);
+    const long double guard = guest_sync.accuracy_over(chunk_from_ns_, chunk_to) + host_error;
+    if (guard < 1e9L && learnable(guest_sync)) {
       KvmWindowSync::Result estimate;
       estimate.rounds = 1;
       estimate.list_estimate = compose(host_sync.to_reference.inverse(), guest_sync.to_reference);
@@ -640,7 +705,7 @@ void FuseIterator::relearn(int64_t now_ns) {
   model_.forget_unmatched(forget);
   for (size_t i = 0; i < model_.size(); ++i) {
     const MachineSync& sync = model_.machine(static_cast<int>(i)).sync;
-    if (sync.quality != SyncQuality::accurate && sync.quality != SyncQuality::approximate) continue;
+    if (!learnable(sync)) continue;
     if (sync.to_reference.alpha == before[i].alpha && sync.to_reference.beta == before[i].beta) continue;
     // From one learn-ns ahead of now (raw, under the old estimate), or later if the merge has
     // already mapped further: what went out keeps its time, and where the move starts does not
@@ -657,6 +722,9 @@ void FuseIterator::queue_sync_segments() {
   tail_.clear();
   tail_next_ = 0;
   if (!learning_) return;
+  // What was read since the last learning goes into the model too (a move it makes would start
+  // past every event: no piece of the output changes).
+  if (last_out_ns_ != kNoTime) relearn(last_out_ns_);
   const int64_t at = std::max<int64_t>(last_out_ns_, 0);
   std::vector<std::pair<int, const bt_trace*>> traces;  // in machine order: the same output every run
   for (const auto& [trace, machine] : machine_of_trace_) traces.emplace_back(machine, trace);

@@ -75,7 +75,11 @@ class FuseIterator final : public MachineClock {
   // One pass: reads the lead window (false: an upstream said AGAIN, call again later), then
   // solves it and starts emitting.
   bool run_lead();
-  bool lead_covered(int64_t raw_ns) const;
+  bool lead_covered(int group, int64_t at_ns) const;
+  int lead_group(int machine) const;
+  static bool learnable(const MachineSync& sync);
+  // Inputs whose first messages are within a minute of each other share a clock group in the lead.
+  static constexpr uint64_t kSameClockNs = 60'000'000'000;
   void warn_lead_capped() const;
   // The model of a finished discovery: warnings, transforms, the vCPUs' places.
   void adopt_discovery();
@@ -130,9 +134,22 @@ class FuseIterator final : public MachineClock {
   Event decoded_;                               // pass 2: a sched_switch of a host, decoded
   int64_t last_out_ns_ = kNoTime;
   // One pass: the messages of the lead window (given back to the merge once solved) and each
-  // machine's first event time in it (raw).
+  // machine's first event time in it (in the lead's order: since its origin, below).
   std::vector<Merged> lead_;
   std::vector<int64_t> lead_first_ns_;
+  // One pass, while the lead is read: per machine, its origin (clock_group_origins()). The lead merges
+  // the inputs by the time since their origin, so that it reads lead-ns of each input's clock
+  // whatever the offsets of the clocks (a guest clock hours away from its host's would otherwise
+  // be read whole before the host's first event). Empty: by raw time (every clock comparable, or
+  // an input holding several traces, such as `convert`'s pre-muxed one, which shows only its
+  // first trace's first time).
+  std::vector<int64_t> lead_origin_ns_;
+  // Per machine, its group of comparable clocks (an index into lead_group_done_); every group
+  // covers its own lead-ns. When read again, a covered group's later events are left out of the
+  // lead (lead_skipped_), so each group learns what it would alone.
+  std::vector<int> lead_group_;
+  std::vector<bool> lead_group_done_;
+  bool lead_skipped_ = false;
   uint64_t lead_messages_ = 0;  // read in the lead so far
   // The lead window, lead-ns at first; doubled while it leaves a machine unsynchronized, up to
   // lead-ns's own bound (and lead-messages).

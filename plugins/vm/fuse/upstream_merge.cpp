@@ -76,6 +76,8 @@ void Upstream::drop_buffer() {
 }
 
 void Upstream::reset() {
+  if (!traces.empty()) traces_before_seek = traces;
+  if (last_stream_name) stream_before_seek = *last_stream_name;
   drop_buffer();
   ended = false;
   saw_event = false;
@@ -170,6 +172,20 @@ bool UpstreamMerge::read_to_first_events() {
   return true;
 }
 
+std::vector<int64_t> UpstreamMerge::buffered_first_raw(size_t machines) const {
+  std::vector<int64_t> first(machines, kNoTime);
+  for (const Upstream& upstream : upstreams_) {
+    upstream.for_each_buffered([&](const Buffered& item) {
+      const bt_stream* stream = nullptr;
+      const int64_t raw = raw_ns(item.message, bt_message_get_type(item.message), stream);
+      if (raw == kNoTime || !item.state || item.state->machine < 0) return;
+      const size_t m = static_cast<size_t>(item.state->machine);
+      if (m < machines && (first[m] == kNoTime || raw < first[m])) first[m] = raw;
+    });
+  }
+  return first;
+}
+
 // Reads the upstreams whose head could still be preceded, then takes the earliest head.
 UpstreamMerge::Fill UpstreamMerge::next(Merged& item) {
   item.message.reset();
@@ -253,7 +269,9 @@ UpstreamMerge::Fill UpstreamMerge::read(Upstream& upstream) {
     case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN: return Fill::again;
     case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR: throw std::bad_alloc();
     default:
-      throw UpstreamError{upstream.traces, upstream.last_stream_name ? *upstream.last_stream_name : std::string()};
+      // (Right after a seek, nothing is read yet: what the upstream held before it.)
+      throw UpstreamError{upstream.traces.empty() ? upstream.traces_before_seek : upstream.traces,
+                          upstream.last_stream_name ? *upstream.last_stream_name : upstream.stream_before_seek};
   }
   // Owned from here on, whatever happens to the ones before them.
   // Owned from here on: buffer() takes over each reference, even when it throws; the ones after

@@ -97,6 +97,12 @@ class Upstream {
   // Hands the buffered messages (and their references) over to `out`, in no particular order,
   // and forgets the upstream's read position: UpstreamMerge::retime() buffers them again.
   void take_buffer(std::vector<Buffered>& out);
+  // Calls f(const Buffered&) for each buffered message, in no particular order.
+  template <class F>
+  void for_each_buffered(F f) const {
+    for (size_t i = first_; i < queue_.size(); ++i) f(queue_[i]);
+    for (const Buffered& item : heap_) f(item);
+  }
 
   bool ended = false;
   bool saw_event = false;  // an event message was read
@@ -104,6 +110,10 @@ class Upstream {
   int64_t frontier_ns = kNoTime;  // lower bound of the corrected time of its later messages
   std::vector<int> traces;        // machine indexes seen in this upstream
   const std::string* last_stream_name = nullptr;  // of the last message read (in UpstreamMerge's streams)
+  // What traces and last_stream_name said before the last reset(), to name the input when it
+  // fails before giving a message again.
+  std::vector<int> traces_before_seek;
+  std::string stream_before_seek;
   uint64_t sequence = 0;
 
  private:
@@ -147,6 +157,10 @@ class UpstreamMerge {
   // Reads every upstream up to its first event: stream beginnings come first (a muxed input too,
   // they carry no time), so by then every trace has shown itself. False: an upstream said AGAIN.
   bool read_to_first_events();
+  // Per machine index (below `machines`), the earliest raw time of the messages buffered now
+  // (kNoTime: none with a time). After read_to_first_events(), each upstream's first event and
+  // what came before it.
+  std::vector<int64_t> buffered_first_raw(size_t machines) const;
 
   enum class Fill { ready, again };
   // The next message in corrected time order into `item` (its message empty: every upstream
