@@ -66,6 +66,8 @@ add "host-only -> SQLite" "tviz-yum (real, no KVM)" "$n_yum" "${bt[*]} $yum -c s
 add plain "lab basic host" "$n_host" "babeltrace2 $host -o dummy"
 add "host-only -> SQLite" "lab basic host" "$n_host" "${bt[*]} $host -c sink.vm.sqlite -p 'path=\"$db\"'"
 add plain "lab basic host+guest" "$n_pair" "babeltrace2 $host $guest -o dummy"
+# filter.vm.fuse's default: one pass (machines and transforms from a lead window, read again,
+# then learned while emitting).
 add "fuse only" "lab basic host+guest" "$n_pair" "${bt[*]} $(fuse_graph "$host" "$guest") -c out:sink.utils.dummy"
 add "fuse + SQLite" "lab basic host+guest" "$n_pair" "${bt[*]} $(fuse_graph "$host" "$guest") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 # With the critical paths of the guest's dd threads (issue 12: the execution graph of every
@@ -78,21 +80,19 @@ rm -f "$cached"
 eval "${bt[*]} $(fuse_graph "$host" "$guest") -c out:sink.vm.sqlite -p 'path=\"$cached\"'" >/dev/null 2>&1
 add "fuse + SQLite, cached sync" "lab basic host+guest" "$n_pair" \
   "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync=\"$cached\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
-# One pass (sync-mode="one-pass": machines and transforms from a lead window, no seek back).
-add "fuse only, one-pass" "lab basic host+guest" "$n_pair" \
-  "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync-mode=\"one-pass\"' -c out:sink.utils.dummy"
-add "fuse + SQLite, one-pass" "lab basic host+guest" "$n_pair" \
-  "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync-mode=\"one-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
-add "fuse + SQLite + critical-path, one-pass" "lab basic host+guest" "$n_pair" \
-  "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync-mode=\"one-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\",critical-path=\"dd\"'"
+# Two passes (sync-mode="two-pass": read every input to its end first, then seek back).
+add "fuse only, two-pass" "lab basic host+guest" "$n_pair" \
+  "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync-mode=\"two-pass\"' -c out:sink.utils.dummy"
+add "fuse + SQLite, two-pass" "lab basic host+guest" "$n_pair" \
+  "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync-mode=\"two-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 # One pass with the lead window's messages held (lead="hold", what a live input gets) instead of
 # read again.
-add "fuse + SQLite, one-pass, lead held" "lab basic host+guest" "$n_pair" \
-  "${bt[*]} $(fuse_graph "$host" "$guest") -p 'sync-mode=\"one-pass\",lead=\"hold\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
+add "fuse + SQLite, lead held" "lab basic host+guest" "$n_pair" \
+  "${bt[*]} $(fuse_graph "$host" "$guest") -p 'lead=\"hold\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 add plain "lab nested host+L1+L2" "$n_nested" "babeltrace2 $nhost $nguest $nl2 -o dummy"
 add "fuse + SQLite" "lab nested host+L1+L2" "$n_nested" "${bt[*]} $(fuse_graph "$nhost" "$nguest" "$nl2") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
-add "fuse + SQLite, one-pass" "lab nested host+L1+L2" "$n_nested" \
-  "${bt[*]} $(fuse_graph "$nhost" "$nguest" "$nl2") -p 'sync-mode=\"one-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
+add "fuse + SQLite, two-pass" "lab nested host+L1+L2" "$n_nested" \
+  "${bt[*]} $(fuse_graph "$nhost" "$nguest" "$nl2") -p 'sync-mode=\"two-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 
 # Scenario inputs (source.vm.scenario written to CTF once, then reused): 2 VMs on 2 CPUs and a
 # nested guest, no clock drift (drifting clocks are tested in tests/scale, cases drift and
@@ -112,10 +112,8 @@ for size in ${VM_BENCH_SCENARIO_SIZES-1000000 3000000 10000000}; do
   add "fuse + SQLite" "$label" "$n" "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
   add "fuse + SQLite + critical-path" "$label" "$n" \
     "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\",critical-path=\"app-0\"'"
-  add "fuse + SQLite, one-pass" "$label" "$n" \
-    "${bt[*]} $(fuse_graph "${straces[@]}") -p 'sync-mode=\"one-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
-  add "fuse + SQLite + critical-path, one-pass" "$label" "$n" \
-    "${bt[*]} $(fuse_graph "${straces[@]}") -p 'sync-mode=\"one-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\",critical-path=\"app-0\"'"
+  add "fuse + SQLite, two-pass" "$label" "$n" \
+    "${bt[*]} $(fuse_graph "${straces[@]}") -p 'sync-mode=\"two-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
   # The same with the graph in memory (graph-file=false): what the graph's file saves.
   add "fuse + SQLite + critical-path, graph in memory" "$label" "$n" \
     "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\",critical-path=\"app-0\",graph-file=false'"

@@ -138,13 +138,19 @@ case_fuse_sinks() {
   local readback tagged counted pretty
   "${bt[@]}" "${fuse_run[@]}" -c out:sink.ctf.fs -p "path=\"$work/fused-ctf\"" >"$work/fuse-ctf.out" 2>&1 ||
     fail "fuse -> sink.ctf.fs: $(tail -5 "$work/fuse-ctf.out")"
-  readback=$(babeltrace2 "$work/fused-ctf" 2>/dev/null | wc -l)
+  # One pass (the default) ends each machine's output trace with its vm_sync stream: the pieces of
+  # its transform and its learned model (vm_sync_segment, vm_sync_entry events), not trace events.
+  local sync_events
+  sync_events=$(babeltrace2 "$work/fused-ctf" 2>/dev/null | grep -c ' vm_sync_\(segment\|entry\): ')
+  readback=$(babeltrace2 "$work/fused-ctf" 2>/dev/null | grep -vc ' vm_sync_\(segment\|entry\): ')
   check_eq "round trip: fused output written by sink.ctf.fs reads back with every event" "$inputs_total" "$readback"
+  check_eq "round trip: the vm_sync streams hold each machine's pieces and learned model" "1" \
+    "$(babeltrace2 "$work/fused-ctf" 2>/dev/null | grep -c 'vm_sync_segment: .*vm_machine = "guest-basic"' | awk '{print ($1 > 1)}')"
   tagged=$(babeltrace2 "$work/fused-ctf" 2>/dev/null | grep -m1 'guest-basic' | grep -oE 'vm_machine = "guest-basic", vm_layer = 1, vm_vcpu = [01], vm_pcpu = -?[0-9]+' | wc -l)
   check_eq "round trip: guest events carry vm_machine, vm_layer, vm_vcpu, vm_pcpu" "1" "$tagged"
   counted=$("${bt[@]}" "${fuse_run[@]}" -c out:sink.utils.counter 2>/dev/null | awk '/Event messages/ {n = $1} END {print n}')
-  check_eq "fuse -> sink.utils.counter counts every event" "$inputs_total" "$counted"
-  pretty=$("${bt[@]}" "${fuse_run[@]}" -c out:sink.text.pretty 2>/dev/null | wc -l)
+  check_eq "fuse -> sink.utils.counter counts every event, and the vm_sync events" "$((inputs_total + sync_events))" "$counted"
+  pretty=$("${bt[@]}" "${fuse_run[@]}" -c out:sink.text.pretty 2>/dev/null | grep -vc ' vm_sync_\(segment\|entry\): ')
   check_eq "fuse -> sink.text.pretty prints every event" "$inputs_total" "$pretty"
   # One pass: the transform's pieces travel as vm_sync_segment events of a `vm_sync` stream. Written
   # by sink.ctf.fs and read back by sink.vm.sqlite, they give the same sync_segment rows as the
@@ -171,9 +177,11 @@ case_fuse_convert() {
     "$(sqlite3 "$work/fused-convert.db" "$q" 2>&1)"
 }
 
-# sync="FILE": reuse a previous run's synchronization: one pass, the same intervals.
+# sync="FILE": reuse a previous run's synchronization: one pass, the same intervals. The reuse
+# takes each machine's transform of table `sync`: for a two-pass run, the one its intervals were
+# made with; a one-pass run's intervals follow its pieces (`sync_segment`), which are not reused.
 case_fuse_sync_file() {
-  "${bt[@]}" "${fuse_run[@]}" -c out:sink.vm.sqlite -p "path=\"$work/fused-run.db\"" >/dev/null 2>&1
+  "${bt[@]}" "${fuse_run[@]}" -p 'sync-mode="two-pass"' -c out:sink.vm.sqlite -p "path=\"$work/fused-run.db\"" >/dev/null 2>&1
   "${bt[@]}" "${fuse_run[@]}" -p "sync=\"$work/fused-run.db\"" \
     -c out:sink.vm.sqlite -p "path=\"$work/fused-reused.db\"" >"$work/reused.out" 2>&1
   digest() { sqlite3 "$1" "SELECT ts, dur, state, machine_id, vcpu_id FROM vcpu_state ORDER BY ts, machine_id, vcpu_id" | md5sum; }

@@ -76,10 +76,10 @@ std::unique_ptr<Component> configure(const bt_value* params) {
     component->sync_path = sync;
   }
   component->reference = string_param(params, "reference", "");
-  const std::string mode = string_param(params, "sync-mode", "two-pass");
+  const std::string mode = string_param(params, "sync-mode", "one-pass");
   if (mode != "two-pass" && mode != "one-pass")
-    throw std::invalid_argument("parameter `sync-mode` must be \"two-pass\" or \"one-pass\", not `" + mode +
-                                "`. Usage: -c filter.vm.fuse -p 'sync-mode=\"one-pass\"'");
+    throw std::invalid_argument("parameter `sync-mode` must be \"one-pass\" or \"two-pass\", not `" + mode +
+                                "`. Usage: -c filter.vm.fuse -p 'sync-mode=\"two-pass\"'");
   component->one_pass = mode == "one-pass";
   // validate_params() checked the ranges.
   component->lead_ns = static_cast<uint64_t>(bt::param_int(params, "lead-ns", int64_t(component->lead_ns)));

@@ -24,7 +24,7 @@ struct Component {
   std::map<std::string, LinearTransform> formulas;  // sync="NAME=ALPHA,BETA;..."
   std::map<std::string, int64_t> guest_vm;          // guest-vm="NAME=PID,...": guest trace -> QEMU pid
   // sync-mode="one-pass": the machines and a first transform from a lead window of each input.
-  bool one_pass = false;
+  bool one_pass = true;
   uint64_t lead_ns = 2'000'000'000;
   uint64_t lead_messages = 2'000'000;
   bool lead_hold = false;  // lead="hold": keep the lead's messages even when every input can seek

@@ -20,10 +20,10 @@
   X("guest-vm", string, optional, 0, 0, "\"GUEST=PID,...\"", \
     "the guest trace GUEST (trace name or hostname) runs as the VM of QEMU process PID" VM_PARAM_NL \
     "on its host (instead of the automatic matching), e.g. guest-vm=\"web1=2231\"") \
-  X("sync-mode", string, optional, 0, 0, "\"two-pass\"|\"one-pass\"", \
-    "\"two-pass\" (default): read every input to its end to learn the machines and sync points," VM_PARAM_NL \
-    "then seek back and emit; \"one-pass\": learn them from a lead window of each input" VM_PARAM_NL \
-    "(lead-ns, lead-messages), then emit while reading (no seek, nothing needs a trace's end)") \
+  X("sync-mode", string, optional, 0, 0, "\"one-pass\"|\"two-pass\"", \
+    "\"one-pass\" (default): learn the machines and sync points from a lead window of each input" VM_PARAM_NL \
+    "(lead-ns, lead-messages), then emit while reading and keep learning (learn-ns): nothing" VM_PARAM_NL \
+    "needs a trace's end; \"two-pass\": read every input to its end first, then seek back and emit") \
   X("lead-ns", unsigned_integer, optional, 1000000, 3600000000000, "NS", \
     "one-pass: the lead window, in ns of each input's own clock (default 2000000000)") \
   X("lead-messages", unsigned_integer, optional, 1000, 100000000, "N", \
