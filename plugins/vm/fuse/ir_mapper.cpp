@@ -369,13 +369,18 @@ std::vector<IrMapper::Message> IrMapper::sync_segments(const bt_trace* in_trace,
   out.push_back(Message::adopt(check(
       bt_message_packet_beginning_create_with_default_clock_snapshot(self_, packet.get(), cycles(out_ns)),
       "a packet beginning message")));
-  for (const SyncSegment& segment : segments) {
-    bt::Ref<bt_message> message = created(
-        bt_message_event_create_with_packet_and_default_clock_snapshot(self_, event_class, packet.get(), cycles(out_ns)),
+  // An event of `of_class` in the packet, tagged, at out_ns; its payload to fill.
+  auto tagged_event = [&](bt_event_class* of_class, bt::Ref<bt_message>& message) {
+    message = created(
+        bt_message_event_create_with_packet_and_default_clock_snapshot(self_, of_class, packet.get(), cycles(out_ns)),
         "an event message");
     bt_event* event = bt_message_event_borrow_event(message.get());
     set_tags(bt_event_borrow_common_context_field(event), 0, tags);
-    bt_field* fields = bt_event_borrow_payload_field(event);
+    return bt_event_borrow_payload_field(event);
+  };
+  for (const SyncSegment& segment : segments) {
+    bt::Ref<bt_message> message;
+    bt_field* fields = tagged_event(event_class, message);
     bt_field_integer_unsigned_set_value(bt_field_structure_borrow_member_field_by_index(fields, 0), segment.seq);
     bt_field_integer_signed_set_value(bt_field_structure_borrow_member_field_by_index(fields, 1), segment.from_ns);
     bt_field_integer_signed_set_value(bt_field_structure_borrow_member_field_by_index(fields, 2), segment.to_ns);
@@ -389,12 +394,8 @@ std::vector<IrMapper::Message> IrMapper::sync_segments(const bt_trace* in_trace,
     // An empty value is the same as no entry (MachineEnv::decode), and sink.ctf.fs of
     // babeltrace2 2.0.4 was seen to read some empty strings back as another field's value.
     if (value.empty()) continue;
-    bt::Ref<bt_message> message = created(
-        bt_message_event_create_with_packet_and_default_clock_snapshot(self_, entry_class, packet.get(), cycles(out_ns)),
-        "an event message");
-    bt_event* event = bt_message_event_borrow_event(message.get());
-    set_tags(bt_event_borrow_common_context_field(event), 0, tags);
-    bt_field* fields = bt_event_borrow_payload_field(event);
+    bt::Ref<bt_message> message;
+    bt_field* fields = tagged_event(entry_class, message);
     set(bt_field_string_set_value(bt_field_structure_borrow_member_field_by_index(fields, 0), key.c_str()));
     set(bt_field_string_set_value(bt_field_structure_borrow_member_field_by_index(fields, 1), value.c_str()));
     out.push_back(Message::adopt(message.release()));
