@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "sync/kvm_window_sync.h"
 
+#include "sync/window_count.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <vector>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -199,37 +202,6 @@ Timestamp KvmWindowSync::round_to_second(Timestamp t) {
   return t - down >= kSecond / 2 ? down + kSecond : down;
 }
 
-namespace {
-
-// One vCPU's guest events of a search's [begin, end), each already moved by its drift term, and
-// the windows that any offset of the search can put them in, decoded from the packed evidence
-// once for all the offsets exact_search tries (each decode costs more than the count).
-struct SearchSlice {
-  // t_guest + the drift term, modulo 2^64: t_host = shifted + d, also modulo 2^64, is
-  // count_inside's t_guest + d + term whenever that one is in range, even when t_guest + term
-  // alone is not (a guest clock near the top of int64 and a negative offset).
-  std::vector<uint64_t> shifted;
-  std::vector<KvmWindowSync::Window> windows;
-};
-
-Timestamp host_at(uint64_t shifted, Timestamp d) { return static_cast<Timestamp>(shifted + static_cast<uint64_t>(d)); }
-
-// count_inside for one vCPU of a slice, at offset d: the same count (see exact_search).
-uint64_t count_in_slice(const SearchSlice& slice, Timestamp d) {
-  uint64_t inside = 0;
-  auto window = std::lower_bound(slice.windows.begin(), slice.windows.end(), host_at(slice.shifted.front(), d),
-                                 [](const KvmWindowSync::Window& w, Timestamp t) { return w.exit < t; });
-  for (const uint64_t shifted : slice.shifted) {
-    const Timestamp host = host_at(shifted, d);
-    while (window != slice.windows.end() && window->exit < host) ++window;
-    if (window == slice.windows.end()) break;  // count_inside's `continue`: nothing after is inside
-    if (window->entry <= host) ++inside;
-  }
-  return inside;
-}
-
-}  // namespace
-
 Timestamp KvmWindowSync::exact_search(Timestamp center, Timestamp range, Timestamp step, Timestamp begin,
                                       Timestamp end, const Drift& drift, uint64_t* best_inside) const {
   // The slices give count_inside's counts: the same events, the same drift term (t_guest + d + r
@@ -270,12 +242,29 @@ Timestamp KvmWindowSync::exact_search(Timestamp center, Timestamp range, Timesta
   }
   // Most inside wins; among equals the offset nearest `center` (a guest that runs all the time
   // fits many offsets equally: keep the one the previous level or segment found).
+  // The counts of the whole grid at once (count_grid), else one offset at a time.
+  constexpr uint64_t kMaxGrid = 1 << 16;
+  const uint64_t offsets = range < 0 || step <= 0 ? 0 : static_cast<uint64_t>(2 * range) / static_cast<uint64_t>(step) + 1;
+  std::vector<uint64_t> counts;
+  if (offsets > 0 && offsets <= kMaxGrid) {
+    counts.assign(offsets, 0);
+    for (const SearchSlice& slice : slices)
+      if (!count_grid(slice, center - range, step, counts)) {
+        counts.clear();
+        break;
+      }
+  }
   Timestamp best = center;
   uint64_t best_count = 0;
   Timestamp best_distance = std::numeric_limits<Timestamp>::max();
-  for (Timestamp candidate = center - range; candidate <= center + range; candidate += step) {
+  size_t j = 0;
+  for (Timestamp candidate = center - range; candidate <= center + range; candidate += step, ++j) {
     uint64_t count = 0;
-    for (const SearchSlice& slice : slices) count += count_in_slice(slice, candidate);
+    if (j < counts.size()) {
+      count = counts[j];
+    } else {
+      for (const SearchSlice& slice : slices) count += count_in_slice(slice, candidate);
+    }
     const Timestamp distance = candidate > center ? candidate - center : center - candidate;
     if (count > best_count || (count == best_count && distance < best_distance)) {
       best_count = count;
