@@ -14,16 +14,19 @@
 namespace vm {
 
 void KvmWindowSync::add_window(int vcpu, Timestamp entry, Timestamp exit) {
+  last_track_.reset();
   if (vcpu < 0 || exit < entry) return;
   windows_.push(static_cast<size_t>(vcpu), Window{entry, exit});
 }
 
 void KvmWindowSync::add_guest_event(int vcpu, Timestamp ts) {
+  last_track_.reset();
   if (vcpu < 0) return;
   events_.push(static_cast<size_t>(vcpu), ts);
 }
 
 void KvmWindowSync::add_windows(int vcpu, const Windows& windows) {
+  last_track_.reset();
   if (vcpu < 0) return;
   // add_window() leaves out a window that ends before it begins: such a sequence is copied.
   for (const Window& w : windows)
@@ -35,6 +38,7 @@ void KvmWindowSync::add_windows(int vcpu, const Windows& windows) {
 }
 
 void KvmWindowSync::add_guest_events(int vcpu, const TimeSeq& events) {
+  last_track_.reset();
   if (vcpu < 0) return;
   events_.view(static_cast<size_t>(vcpu), events);
 }
@@ -347,7 +351,21 @@ Timestamp nearest(long double value) { return static_cast<Timestamp>(std::llroun
 
 }  // namespace
 
+bool KvmWindowSync::same_track_options(const Options& a, const Options& b) {
+  return a.search_range_ns == b.search_range_ns && a.offset_hint_ns == b.offset_hint_ns && a.lead_ns == b.lead_ns &&
+         a.lead_events == b.lead_events && a.max_drift_ppm == b.max_drift_ppm && a.segment_ns == b.segment_ns &&
+         a.segment_search_ns == b.segment_search_ns && a.min_segment_events == b.min_segment_events &&
+         a.min_segment_inside == b.min_segment_inside;
+}
+
 KvmWindowSync::Track KvmWindowSync::track(const Options& options) const {
+  if (last_track_ && same_track_options(last_track_->options, options)) return last_track_->track;
+  const Track result = track_anew(options);
+  last_track_ = LastTrack{options, result};
+  return result;
+}
+
+KvmWindowSync::Track KvmWindowSync::track_anew(const Options& options) const {
   Track result;
   const auto [begin, end] = guest_range();
   if (guest_event_count() == 0 || window_count() == 0) return result;

@@ -212,7 +212,8 @@ class KvmWindowSync {
     uint64_t inside = 0, in_range = 0;  // over all segments, each under its own offset
     uint64_t used_segments = 0, skipped_segments = 0;
   };
-  Track track(const Options& options) const;
+  Track track(const Options& options) const;  // the last one again when nothing changed
+  Track track_anew(const Options& options) const;
   static Result result_of(const Track& tracked);
   // Guest clock range [begin, end) of the guest events.
   std::pair<Timestamp, Timestamp> guest_range() const;
@@ -265,6 +266,16 @@ class KvmWindowSync {
   std::pair<Timestamp, double> drift_search(Timestamp center, Timestamp range, Timestamp step, double slope_center,
                                             double slope_range, double slope_step, Timestamp anchor, Timestamp begin,
                                             Timestamp end) const;
+
+  // The last track() and its options: coarse() scores each candidate VM, and solve() for the
+  // chosen one tracks the same evidence under the same options again. Cleared when windows or
+  // guest events are added (all that track() reads).
+  struct LastTrack {
+    Options options;
+    Track track;
+  };
+  mutable std::optional<LastTrack> last_track_;
+  static bool same_track_options(const Options& a, const Options& b);
 
   PerVcpu<Vector, Vectors> injections_;     // per vCPU, host clock
   PerVcpu<Vector, Vectors> guest_vectors_;  // per vCPU, guest clock
