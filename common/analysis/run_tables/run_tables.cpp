@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "analysis/run_tables/run_tables.h"
 
+#include <algorithm>
+
 #include "analysis/run.h"
 
 namespace vm {
@@ -136,13 +138,22 @@ void RunTables::write(Run& run) {
                                     "them with: lttng enable-event --kernel sched_switch,sched_waking,sched_wakeup,"
                                     "sched_process_fork,sched_process_exit");
   }
-  for (const TracedMachine* machine : run.machines())
-    for (const TracedMachine::EventClassCount& event_class : machine->event_classes) {
+  // By name (then count), so that two runs write the same rows in the same order (the sink
+  // collects the classes in a hash map of their addresses).
+  for (const TracedMachine* machine : run.machines()) {
+    std::vector<const TracedMachine::EventClassCount*> classes;
+    for (const TracedMachine::EventClassCount& event_class : machine->event_classes) classes.push_back(&event_class);
+    std::sort(classes.begin(), classes.end(), [](const auto* a, const auto* b) {
+      return a->name != b->name ? a->name < b->name : a->count < b->count;
+    });
+    for (const TracedMachine::EventClassCount* event_class_of : classes) {
+      const TracedMachine::EventClassCount& event_class = *event_class_of;
       insert_count.bind(1, machine->id);
       insert_count.bind(2, event_class.name);
       insert_count.bind(3, static_cast<int64_t>(event_class.count));
       insert_count.run();
     }
+  }
   if (run_info_.vms_found == 0) add_diagnostic("warning", "no VM was found in the input");
 }
 
