@@ -150,7 +150,7 @@ class ExecGraph {
     vertices_.release();
     edges_.release();
   }
-  static constexpr uint32_t kReleaseEvery = uint32_t{1} << 18;
+  static constexpr uint32_t kReleaseEvery = uint32_t{1} << 15;
   // Readers that jump around (the critical path's backward walks) touch a page, and the kernel
   // maps its neighbours too, at nearly every step: they release far more often.
   static constexpr uint32_t kReleaseEveryVisit = uint32_t{1} << 13;
