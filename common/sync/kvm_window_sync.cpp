@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <vector>
 #include <limits>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace vm {
 
@@ -244,11 +244,10 @@ Timestamp KvmWindowSync::exact_search(Timestamp center, Timestamp range, Timesta
     }
     slices.push_back(std::move(slice));
   }
-  // Most inside wins; among equals the offset nearest `center` (a guest that runs all the time
-  // fits many offsets equally: keep the one the previous level or segment found).
   // The counts of the whole grid at once (count_grid), else one offset at a time.
   constexpr uint64_t kMaxGrid = 1 << 16;
-  const uint64_t offsets = range < 0 || step <= 0 ? 0 : static_cast<uint64_t>(2 * range) / static_cast<uint64_t>(step) + 1;
+  const uint64_t offsets =
+      range < 0 || step <= 0 ? 0 : 2 * static_cast<uint64_t>(range) / static_cast<uint64_t>(step) + 1;
   std::vector<uint64_t> counts;
   if (offsets > 0 && offsets <= kMaxGrid) {
     counts.assign(offsets, 0);
@@ -258,6 +257,8 @@ Timestamp KvmWindowSync::exact_search(Timestamp center, Timestamp range, Timesta
         break;
       }
   }
+  // Most inside wins; among equals the offset nearest `center` (a guest that runs all the time
+  // fits many offsets equally: keep the one the previous level or segment found).
   Timestamp best = center;
   uint64_t best_count = 0;
   Timestamp best_distance = std::numeric_limits<Timestamp>::max();

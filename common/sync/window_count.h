@@ -16,7 +16,8 @@ namespace vm {
 // that any offset of the search can put them in (decoded once for all the offsets).
 struct SearchSlice {
   // t_guest + the drift term, modulo 2^64: the host time at offset d is shifted + d, also
-  // modulo 2^64 (see window_count.cpp).
+  // modulo 2^64, which is t_guest + d + term whenever that one is in range, even when
+  // t_guest + term alone is not (a guest clock near the top of int64 and a negative offset).
   std::vector<uint64_t> shifted;
   std::vector<GuestModeWindow> windows;  // in time order (by exit)
 };

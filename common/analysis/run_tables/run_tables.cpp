@@ -146,11 +146,10 @@ void RunTables::write(Run& run) {
     std::sort(classes.begin(), classes.end(), [](const auto* a, const auto* b) {
       return a->name != b->name ? a->name < b->name : a->count < b->count;
     });
-    for (const TracedMachine::EventClassCount* event_class_of : classes) {
-      const TracedMachine::EventClassCount& event_class = *event_class_of;
+    for (const TracedMachine::EventClassCount* event_class : classes) {
       insert_count.bind(1, machine->id);
-      insert_count.bind(2, event_class.name);
-      insert_count.bind(3, static_cast<int64_t>(event_class.count));
+      insert_count.bind(2, event_class->name);
+      insert_count.bind(3, static_cast<int64_t>(event_class->count));
       insert_count.run();
     }
   }
