@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "fuse_fixture.h"
 
+#include "relay_filter.h"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -67,6 +69,14 @@ GraphResult run_fused(const std::vector<std::string>& traces, const std::string&
       ports.push_back(bt_component_source_borrow_output_port_by_index_const(source, i));
   }
   if (options.shuffle_seed) std::shuffle(ports.begin(), ports.end(), std::mt19937(options.shuffle_seed));
+  for (size_t p = 0; built && options.live_like && p < ports.size(); ++p) {
+    const bt_component_filter* relay = nullptr;
+    built &= bt_graph_add_filter_component(graph, relay_filter_class(), ("relay" + std::to_string(p)).c_str(), nullptr,
+                                           BT_LOGGING_LEVEL_WARNING, &relay) == BT_GRAPH_ADD_COMPONENT_STATUS_OK;
+    built &= built && bt_graph_connect_ports(graph, ports[p], bt_component_filter_borrow_input_port_by_index_const(relay, 0),
+                                             nullptr) == BT_GRAPH_CONNECT_PORTS_STATUS_OK;
+    if (built) ports[p] = bt_component_filter_borrow_output_port_by_index_const(relay, 0);
+  }
   const bt_component_filter* target = fuse;
   if (built && options.premux) {
     const bt_plugin* utils = system_plugin("utils");

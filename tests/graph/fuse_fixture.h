@@ -23,6 +23,8 @@ struct FuseGraphOptions {
   uint32_t shuffle_seed = 0;             // != 0: connect the source ports in a random order
   bool premux = false;                   // every source into filter.utils.muxer, then one port into the
                                          // fuse filter (what the `convert` shorthand builds)
+  bool live_like = false;                // every source port through a relay that cannot seek and says
+                                         // AGAIN every second call (relay_filter.h), as a live input
 };
 
 // `traces`: one source.ctf.fs per entry. `fuse_params` / `sqlite_params`: parameter strings.

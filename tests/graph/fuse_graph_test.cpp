@@ -397,7 +397,7 @@ TEST_P(FuseOrdering, OutputIsMonotonicAndComplete) {
   const MessageCheck check = [&](const bt_message* message) {
     const int64_t ns = message_ns(message);
     if (ns < 0) return;
-    if (!is_sync_event(message)) ++events;  // (one pass ends with its vm_sync stream, in order too)
+    if (!is_sync_event(message)) ++events;  // (one pass's vm_sync stream: in order too)
     if (ns < last) ++backwards;
     last = ns;
   };

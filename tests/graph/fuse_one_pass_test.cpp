@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <map>
+#include <vector>
 #include <string>
 
 #include "fuse_fixture.h"
@@ -110,30 +112,73 @@ class FuseOnePassLead : public ::testing::TestWithParam<const char*> {
 };
 
 // The output is in time order, and holds every event of the inputs once (no loss in the lead
-// window or at its junction with the rest), then, at the end, the pieces of each machine's
-// transform as vm_sync_segment events (the host's one and the guest's, at least).
+// window or at its junction with the rest). The pieces of each machine's transform go out as
+// vm_sync_segment events while the traces still flow, not at their end (a live input has no end
+// to wait for): each piece once its end has gone out (the design: a piece is sent when the next
+// one begins at a time already mapped, so its end is before the packet that carries it), in seq
+// order, each beginning 1 ns after the previous one's end (the pieces tile the machine's span).
+// The guest's learning every 2 s (learn-ns) over its 44 s of events (first to last, as babeltrace2
+// prints them) closes pieces all along, each sent within 2 learn-ns of its end.
 TEST_P(FuseOnePassLead, LabBasicOutputIsOrderedAndComplete) {
-  uint64_t events = 0, segments = 0;
+  uint64_t events = 0, segments = 0, events_after_first_segment = 0;
   int64_t last = INT64_MIN;
   uint64_t backwards = 0;
+  struct Piece {
+    uint64_t seq;
+    int64_t from_ts, to_ts, sent_ns;
+  };
+  std::map<std::string, std::vector<Piece>> pieces;  // by vm_machine
   const GraphResult result =
       run_fused({test_data("lab/basic/host/kernel"), test_data("lab/basic/guest/kernel")}, params(), "",
                 [&](const bt_message* message) {
                   if (bt_message_get_type(message) != BT_MESSAGE_TYPE_EVENT) return;
-                  if (is_sync_event(message))
-                    ++segments;
-                  else if (segments == 0)  // none after the first segment
-                    ++events;
                   int64_t ns = 0;
                   bt_clock_snapshot_get_ns_from_origin(bt_message_event_borrow_default_clock_snapshot_const(message),
                                                        &ns);
                   if (ns < last) ++backwards;
                   last = ns;
+                  if (!is_sync_event(message)) {
+                    ++events;
+                    if (segments > 0) ++events_after_first_segment;
+                    return;
+                  }
+                  const bt_event* event = bt_message_event_borrow_event_const(message);
+                  if (std::string(bt_event_class_get_name(bt_event_borrow_class_const(event))) != "vm_sync_segment")
+                    return;
+                  ++segments;
+                  const bt_field* payload = bt_event_borrow_payload_field_const(event);
+                  const bt_field* context = bt_event_borrow_common_context_field_const(event);
+                  auto member = [](const bt_field* structure, const char* name) {
+                    return bt_field_structure_borrow_member_field_by_name_const(structure, name);
+                  };
+                  pieces[bt_field_string_get_value(member(context, "vm_machine"))].push_back(
+                      Piece{bt_field_integer_unsigned_get_value(member(payload, "seq")),
+                            bt_field_integer_signed_get_value(member(payload, "from_ts")),
+                            bt_field_integer_signed_get_value(member(payload, "to_ts")), ns});
                 });
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_EQ(events, 936'929u + 249'966u);
-  EXPECT_GE(segments, 2u);
   EXPECT_EQ(backwards, 0u);
+  ASSERT_EQ(pieces.count("host-basic"), 1u);
+  ASSERT_EQ(pieces.count("guest-basic"), 1u);
+  const std::vector<Piece>& guest = pieces["guest-basic"];
+  ASSERT_GE(guest.size(), 10u);
+  // Most of the trace went out after the first piece (it was not held back to the end).
+  EXPECT_GT(events_after_first_segment, (936'929u + 249'966u) / 2);
+  uint64_t sent_early = 0;
+  for (size_t i = 0; i < guest.size(); ++i) {
+    EXPECT_EQ(guest[i].seq, i);
+    if (i + 1 < guest.size()) {
+      EXPECT_EQ(guest[i].to_ts + 1, guest[i + 1].from_ts) << "piece " << i;
+      EXPECT_LT(guest[i].to_ts, guest[i].sent_ns) << "piece " << i;
+      // Found at the first relearn after its end went out: they come every learn-ns (2 s) of
+      // output time, so a closed piece waits less than one of them (and twice that is a bound
+      // with room for a relearn that falls just before the end).
+      EXPECT_LE(guest[i].sent_ns - guest[i].to_ts, 4'000'000'000) << "piece " << i;
+    }
+    if (guest[i].sent_ns < guest.back().sent_ns) ++sent_early;
+  }
+  EXPECT_GE(sent_early, guest.size() - 2) << "the guest's pieces waited for the end of the traces";
 }
 
 // The lead window's bound is a warning, not a loss: with lead-messages=1000 (far below the 2 s of
@@ -176,62 +221,91 @@ TEST(FuseOnePass, LearningOffKeepsTheLeadsTransform) {
   std::remove(db.c_str());
 }
 
+// One run's output folded into a digest (FNV-1a) of its sequence of (event class, time,
+// vm_machine, vm_layer, vm_vcpu, vm_pcpu), with the count of messages of each type.
+struct Digest {
+  uint64_t hash = 1469598103934665603ull;
+  uint64_t by_type[16] = {};
+  uint64_t segments = 0;                    // vm_sync events
+  uint64_t events_after_first_segment = 0;  // trace events after the first vm_sync event
+  void add(uint64_t value) {
+    for (int i = 0; i < 8; ++i) {
+      hash ^= (value >> (8 * i)) & 0xff;
+      hash *= 1099511628211ull;
+    }
+  }
+};
+
+GraphResult digest_lab_basic(const char* lead, Digest& digest, const FuseGraphOptions& options = {}) {
+  return run_fused(
+      {test_data("lab/basic/host/kernel"), test_data("lab/basic/guest/kernel")},
+      std::string(kOnePass) + ",lead=\"" + lead + "\"", "",
+      [&](const bt_message* message) {
+        const bt_message_type type = bt_message_get_type(message);
+        for (int bit = 0; bit < 16; ++bit)
+          if (type == (1 << bit)) ++digest.by_type[bit];
+        if (type != BT_MESSAGE_TYPE_EVENT) return;
+        if (is_sync_event(message))
+          ++digest.segments;
+        else if (digest.segments > 0)
+          ++digest.events_after_first_segment;
+        const bt_event* event = bt_message_event_borrow_event_const(message);
+        int64_t ns = 0;
+        bt_clock_snapshot_get_ns_from_origin(bt_message_event_borrow_default_clock_snapshot_const(message), &ns);
+        digest.add(static_cast<uint64_t>(ns));
+        for (const char* c = bt_event_class_get_name(bt_event_borrow_class_const(event)); c && *c; ++c)
+          digest.add(static_cast<unsigned char>(*c));
+        const bt_field* context = bt_event_borrow_common_context_field_const(event);
+        for (const char* name : {"vm_machine", "vm_layer", "vm_vcpu", "vm_pcpu"}) {
+          const bt_field* field = context ? bt_field_structure_borrow_member_field_by_name_const(context, name) : nullptr;
+          if (!field) continue;
+          const bt_field_class_type field_type = bt_field_get_class_type(field);
+          if (bt_field_class_type_is(field_type, BT_FIELD_CLASS_TYPE_SIGNED_INTEGER))
+            digest.add(static_cast<uint64_t>(bt_field_integer_signed_get_value(field)));
+          else if (bt_field_class_type_is(field_type, BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER))
+            digest.add(bt_field_integer_unsigned_get_value(field));
+          else if (field_type == BT_FIELD_CLASS_TYPE_STRING)
+            for (const char* c = bt_field_string_get_value(field); *c; ++c) digest.add(static_cast<unsigned char>(*c));
+        }
+      },
+      options);
+}
+
 // Reading the lead again or holding it changes where the messages wait, not what goes out: the
 // same transforms are solved on the same lead, and learning after it moves them at the same
 // points (relearn() starts a move one learn-ns ahead, not where the merge happened to read), so
-// both runs emit the same events, in the same order, at the same times, with the same tags. Each run's sequence of (event class, time,
-// vm_machine, vm_layer, vm_vcpu, vm_pcpu) is folded into a digest (FNV-1a); the digests are
-// compared, and so are the counts of messages of each type.
+// both runs emit the same events, in the same order, at the same times, with the same tags: the
+// digests and the counts of messages of each type are equal.
 TEST(FuseOnePass, LeadReadAgainOrHeldGivesTheSameOutput) {
-  struct Digest {
-    uint64_t hash = 1469598103934665603ull;
-    uint64_t by_type[16] = {};
-    uint64_t segments = 0;
-    void add(uint64_t value) {
-      for (int i = 0; i < 8; ++i) {
-        hash ^= (value >> (8 * i)) & 0xff;
-        hash *= 1099511628211ull;
-      }
-    }
-  };
-  auto run = [](const char* lead, Digest& digest) {
-    return run_fused(
-        {test_data("lab/basic/host/kernel"), test_data("lab/basic/guest/kernel")},
-        std::string(kOnePass) + ",lead=\"" + lead + "\"", "", [&](const bt_message* message) {
-          const bt_message_type type = bt_message_get_type(message);
-          for (int bit = 0; bit < 16; ++bit)
-            if (type == (1 << bit)) ++digest.by_type[bit];
-          if (type != BT_MESSAGE_TYPE_EVENT) return;
-          if (is_sync_event(message)) ++digest.segments;
-          const bt_event* event = bt_message_event_borrow_event_const(message);
-          int64_t ns = 0;
-          bt_clock_snapshot_get_ns_from_origin(bt_message_event_borrow_default_clock_snapshot_const(message), &ns);
-          digest.add(static_cast<uint64_t>(ns));
-          for (const char* c = bt_event_class_get_name(bt_event_borrow_class_const(event)); c && *c; ++c)
-            digest.add(static_cast<unsigned char>(*c));
-          const bt_field* context = bt_event_borrow_common_context_field_const(event);
-          for (const char* name : {"vm_machine", "vm_layer", "vm_vcpu", "vm_pcpu"}) {
-            const bt_field* field = context ? bt_field_structure_borrow_member_field_by_name_const(context, name) : nullptr;
-            if (!field) continue;
-            const bt_field_class_type field_type = bt_field_get_class_type(field);
-            if (bt_field_class_type_is(field_type, BT_FIELD_CLASS_TYPE_SIGNED_INTEGER))
-              digest.add(static_cast<uint64_t>(bt_field_integer_signed_get_value(field)));
-            else if (bt_field_class_type_is(field_type, BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER))
-              digest.add(bt_field_integer_unsigned_get_value(field));
-            else if (field_type == BT_FIELD_CLASS_TYPE_STRING)
-              for (const char* c = bt_field_string_get_value(field); *c; ++c) digest.add(static_cast<unsigned char>(*c));
-          }
-        });
-  };
   Digest again, held;
-  const GraphResult first = run("auto", again);
+  const GraphResult first = digest_lab_basic("auto", again);
   ASSERT_TRUE(first.ok) << first.error;
-  const GraphResult second = run("hold", held);
+  const GraphResult second = digest_lab_basic("hold", held);
   ASSERT_TRUE(second.ok) << second.error;
   EXPECT_EQ(again.by_type[2] - again.segments, 936'929u + 249'966u);  // BT_MESSAGE_TYPE_EVENT is 1 << 2
   EXPECT_GE(again.segments, 2u);
   for (int bit = 0; bit < 16; ++bit) EXPECT_EQ(again.by_type[bit], held.by_type[bit]) << "message type 1 << " << bit;
   EXPECT_EQ(again.hash, held.hash);
+}
+
+// Inputs as a live session gives them (source.ctf.lttng-live): they cannot seek, and they say
+// AGAIN on every second call and give a few messages at a time (relay_filter.h). lead="auto"
+// then keeps the lead instead of reading it again, every AGAIN is passed on and the run resumes
+// where it was, and nothing waits for an end of the inputs: the output is the one of the
+// seekable inputs above, message for message (digest), and the transform's pieces go out while
+// the traces flow.
+TEST(FuseOnePass, LiveLikeInputsGiveTheSameOutput) {
+  Digest seekable, live;
+  const GraphResult first = digest_lab_basic("auto", seekable);
+  ASSERT_TRUE(first.ok) << first.error;
+  FuseGraphOptions options;
+  options.live_like = true;
+  const GraphResult second = digest_lab_basic("auto", live, options);
+  ASSERT_TRUE(second.ok) << second.error;
+  EXPECT_EQ(live.by_type[2] - live.segments, 936'929u + 249'966u);  // BT_MESSAGE_TYPE_EVENT is 1 << 2
+  for (int bit = 0; bit < 16; ++bit) EXPECT_EQ(seekable.by_type[bit], live.by_type[bit]) << "message type 1 << " << bit;
+  EXPECT_EQ(seekable.hash, live.hash);
+  EXPECT_GT(live.events_after_first_segment, (936'929u + 249'966u) / 2);
 }
 
 }  // namespace

@@ -53,17 +53,22 @@ bt_message_iterator_class_next_method_status FuseIterator::next(bt_message_array
   try {
     Merged item;
     while (filled < capacity) {
-      if (tail_queued_) {  // the inputs ended: what follows them, then the end
-        if (tail_next_ == tail_.size()) {
-          phase_ = Phase::ended;
-          break;
+      if (queued_next_ < queued_.size()) {  // the vm_sync stream's messages, in time order
+        messages[filled++] = queued_[queued_next_++].release();
+        if (queued_next_ == queued_.size()) {
+          queued_.clear();
+          queued_next_ = 0;
         }
-        messages[filled++] = tail_[tail_next_++].release();
         continue;
       }
+      if (inputs_ended_) {
+        phase_ = Phase::ended;
+        break;
+      }
       if (merge_.next(item) == UpstreamMerge::Fill::again) break;
-      if (!item.message) {
-        queue_sync_segments();
+      if (!item.message) {  // the inputs ended: the rest of the pieces, the model, then the end
+        inputs_ended_ = true;
+        queue_sync_segments(true);
         continue;
       }
       if (bt::Ref<const bt_message> out = map(item)) messages[filled++] = out.release();
@@ -74,6 +79,7 @@ bt_message_iterator_class_next_method_status FuseIterator::next(bt_message_array
         } else if (last_out_ns_ >= next_learn_ns_) {
           relearn(last_out_ns_);
           next_learn_ns_ = saturated_add(last_out_ns_, component_.learn_ns);
+          queue_sync_segments(false);
         }
       }
     }
@@ -102,9 +108,10 @@ void FuseIterator::rewind() {
   lead_messages_ = 0;
   std::fill(min_raw_.begin(), min_raw_.end(), std::numeric_limits<int64_t>::max());
   std::fill(max_raw_.begin(), max_raw_.end(), std::numeric_limits<int64_t>::min());
-  tail_.clear();
-  tail_next_ = 0;
-  tail_queued_ = false;
+  queued_.clear();
+  queued_next_ = 0;
+  inputs_ended_ = false;
+  segments_sent_.clear();
 }
 
 void FuseIterator::seek_beginning() {
@@ -717,24 +724,28 @@ void FuseIterator::relearn(int64_t now_ns) {
   chunk_from_ns_ = now_ns;
 }
 
-void FuseIterator::queue_sync_segments() {
-  tail_queued_ = true;
-  tail_.clear();
-  tail_next_ = 0;
+void FuseIterator::queue_sync_segments(bool last) {
   if (!learning_) return;
   // What was read since the last learning goes into the model too (a move it makes would start
   // past every event: no piece of the output changes).
-  if (last_out_ns_ != kNoTime) relearn(last_out_ns_);
+  if (last && last_out_ns_ != kNoTime) relearn(last_out_ns_);
   const int64_t at = std::max<int64_t>(last_out_ns_, 0);
   std::vector<std::pair<int, const bt_trace*>> traces;  // in machine order: the same output every run
   for (const auto& [trace, machine] : machine_of_trace_) traces.emplace_back(machine, trace);
   std::sort(traces.begin(), traces.end());
+  segments_sent_.resize(transforms_.size());
   for (const auto& [machine, trace] : traces) {
     const size_t m = static_cast<size_t>(machine);
     if (min_raw_[m] > max_raw_[m]) continue;  // no event
     const PiecewiseTransform& transform = transforms_[m];
+    SegmentsSent& sent = segments_sent_[m];
     std::vector<IrMapper::SyncSegment> segments;
-    for (size_t i = 0; i < transform.pieces().size(); ++i) {
+    for (; sent.pieces < transform.pieces().size(); ++sent.pieces) {
+      const size_t i = sent.pieces;
+      // Before the end, only a piece that can no longer change: the next piece begins at a raw
+      // time already mapped, and every later move starts at or after the last one mapped
+      // (relearn()), so neither this piece nor where it ends moves again.
+      if (!last && !(i + 1 < transform.pieces().size() && transform.pieces()[i + 1].from_raw <= max_raw_[m])) break;
       const PiecewiseTransform::Piece& piece = transform.pieces()[i];
       const int64_t from = std::max(min_raw_[m], piece.from_raw), to = std::min(max_raw_[m], transform.to_raw(i));
       if (from > to) continue;
@@ -743,17 +754,19 @@ void FuseIterator::queue_sync_segments() {
           piece.join ? LinearTransform{piece.slope, static_cast<long double>(piece.from_ref) -
                                                         piece.slope * static_cast<long double>(piece.from_raw)}
                      : piece.transform;
-      segments.push_back(IrMapper::SyncSegment{segments.size(), transform.apply(from), transform.apply(to),
+      segments.push_back(IrMapper::SyncSegment{sent.seq++, transform.apply(from), transform.apply(to),
                                                MachineEnv::coefficient_text(line.alpha),
                                                MachineEnv::coefficient_text(line.beta),
                                                MachineEnv::accuracy_text(transform.accuracy(i, from, to))});
     }
+    if (!last && segments.empty()) continue;
     const FusedMachine& fused = model_.machine(machine);
     const EventTags tags{fused.name.c_str(), static_cast<uint64_t>(fused.layer), kUnknown, kUnknown};
-    // The model as learned by now: its transform, method, quality, matches and bound, and each
-    // method's estimate, over the whole run (the trace's environment has the lead's).
-    for (IrMapper::Message& message : mapper_.sync_segments(trace, at, tags, segments, environment_of(machine)))
-      tail_.push_back(std::move(message));
+    // At the end, the model as learned by then: its transform, method, quality, matches and
+    // bound, and each method's estimate, over the whole run (the trace's environment has the lead's).
+    const MachineEnv::Entries entries = last ? environment_of(machine) : MachineEnv::Entries{};
+    for (IrMapper::Message& message : mapper_.sync_segments(trace, at, tags, segments, entries, last))
+      queued_.push_back(std::move(message));
   }
 }
 

@@ -20,8 +20,10 @@
 // TCP, and the KVM windows of the guests that the lead synchronized with them) go on feeding the
 // hulls, and every learn-ns of output time the transforms are solved again; a machine whose
 // transform changed moves to it continuously (PiecewiseTransform), from a raw time that nothing
-// mapped has passed, so the output stays in order. At the end, each machine's pieces go out as
-// `vm_sync_segment` events of a `vm_sync` stream of its output trace (sink.vm.sqlite: sync_segment).
+// mapped has passed, so the output stays in order. Each machine's pieces go out as
+// `vm_sync_segment` events of a `vm_sync` stream of its output trace (sink.vm.sqlite: sync_segment)
+// as soon as they can no longer change (a packet after the relearn that found them closed), the
+// rest and the learned model at the end.
 
 #include <babeltrace2/babeltrace.h>
 
@@ -106,8 +108,10 @@ class FuseIterator final : public MachineClock {
   // Every learn-ns of output time: the KVM windows' constraints of the chunk, the transforms
   // again, and the moves of those that changed.
   void relearn(int64_t now_ns);
-  // At the end: every machine's pieces, as vm_sync_segment events (into tail_).
-  void queue_sync_segments();
+  // After a relearn(): the pieces of each machine's transform that can no longer change, as
+  // vm_sync_segment events (into queued_), so that nothing waits for the end of the inputs.
+  // At the end (`last`): the remaining pieces, each machine's model, and the end of the streams.
+  void queue_sync_segments(bool last);
 
   bt_self_message_iterator* self_;  // weak
   const Component& component_;
@@ -169,9 +173,14 @@ class FuseIterator final : public MachineClock {
   };
   std::vector<std::unordered_map<int64_t, WindowThread>> window_threads_;  // per host: tid -> its vCPU
   std::vector<std::unique_ptr<KvmWindowSync>> chunks_;  // per guest synchronized by KVM windows: this chunk's
-  std::vector<bt::Ref<const bt_message>> tail_;         // messages after the inputs' (the segments)
-  size_t tail_next_ = 0;
-  bool tail_queued_ = false;
+  struct SegmentsSent {  // per machine: its pieces sent so far, and the next segment's seq
+    size_t pieces = 0;
+    uint64_t seq = 0;
+  };
+  std::vector<SegmentsSent> segments_sent_;
+  std::vector<bt::Ref<const bt_message>> queued_;  // the vm_sync streams' messages, sent before any other
+  size_t queued_next_ = 0;
+  bool inputs_ended_ = false;
 };
 
 }  // namespace vm::fuse

@@ -21,6 +21,7 @@ bt_self_component* IrMapper::component() {
 }
 
 void IrMapper::reset() {
+  sync_streams_.clear();
   streams_.clear();
   traces_.clear();
   event_classes_.clear();
@@ -317,10 +318,7 @@ IrMapper::Message IrMapper::discarded_packets(const bt_message* in, int64_t out_
 
 namespace vm::fuse {
 
-std::vector<IrMapper::Message> IrMapper::sync_segments(const bt_trace* in_trace, int64_t out_ns, const EventTags& tags,
-                                                       const std::vector<SyncSegment>& segments,
-                                                       const std::vector<std::pair<std::string, std::string>>& entries) {
-  if (!clock_) return {};  // nothing was mapped: no stream to carry it
+IrMapper::SyncStream IrMapper::open_sync_stream(const bt_trace* in_trace) {
   TraceClassMap& trace_class = trace_class_map(bt_trace_borrow_class_const(in_trace));
   bt_trace* trace = trace_map(in_trace);
   // A stream class id no input stream class of this trace class has.
@@ -361,11 +359,28 @@ std::vector<IrMapper::Message> IrMapper::sync_segments(const bt_trace* in_trace,
   set(bt_event_class_set_payload_field_class(entry_class, entry.get()));
   bt_event_class_put_ref(entry_class);
 
-  const bt::Ref<bt_stream> stream = created(bt_stream_create_with_id(stream_class.get(), trace, 0), "a stream");
-  set(bt_stream_set_name(stream.get(), "vm_sync"));
-  const bt::Ref<bt_packet> packet = created(bt_packet_create(stream.get()), "a packet");
+  SyncStream sync;
+  sync.stream = created(bt_stream_create_with_id(stream_class.get(), trace, 0), "a stream");
+  set(bt_stream_set_name(sync.stream.get(), "vm_sync"));
+  sync.segment_class = event_class;
+  sync.entry_class = entry_class;
+  return sync;
+}
+
+std::vector<IrMapper::Message> IrMapper::sync_segments(const bt_trace* in_trace, int64_t out_ns, const EventTags& tags,
+                                                       const std::vector<SyncSegment>& segments,
+                                                       const std::vector<std::pair<std::string, std::string>>& entries,
+                                                       bool last) {
+  if (!clock_) return {};  // nothing was mapped: no stream to carry it
   std::vector<Message> out;
-  out.push_back(Message::adopt(check(bt_message_stream_beginning_create(self_, stream.get()), "a stream beginning message")));
+  auto found = sync_streams_.find(in_trace);
+  if (found == sync_streams_.end()) {
+    found = sync_streams_.emplace(in_trace, open_sync_stream(in_trace)).first;
+    out.push_back(Message::adopt(
+        check(bt_message_stream_beginning_create(self_, found->second.stream.get()), "a stream beginning message")));
+  }
+  const SyncStream& sync = found->second;
+  const bt::Ref<bt_packet> packet = created(bt_packet_create(sync.stream.get()), "a packet");
   out.push_back(Message::adopt(check(
       bt_message_packet_beginning_create_with_default_clock_snapshot(self_, packet.get(), cycles(out_ns)),
       "a packet beginning message")));
@@ -380,7 +395,7 @@ std::vector<IrMapper::Message> IrMapper::sync_segments(const bt_trace* in_trace,
   };
   for (const SyncSegment& segment : segments) {
     bt::Ref<bt_message> message;
-    bt_field* fields = tagged_event(event_class, message);
+    bt_field* fields = tagged_event(sync.segment_class, message);
     bt_field_integer_unsigned_set_value(bt_field_structure_borrow_member_field_by_index(fields, 0), segment.seq);
     bt_field_integer_signed_set_value(bt_field_structure_borrow_member_field_by_index(fields, 1), segment.from_ns);
     bt_field_integer_signed_set_value(bt_field_structure_borrow_member_field_by_index(fields, 2), segment.to_ns);
@@ -395,7 +410,7 @@ std::vector<IrMapper::Message> IrMapper::sync_segments(const bt_trace* in_trace,
     // babeltrace2 2.0.4 was seen to read some empty strings back as another field's value.
     if (value.empty()) continue;
     bt::Ref<bt_message> message;
-    bt_field* fields = tagged_event(entry_class, message);
+    bt_field* fields = tagged_event(sync.entry_class, message);
     set(bt_field_string_set_value(bt_field_structure_borrow_member_field_by_index(fields, 0), key.c_str()));
     set(bt_field_string_set_value(bt_field_structure_borrow_member_field_by_index(fields, 1), value.c_str()));
     out.push_back(Message::adopt(message.release()));
@@ -403,7 +418,11 @@ std::vector<IrMapper::Message> IrMapper::sync_segments(const bt_trace* in_trace,
   out.push_back(Message::adopt(check(
       bt_message_packet_end_create_with_default_clock_snapshot(self_, packet.get(), cycles(out_ns)),
       "a packet end message")));
-  out.push_back(Message::adopt(check(bt_message_stream_end_create(self_, stream.get()), "a stream end message")));
+  if (last) {
+    out.push_back(
+        Message::adopt(check(bt_message_stream_end_create(self_, sync.stream.get()), "a stream end message")));
+    sync_streams_.erase(found);
+  }
   return out;
 }
 

@@ -56,14 +56,15 @@ class IrMapper {
     int64_t from_ns, to_ns;  // reference clock
     std::string alpha, beta, accuracy_ns;  // accuracy_ns "" when unbounded
   };
-  // The transform's pieces of the machine of `in_trace`, and its model as learned by the end of
-  // the run (the entries of kvm/machine_env.h), as a stream of its output trace: stream class
-  // `vm_sync` (packets, the four tags as every output event's common context, no packet
-  // context), one packet at `out_ns` of `vm_sync_segment` events then `vm_sync_entry` events
-  // (`key`, `value`): stream beginning, packet beginning, the events, packet end, stream end.
+  // One packet of the `vm_sync` stream of the output trace of `in_trace` (one-pass learning):
+  // stream class `vm_sync` (packets, the four tags as every output event's common context, no
+  // packet context), each packet at `out_ns` with `vm_sync_segment` events (pieces of the
+  // machine's transform that will not change any more) then `vm_sync_entry` events (`key`,
+  // `value`: the model as learned by then, kvm/machine_env.h). The first call for a trace creates
+  // the stream and begins with its stream beginning; `last` ends the stream after the packet.
   std::vector<Message> sync_segments(const bt_trace* in_trace, int64_t out_ns, const EventTags& tags,
                                      const std::vector<SyncSegment>& segments,
-                                     const std::vector<std::pair<std::string, std::string>>& entries);
+                                     const std::vector<std::pair<std::string, std::string>>& entries, bool last);
 
   // Forgets every mapping (seek to the beginning: the inputs are read again).
   void reset();
@@ -106,6 +107,14 @@ class IrMapper {
   std::unordered_map<const bt_trace*, bt::Ref<bt_trace>> traces_;
   std::unordered_map<const bt_trace*, std::vector<std::pair<std::string, std::string>>> extra_env_;
   std::unordered_map<const bt_stream*, StreamMap> streams_;
+  struct SyncStream {  // a trace's `vm_sync` stream, while it is open
+    bt::Ref<bt_stream> stream;
+    bt_event_class* segment_class = nullptr;  // weak: owned by the stream class
+    bt_event_class* entry_class = nullptr;
+  };
+  std::unordered_map<const bt_trace*, SyncStream> sync_streams_;
+  // Creates the `vm_sync` stream class (with its two event classes) and stream of `in_trace`'s output trace.
+  SyncStream open_sync_stream(const bt_trace* in_trace);
   const bt_event_class* last_event_class_ = nullptr;
   bt_event_class* last_out_event_class_ = nullptr;
   const bt_stream* last_stream_ = nullptr;
