@@ -55,7 +55,15 @@ void FuseModel::add_match(int sender, Timestamp send_ts, int receiver, Timestamp
   if (pair.reference < 0) pair.reference = hull_reference(sender, receiver);
   const bool from_reference = sender == pair.reference;
   pair.all.add_match(from_reference, send_ts, recv_ts);
-  pair.by_method[static_cast<int>(method)].add_match(from_reference, send_ts, recv_ts);
+  if (method == SyncMethod::kvm_inj_virq) {
+    // One way by nature (PairHulls): always the same sender, the host.
+    if (pair.one_way_matches > 0 && sender != pair.one_way_sender)
+      throw std::logic_error("kvm_inj_virq constraints of one pair of machines must all go one way (host to guest)");
+    pair.one_way_sender = sender;
+    ++pair.one_way_matches;
+  } else {
+    pair.by_method[static_cast<int>(method)].add_match(from_reference, send_ts, recv_ts);
+  }
 }
 
 void FuseModel::on_vmsync_guest(int machine, Timestamp ts, bool guest_to_host, uint64_t cnt, uint64_t vm_uid) {
@@ -312,7 +320,7 @@ void FuseModel::grow_component(int root, std::vector<int>& component) {
       sync.reference = reference_;
       std::string methods;
       for (int k = 0; k < static_cast<int>(SyncMethod::count); ++k)
-        if (it->second.by_method[k].matches() > 0)
+        if (it->second.matches(k) > 0)
           methods += (methods.empty() ? "" : "+") + std::string(sync_method_name(static_cast<SyncMethod>(k)));
       sync.method = u == reference_ ? methods : methods + " via " + machines_[static_cast<size_t>(u)].name;
       // A chain is as good as its worst link; its error bounds add up (scaled into the
@@ -329,12 +337,15 @@ void FuseModel::grow_component(int root, std::vector<int>& component) {
                       parent, sync);
       for (int k = 0; k < static_cast<int>(SyncMethod::count); ++k) {
         const ConvexHullSync& alone = it->second.by_method[k];
-        if (alone.matches() == 0) continue;
+        if (it->second.matches(k) == 0) continue;
         MachineSync::Estimate estimate;
         estimate.method = static_cast<SyncMethod>(k);
         estimate.peer = u;
-        estimate.quality = alone.quality();
-        estimate.matches = alone.matches();
+        // A one-way method (PairHulls): what its hull would say, incomplete; `alone` is empty, so
+        // its transform is the identity and its bound infinite, as an incomplete hull's.
+        const bool one_way = k == static_cast<int>(SyncMethod::kvm_inj_virq);
+        estimate.quality = one_way ? SyncQuality::incomplete : alone.quality();
+        estimate.matches = it->second.matches(k);
         const LinearTransform link = v_is_other ? alone.other_to_reference() : alone.other_to_reference().inverse();
         estimate.to_reference = compose(parent.to_reference, link);
         long double bound = alone.accuracy_ns();

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+
 #include "sync/fuse_model.h"
 
 namespace vm {
@@ -78,6 +82,52 @@ TEST(FuseModel, TcpBothWaysRecoversAnOffset) {
   const int64_t mapped = sync.to_reference.apply(probe);
   EXPECT_LE(std::llabs(mapped - (probe - offset)), 20'000 + 1);
   EXPECT_LE(static_cast<double>(sync.accuracy_ns), 25'000.0);
+}
+
+// Injected interrupts bound one side only (the host injects before the guest handles): alone
+// they are incomplete, however many. A guest 1 ms ahead; kvm_windows constraints both ways with
+// 20 us delays (as the TCP case above) make the pair accurate; then 200,000 injections with
+// exactly 5 us of delay, all on one line (the exact timestamps of a scenario trace, which made a
+// one-sided hull keep every point). Hand-derived: the kvm_inj_virq estimate is incomplete with
+// every match counted and no bound, the method names both, the combined transform still within
+// the windows' 20 us, and nothing of the injections is kept per method.
+TEST(FuseModel, InjectionsAloneAreIncompleteAndKeepNoHullHoweverMany) {
+  FuseModel model;
+  const int host = model.add_machine("host", "h", "u1");
+  const int guest = model.add_machine("guest", "g", "u2");
+  model.on_kvm_event(host);
+  model.link_guest(guest, host, 31, "kvm_windows", 1.0);
+  const int64_t offset = 1'000'000;
+  for (int i = 0; i < 50; ++i) {
+    const int64_t t = 1'000'000'000LL + i * 10'000'000LL;
+    model.add_constraint(host, t, guest, t + 20'000 + offset, SyncMethod::kvm_windows);
+    model.add_constraint(guest, t + 100'000 + offset, host, t + 120'000 + (i % 3) * 1000, SyncMethod::kvm_windows);
+  }
+  const uint64_t injections = 200'000;
+  for (uint64_t i = 0; i < injections; ++i) {
+    const int64_t t = 1'000'000'000LL + static_cast<int64_t>(i) * 2'000;
+    model.add_constraint(host, t, guest, t + 5'000 + offset, SyncMethod::kvm_inj_virq);
+  }
+  model.solve("");
+  const MachineSync& sync = model.machine(guest).sync;
+  EXPECT_EQ(sync.method, "kvm_windows+kvm_inj_virq");
+  EXPECT_EQ(sync.quality, SyncQuality::accurate);
+  const int64_t probe = 1'200'000'000LL + offset;
+  EXPECT_LE(std::llabs(sync.to_reference.apply(probe) - (probe - offset)), 20'000 + 1);
+  bool found = false;
+  for (const MachineSync::Estimate& estimate : sync.estimates) {
+    if (estimate.method != SyncMethod::kvm_inj_virq) continue;
+    found = true;
+    EXPECT_EQ(estimate.quality, SyncQuality::incomplete);
+    EXPECT_EQ(estimate.matches, injections);
+    EXPECT_TRUE(std::isinf(static_cast<double>(estimate.accuracy_ns)));
+  }
+  EXPECT_TRUE(found);
+  ASSERT_NE(model.hull(host, guest, SyncMethod::kvm_inj_virq), nullptr);
+  EXPECT_EQ(model.hull(host, guest, SyncMethod::kvm_inj_virq)->hull_points(), 0u);
+  // The other way is not an injection: refused as a programming error.
+  EXPECT_THROW(model.add_constraint(guest, 2'000'000'000LL, host, 1'000'000'000LL, SyncMethod::kvm_inj_virq),
+               std::logic_error);
 }
 
 TEST(FuseModel, MachinesWithoutSyncPointsKeepTheirClockAndSaySo) {
