@@ -64,6 +64,8 @@ SqliteConnection& Database::connection() {
 
 SqliteStatement Database::prepare(std::string_view sql, std::string multi_row_sql) {
   if (!writer_) return connection_->prepare(sql);
+  if (const auto known = queued_.find(std::string(sql)); known != queued_.end())
+    return SqliteStatement(writer_, known->second.id, known->second.parameters);
   writer_->flush();  // the writer is idle while the statement is prepared on this thread
   sqlite3_stmt* statement = nullptr;
   if (sqlite3_prepare_v2(connection_->handle(), sql.data(), static_cast<int>(sql.size()), &statement, nullptr) !=
@@ -77,6 +79,7 @@ SqliteStatement Database::prepare(std::string_view sql, std::string multi_row_sq
   }
   const int parameters = sqlite3_bind_parameter_count(statement);
   const uint32_t id = writer_->add_statement(statement, std::move(multi_row_sql));
+  queued_.emplace(std::string(sql), Queued{id, parameters});
   return SqliteStatement(writer_, id, parameters);
 }
 
