@@ -56,10 +56,9 @@ void FuseModel::add_match(int sender, Timestamp send_ts, int receiver, Timestamp
   const bool from_reference = sender == pair.reference;
   pair.all.add_match(from_reference, send_ts, recv_ts);
   if (method == SyncMethod::kvm_inj_virq) {
-    // One way by nature (PairHulls): always the same sender, the host.
-    if (pair.one_way_matches > 0 && sender != pair.one_way_sender)
-      throw std::logic_error("kvm_inj_virq constraints of one pair of machines must all go one way (host to guest)");
-    pair.one_way_sender = sender;
+    // Counted only (PairHulls). Whichever machine injects: a pair of traces that each show the
+    // other as their guest gives injections both ways; they are counted all the same, and `all`
+    // has each with its direction.
     ++pair.one_way_matches;
   } else {
     pair.by_method[static_cast<int>(method)].add_match(from_reference, send_ts, recv_ts);

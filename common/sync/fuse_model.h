@@ -189,7 +189,6 @@ class FuseModel {
     // against every point qualifies, and a one-sided hull keeps its collinear points, so it grew
     // with the trace (65,536 points, 6 MiB, by 10 M scenario events). `all` has them.
     uint64_t one_way_matches = 0;
-    int one_way_sender = -1;
     uint64_t matches(int method) const {
       return method == static_cast<int>(SyncMethod::kvm_inj_virq) ? one_way_matches : by_method[method].matches();
     }
