@@ -744,8 +744,13 @@ void FuseIterator::queue_sync_segments(bool last) {
       const size_t i = sent.pieces;
       // Before the end, only a piece that can no longer change: the next piece begins at a raw
       // time already mapped, and every later move starts at or after the last one mapped
-      // (relearn()), so neither this piece nor where it ends moves again.
-      if (!last && !(i + 1 < transform.pieces().size() && transform.pieces()[i + 1].from_raw <= max_raw_[m])) break;
+      // (relearn()), so neither this piece nor where it ends moves again. And only once the output
+      // has passed its end: the raw times mapped include what the merge has read ahead, the output
+      // time does not, so the packet that carries the piece does not depend on the read-ahead, and
+      // goes out at an output time at or past its end.
+      if (!last && !(i + 1 < transform.pieces().size() && transform.pieces()[i + 1].from_raw <= max_raw_[m] &&
+                     transform.apply(transform.pieces()[i + 1].from_raw) <= at))
+        break;
       const PiecewiseTransform::Piece& piece = transform.pieces()[i];
       const int64_t from = std::max(min_raw_[m], piece.from_raw), to = std::min(max_raw_[m], transform.to_raw(i));
       if (from > to) continue;
