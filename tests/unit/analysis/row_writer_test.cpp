@@ -150,7 +150,7 @@ TEST(RowWriter, TwoInsertsIntoOneTableKeepTheirRowsInterleaved) {
 // the writer keeps one statement per distinct SQL, not one per call (each used to be linked to
 // every other of its table: quadratic), and the rows are still the rows bound, in order,
 // interleaved with another table's statement prepared per row too. Hand-derived: item n =
-// 0..4999 in order; `other` -n for every 3rd n, 1667 rows.
+// 0..4999 in order; `other` -n for every 3rd n, 1667 rows, then -1 and -2.
 TEST(RowWriter, AStatementPreparedForEachRowIsOneStatement) {
   const std::string path = temp_db_path("rows-prepared-per-row");
   std::remove(path.c_str());
@@ -162,13 +162,18 @@ TEST(RowWriter, AStatementPreparedForEachRowIsOneStatement) {
       if (n % 3 == 0) prepare_insert(database, "other", {"n"}).insert(int64_t{-n});
     }
     EXPECT_EQ(database.queued_statements(), 2u);
+    // prepare_insert()'s SQL without its multi-row form is another statement (it must not be
+    // repeated as multi-row), and prepared again, that same one.
+    database.prepare("INSERT INTO other(n) VALUES(?)").insert(int64_t{-1});
+    database.prepare("INSERT INTO other(n) VALUES(?)").insert(int64_t{-2});
+    EXPECT_EQ(database.queued_statements(), 3u);
     database.commit();
     database.close_and_rename();
   }
   IntRows expected;
   for (int n = 0; n < 5000; ++n) expected.push_back({n});
   EXPECT_EQ(int_rows(path, "SELECT n FROM item ORDER BY rowid", 1), expected);
-  EXPECT_EQ(int_rows(path, "SELECT count(*), min(n), max(n) FROM other", 3), (IntRows{{1667, -4998, 0}}));
+  EXPECT_EQ(int_rows(path, "SELECT count(*), min(n), max(n) FROM other", 3), (IntRows{{1669, -4998, 0}}));
   std::remove(path.c_str());
 }
 
