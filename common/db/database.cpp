@@ -33,8 +33,8 @@ Database::Database(std::string path, const std::vector<SchemaObjects>& schema, D
     // more time (docs/performance.md, "SQLite's page cache at 8 MiB"). Pages of 16 KiB rather
     // than 4: fewer B-tree pages to split and balance as the rows come, 12 % less time on a
     // 10 M-event scenario for the same peak RSS ("SQLite pages of 16 KiB"). The cache size is set
-    // after the page size: SQLite turns a size in KiB into pages when it is set, so before, the
-    // cache would hold 8 MiB worth of 4 KiB pages, 32 MiB of 16 KiB ones.
+    // after the page size: SQLite turns a size in KiB into a number of pages of the page size of the
+    // time, and a later page size keeps that number: 8 MiB worth of 4 KiB pages, 32 MiB of 16 KiB.
     connection_->exec(
         "PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE;"
         "PRAGMA cache_size=-8192;");

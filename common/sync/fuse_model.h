@@ -183,9 +183,10 @@ class FuseModel {
     int reference = -1;  // the machine on the hull's x axis (hull_reference())
     ConvexHullSync all;
     ConvexHullSync by_method[static_cast<int>(SyncMethod::count)];
-    // kvm_inj_virq goes one way only (the host injects, the guest's handler follows): alone its
+    // kvm_inj_virq goes one way (the host injects, the guest's handler follows): alone its
     // estimate is incomplete whatever its points, since no line can be anchored on an empty
-    // opposite hull. Its matches are counted, not kept in by_method: with no line to test them
+    // opposite hull. (Two traces that each show the other as their guest give injections both
+    // ways: they are counted alike.) Its matches are counted, not kept in by_method: with no line to test them
     // against every point qualifies, and a one-sided hull keeps its collinear points, so it grew
     // with the trace (65,536 points, 6 MiB, by 10 M scenario events). `all` has them.
     uint64_t one_way_matches = 0;

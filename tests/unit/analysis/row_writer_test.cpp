@@ -97,6 +97,8 @@ TEST(RowWriter, RowsAreTheRowsBoundInTheirOrderInBothModes) {
     EXPECT_EQ(item_rows(path), expected_rows(20011)) << (threaded ? "threaded" : "in place");
     // Every 5th or 16th of 20011: 4003 + 1251 - 251 (both, every 80th) = 5003 rows.
     EXPECT_EQ(int_rows(path, "SELECT count(*) FROM other", 1), (IntRows{{5003}}));
+    // The page size the database sets took effect (SQLite ignores it once a table exists).
+    EXPECT_EQ(int_rows(path, "PRAGMA page_size", 1), (IntRows{{16384}}));
     std::remove(path.c_str());
   }
 }
