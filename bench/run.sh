@@ -93,6 +93,9 @@ add plain "lab nested host+L1+L2" "$n_nested" "babeltrace2 $nhost $nguest $nl2 -
 add "fuse + SQLite" "lab nested host+L1+L2" "$n_nested" "${bt[*]} $(fuse_graph "$nhost" "$nguest" "$nl2") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
 add "fuse + SQLite, two-pass" "lab nested host+L1+L2" "$n_nested" \
   "${bt[*]} $(fuse_graph "$nhost" "$nguest" "$nl2") -p 'sync-mode=\"two-pass\"' -c out:sink.vm.sqlite -p 'path=\"$db\"'"
+# The interval tables indexed by key (machine, CPU / thread / vCPU, ts) instead of by time.
+add "fuse + SQLite, indexes by key" "lab nested host+L1+L2" "$n_nested" \
+  "${bt[*]} $(fuse_graph "$nhost" "$nguest" "$nl2") -c out:sink.vm.sqlite -p 'path=\"$db\",indexes=\"key\"'"
 
 # Scenario inputs (source.vm.scenario written to CTF once, then reused): 2 VMs on 2 CPUs and a
 # nested guest, no clock drift (drifting clocks are tested in tests/scale, cases drift and
@@ -110,6 +113,8 @@ for size in ${VM_BENCH_SCENARIO_SIZES-1000000 3000000 10000000}; do
   add plain "$label" "$n" "babeltrace2 ${straces[*]} -o dummy"
   add "host-only -> SQLite" "$label" "$n" "${bt[*]} $sdir/ctf/host -c sink.vm.sqlite -p 'path=\"$db\"'"
   add "fuse + SQLite" "$label" "$n" "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\"'"
+  add "fuse + SQLite, indexes by key" "$label" "$n" \
+    "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\",indexes=\"key\"'"
   add "fuse + SQLite + critical-path" "$label" "$n" \
     "${bt[*]} $(fuse_graph "${straces[@]}") -c out:sink.vm.sqlite -p 'path=\"$db\",critical-path=\"app-0\"'"
   add "fuse + SQLite, two-pass" "$label" "$n" \

@@ -26,6 +26,11 @@ struct DatabaseOptions {
   // The rows are written by a thread of their own (db/row_writer.h), when SQLite is built
   // thread-safe. false: in place, on the caller's thread (for debugging and measurement).
   bool writer_thread = true;
+  // Which indexes of the large interval tables to build (db/schema.h, IndexSet): by time (ts) is
+  // the default; by key (machine, then CPU / thread / vCPU, then ts) costs more (sink.vm.sqlite's
+  // `indexes` parameter; docs/performance.md, "Indexes by time").
+  bool key_indexes = false;
+  bool time_indexes = true;
 };
 
 class Database {
@@ -70,6 +75,7 @@ class Database {
   std::vector<SchemaObjects> schema_;
   std::unique_ptr<SqliteConnection> connection_;
   void create_objects(ObjectKind kind);
+  bool wanted(const SchemaObject& object) const;  // the options' choice of indexes
 
   std::shared_ptr<RowWriter> writer_;  // shared with the queued statements; stopped before the connection closes
   struct Queued {
@@ -83,6 +89,7 @@ class Database {
   std::unordered_map<std::string, Queued> queued_;
   bool committed_ = false;
   bool indexes_created_ = false;
+  bool key_indexes_ = false, time_indexes_ = true;
 };
 
 // An INSERT of some columns of one table, prepared once: bind 1..N in the columns' order, run().

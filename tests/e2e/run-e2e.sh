@@ -89,7 +89,7 @@ case_bad_input_paths() {
 
   "${bt[@]}" "$src/traces/tc-stubs/OneQemuKvm/host" -c sink.vm.sqlite -p "paht=\"$db\"" >"$work/bad4.out" 2>&1
   expect_error "mistyped parameter: named, with the right one" "$work/bad4.out" \
-    "unknown parameter \`paht\`; did you mean \`path\`? (known parameters: path, writer-thread, critical-path, exec-graph, graph-file)" $?
+    "unknown parameter \`paht\`; did you mean \`path\`? (known parameters: path, writer-thread, indexes, critical-path, exec-graph, graph-file)" $?
 
   "${bt[@]}" "$src/traces/tc-stubs/OneQemuKvm-lttng/host" "$src/traces/tc-stubs/OneQemuKvm-lttng/guest" \
     -c filter.vm.fuse -p 'evidence-dir="/proc/forbidden"' -c sink.vm.sqlite -p "path=\"$db\"" >"$work/bad5.out" 2>&1

@@ -42,10 +42,38 @@ def main():
             problems.append(f"`babeltrace2 help sink.vm.sqlite` does not name the {kind} `{name}`")
         if name not in readme_rows:
             problems.append(f"README.md, \"## The tables\": no row for the {kind} `{name}`")
+    problems += check_indexes(bt, trace, work)
     for problem in problems:
         print("FAIL:", problem)
     print(f"{len(names)} tables and views checked, {len(problems)} problems")
     return 1 if problems else 0
+
+
+# The indexes of the interval tables for each value of `indexes`, as its help in
+# plugins/vm/sqlite-sink/params.h names them; the other tables' indexes are always there.
+BY_TIME = {"cpu_state_by_ts", "thread_state_by_ts", "vcpu_state_by_ts"}
+BY_KEY = {"cpu_state_by_cpu", "thread_state_by_tid", "vcpu_state_by_vcpu"}
+ALWAYS = {"thread_by_tid", "vcpu_halt_by_vcpu", "container_thread_by_tid"}
+
+
+def check_indexes(bt, trace, work):
+    problems = []
+    for value, wanted in ((None, BY_TIME), ("time", BY_TIME), ("key", BY_KEY), ("both", BY_TIME | BY_KEY)):
+        db = os.path.join(work, f"indexes-{value}.db")
+        params = f'path="{db}"' + (f',indexes="{value}"' if value else "")
+        subprocess.run(bt + [trace, "-c", "sink.vm.sqlite", "-p", params], check=True, capture_output=True)
+        with sqlite3.connect(db) as connection:
+            have = {name for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")}
+            # A time window is searched through the index on ts when there is one.
+            plan = " ".join(row[-1] for row in connection.execute(
+                "EXPLAIN QUERY PLAN SELECT * FROM thread_state WHERE ts BETWEEN 1 AND 2"))
+        if have != wanted | ALWAYS:
+            problems.append(f"indexes={value}: the database has the indexes {sorted(have)}, "
+                            f"expected {sorted(wanted | ALWAYS)}")
+        if ("thread_state_by_ts" in wanted) != ("thread_state_by_ts" in plan):
+            problems.append(f"indexes={value}: a time-window query on thread_state is planned as `{plan}`")
+    return problems
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@ CREATE TABLE cpu_state(
   condition TEXT NOT NULL            -- 'in_vm' or 'out_vm'
 ))sql"},
     {db::ObjectKind::index, "cpu_state_by_cpu", "",
-     "CREATE INDEX cpu_state_by_cpu ON cpu_state(host_machine_id, pcpu, ts)"},
+     "CREATE INDEX cpu_state_by_cpu ON cpu_state(host_machine_id, pcpu, ts)", db::IndexSet::by_key},
+    {db::ObjectKind::index, "cpu_state_by_ts", "", "CREATE INDEX cpu_state_by_ts ON cpu_state(ts)",
+     db::IndexSet::by_time},
 };
 
 }  // namespace

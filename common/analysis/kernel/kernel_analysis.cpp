@@ -45,7 +45,9 @@ CREATE TABLE container_thread(
   vppid INTEGER                  -- its parent's pid there (0: the parent is outside)
 ))sql"},
     {db::ObjectKind::index, "thread_state_by_tid", "",
-     "CREATE INDEX thread_state_by_tid ON thread_state(machine_id, tid, ts)"},
+     "CREATE INDEX thread_state_by_tid ON thread_state(machine_id, tid, ts)", db::IndexSet::by_key},
+    {db::ObjectKind::index, "thread_state_by_ts", "", "CREATE INDEX thread_state_by_ts ON thread_state(ts)",
+     db::IndexSet::by_time},
     {db::ObjectKind::index, "container_thread_by_tid", "",
      "CREATE INDEX container_thread_by_tid ON container_thread(machine_id, tid)"},
     {db::ObjectKind::view, "thread_delay",

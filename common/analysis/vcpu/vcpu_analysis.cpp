@@ -48,7 +48,9 @@ CREATE TABLE thread(
   name TEXT
 ))sql"},
     {db::ObjectKind::index, "vcpu_state_by_vcpu", "",
-     "CREATE INDEX vcpu_state_by_vcpu ON vcpu_state(machine_id, vcpu_id, ts)"},
+     "CREATE INDEX vcpu_state_by_vcpu ON vcpu_state(machine_id, vcpu_id, ts)", db::IndexSet::by_key},
+    {db::ObjectKind::index, "vcpu_state_by_ts", "", "CREATE INDEX vcpu_state_by_ts ON vcpu_state(ts)",
+     db::IndexSet::by_time},
     {db::ObjectKind::index, "thread_by_tid", "", "CREATE INDEX thread_by_tid ON thread(machine_id, tid)"},
     {db::ObjectKind::view, "exit_stats", "per vCPU and exit reason: the number of exits and the hypervisor time",
      R"sql(

@@ -511,6 +511,16 @@ bt_component_class_initialize_method_status initialize(bt_self_component_sink* s
         const std::string path = bt_value_string_get(bt_value_map_borrow_entry_value_const(params, "path"));
         db::DatabaseOptions options;
         options.writer_thread = bt::param_bool(params, "writer-thread", true);
+        const std::string indexes = bt::param_string(params, "indexes", "time");
+        if (indexes != "time" && indexes != "key" && indexes != "both") {
+          BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+              self_component,
+              "parameter `indexes` is \"%s\": it must be \"time\", \"key\" or \"both\", e.g. -p 'indexes=\"key\"'",
+              indexes.c_str());
+          return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+        }
+        options.time_indexes = indexes != "key";
+        options.key_indexes = indexes != "time";
         RunOptions run_options;
         try {
           run_options = run_options_of(params, path);
