@@ -18,7 +18,7 @@ std::string errno_text() {
 }  // namespace
 
 Database::Database(std::string path, const std::vector<SchemaObjects>& schema, DatabaseOptions options)
-    : path_(std::move(path)), schema_(schema), key_indexes_(options.key_indexes), time_indexes_(options.time_indexes) {
+    : path_(std::move(path)), schema_(schema), options_(options) {
   // Refuse early, before any analysis, when the output cannot be written at all.
   check_output_path(path_);
   temporary_path_ = create_temporary_beside(path_);
@@ -118,9 +118,9 @@ bool Database::wanted(const SchemaObject& object) const {
     case IndexSet::always:
       return true;
     case IndexSet::by_key:
-      return key_indexes_;
+      return options_.key_indexes;
     case IndexSet::by_time:
-      return time_indexes_;
+      return options_.time_indexes;
   }
   return true;
 }

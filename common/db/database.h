@@ -28,7 +28,7 @@ struct DatabaseOptions {
   bool writer_thread = true;
   // Which indexes of the large interval tables to build (db/schema.h, IndexSet): by time (ts) is
   // the default; by key (machine, then CPU / thread / vCPU, then ts) costs more (sink.vm.sqlite's
-  // `indexes` parameter; docs/performance.md, "Indexes by time").
+  // `indexes` parameter; docs/performance.md, "The interval tables indexed by time").
   bool key_indexes = false;
   bool time_indexes = true;
 };
@@ -89,7 +89,7 @@ class Database {
   std::unordered_map<std::string, Queued> queued_;
   bool committed_ = false;
   bool indexes_created_ = false;
-  bool key_indexes_ = false, time_indexes_ = true;
+  DatabaseOptions options_;
 };
 
 // An INSERT of some columns of one table, prepared once: bind 1..N in the columns' order, run().

@@ -111,7 +111,7 @@ TEST(MultilayerLabBasic, ThreadStatesTileLifetimesAndFollowTheHost) {
                        "MAX(ts + dur) - MIN(ts) AS life, SUM(dur) AS total FROM thread_state GROUP BY 1, 2) t JOIN "
                        "machine m ON m.id = t.machine_id GROUP BY m.name ORDER BY m.name"),
             (std::vector<std::string>{"guest-basic|1|1", "host-basic|1|1"}));
-  // (Each check looks up the one interval that holds the instant, through the (id, ts) indexes.)
+  // (Each check looks up the one interval that holds the instant.)
   EXPECT_EQ(query_rows(db,
                        "SELECT t.state, COUNT(*) > 100, SUM(NOT COALESCE((SELECT v.state = (CASE t.state WHEN 'vmm' "
                        "THEN 'vmm' ELSE 'preempted' END) AND v.ts + v.dur >= t.ts + t.dur FROM vcpu_state v WHERE "

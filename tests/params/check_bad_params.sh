@@ -12,7 +12,8 @@ bt=(env LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 babeltrace2 --omit-hom
 stub="$src/traces/tc-stubs/OneQemuKvm/host"
 passed=0 failed=0
 out=$(mktemp)
-trap 'rm -f "$out" "$out.db"' EXIT
+outdir=$(mktemp -d)
+trap 'rm -rf "$out" "$outdir"' EXIT
 
 expect() {  # expected-text command...
   local expected=$1
@@ -62,9 +63,10 @@ scenario "unknown parameter \`sed\`; did you mean \`seed\`?" 'sed=1'
 scenario "\`exit-rate\` must be in (0, 1000000] exits per second" 'exit-rate=0'
 
 expect "parameter \`path\` must be a string, e.g. path=\"...\"" "${bt[@]}" "$stub" -c sink.vm.sqlite -p 'path=5'
+# A refused value leaves nothing in the output's folder (not even the temporary .vm-XXXXXX).
 expect "parameter \`indexes\` is \"bykey\": it must be \"time\", \"key\" or \"both\", e.g. -p 'indexes=\"key\"'" \
-  "${bt[@]}" "$stub" -c sink.vm.sqlite -p "path=\"$out.db\",indexes=\"bykey\""
-[ ! -e "$out.db" ] || { echo "FAIL: a refused \`indexes\` left $out.db"; failed=$((failed + 1)); }
+  "${bt[@]}" "$stub" -c sink.vm.sqlite -p "path=\"$outdir/out.db\",indexes=\"bykey\""
+[ -z "$(ls -A "$outdir")" ] || { echo "FAIL: a refused \`indexes\` left $(ls -A "$outdir")"; failed=$((failed + 1)); }
 expect "parameter \`reference\` must be a string, e.g. reference=\"...\"" \
   "${bt[@]}" "$stub" -c filter.vm.fuse -p 'reference=5' -c sink.utils.dummy
 expect "parameter \`lead\` must be \"auto\" or \"hold\", not \`keep\`" \

@@ -19,10 +19,11 @@
     "true); false writes them in place, one thread for everything") \
   X("indexes", string, optional, 0, 0, "\"time\"|\"key\"|\"both\"", \
     "the indexes of cpu_state, thread_state and vcpu_state. \"time\" (default): on ts" VM_PARAM_NL \
-    "(*_by_ts), for time-window queries, nearly free to keep. \"key\": on the machine, then" VM_PARAM_NL \
-    "the CPU, thread or vCPU, then ts (cpu_state_by_cpu, thread_state_by_tid," VM_PARAM_NL \
+    "(cpu_state_by_ts, thread_state_by_ts, vcpu_state_by_ts), for time-window queries;" VM_PARAM_NL \
+    "cheap to keep, as rows come nearly in time order. \"key\": on the machine, then the" VM_PARAM_NL \
+    "CPU, thread or vCPU, then ts (cpu_state_by_cpu, thread_state_by_tid," VM_PARAM_NL \
     "vcpu_state_by_vcpu), for repeated per-thread or per-CPU lookups: the run takes" VM_PARAM_NL \
-    "longer (about 1.5x on a 10 M-event trace). \"both\": the two sets") \
+    "longer (1.7x on a 10 M-event scenario). \"both\": the two sets") \
   X("critical-path", string, optional, 0, 0, "\"SELECTOR,...\"", \
     "the threads whose critical path to write (critical_path, critical_path_segment," VM_PARAM_NL \
     "critical_path_link): TID, MACHINE/TID (MACHINE: the `machine` table's name or id) or a" VM_PARAM_NL \
